@@ -1,0 +1,1 @@
+// Pipeline: filled in by its issue.

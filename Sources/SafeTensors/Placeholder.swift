@@ -1,0 +1,1 @@
+// SafeTensors: filled in by its issue.

@@ -1,0 +1,96 @@
+/// Point-wise activations.
+public enum Activation: String, Sendable, CaseIterable {
+    /// x·Φ(x) with the exact erf, as torch.nn.functional.gelu's default.
+    case gelu
+    /// GELU's tanh approximation (gelu_new / gelu_pytorch_tanh).
+    case geluTanh
+    /// x·σ(1.702x), CLIP's activation.
+    case quickGelu
+    /// x·σ(x), also called swish.
+    case silu
+}
+
+public enum BinaryOp: String, Sendable, CaseIterable {
+    case add, sub, mul
+}
+
+/// The op interface every backend implements. Models call these through
+/// `Tensor` methods and never learn which backend runs them.
+///
+/// Conventions: image tensors are NHWC; the last axis is the "feature" axis
+/// for linear, norms, softmax and attention; weights keep PyTorch's layout
+/// except convolution kernels, which are [Cout, kh, kw, Cin] (see `conv2d`).
+public protocol Backend: AnyObject, Sendable {
+    /// Human-readable device name, e.g. "CPU (OpenBLAS, 2 threads)".
+    var name: String { get }
+
+    // MARK: Memory
+    /// A tensor with the given f32 values converted to `dtype`.
+    func upload(_ values: UnsafeBufferPointer<Float>, shape: [Int], dtype: DType) -> Tensor
+    /// A tensor from raw little-endian bytes of `dtype` (a checkpoint's bytes).
+    func upload(bytes: UnsafeRawBufferPointer, shape: [Int], dtype: DType) -> Tensor
+    func zeros(_ shape: [Int], dtype: DType) -> Tensor
+    /// The values converted to f32 on the host.
+    func download(_ tensor: Tensor) -> [Float]
+    /// Waits until every op recorded so far has finished (a no-op on the CPU).
+    func synchronize()
+
+    // MARK: Linear algebra
+    /// x[..., K] · weightᵀ + bias, with weight [N, K] (PyTorch's nn.Linear layout).
+    func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor
+    /// Batched alpha · op(a) · op(b): a [B, M, K], b [B, K, N] (or [K, N], shared),
+    /// where op transposes the last two axes when asked. Result [B, M, N].
+    func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool, alpha: Float) -> Tensor
+    /// 2-D convolution of x [N, H, W, Cin] with weight [Cout, kh, kw, Cin], square
+    /// kernel, symmetric zero padding. Result [N, Ho, Wo, Cout].
+    func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: Int) -> Tensor
+
+    // MARK: Normalisation
+    /// GroupNorm over x [N, ..., C] (channels last), optionally followed by SiLU.
+    func groupNorm(_ x: Tensor, groups: Int, weight: Tensor, bias: Tensor, eps: Float, silu: Bool) -> Tensor
+    /// LayerNorm over the last axis.
+    func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float) -> Tensor
+    /// Softmax over the last axis.
+    func softmax(_ x: Tensor) -> Tensor
+
+    // MARK: Attention
+    /// softmax(q·kᵀ·scale + mask)·v per head. q [B, Lq, H·D], k and v [B, Lk, H·D]
+    /// (the layout linear projections produce), result [B, Lq, H·D].
+    /// `causal` masks keys after the query position; `keyMask` [B, Lk] is added
+    /// to the scores (0 to keep, a large negative number to drop padding).
+    func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, scale: Float,
+                   causal: Bool, keyMask: Tensor?) -> Tensor
+
+    // MARK: Element-wise
+    func activation(_ x: Tensor, _ kind: Activation) -> Tensor
+    /// x[..., 2N] → x[..., :N] · GELU(x[..., N:]), diffusers' GEGLU.
+    func geglu(_ x: Tensor) -> Tensor
+    /// a ∘ b with NumPy broadcasting of b to a's shape (b's rank ≤ a's).
+    func binary(_ a: Tensor, _ b: Tensor, _ op: BinaryOp) -> Tensor
+    /// x · scale + shift.
+    func affine(_ x: Tensor, scale: Float, shift: Float) -> Tensor
+
+    // MARK: Layout
+    /// Nearest-neighbour 2× upsampling of x [N, H, W, C].
+    func upsampleNearest2x(_ x: Tensor) -> Tensor
+    func concat(_ xs: [Tensor], axis: Int) -> Tensor
+    /// Rows `range` of axis 0.
+    func slice(_ x: Tensor, rows: Range<Int>) -> Tensor
+    func permute(_ x: Tensor, _ axes: [Int]) -> Tensor
+    func convert(_ x: Tensor, to dtype: DType) -> Tensor
+
+    // MARK: Embeddings
+    /// Rows of table [V, D] for each id; result [ids.count, D].
+    func embedding(_ ids: [Int32], table: Tensor) -> Tensor
+    /// The sinusoidal timestep embedding of diffusers' get_timestep_embedding,
+    /// result [timesteps.count, dim].
+    func timestepEmbedding(_ timesteps: [Float], dim: Int, flipSinToCos: Bool,
+                           downscaleFreqShift: Float, maxPeriod: Float) -> Tensor
+}
+
+extension Backend {
+    public func upload(_ values: [Float], shape: [Int], dtype: DType = .f32) -> Tensor {
+        precondition(values.count == shape.reduce(1, *), "\(values.count) values for shape \(shape)")
+        return values.withUnsafeBufferPointer { upload($0, shape: shape, dtype: dtype) }
+    }
+}

@@ -1,0 +1,70 @@
+import CBLAS
+
+/// Multi-head scaled dot-product attention, a block of queries of one head at
+/// a time: the score block (queries × keys) is at most a few MB, so 4096-token
+/// self-attention never holds more than `threads` such blocks.
+///
+/// Heads are read in place from the [B, L, H·D] projections through GEMM
+/// leading dimensions; no transposes are materialised.
+extension CPUBackend {
+    static let attentionBlockBytes = 2 << 20
+
+    public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, scale: Float,
+                          causal: Bool, keyMask: Tensor?) -> Tensor {
+        precondition(q.rank == 3 && k.rank == 3 && v.shape == k.shape && q.shape[0] == k.shape[0],
+                     "attention: q \(q.shape), k \(k.shape), v \(v.shape)")
+        let (batch, queries, width) = (q.shape[0], q.shape[1], q.shape[2])
+        let keys = k.shape[1]
+        precondition(k.shape[2] == width && width % heads == 0, "attention: width \(width) for \(heads) heads")
+        if let keyMask { precondition(keyMask.shape == [batch, keys], "attention: key mask \(keyMask.shape)") }
+        let headDim = width / heads
+        let (out, o) = makeTensor([batch, queries, width])
+        if queries == 0 || keys == 0 { o.update(repeating: 0, count: out.count); return out }
+
+        let blockRows = max(1, min(queries, Self.attentionBlockBytes / (4 * keys)))
+        let blocksPerHead = (queries + blockRows - 1) / blockRows
+        let tasks = batch * heads * blocksPerHead
+        let qs = q.floats, ks = k.floats, vs = v.floats, mask = keyMask?.floats
+        let workers = min(threads, tasks)
+
+        // Many small GEMMs: one OpenBLAS thread each, our workers side by side.
+        if workers > 1 { openblas_set_num_threads(1) }
+        defer { if workers > 1 { openblas_set_num_threads(Int32(threads)) } }
+
+        let maskBox = UncheckedBox(mask)
+        parallelFor(workers, threads: workers) { workerRange in
+            for worker in workerRange {
+                let scores = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * keys)
+                defer { scores.deallocate() }
+                var task = worker
+                while task < tasks {
+                    let block = task % blocksPerHead
+                    let head = (task / blocksPerHead) % heads
+                    let b = task / (blocksPerHead * heads)
+                    let q0 = block * blockRows, rows = min(blockRows, queries - q0)
+                    let column = head * headDim
+                    sgemm(transB: true, m: rows, n: keys, k: headDim, alpha: scale,
+                          a: qs + (b * queries + q0) * width + column, lda: width,
+                          b: ks + b * keys * width + column, ldb: width, c: scores, ldc: keys)
+                    for r in 0..<rows {
+                        let row = scores + r * keys
+                        if let m = maskBox.value {
+                            let mr = m + b * keys
+                            for j in 0..<keys { row[j] += mr[j] }
+                        }
+                        if causal {
+                            let visible = q0 + r + 1
+                            if visible < keys { (row + visible).update(repeating: -.infinity, count: keys - visible) }
+                        }
+                        softmaxRow(row, keys)
+                    }
+                    sgemm(m: rows, n: headDim, k: keys, a: scores, lda: keys,
+                          b: vs + b * keys * width + column, ldb: width,
+                          c: o + (b * queries + q0) * width + column, ldc: width)
+                    task += workers
+                }
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,89 @@
+import CBLAS
+import Foundation
+
+/// The reference backend: f32 on the host, matrix products through OpenBLAS,
+/// everything else in SIMD loops split over `threads` workers.
+///
+/// OpenBLAS runs its own thread pool; it is sized to the same `threads` and
+/// our loops never run while a GEMM does, so the two never oversubscribe the
+/// cores.
+public final class CPUBackend: Backend, @unchecked Sendable {
+    public let threads: Int
+
+    public init(threads: Int? = nil) {
+        let count = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        self.threads = count
+        openblas_set_num_threads(Int32(count))
+    }
+
+    public var name: String { "CPU (OpenBLAS, \(threads) thread\(threads == 1 ? "" : "s"))" }
+
+    // MARK: Memory
+
+    /// A new, uninitialised f32 tensor and its elements.
+    func makeTensor(_ shape: [Int]) -> (Tensor, UnsafeMutablePointer<Float>) {
+        let count = shape.reduce(1, *)
+        let storage = CPUStorage(backend: self, byteCount: count * 4)
+        let tensor = Tensor(shape: shape, dtype: .f32, storage: storage)
+        return (tensor, storage.pointer.assumingMemoryBound(to: Float.self))
+    }
+
+    public func upload(_ values: UnsafeBufferPointer<Float>, shape: [Int], dtype: DType) -> Tensor {
+        precondition(values.count == shape.reduce(1, *), "\(values.count) values for shape \(shape)")
+        let storage = CPUStorage(backend: self, byteCount: values.count * dtype.byteSize)
+        if values.count > 0 {
+            convertElements(from: UnsafeRawPointer(values.baseAddress!), .f32,
+                            to: storage.pointer, dtype, count: values.count)
+        }
+        return Tensor(shape: shape, dtype: dtype, storage: storage)
+    }
+
+    public func upload(bytes: UnsafeRawBufferPointer, shape: [Int], dtype: DType) -> Tensor {
+        let byteCount = shape.reduce(1, *) * dtype.byteSize
+        precondition(bytes.count == byteCount, "\(bytes.count) bytes for \(shape) \(dtype)")
+        let storage = CPUStorage(backend: self, byteCount: byteCount)
+        if byteCount > 0 { storage.pointer.copyMemory(from: bytes.baseAddress!, byteCount: byteCount) }
+        return Tensor(shape: shape, dtype: dtype, storage: storage)
+    }
+
+    /// A tensor over memory someone else owns (a mapped checkpoint), no copy.
+    public func wrap(_ pointer: UnsafeMutableRawPointer, shape: [Int], dtype: DType, owner: AnyObject) -> Tensor {
+        let storage = CPUStorage(backend: self, borrowing: pointer,
+                                 byteCount: shape.reduce(1, *) * dtype.byteSize, owner: owner)
+        return Tensor(shape: shape, dtype: dtype, storage: storage)
+    }
+
+    public func zeros(_ shape: [Int], dtype: DType) -> Tensor {
+        let storage = CPUStorage(backend: self, byteCount: shape.reduce(1, *) * dtype.byteSize)
+        storage.pointer.initializeMemory(as: UInt8.self, repeating: 0, count: storage.byteCount)
+        return Tensor(shape: shape, dtype: dtype, storage: storage)
+    }
+
+    public func download(_ tensor: Tensor) -> [Float] {
+        [Float](unsafeUninitializedCapacity: tensor.count) { buffer, initialized in
+            if tensor.count > 0 {
+                convertElements(from: tensor.rawBytes, tensor.dtype,
+                                to: UnsafeMutableRawPointer(buffer.baseAddress!), .f32, count: tensor.count)
+            }
+            initialized = tensor.count
+        }
+    }
+
+    public func synchronize() {}
+
+    public func convert(_ x: Tensor, to dtype: DType) -> Tensor {
+        let storage = CPUStorage(backend: self, byteCount: x.count * dtype.byteSize)
+        if x.count > 0 {
+            convertElements(from: x.rawBytes, x.dtype, to: storage.pointer, dtype, count: x.count)
+        }
+        return Tensor(shape: x.shape, dtype: dtype, storage: storage)
+    }
+
+    /// Element conversion between dtypes, split over the workers.
+    func convertElements(from source: UnsafeRawPointer, _ from: DType,
+                         to destination: UnsafeMutableRawPointer, _ to: DType, count: Int) {
+        parallelFor(count, threads: threads, minimumPerThread: 1 << 16) { range in
+            HalfConversion.convert(from: source, from, to: destination, to, range: range)
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+
+/// Host memory for the CPU backend: 64-byte aligned, or borrowed from an
+/// owner that keeps it alive (a memory-mapped checkpoint, for zero-copy f32
+/// weights).
+final class CPUStorage: TensorStorage, @unchecked Sendable {
+    let backend: any Backend
+    let byteCount: Int
+    let pointer: UnsafeMutableRawPointer
+    private let owner: AnyObject?
+
+    init(backend: any Backend, byteCount: Int) {
+        self.backend = backend
+        self.byteCount = byteCount
+        var raw: UnsafeMutableRawPointer?
+        guard posix_memalign(&raw, 64, max(byteCount, 64)) == 0, let raw else {
+            fatalError("out of memory allocating \(byteCount) bytes")
+        }
+        self.pointer = raw
+        self.owner = nil
+    }
+
+    init(backend: any Backend, borrowing pointer: UnsafeMutableRawPointer, byteCount: Int, owner: AnyObject) {
+        self.backend = backend
+        self.byteCount = byteCount
+        self.pointer = pointer
+        self.owner = owner
+    }
+
+    deinit {
+        if owner == nil { free(pointer) }
+    }
+}
+
+extension Tensor {
+    /// The f32 elements of a CPU tensor. Kernels only; traps on misuse because
+    /// that is a bug in sdgen, not bad input.
+    var floats: UnsafeMutablePointer<Float> {
+        guard let cpu = storage as? CPUStorage else { preconditionFailure("\(self) is not on the CPU") }
+        precondition(dtype == .f32, "CPU kernels compute in f32; got \(dtype)")
+        return cpu.pointer.assumingMemoryBound(to: Float.self)
+    }
+
+    var rawBytes: UnsafeMutableRawPointer {
+        guard let cpu = storage as? CPUStorage else { preconditionFailure("\(self) is not on the CPU") }
+        return cpu.pointer
+    }
+}

@@ -1,0 +1,64 @@
+/// Convolution as im2col + GEMM on NHWC activations.
+///
+/// NHWC makes each im2col row a run of whole-channel copies, and a 1×1
+/// convolution is a plain GEMM with no copy at all. The patch matrix is built
+/// a block of output pixels at a time so it stays a few MB however large the
+/// image (a 512×512 VAE layer would otherwise need a >1 GB buffer).
+extension CPUBackend {
+    /// Output pixels per im2col block: large enough for GEMM efficiency,
+    /// small enough that the patch block stays around L2/L3 size.
+    static let convBlockBytes = 8 << 20
+
+    public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: Int) -> Tensor {
+        precondition(x.rank == 4 && weight.rank == 4, "conv2d: expects NHWC input and [Cout,kh,kw,Cin] weight")
+        let (batch, height, width, cin) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (cout, kernel) = (weight.shape[0], weight.shape[1])
+        precondition(weight.shape[2] == kernel && weight.shape[3] == cin,
+                     "conv2d: weight \(weight.shape) for \(cin) input channels")
+        let outH = (height + 2 * padding - kernel) / stride + 1
+        let outW = (width + 2 * padding - kernel) / stride + 1
+        precondition(outH > 0 && outW > 0, "conv2d: \(height)×\(width) input too small")
+
+        if kernel == 1 && stride == 1 && padding == 0 {
+            return linear(x, weight: weight.reshaped([cout, cin]), bias: bias)
+        }
+
+        let (out, c) = makeTensor([batch, outH, outW, cout])
+        let patch = kernel * kernel * cin
+        let pixels = batch * outH * outW
+        if let bias {
+            broadcastRows(bias.floats, into: c, rows: pixels, columns: cout, ldc: cout)
+        }
+        let blockPixels = max(64, min(pixels, Self.convBlockBytes / (patch * 4)))
+        let (colTensor, col) = makeTensor([blockPixels, patch])
+        let input = x.floats, w = weight.floats
+        var start = 0
+        while start < pixels {
+            let rows = min(blockPixels, pixels - start)
+            parallelFor(rows, threads: threads, minimumPerThread: 16) { range in
+                for r in range {
+                    let p = start + r
+                    let n = p / (outH * outW), oy = (p / outW) % outH, ox = p % outW
+                    var dst = col + r * patch
+                    for ky in 0..<kernel {
+                        let iy = oy * stride - padding + ky
+                        for kx in 0..<kernel {
+                            let ix = ox * stride - padding + kx
+                            if iy >= 0 && iy < height && ix >= 0 && ix < width {
+                                dst.update(from: input + ((n * height + iy) * width + ix) * cin, count: cin)
+                            } else {
+                                dst.update(repeating: 0, count: cin)
+                            }
+                            dst += cin
+                        }
+                    }
+                }
+            }
+            sgemm(transB: true, m: rows, n: cout, k: patch, a: col, lda: patch, b: w, ldb: patch,
+                  beta: bias == nil ? 0 : 1, c: c + start * cout, ldc: cout)
+            start += rows
+        }
+        withExtendedLifetime(colTensor) {}
+        return out
+    }
+}

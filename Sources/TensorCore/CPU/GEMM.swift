@@ -1,0 +1,53 @@
+import CBLAS
+
+/// Row-major C = alpha·op(A)·op(B) + beta·C through OpenBLAS.
+@inline(__always)
+func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+           a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+           beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+/// Fills each of `rows` rows of C (stride ldc) with `bias`, so a following
+/// GEMM with beta = 1 adds the bias without another pass over the output.
+func broadcastRows(_ bias: UnsafePointer<Float>, into c: UnsafeMutablePointer<Float>,
+                   rows: Int, columns: Int, ldc: Int) {
+    for r in 0..<rows { (c + r * ldc).update(from: bias, count: columns) }
+}
+
+extension CPUBackend {
+    public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
+        precondition(weight.rank == 2 && x.dim(-1) == weight.shape[1],
+                     "linear: input \(x.shape) does not match weight \(weight.shape)")
+        let k = weight.shape[1], n = weight.shape[0], rows = x.count / max(k, 1)
+        let (out, c) = makeTensor(Array(x.shape.dropLast()) + [n])
+        if let bias {
+            precondition(bias.count == n, "linear: bias \(bias.shape) for \(n) outputs")
+            broadcastRows(bias.floats, into: c, rows: rows, columns: n, ldc: n)
+        }
+        if rows > 0 {
+            sgemm(transB: true, m: rows, n: n, k: k, a: x.floats, lda: k, b: weight.floats, ldb: k,
+                  beta: bias == nil ? 0 : 1, c: c, ldc: n)
+        }
+        return out
+    }
+
+    public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool, alpha: Float) -> Tensor {
+        precondition(a.rank == 3 && (b.rank == 3 || b.rank == 2), "matmul: shapes \(a.shape) × \(b.shape)")
+        let batch = a.shape[0]
+        let m = transposeA ? a.shape[2] : a.shape[1], k = transposeA ? a.shape[1] : a.shape[2]
+        let bRows = b.dim(-2), bCols = b.dim(-1)
+        let n = transposeB ? bRows : bCols
+        precondition((transposeB ? bCols : bRows) == k, "matmul: inner sizes differ in \(a.shape) × \(b.shape)")
+        precondition(b.rank == 2 || b.shape[0] == batch, "matmul: batch sizes differ")
+        let (out, c) = makeTensor([batch, m, n])
+        let bStride = b.rank == 2 ? 0 : bRows * bCols
+        for i in 0..<batch {
+            sgemm(transA: transposeA, transB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                  a: a.floats + i * m * k, lda: a.shape[2], b: b.floats + i * bStride, ldb: bCols,
+                  c: c + i * m * n, ldc: n)
+        }
+        return out
+    }
+}

@@ -1,0 +1,44 @@
+/// f32 ↔ f16 ↔ bf16. f16 goes through the F16C instructions (Float16's
+/// conversions compile to vcvtph2ps/vcvtps2ph); bf16 is the top half of an
+/// f32, rounded to nearest-even as torch does.
+enum HalfConversion {
+    static func convert(from source: UnsafeRawPointer, _ from: DType,
+                        to destination: UnsafeMutableRawPointer, _ to: DType, range: Range<Int>) {
+        switch (from, to) {
+        case (.f32, .f32), (.f16, .f16), (.bf16, .bf16):
+            (destination + range.lowerBound * to.byteSize).copyMemory(
+                from: source + range.lowerBound * from.byteSize, byteCount: range.count * to.byteSize)
+        case (.f16, .f32):
+            let s = source.assumingMemoryBound(to: Float16.self)
+            let d = destination.assumingMemoryBound(to: Float.self)
+            for i in range { d[i] = Float(s[i]) }
+        case (.f32, .f16):
+            let s = source.assumingMemoryBound(to: Float.self)
+            let d = destination.assumingMemoryBound(to: Float16.self)
+            for i in range { d[i] = Float16(s[i]) }
+        case (.bf16, .f32):
+            let s = source.assumingMemoryBound(to: UInt16.self)
+            let d = destination.assumingMemoryBound(to: UInt32.self)
+            for i in range { d[i] = UInt32(s[i]) << 16 }
+        case (.f32, .bf16):
+            let s = source.assumingMemoryBound(to: Float.self)
+            let d = destination.assumingMemoryBound(to: UInt16.self)
+            for i in range { d[i] = bfloat16Bits(s[i]) }
+        case (.f16, .bf16):
+            let s = source.assumingMemoryBound(to: Float16.self)
+            let d = destination.assumingMemoryBound(to: UInt16.self)
+            for i in range { d[i] = bfloat16Bits(Float(s[i])) }
+        case (.bf16, .f16):
+            let s = source.assumingMemoryBound(to: UInt16.self)
+            let d = destination.assumingMemoryBound(to: Float16.self)
+            for i in range { d[i] = Float16(Float(bitPattern: UInt32(s[i]) << 16)) }
+        }
+    }
+
+    @inline(__always) static func bfloat16Bits(_ value: Float) -> UInt16 {
+        let bits = value.bitPattern
+        if value.isNaN { return UInt16(bits >> 16) | 0x40 }
+        let roundingBias: UInt32 = 0x7FFF + ((bits >> 16) & 1)
+        return UInt16((bits &+ roundingBias) >> 16)
+    }
+}

@@ -1,0 +1,87 @@
+/// Ops that only move data: upsampling, concatenation, slicing, permutation.
+extension CPUBackend {
+    public func upsampleNearest2x(_ x: Tensor) -> Tensor {
+        precondition(x.rank == 4, "upsampleNearest2x: expects NHWC, got \(x.shape)")
+        let (batch, height, width, channels) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (out, y) = makeTensor([batch, height * 2, width * 2, channels])
+        let input = x.floats
+        parallelFor(batch * height, threads: threads, minimumPerThread: 4) { range in
+            for row in range {
+                let source = input + row * width * channels
+                let target = y + row * 4 * width * channels
+                for xPos in 0..<width {
+                    let pixel = source + xPos * channels
+                    (target + (2 * xPos) * channels).update(from: pixel, count: channels)
+                    (target + (2 * xPos + 1) * channels).update(from: pixel, count: channels)
+                }
+                (target + 2 * width * channels).update(from: target, count: 2 * width * channels)
+            }
+        }
+        return out
+    }
+
+    public func concat(_ xs: [Tensor], axis rawAxis: Int) -> Tensor {
+        let first = xs[0]
+        let axis = rawAxis < 0 ? rawAxis + first.rank : rawAxis
+        for t in xs {
+            precondition(t.rank == first.rank
+                         && t.shape[..<axis] == first.shape[..<axis]
+                         && t.shape[(axis + 1)...] == first.shape[(axis + 1)...],
+                         "concat: \(t.shape) does not fit \(first.shape) along axis \(axis)")
+        }
+        var shape = first.shape
+        shape[axis] = xs.map { $0.shape[axis] }.reduce(0, +)
+        let outer = first.shape[..<axis].reduce(1, *)
+        let inner = first.shape[(axis + 1)...].reduce(1, *)
+        let (out, y) = makeTensor(shape)
+        let rowLength = shape[axis] * inner
+        let sources = UncheckedBox(xs.map { ($0.floats, $0.shape[axis] * inner) })
+        parallelFor(outer, threads: threads, minimumPerThread: max(1, 16384 / max(rowLength, 1))) { range in
+            for o in range {
+                var target = y + o * rowLength
+                for (pointer, length) in sources.value {
+                    target.update(from: pointer + o * length, count: length)
+                    target += length
+                }
+            }
+        }
+        return out
+    }
+
+    public func slice(_ x: Tensor, rows: Range<Int>) -> Tensor {
+        precondition(rows.lowerBound >= 0 && rows.upperBound <= x.shape[0], "slice: \(rows) of \(x.shape)")
+        var shape = x.shape
+        shape[0] = rows.count
+        let rowSize = x.count / max(x.shape[0], 1)
+        let (out, y) = makeTensor(shape)
+        y.update(from: x.floats + rows.lowerBound * rowSize, count: rows.count * rowSize)
+        return out
+    }
+
+    public func permute(_ x: Tensor, _ axes: [Int]) -> Tensor {
+        precondition(axes.sorted() == Array(0..<x.rank), "permute: \(axes) for rank \(x.rank)")
+        let shape = axes.map { x.shape[$0] }
+        var inputStrides = [Int](repeating: 1, count: x.rank)
+        for axis in stride(from: x.rank - 2, through: 0, by: -1) {
+            inputStrides[axis] = inputStrides[axis + 1] * x.shape[axis + 1]
+        }
+        let strides = axes.map { inputStrides[$0] }
+        let (out, y) = makeTensor(shape)
+        guard out.count > 0 else { return out }
+        let input = x.floats
+        let innerSize = shape[shape.count - 1], innerStride = strides[strides.count - 1]
+        let rows = out.count / innerSize
+        parallelFor(rows, threads: threads, minimumPerThread: max(1, 16384 / innerSize)) { range in
+            for row in range {
+                var rest = row, offset = 0
+                for axis in stride(from: shape.count - 2, through: 0, by: -1) {
+                    offset += (rest % shape[axis]) * strides[axis]
+                    rest /= shape[axis]
+                }
+                let target = y + row * innerSize
+                for i in 0..<innerSize { target[i] = input[offset + i * innerStride] }
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,408 @@
+"""Generate PyTorch/diffusers reference fixtures for the sdgen Swift tests.
+
+Every fixture is a single safetensors file under ``Tests/Fixtures/<group>/``
+(resolved relative to this script: ``<repo_root>/Tests/Fixtures``). Inputs and
+the reference output are stored as tensors, and the numeric parameters of the
+op are stored as string-valued safetensors metadata.
+
+How to run (from the repository root):
+
+    python3 -m venv ../venv && ../venv/bin/pip install -r scripts/reference/requirements.txt && ../venv/bin/python scripts/reference/make_fixtures.py
+
+Pass group names to generate only some groups, e.g.::
+
+    ../venv/bin/python scripts/reference/make_fixtures.py ops
+
+Conventions (the Swift tests rely on them):
+  * float tensors are float32 and contiguous; integer tensors (ids) are int64;
+  * tensors use PyTorch's natural layout (NCHW for images);
+  * metadata values are strings, e.g. {"heads": "4", "eps": "1e-05"};
+  * every fixture seeds torch with its own fixed seed, so reruns with the
+    pinned versions reproduce the same files;
+  * reference outputs are computed in float32 on the CPU.
+
+Groups are registered in ``GROUPS``; add further groups (models, schedulers,
+tokenizers, ...) as functions ``make_<group>_fixtures(out_dir: Path)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import struct
+import sys
+from pathlib import Path
+from typing import Callable, Dict, Mapping, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import save_file
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FIXTURES_DIR = REPO_ROOT / "Tests" / "Fixtures"
+
+
+# --------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------
+
+def _prepare(name: str, t: torch.Tensor) -> torch.Tensor:
+    t = t.detach().cpu()
+    if t.is_floating_point():
+        t = t.to(torch.float32)
+    elif t.dtype in (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8):
+        t = t.to(torch.int64)
+    else:
+        raise TypeError(f"tensor {name!r}: unsupported dtype {t.dtype}")
+    return t.contiguous()
+
+
+def write_fixture(
+    out_dir: Path,
+    name: str,
+    tensors: Mapping[str, torch.Tensor],
+    meta: Optional[Mapping[str, object]] = None,
+) -> Path:
+    """Write ``out_dir/<name>.safetensors`` with float32/int64 tensors and string metadata."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    prepared = {k: _prepare(k, v) for k, v in tensors.items()}
+    for k, v in prepared.items():
+        if v.is_floating_point() and not torch.isfinite(v).all():
+            raise ValueError(f"{name}: tensor {k!r} has non-finite values")
+    metadata = {str(k): str(v) for k, v in (meta or {}).items()}
+    path = out_dir / f"{name}.safetensors"
+    save_file(prepared, str(path), metadata=metadata or None)
+    _canonicalize_metadata_order(path)
+    return path
+
+
+def _canonicalize_metadata_order(path: Path) -> None:
+    """Sort the ``__metadata__`` keys in the header, in place.
+
+    safetensors serializes metadata from a hash map, so its key order (and the
+    file bytes) differ from run to run. Reordering keeps the header the same
+    length, so tensor data offsets are unchanged and reruns are byte-identical.
+    """
+    with open(path, "r+b") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        raw = f.read(n)
+        header = json.loads(raw.decode("utf-8"))  # dicts keep the file's key order
+        meta = header.get("__metadata__")
+        if not meta:
+            return
+        header["__metadata__"] = dict(sorted(meta.items()))
+        new_raw = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        if len(new_raw) > n:
+            raise RuntimeError(f"{path}: canonical header longer than original")
+        new_raw += b" " * (n - len(new_raw))
+        if json.loads(new_raw.decode("utf-8")) != json.loads(raw.decode("utf-8")):
+            raise RuntimeError(f"{path}: header changed while canonicalizing")
+        f.seek(8)
+        f.write(new_raw)
+
+
+def _conv(out_dir: Path, name: str, seed: int, x_shape, w_shape, stride: int, padding: int) -> None:
+    torch.manual_seed(seed)
+    x = torch.randn(*x_shape)
+    weight = torch.randn(*w_shape) * (1.0 / math.sqrt(w_shape[1] * w_shape[2] * w_shape[3]))
+    bias = torch.randn(w_shape[0]) * 0.1
+    out = F.conv2d(x, weight, bias, stride=stride, padding=padding)
+    write_fixture(
+        out_dir, name,
+        {"x": x, "weight": weight, "bias": bias, "out": out},
+        {"stride": stride, "padding": padding},
+    )
+
+
+def _sdpa_heads(q, k, v, heads: int, scale: float, causal: bool, attn_mask=None) -> torch.Tensor:
+    """Split [B, L, H*D] into heads, run SDPA, merge back to [B, L, H*D]."""
+    b, lq, c = q.shape
+    lk = k.shape[1]
+    d = c // heads
+    qh = q.view(b, lq, heads, d).transpose(1, 2)
+    kh = k.view(b, lk, heads, d).transpose(1, 2)
+    vh = v.view(b, lk, heads, d).transpose(1, 2)
+    o = F.scaled_dot_product_attention(qh, kh, vh, attn_mask=attn_mask, is_causal=causal, scale=scale)
+    return o.transpose(1, 2).reshape(b, lq, heads * d)
+
+
+def _attention(out_dir: Path, name: str, seed: int, b: int, lq: int, lk: int, c: int, heads: int,
+               causal: bool) -> None:
+    torch.manual_seed(seed)
+    q = torch.randn(b, lq, c)
+    k = torch.randn(b, lk, c)
+    v = torch.randn(b, lk, c)
+    scale = 1.0 / math.sqrt(c // heads)
+    out = _sdpa_heads(q, k, v, heads, scale, causal)
+    write_fixture(
+        out_dir, name,
+        {"q": q, "k": k, "v": v, "out": out},
+        {"heads": heads, "causal": int(causal), "scale": str(scale)},
+    )
+
+
+def _activation_input(seed: int) -> torch.Tensor:
+    torch.manual_seed(seed)
+    return torch.linspace(-8.0, 8.0, 1003) + torch.randn(1003) * 0.01
+
+
+# --------------------------------------------------------------------------
+# Group: ops
+# --------------------------------------------------------------------------
+
+def make_op_fixtures(root: Path) -> None:
+    out_dir = root / "ops"
+    from diffusers.models.embeddings import get_timestep_embedding
+
+    # linear
+    torch.manual_seed(1001)
+    x = torch.randn(3, 5, 37)
+    w = torch.randn(29, 37)
+    b = torch.randn(29)
+    write_fixture(out_dir, "linear", {"x": x, "weight": w, "bias": b, "out": F.linear(x, w, b)})
+
+    # matmul (batched)
+    torch.manual_seed(1002)
+    a = torch.randn(4, 13, 37)
+    bm = torch.randn(4, 37, 19)
+    write_fixture(out_dir, "matmul", {"a": a, "b": bm, "out": torch.bmm(a, bm)})
+
+    # matmul with transposed b and alpha
+    torch.manual_seed(1003)
+    a = torch.randn(4, 13, 37)
+    bm = torch.randn(4, 19, 37)
+    alpha = 0.5
+    write_fixture(
+        out_dir, "matmul_tb",
+        {"a": a, "b": bm, "out": alpha * (a @ bm.transpose(1, 2))},
+        {"transpose_b": 1, "alpha": "0.5"},
+    )
+
+    # conv2d
+    _conv(out_dir, "conv2d_3x3", 1004, (2, 7, 9, 11), (13, 7, 3, 3), stride=1, padding=1)
+    _conv(out_dir, "conv2d_3x3_s2", 1005, (2, 7, 9, 11), (13, 7, 3, 3), stride=2, padding=1)
+    _conv(out_dir, "conv2d_3x3_s2_p0", 1006, (1, 5, 8, 10), (6, 5, 3, 3), stride=2, padding=0)
+    _conv(out_dir, "conv2d_1x1", 1007, (2, 16, 5, 6), (8, 16, 1, 1), stride=1, padding=0)
+    _conv(out_dir, "conv2d_3x3_wide", 1008, (1, 40, 6, 6), (36, 40, 3, 3), stride=1, padding=1)
+
+    # group norm
+    torch.manual_seed(1009)
+    x = torch.randn(2, 64, 5, 7)
+    w = torch.randn(64) * 0.5 + 1.0
+    b = torch.randn(64) * 0.1
+    eps = 1e-5
+    write_fixture(
+        out_dir, "group_norm",
+        {"x": x, "weight": w, "bias": b, "out": F.group_norm(x, 32, w, b, eps)},
+        {"groups": 32, "eps": str(eps), "silu": 0},
+    )
+
+    torch.manual_seed(1010)
+    x = torch.randn(2, 96, 3, 5) * 3.0 + 2.0
+    w = torch.randn(96) * 0.5 + 1.0
+    b = torch.randn(96) * 0.1
+    eps = 1e-6
+    write_fixture(
+        out_dir, "group_norm_silu",
+        {"x": x, "weight": w, "bias": b, "out": F.silu(F.group_norm(x, 32, w, b, eps))},
+        {"groups": 32, "eps": str(eps), "silu": 1},
+    )
+
+    # layer norm
+    torch.manual_seed(1011)
+    x = torch.randn(2, 77, 48)
+    w = torch.randn(48) * 0.5 + 1.0
+    b = torch.randn(48) * 0.1
+    eps = 1e-5
+    write_fixture(
+        out_dir, "layer_norm",
+        {"x": x, "weight": w, "bias": b, "out": F.layer_norm(x, (48,), w, b, eps)},
+        {"eps": str(eps)},
+    )
+
+    torch.manual_seed(1012)
+    x = torch.randn(3, 10, 37) + 100.0
+    w = torch.randn(37) * 0.5 + 1.0
+    b = torch.randn(37) * 0.1
+    eps = 1e-12
+    write_fixture(
+        out_dir, "layer_norm_offset",
+        {"x": x, "weight": w, "bias": b, "out": F.layer_norm(x, (37,), w, b, eps)},
+        {"eps": str(eps)},
+    )
+
+    # softmax over the last dim
+    torch.manual_seed(1013)
+    x = torch.randn(3, 7, 77) * 4.0
+    write_fixture(out_dir, "softmax", {"x": x, "out": torch.softmax(x, dim=-1)})
+
+    # attention
+    _attention(out_dir, "attention_causal", 1014, b=2, lq=77, lk=77, c=96, heads=4, causal=True)
+    _attention(out_dir, "attention_cross", 1015, b=2, lq=64, lk=77, c=64, heads=8, causal=False)
+
+    torch.manual_seed(1016)
+    q = torch.randn(2, 20, 48)
+    k = torch.randn(2, 20, 48)
+    v = torch.randn(2, 20, 48)
+    heads = 3
+    scale = 1.0 / math.sqrt(48 // heads)
+    keep = torch.zeros(2, 20, dtype=torch.bool)
+    keep[0, :] = True
+    keep[1, :13] = True
+    key_mask = torch.zeros(2, 20, dtype=torch.float32)
+    key_mask[~keep] = torch.finfo(torch.float32).min
+    out = _sdpa_heads(q, k, v, heads, scale, causal=False, attn_mask=key_mask[:, None, None, :])
+    write_fixture(
+        out_dir, "attention_mask",
+        {"q": q, "k": k, "v": v, "key_mask": key_mask, "out": out},
+        {"heads": heads, "causal": 0, "scale": str(scale)},
+    )
+
+    _attention(out_dir, "attention_long", 1017, b=1, lq=300, lk=300, c=40, heads=1, causal=False)
+
+    # elementwise activations
+    x = _activation_input(1018)
+    write_fixture(out_dir, "gelu", {"x": x, "out": F.gelu(x)})
+    x = _activation_input(1019)
+    write_fixture(out_dir, "gelu_tanh", {"x": x, "out": F.gelu(x, approximate="tanh")})
+    x = _activation_input(1020)
+    write_fixture(out_dir, "quick_gelu", {"x": x, "out": x * torch.sigmoid(1.702 * x)})
+    x = _activation_input(1021)
+    write_fixture(out_dir, "silu", {"x": x, "out": F.silu(x)})
+
+    # GEGLU (diffusers GEGLU after its projection)
+    torch.manual_seed(1022)
+    x = torch.randn(2, 9, 48)
+    hidden, gate = x.chunk(2, dim=-1)
+    write_fixture(out_dir, "geglu", {"x": x, "out": hidden * F.gelu(gate)})
+
+    # broadcasting binary ops
+    torch.manual_seed(1023)
+    a = torch.randn(2, 5, 6, 7)
+    bb = torch.randn(2, 5, 6, 7)
+    write_fixture(out_dir, "add_same", {"a": a, "b": bb, "out": a + bb})
+
+    torch.manual_seed(1024)
+    a = torch.randn(2, 5, 6, 7)
+    bb = torch.randn(2, 1, 1, 7)
+    write_fixture(out_dir, "add_broadcast", {"a": a, "b": bb, "out": a + bb})
+
+    torch.manual_seed(1025)
+    a = torch.randn(3, 4, 10)
+    bb = torch.randn(10)
+    write_fixture(out_dir, "mul_broadcast", {"a": a, "b": bb, "out": a * bb})
+
+    torch.manual_seed(1026)
+    a = torch.randn(2, 3, 4)
+    bb = torch.randn(2, 3, 1)
+    write_fixture(out_dir, "sub_broadcast", {"a": a, "b": bb, "out": a - bb})
+
+    # affine
+    torch.manual_seed(1027)
+    x = torch.randn(2, 3, 17)
+    scale, shift = 0.18215, -0.5
+    write_fixture(
+        out_dir, "affine",
+        {"x": x, "out": x * scale + shift},
+        {"scale": str(scale), "shift": str(shift)},
+    )
+
+    # nearest 2x upsample
+    torch.manual_seed(1028)
+    x = torch.randn(2, 3, 5, 7)
+    write_fixture(out_dir, "upsample_nearest2x",
+                  {"x": x, "out": F.interpolate(x, scale_factor=2.0, mode="nearest")})
+
+    # concat along channels
+    torch.manual_seed(1029)
+    a = torch.randn(2, 3, 4, 5)
+    bb = torch.randn(2, 6, 4, 5)
+    write_fixture(out_dir, "concat_channels", {"a": a, "b": bb, "out": torch.cat([a, bb], dim=1)},
+                  {"axis": 1})
+
+    # embedding lookup
+    torch.manual_seed(1030)
+    table = torch.randn(50, 16)
+    ids = torch.tensor([0, 7, 49, 7, 23, 0, 12, 49, 31], dtype=torch.int64)
+    write_fixture(out_dir, "embedding", {"table": table, "ids": ids, "out": F.embedding(ids, table)})
+
+    # sinusoidal timestep embedding (diffusers)
+    timesteps = torch.tensor([0.0, 1.0, 500.0, 999.0], dtype=torch.float32)
+    out = get_timestep_embedding(timesteps, 32, flip_sin_to_cos=True, downscale_freq_shift=0,
+                                 max_period=10000)
+    write_fixture(
+        out_dir, "timestep_embedding",
+        {"timesteps": timesteps, "out": out},
+        {"dim": 32, "flip_sin_to_cos": 1, "downscale_freq_shift": 0, "max_period": 10000},
+    )
+    timesteps = torch.tensor([3.0, 250.5, 981.0], dtype=torch.float32)
+    out = get_timestep_embedding(timesteps, 15, flip_sin_to_cos=False, downscale_freq_shift=1,
+                                 max_period=10000)
+    write_fixture(
+        out_dir, "timestep_embedding_odd",
+        {"timesteps": timesteps, "out": out},
+        {"dim": 15, "flip_sin_to_cos": 0, "downscale_freq_shift": 1, "max_period": 10000},
+    )
+
+    # permute
+    torch.manual_seed(1031)
+    x = torch.randn(2, 3, 4, 5)
+    write_fixture(out_dir, "permute", {"x": x, "out": x.permute(0, 2, 3, 1).contiguous()},
+                  {"axes": "0,2,3,1"})
+
+    # float16 round trip: values within the f16 range, including subnormals.
+    torch.manual_seed(1032)
+    x = torch.randn(1000) * 100.0
+    special = torch.tensor([
+        0.0, -0.0, 1e-6, -1e-6, 3e-7, -3e-7, 6e-8, 5.9604645e-08, 2e-8, 1e-8,
+        6.1035156e-05, 6.0e-05, -6.0e-05, 1.5e-5, 1e-4, -1e-4,
+        65504.0, -65504.0, 65519.0, 60000.0, 1.0 + 2.0 ** -11, 1.0 + 3 * 2.0 ** -11,
+        2049.0, 2051.0, 0.1, 1.0 / 3.0,
+    ], dtype=torch.float32)
+    x[: special.numel()] = special
+    # plus a band of random tiny values in the subnormal range
+    x[100:140] = torch.randn(40) * 1e-6
+    write_fixture(out_dir, "half_roundtrip", {"x": x, "out": x.half().float()})
+
+    # bfloat16 round trip
+    torch.manual_seed(1033)
+    x = torch.randn(1000) * 1000.0
+    write_fixture(out_dir, "bf16_roundtrip", {"x": x, "out": x.bfloat16().float()})
+
+
+# --------------------------------------------------------------------------
+# Registry / entry point
+# --------------------------------------------------------------------------
+
+GROUPS: Dict[str, Callable[[Path], None]] = {
+    "ops": make_op_fixtures,
+}
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("groups", nargs="*", metavar="GROUP",
+                        help=f"groups to generate (default: all): {', '.join(GROUPS)}")
+    parser.add_argument("--out", type=Path, default=FIXTURES_DIR,
+                        help=f"fixtures root (default: {FIXTURES_DIR})")
+    args = parser.parse_args(argv)
+
+    groups = args.groups or list(GROUPS)
+    unknown = [g for g in groups if g not in GROUPS]
+    if unknown:
+        parser.error(f"unknown group(s): {', '.join(unknown)}; known: {', '.join(GROUPS)}")
+
+    torch.set_num_threads(2)
+    torch.use_deterministic_algorithms(True)
+    for g in groups:
+        print(f"[make_fixtures] group {g} -> {args.out / g}")
+        GROUPS[g](args.out)
+        files = sorted((args.out / g).glob("*.safetensors"))
+        total = sum(f.stat().st_size for f in files)
+        print(f"[make_fixtures]   {len(files)} files, {total} bytes")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
