@@ -1,1 +1,0 @@
-// SafeTensors: filled in by its issue.
