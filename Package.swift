@@ -45,6 +45,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Measurements behind design decisions (docs/layout.md).
+        .executableTarget(name: "Microbench", dependencies: ["TensorCore", "CBLAS"], swiftSettings: kernelFlags),
+
         // Tests. Numeric tests compare against reference fixtures recorded by
         // scripts/reference/make_fixtures.py (see Tests/Fixtures/README.md).
         .target(name: "TestSupport", dependencies: ["TensorCore", "SafeTensors"], path: "Tests/TestSupport"),

@@ -5,6 +5,13 @@ struct SDGen: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sdgen",
         abstract: "Stable Diffusion 1.5 text-to-image and CPU-vs-GPU inference benchmarks, on Vulkan or the CPU.",
-        subcommands: [],
-        defaultSubcommand: nil)
+        subcommands: [
+            GenerateCommand.self,
+            BenchCommand.self,
+            BertBenchCommand.self,
+            DevicesCommand.self,
+            EmbedCommand.self,
+            DownloadCommand.self,
+        ],
+        defaultSubcommand: GenerateCommand.self)
 }

@@ -1,0 +1,195 @@
+import CBLAS
+import Foundation
+import TensorCore
+
+/// Measurements behind design decisions (docs/layout.md): the GEMM wrapper
+/// against OpenBLAS called directly, and the activation layout (NHWC vs
+/// NCHW) on a ResNet block and a transformer block at SD 1.5's 64×64 latent.
+/// Run in release: `swift run -c release microbench [gemm|layout]`.
+@main
+enum Microbench {
+    static func main() {
+        let what = CommandLine.arguments.dropFirst().first ?? "all"
+        let backend = CPUBackend()
+        print("threads: \(backend.threads)")
+        if what == "gemm" || what == "all" { gemm(backend) }
+        if what == "layout" || what == "all" { layout(backend) }
+    }
+
+    /// Best of `repeats` wall-clock runs, in seconds.
+    static func time(repeats: Int = 5, _ body: () -> Void) -> Double {
+        body()
+        var best = Double.infinity
+        for _ in 0..<repeats {
+            let start = DispatchTime.now().uptimeNanoseconds
+            body()
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return best
+    }
+
+    static func random(_ count: Int, scale: Float = 1) -> [Float] {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        return (0..<count).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return (Float(state >> 40) / Float(1 << 24) - 0.5) * scale
+        }
+    }
+
+    // MARK: GEMM
+
+    static func gemm(_ backend: CPUBackend) {
+        // A 3×3 convolution at the 64×64 latent with 320 channels, as a GEMM.
+        for (m, n, k) in [(4096, 320, 2880), (4096, 2880, 320), (4096, 1280, 320)] {
+            let flops = 2.0 * Double(m * n * k)
+            let a = random(m * k), b = random(n * k)
+            var c = [Float](repeating: 0, count: m * n)
+            let direct = time {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1,
+                            a, Int32(k), b, Int32(k), 0, &c, Int32(n))
+            }
+            let x = backend.upload(a, shape: [m, k]), w = backend.upload(b, shape: [n, k])
+            let wrapped = time { _ = x.linear(w) }
+            print(String(format: "sgemm %5d×%4d×%4d  OpenBLAS direct %6.1f GFLOP/s   sdgen linear %6.1f GFLOP/s",
+                         m, n, k, flops / direct / 1e9, flops / wrapped / 1e9))
+        }
+    }
+
+    // MARK: Layout
+
+    static func layout(_ backend: CPUBackend) {
+        let (batch, side, channels) = (2, 64, 320)
+        let pixels = side * side
+        let input = random(batch * pixels * channels)
+        let convWeight = random(channels * 9 * channels, scale: 0.05)
+        let gamma = [Float](repeating: 1, count: channels), beta = [Float](repeating: 0, count: channels)
+
+        // NHWC through the backend's ops.
+        let x = backend.upload(input, shape: [batch, side, side, channels])
+        let w = backend.upload(convWeight, shape: [channels, 3, 3, channels])
+        let g = backend.upload(gamma, shape: [channels]), bt = backend.upload(beta, shape: [channels])
+        let nhwcResnet = time(repeats: 3) {
+            var h = x.groupNorm(groups: 32, weight: g, bias: bt, eps: 1e-5, silu: true)
+            h = h.conv2d(w, padding: 1)
+            h = h.groupNorm(groups: 32, weight: g, bias: bt, eps: 1e-5, silu: true)
+            h = h.conv2d(w, padding: 1)
+            _ = h + x
+        }
+
+        // NCHW: the same block with NCHW kernels (im2col rows are shifted
+        // image rows; the GEMM is W[Cout, Cin·9] · col[Cin·9, HW]).
+        let nchwResnet = time(repeats: 3) {
+            var h = NCHW.groupNormSiLU(input, batch: batch, channels: channels, pixels: pixels, groups: 32)
+            h = NCHW.conv3x3(h, convWeight, batch: batch, channels: channels, side: side)
+            h = NCHW.groupNormSiLU(h, batch: batch, channels: channels, pixels: pixels, groups: 32)
+            h = NCHW.conv3x3(h, convWeight, batch: batch, channels: channels, side: side)
+            for i in h.indices { h[i] += input[i] }
+        }
+        print(String(format: "ResNet block 2×64×64×320:      NHWC %.3f s   NCHW %.3f s", nhwcResnet, nchwResnet))
+
+        // Transformer block shell: GroupNorm, proj_in, (token work, the same in
+        // both layouts), proj_out, residual. NHWC reads tokens in place; NCHW
+        // needs [C, HW] ↔ [HW, C] either as transposes or transposed GEMMs.
+        let proj = random(channels * channels, scale: 0.05)
+        let projTensor = backend.upload(proj, shape: [channels, channels])
+        let tokenWork = { (tokens: Tensor) -> Tensor in
+            let q = tokens.linear(projTensor), k = tokens.linear(projTensor), v = tokens.linear(projTensor)
+            return backend.attention(q: q, k: k, v: v, heads: 8, scale: 0.158, causal: false, keyMask: nil)
+        }
+        let nhwcTransformer = time(repeats: 2) {
+            let h = x.groupNorm(groups: 32, weight: g, bias: bt, eps: 1e-6)
+            let tokens = h.reshaped([batch, pixels, channels]).linear(projTensor)
+            let out = tokenWork(tokens).linear(projTensor).reshaped([batch, side, side, channels])
+            _ = out + x
+        }
+        let nchwTransformer = time(repeats: 2) {
+            let h = NCHW.groupNormSiLU(input, batch: batch, channels: channels, pixels: pixels, groups: 32, silu: false)
+            // proj_in: tokens[HW, C] = h[C, HW]ᵀ · Wᵀ, per image.
+            var tokens = [Float](repeating: 0, count: h.count)
+            for n in 0..<batch {
+                h.withUnsafeBufferPointer { hp in tokens.withUnsafeMutableBufferPointer { tp in
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasTrans, Int32(pixels), Int32(channels), Int32(channels), 1,
+                                hp.baseAddress! + n * pixels * channels, Int32(pixels), proj, Int32(channels), 0,
+                                tp.baseAddress! + n * pixels * channels, Int32(channels))
+                } }
+            }
+            let core = tokenWork(backend.upload(tokens, shape: [batch, pixels, channels])).toArray()
+            // proj_out back to [C, HW]: out = W · coreᵀ.
+            var out = [Float](repeating: 0, count: h.count)
+            for n in 0..<batch {
+                core.withUnsafeBufferPointer { cp in out.withUnsafeMutableBufferPointer { op in
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(channels), Int32(pixels), Int32(channels), 1,
+                                proj, Int32(channels), cp.baseAddress! + n * pixels * channels, Int32(channels), 0,
+                                op.baseAddress! + n * pixels * channels, Int32(pixels))
+                } }
+            }
+            for i in out.indices { out[i] += input[i] }
+        }
+        print(String(format: "Transformer block 2×4096×320:  NHWC %.3f s   NCHW %.3f s", nhwcTransformer, nchwTransformer))
+    }
+}
+
+/// Just enough NCHW kernels to time the alternative layout fairly: the same
+/// algorithms (two-pass GroupNorm, im2col + OpenBLAS) on NCHW data.
+enum NCHW {
+    static func groupNormSiLU(_ x: [Float], batch: Int, channels: Int, pixels: Int, groups: Int,
+                              silu: Bool = true) -> [Float] {
+        var y = [Float](repeating: 0, count: x.count)
+        let span = channels / groups * pixels
+        x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in
+            let xb = UnsafeMutablePointer(mutating: xp.baseAddress!), yb = yp.baseAddress!
+            let work = UncheckedPointers(x: xb, y: yb)
+            DispatchQueue.concurrentPerform(iterations: batch * groups) { task in
+                let xs = work.x + task * span, ys = work.y + task * span
+                var sum: Double = 0
+                for i in 0..<span { sum += Double(xs[i]) }
+                let mean = Float(sum / Double(span))
+                var sq: Double = 0
+                for i in 0..<span { let d = xs[i] - mean; sq += Double(d * d) }
+                let rstd = Float(1 / (sq / Double(span) + 1e-5).squareRoot())
+                for i in 0..<span {
+                    let v = (xs[i] - mean) * rstd
+                    ys[i] = silu ? v / (1 + expf(-v)) : v
+                }
+            }
+        } }
+        return y
+    }
+
+    static func conv3x3(_ x: [Float], _ w: [Float], batch: Int, channels: Int, side: Int) -> [Float] {
+        let pixels = side * side, patch = channels * 9
+        var col = [Float](repeating: 0, count: patch * pixels)
+        var y = [Float](repeating: 0, count: batch * channels * pixels)
+        for n in 0..<batch {
+            x.withUnsafeBufferPointer { xp in col.withUnsafeMutableBufferPointer { cp in
+                let work = UncheckedPointers(x: UnsafeMutablePointer(mutating: xp.baseAddress! + n * channels * pixels),
+                                             y: cp.baseAddress!)
+                DispatchQueue.concurrentPerform(iterations: channels) { c in
+                    for ky in 0..<3 { for kx in 0..<3 {
+                        let row = work.y + ((c * 3 + ky) * 3 + kx) * pixels
+                        for oy in 0..<side {
+                            let iy = oy + ky - 1
+                            let target = row + oy * side
+                            if iy < 0 || iy >= side { target.update(repeating: 0, count: side); continue }
+                            let source = work.x + c * pixels + iy * side
+                            for ox in 0..<side {
+                                let ix = ox + kx - 1
+                                target[ox] = ix >= 0 && ix < side ? source[ix] : 0
+                            }
+                        }
+                    } }
+                }
+            } }
+            y.withUnsafeMutableBufferPointer { yp in
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(channels), Int32(pixels), Int32(patch), 1,
+                            w, Int32(patch), col, Int32(pixels), 0, yp.baseAddress! + n * channels * pixels, Int32(pixels))
+            }
+        }
+        return y
+    }
+}
+
+struct UncheckedPointers: @unchecked Sendable {
+    let x: UnsafeMutablePointer<Float>
+    let y: UnsafeMutablePointer<Float>
+}

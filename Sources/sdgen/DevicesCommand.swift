@@ -1,0 +1,11 @@
+import ArgumentParser
+
+struct DevicesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "devices",
+        abstract: "List the Vulkan devices sdgen can use.")
+
+    func run() throws {
+        throw NotBuiltYet(command: "devices")
+    }
+}

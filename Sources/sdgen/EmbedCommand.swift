@@ -1,0 +1,11 @@
+import ArgumentParser
+
+struct EmbedCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "embed",
+        abstract: "Sentence embeddings from a BERT folder (mean pooling, L2-normalised).")
+
+    func run() throws {
+        throw NotBuiltYet(command: "embed")
+    }
+}

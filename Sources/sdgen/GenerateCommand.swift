@@ -1,0 +1,11 @@
+import ArgumentParser
+
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Generate images from a text prompt (the default command).")
+
+    func run() throws {
+        throw NotBuiltYet(command: "generate")
+    }
+}
