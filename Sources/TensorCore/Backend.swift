@@ -8,6 +8,21 @@ public enum Activation: String, Sendable, CaseIterable {
     case quickGelu
     /// x·σ(x), also called swish.
     case silu
+    /// BERT's pooler.
+    case tanh
+}
+
+/// Zero padding of a convolution's input. Usually the same on every side;
+/// the VAE encoder's downsampler pads only the bottom and right.
+public struct ConvPadding: Sendable, Equatable {
+    public var top: Int, left: Int, bottom: Int, right: Int
+
+    public init(top: Int, left: Int, bottom: Int, right: Int) {
+        (self.top, self.left, self.bottom, self.right) = (top, left, bottom, right)
+    }
+
+    public static func same(_ n: Int) -> ConvPadding { ConvPadding(top: n, left: n, bottom: n, right: n) }
+    public static let none = ConvPadding.same(0)
 }
 
 public enum BinaryOp: String, Sendable, CaseIterable {
@@ -42,8 +57,8 @@ public protocol Backend: AnyObject, Sendable {
     /// where op transposes the last two axes when asked. Result [B, M, N].
     func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool, alpha: Float) -> Tensor
     /// 2-D convolution of x [N, H, W, Cin] with weight [Cout, kh, kw, Cin], square
-    /// kernel, symmetric zero padding. Result [N, Ho, Wo, Cout].
-    func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: Int) -> Tensor
+    /// kernel, zero padding. Result [N, Ho, Wo, Cout].
+    func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: ConvPadding) -> Tensor
 
     // MARK: Normalisation
     /// GroupNorm over x [N, ..., C] (channels last), optionally followed by SiLU.

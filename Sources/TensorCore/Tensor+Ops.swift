@@ -11,6 +11,10 @@ extension Tensor {
     }
 
     public func conv2d(_ weight: Tensor, _ bias: Tensor? = nil, stride: Int = 1, padding: Int = 0) -> Tensor {
+        backend.conv2d(self, weight: weight, bias: bias, stride: stride, padding: .same(padding))
+    }
+
+    public func conv2d(_ weight: Tensor, _ bias: Tensor? = nil, stride: Int = 1, padding: ConvPadding) -> Tensor {
         backend.conv2d(self, weight: weight, bias: bias, stride: stride, padding: padding)
     }
 

@@ -9,17 +9,17 @@ extension CPUBackend {
     /// small enough that the patch block stays around L2/L3 size.
     static let convBlockBytes = 8 << 20
 
-    public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: Int) -> Tensor {
+    public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: ConvPadding) -> Tensor {
         precondition(x.rank == 4 && weight.rank == 4, "conv2d: expects NHWC input and [Cout,kh,kw,Cin] weight")
         let (batch, height, width, cin) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (cout, kernel) = (weight.shape[0], weight.shape[1])
         precondition(weight.shape[2] == kernel && weight.shape[3] == cin,
                      "conv2d: weight \(weight.shape) for \(cin) input channels")
-        let outH = (height + 2 * padding - kernel) / stride + 1
-        let outW = (width + 2 * padding - kernel) / stride + 1
+        let outH = (height + padding.top + padding.bottom - kernel) / stride + 1
+        let outW = (width + padding.left + padding.right - kernel) / stride + 1
         precondition(outH > 0 && outW > 0, "conv2d: \(height)×\(width) input too small")
 
-        if kernel == 1 && stride == 1 && padding == 0 {
+        if kernel == 1 && stride == 1 && padding == .none {
             return linear(x, weight: weight.reshaped([cout, cin]), bias: bias)
         }
 
@@ -41,9 +41,9 @@ extension CPUBackend {
                     let n = p / (outH * outW), oy = (p / outW) % outH, ox = p % outW
                     var dst = col + r * patch
                     for ky in 0..<kernel {
-                        let iy = oy * stride - padding + ky
+                        let iy = oy * stride - padding.top + ky
                         for kx in 0..<kernel {
-                            let ix = ox * stride - padding + kx
+                            let ix = ox * stride - padding.left + kx
                             if iy >= 0 && iy < height && ix >= 0 && ix < width {
                                 dst.update(from: input + ((n * height + iy) * width + ix) * cin, count: cin)
                             } else {

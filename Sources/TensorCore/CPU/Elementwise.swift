@@ -160,6 +160,8 @@ func applyActivation(_ kind: Activation, _ x: UnsafePointer<Float>, _ y: UnsafeM
             let v = x[i]
             y[i] = 0.5 * v * (1 + tanhf(0.7978845608028654 * (v + 0.044715 * v * v * v)))
         }
+    case .tanh:
+        for i in 0..<n { y[i] = tanhf(x[i]) }
     case .quickGelu, .silu:
         let slope: Float = kind == .silu ? 1 : 1.702
         var i = 0

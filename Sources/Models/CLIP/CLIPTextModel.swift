@@ -1,0 +1,49 @@
+import TensorCore
+
+/// The text encoder of Stable Diffusion 1.x: token and position embeddings,
+/// pre-LN transformer blocks under a causal mask, a final LayerNorm.
+/// Weight names are transformers' without the `text_model.` prefix (the
+/// loader accepts both).
+public struct CLIPTextModel: Sendable {
+    public let configuration: CLIPTextConfiguration
+    public let tokenEmbedding: Tensor
+    public let positionEmbedding: Tensor
+    public let layers: [TransformerBlock]
+    public let finalLayerNorm: LayerNorm
+
+    public init(configuration c: CLIPTextConfiguration, weights w: Weights) throws {
+        configuration = c
+        let width = c.hiddenSize, eps = c.layerNormEps
+        let kind = try FeedForward.Kind(huggingFaceName: c.hiddenAct, source: w.source.description)
+        tokenEmbedding = try w.tensor("embeddings.token_embedding.weight", shape: [c.vocabSize, width])
+        positionEmbedding = try w.tensor("embeddings.position_embedding.weight", shape: [c.maxPositionEmbeddings, width])
+        layers = try (0..<c.numHiddenLayers).map { i in
+            let l = w("encoder.layers")(i)
+            return TransformerBlock(
+                selfAttention: try MultiHeadAttention(l("self_attn"), names: .clip, width: width, heads: c.numAttentionHeads),
+                selfAttentionNorm: try LayerNorm(l("layer_norm1"), width: width, eps: eps),
+                feedForward: try FeedForward(up: l("mlp.fc1"), down: l("mlp.fc2"), width: width,
+                                             hidden: c.intermediateSize, kind: kind),
+                feedForwardNorm: try LayerNorm(l("layer_norm2"), width: width, eps: eps),
+                normPosition: .pre)
+        }
+        finalLayerNorm = try LayerNorm(w("final_layer_norm"), width: width, eps: eps)
+    }
+
+    /// Encodes a batch of equally long id sequences.
+    /// - Parameter skip: layers to leave out from the end (diffusers' clip_skip):
+    ///   0 gives last_hidden_state; 1 the penultimate layer's output. The final
+    ///   LayerNorm is applied either way, as diffusers does.
+    /// - Returns: hidden states [batch, length, hiddenSize].
+    public func callAsFunction(_ ids: [[Int32]], skip: Int = 0) -> Tensor {
+        let batch = ids.count, length = ids.first?.count ?? 0
+        precondition(ids.allSatisfy { $0.count == length } && length <= configuration.maxPositionEmbeddings,
+                     "CLIP: \(batch) sequences must share one length ≤ \(configuration.maxPositionEmbeddings)")
+        let backend = tokenEmbedding.backend
+        let tokens = backend.embedding(ids.flatMap { $0 }, table: tokenEmbedding).reshaped([batch, length, -1])
+        let positions = backend.embedding((0..<Int32(length)).map { $0 }, table: positionEmbedding)
+        var h = tokens + positions
+        for layer in layers.prefix(max(0, layers.count - skip)) { h = layer(h, causal: true) }
+        return finalLayerNorm(h)
+    }
+}

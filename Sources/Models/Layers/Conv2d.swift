@@ -1,0 +1,26 @@
+import TensorCore
+
+/// A 2-D convolution on NHWC activations. Checkpoints store kernels as
+/// PyTorch's [Cout, Cin, kh, kw]; they are laid out once at load as
+/// [Cout, kh, kw, Cin], so each output pixel is one GEMM row.
+public struct Conv2d: Sendable {
+    public let weight: Tensor
+    public let bias: Tensor?
+    public let stride: Int
+    public let padding: ConvPadding
+
+    public init(_ weights: Weights, input: Int, output: Int, kernel: Int, stride: Int = 1,
+                padding: ConvPadding? = nil, bias: Bool = true) throws {
+        let stored = try weights.tensor("weight", shape: [output, input, kernel, kernel], allowReshape: kernel == 1)
+        weight = kernel == 1 ? stored.reshaped([output, 1, 1, input]) : stored.permuted([0, 2, 3, 1])
+        self.bias = bias ? try weights.tensor("bias", shape: [output]) : nil
+        self.stride = stride
+        self.padding = padding ?? .same(kernel / 2)
+    }
+
+    public var outputChannels: Int { weight.shape[0] }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        x.conv2d(weight, bias, stride: stride, padding: padding)
+    }
+}

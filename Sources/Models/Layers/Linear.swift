@@ -1,0 +1,16 @@
+import TensorCore
+
+/// y = x·Wᵀ + b, W in PyTorch's [out, in] layout.
+public struct Linear: Sendable {
+    public let weight: Tensor
+    public let bias: Tensor?
+
+    public init(_ weights: Weights, input: Int, output: Int, bias: Bool = true) throws {
+        weight = try weights.tensor("weight", shape: [output, input], allowReshape: true)
+        self.bias = bias ? try weights.tensor("bias", shape: [output]) : nil
+    }
+
+    public var outputFeatures: Int { weight.shape[0] }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor { x.linear(weight, bias) }
+}

@@ -1,0 +1,111 @@
+import SafeTensors
+
+/// Hyperparameters of a single-file checkpoint, read off its tensor shapes
+/// (such files carry no config). Only SD 1.x/2.x-style UNets are recognised;
+/// SDXL and others get a message saying so.
+struct SingleFileConfiguration {
+    let unet: UNetConfiguration
+    let vae: VAEConfiguration
+    let clip: CLIPTextConfiguration
+
+    init(_ file: SafeTensorsFile) throws {
+        let path = file.url.path
+        func shape(_ key: String) -> [Int]? { file.info(key)?.shape }
+        func need(_ key: String) throws -> [Int] {
+            guard let s = shape(key) else {
+                throw ModelLoadError.missingTensor(key: key, expectedShape: [], source: path)
+            }
+            return s
+        }
+
+        if shape("conditioner.embedders.0.transformer.text_model.embeddings.token_embedding.weight") != nil
+            || shape("model.diffusion_model.label_emb.0.0.weight") != nil {
+            throw ModelLoadError.unrecognisedCheckpoint("\(path): an SDXL checkpoint; sdgen runs Stable Diffusion 1.x")
+        }
+        if shape("cond_stage_model.model.token_embedding.weight") != nil {
+            throw ModelLoadError.unrecognisedCheckpoint("\(path): an SD 2.x checkpoint (OpenCLIP text encoder); sdgen runs Stable Diffusion 1.x")
+        }
+        guard shape("model.diffusion_model.input_blocks.0.0.weight") != nil else {
+            throw ModelLoadError.unrecognisedCheckpoint(
+                "\(path): not a Stable Diffusion checkpoint (no model.diffusion_model.input_blocks.0.0.weight)")
+        }
+
+        // UNet: walk input_blocks; a block with an `op` is a downsampler.
+        let unetPrefix = "model.diffusion_model."
+        var u = UNetConfiguration()
+        let convIn = try need(unetPrefix + "input_blocks.0.0.weight")
+        u.inChannels = convIn[1]
+        u.outChannels = try need(unetPrefix + "out.2.weight")[0]
+        var widths: [Int] = [], attention: [Bool] = [], layers = 0, currentLayers = 0, currentAttention = false
+        var n = 1
+        while true {
+            let base = unetPrefix + "input_blocks.\(n)."
+            if let resnet = shape(base + "0.in_layers.2.weight") {
+                currentLayers += 1
+                if currentLayers == 1 { widths.append(resnet[0]) }
+                currentAttention = currentAttention || shape(base + "1.proj_in.weight") != nil
+            } else if shape(base + "0.op.weight") != nil {
+                layers = currentLayers
+                attention.append(currentAttention)
+                currentLayers = 0
+                currentAttention = false
+            } else {
+                break
+            }
+            n += 1
+        }
+        attention.append(currentAttention)
+        if layers == 0 { layers = currentLayers }
+        guard !widths.isEmpty, layers > 0 else {
+            throw ModelLoadError.unrecognisedCheckpoint("\(path): cannot read the UNet's block structure")
+        }
+        u.blockOutChannels = widths
+        u.layersPerBlock = layers
+        u.downBlockTypes = attention.map { $0 ? "CrossAttnDownBlock2D" : "DownBlock2D" }
+        u.upBlockTypes = attention.reversed().map { $0 ? "CrossAttnUpBlock2D" : "UpBlock2D" }
+        let midProjection = try need(unetPrefix + "middle_block.1.proj_in.weight")
+        u.useLinearProjection = midProjection.count == 2
+        u.crossAttentionDim = try need(unetPrefix + "middle_block.1.transformer_blocks.0.attn2.to_k.weight")[1]
+        // Head counts are not in the shapes: SD 1.x uses 8 heads everywhere,
+        // SD 2.x heads of 64 channels.
+        u.attentionHeadDim = u.crossAttentionDim == 1024 ? .perBlock(widths.map { $0 / 64 }) : .one(8)
+        var depth = 0
+        while shape(unetPrefix + "middle_block.1.transformer_blocks.\(depth).norm1.weight") != nil { depth += 1 }
+        u.transformerLayersPerBlock = .one(max(depth, 1))
+        unet = u
+
+        // VAE: first_stage_model.encoder.down.{i}.block.{j}.
+        var v = VAEConfiguration()
+        let vaePrefix = "first_stage_model."
+        var vaeWidths: [Int] = []
+        while let conv = shape(vaePrefix + "encoder.down.\(vaeWidths.count).block.0.conv1.weight") { vaeWidths.append(conv[0]) }
+        guard !vaeWidths.isEmpty else {
+            throw ModelLoadError.missingTensor(key: vaePrefix + "encoder.down.0.block.0.conv1.weight", expectedShape: [],
+                                               source: path + " (no VAE in this checkpoint)")
+        }
+        var vaeLayers = 0
+        while shape(vaePrefix + "encoder.down.0.block.\(vaeLayers).conv1.weight") != nil { vaeLayers += 1 }
+        v.blockOutChannels = vaeWidths
+        v.layersPerBlock = vaeLayers
+        v.latentChannels = try need(vaePrefix + "post_quant_conv.weight")[0]
+        v.inChannels = try need(vaePrefix + "encoder.conv_in.weight")[1]
+        v.outChannels = try need(vaePrefix + "decoder.conv_out.weight")[0]
+        v.midBlockAddAttention = shape(vaePrefix + "decoder.mid.attn_1.q.weight") != nil
+        vae = v
+
+        // CLIP: cond_stage_model.transformer.text_model.*
+        var c = CLIPTextConfiguration()
+        let clipPrefix = "cond_stage_model.transformer.text_model."
+        let tokens = try need(clipPrefix + "embeddings.token_embedding.weight")
+        c.vocabSize = tokens[0]
+        c.hiddenSize = tokens[1]
+        c.maxPositionEmbeddings = try need(clipPrefix + "embeddings.position_embedding.weight")[0]
+        c.intermediateSize = try need(clipPrefix + "encoder.layers.0.mlp.fc1.weight")[0]
+        var clipLayers = 0
+        while shape(clipPrefix + "encoder.layers.\(clipLayers).layer_norm1.weight") != nil { clipLayers += 1 }
+        c.numHiddenLayers = clipLayers
+        // CLIP text towers use 64-wide heads (12 for ViT-L/14's 768).
+        c.numAttentionHeads = max(1, c.hiddenSize / 64)
+        clip = c
+    }
+}

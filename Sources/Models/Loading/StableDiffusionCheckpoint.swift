@@ -1,0 +1,112 @@
+import Foundation
+import SafeTensors
+import TensorCore
+
+/// The three networks of a Stable Diffusion 1.x checkpoint, from either
+/// layout users have: a diffusers folder or a single original `.safetensors`.
+public struct StableDiffusionCheckpoint: Sendable {
+    public enum Layout: String, Sendable { case diffusersFolder = "diffusers folder", singleFile = "single file" }
+
+    public let url: URL
+    public let layout: Layout
+    public let textEncoder: CLIPTextModel
+    public let unet: UNet2DConditionModel
+    public let vaeDecoder: VAEDecoder
+    public let vaeConfiguration: VAEConfiguration
+    /// The folder's tokenizer/ (nil for single files: use the bundled vocabulary).
+    public let tokenizerFolder: URL?
+    /// The folder's scheduler/scheduler_config.json, if present.
+    public let schedulerConfiguration: URL?
+    private let vaeSource: WeightSource
+
+    /// A short name for reports: the folder or file name.
+    public var name: String { url.deletingPathExtension().lastPathComponent }
+
+    public init(url: URL, backend: any Backend, dtype: DType = .f32) throws {
+        self.url = url
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+            throw ModelLoadError.unrecognisedCheckpoint("\(url.path): no such file or folder")
+        }
+        if isDirectory.boolValue {
+            layout = .diffusersFolder
+            let folder = try DiffusersFolder(url)
+            let unetConfig = try UNetConfiguration.load(folder.config("unet"))
+            let clipConfig = try CLIPTextConfiguration.load(folder.config("text_encoder"))
+            vaeConfiguration = try VAEConfiguration.load(folder.config("vae"))
+            let text = WeightSource(files: [try folder.weights("text_encoder", base: "model")], backend: backend,
+                                    dtype: dtype, keyMap: CheckpointKeyMap.clipFolder)
+            let unetSource = WeightSource(files: [try folder.weights("unet", base: "diffusion_pytorch_model")],
+                                          backend: backend, dtype: dtype)
+            vaeSource = WeightSource(files: [try folder.weights("vae", base: "diffusion_pytorch_model")],
+                                     backend: backend, dtype: dtype, keyMap: CheckpointKeyMap.vaeFolder)
+            textEncoder = try CLIPTextModel(configuration: clipConfig, weights: text.root)
+            unet = try UNet2DConditionModel(configuration: unetConfig, weights: unetSource.root)
+            let tokenizer = url.appendingPathComponent("tokenizer")
+            tokenizerFolder = FileManager.default.fileExists(atPath: tokenizer.path) ? tokenizer : nil
+            let scheduler = url.appendingPathComponent("scheduler/scheduler_config.json")
+            schedulerConfiguration = FileManager.default.fileExists(atPath: scheduler.path) ? scheduler : nil
+        } else {
+            layout = .singleFile
+            let file = try SafeTensorsFile(url: url)
+            let inferred = try SingleFileConfiguration(file)
+            let source = WeightSource(files: [file], backend: backend, dtype: dtype)
+            vaeConfiguration = inferred.vae
+            vaeSource = source.remapped(CheckpointKeyMap.vaeSingleFile(blocks: inferred.vae.blockOutChannels.count))
+            textEncoder = try CLIPTextModel(configuration: inferred.clip,
+                                            weights: source.remapped(CheckpointKeyMap.clipSingleFile).root)
+            unet = try UNet2DConditionModel(
+                configuration: inferred.unet,
+                weights: source.remapped(CheckpointKeyMap.unetSingleFile(
+                    layersPerBlock: inferred.unet.layersPerBlock,
+                    upBlockHasAttention: inferred.unet.upBlockTypes.map { $0 == "CrossAttnUpBlock2D" })).root)
+            tokenizerFolder = nil
+            schedulerConfiguration = nil
+        }
+        vaeDecoder = try VAEDecoder(configuration: vaeConfiguration, weights: vaeSource.root("decoder"),
+                                    postQuant: vaeSource.root("post_quant_conv"))
+    }
+
+    /// The VAE encoder, loaded on demand (only img2img needs it).
+    public func loadVAEEncoder() throws -> VAEEncoder {
+        try VAEEncoder(configuration: vaeConfiguration, weights: vaeSource.root("encoder"),
+                       quant: vaeSource.root("quant_conv"))
+    }
+}
+
+/// Finds a component's config and weights inside a diffusers folder.
+struct DiffusersFolder {
+    let url: URL
+
+    init(_ url: URL) throws {
+        self.url = url
+        let unet = url.appendingPathComponent("unet")
+        guard FileManager.default.fileExists(atPath: unet.path) else {
+            throw ModelLoadError.unrecognisedCheckpoint(
+                "\(url.path): not a diffusers Stable Diffusion folder (no unet/); expected model_index.json, unet/, text_encoder/, vae/")
+        }
+    }
+
+    func config(_ component: String) throws -> URL {
+        let config = url.appendingPathComponent(component).appendingPathComponent("config.json")
+        guard FileManager.default.fileExists(atPath: config.path) else {
+            throw ModelLoadError.unrecognisedCheckpoint("\(url.path): missing \(component)/config.json")
+        }
+        return config
+    }
+
+    /// The f32 file if present, else the fp16 variant.
+    func weights(_ component: String, base: String) throws -> SafeTensorsFile {
+        let folder = url.appendingPathComponent(component)
+        for name in ["\(base).safetensors", "\(base).fp16.safetensors"] {
+            let file = folder.appendingPathComponent(name)
+            if FileManager.default.fileExists(atPath: file.path) { return try SafeTensorsFile(url: file) }
+        }
+        let pickled = folder.appendingPathComponent("\(base).bin")
+        if FileManager.default.fileExists(atPath: pickled.path) {
+            throw ModelLoadError.unrecognisedCheckpoint(
+                "\(pickled.path): PyTorch pickle files are not read (they can run code); use the .safetensors weights")
+        }
+        throw ModelLoadError.unrecognisedCheckpoint("\(folder.path): no \(base).safetensors or \(base).fp16.safetensors")
+    }
+}

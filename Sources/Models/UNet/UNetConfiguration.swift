@@ -1,0 +1,87 @@
+import Foundation
+
+/// UNet2DConditionModel hyperparameters under diffusers' config.json names.
+/// Defaults are Stable Diffusion 1.5's.
+public struct UNetConfiguration: Codable, Sendable, Equatable {
+    public var inChannels = 4
+    public var outChannels = 4
+    public var blockOutChannels = [320, 640, 1280, 1280]
+    public var layersPerBlock = 2
+    public var downBlockTypes = ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"]
+    public var upBlockTypes = ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"]
+    public var midBlockType: String? = "UNetMidBlock2DCrossAttn"
+    public var crossAttentionDim = 768
+    /// SD 1.x's config names the head *count* here; diffusers reads it so.
+    public var attentionHeadDim: IntOrList = .one(8)
+    public var numAttentionHeads: IntOrList?
+    public var transformerLayersPerBlock: IntOrList = .one(1)
+    public var normNumGroups = 32
+    public var normEps: Float = 1e-5
+    public var useLinearProjection = false
+    public var flipSinToCos = true
+    public var freqShift: Float = 0
+    public var sampleSize = 64
+    public var addEmbeddingType: String?
+    public var classEmbedType: String?
+
+    enum CodingKeys: String, CodingKey {
+        case inChannels = "in_channels", outChannels = "out_channels"
+        case blockOutChannels = "block_out_channels", layersPerBlock = "layers_per_block"
+        case downBlockTypes = "down_block_types", upBlockTypes = "up_block_types"
+        case midBlockType = "mid_block_type", crossAttentionDim = "cross_attention_dim"
+        case attentionHeadDim = "attention_head_dim", numAttentionHeads = "num_attention_heads"
+        case transformerLayersPerBlock = "transformer_layers_per_block"
+        case normNumGroups = "norm_num_groups", normEps = "norm_eps"
+        case useLinearProjection = "use_linear_projection", flipSinToCos = "flip_sin_to_cos"
+        case freqShift = "freq_shift", sampleSize = "sample_size"
+        case addEmbeddingType = "addition_embed_type", classEmbedType = "class_embed_type"
+    }
+
+    public init() {}
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        var d = UNetConfiguration()
+        func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
+            if let v = try c.decodeIfPresent(T.self, forKey: key) { value = v }
+        }
+        try read(.inChannels, &d.inChannels); try read(.outChannels, &d.outChannels)
+        try read(.blockOutChannels, &d.blockOutChannels); try read(.layersPerBlock, &d.layersPerBlock)
+        try read(.downBlockTypes, &d.downBlockTypes); try read(.upBlockTypes, &d.upBlockTypes)
+        d.midBlockType = try c.decodeIfPresent(String.self, forKey: .midBlockType) ?? d.midBlockType
+        try read(.crossAttentionDim, &d.crossAttentionDim); try read(.attentionHeadDim, &d.attentionHeadDim)
+        d.numAttentionHeads = try c.decodeIfPresent(IntOrList.self, forKey: .numAttentionHeads)
+        try read(.transformerLayersPerBlock, &d.transformerLayersPerBlock)
+        try read(.normNumGroups, &d.normNumGroups); try read(.normEps, &d.normEps)
+        try read(.useLinearProjection, &d.useLinearProjection); try read(.flipSinToCos, &d.flipSinToCos)
+        try read(.freqShift, &d.freqShift); try read(.sampleSize, &d.sampleSize)
+        d.addEmbeddingType = try c.decodeIfPresent(String.self, forKey: .addEmbeddingType)
+        d.classEmbedType = try c.decodeIfPresent(String.self, forKey: .classEmbedType)
+        self = d
+    }
+
+    public static func load(_ url: URL) throws -> UNetConfiguration {
+        try loadConfiguration(UNetConfiguration.self, from: url, what: "UNet")
+    }
+
+    /// Attention heads per down block (diffusers: num_attention_heads, else attention_head_dim).
+    public var headsPerBlock: [Int] { (numAttentionHeads ?? attentionHeadDim).values(count: blockOutChannels.count) }
+    public var transformerDepths: [Int] { transformerLayersPerBlock.values(count: blockOutChannels.count) }
+
+    /// Rejects what this UNet does not implement (SDXL's added embeddings, …)
+    /// with one line instead of a wrong image.
+    public func validate(source: String) throws {
+        let blocks = blockOutChannels.count
+        func fail(_ why: String) -> ModelLoadError { .invalidConfiguration("\(source): unsupported UNet: \(why)") }
+        guard blocks > 0, downBlockTypes.count == blocks, upBlockTypes.count == blocks else {
+            throw fail("\(blocks) block widths but \(downBlockTypes.count) down and \(upBlockTypes.count) up blocks")
+        }
+        guard headsPerBlock.count == blocks, transformerDepths.count == blocks else { throw fail("per-block lists of the wrong length") }
+        if let addEmbeddingType { throw fail("addition_embed_type '\(addEmbeddingType)' (SDXL-style conditioning)") }
+        if let classEmbedType { throw fail("class_embed_type '\(classEmbedType)'") }
+        for type in downBlockTypes where !["CrossAttnDownBlock2D", "DownBlock2D"].contains(type) { throw fail("down block \(type)") }
+        for type in upBlockTypes where !["CrossAttnUpBlock2D", "UpBlock2D"].contains(type) { throw fail("up block \(type)") }
+        if let midBlockType, midBlockType != "UNetMidBlock2DCrossAttn" { throw fail("mid block \(midBlockType)") }
+        for width in blockOutChannels where width % normNumGroups != 0 { throw fail("\(width) channels in \(normNumGroups) groups") }
+    }
+}

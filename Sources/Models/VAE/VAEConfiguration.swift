@@ -1,0 +1,40 @@
+import Foundation
+
+/// AutoencoderKL hyperparameters under diffusers' config.json names.
+/// Defaults are Stable Diffusion 1.5's.
+public struct VAEConfiguration: Codable, Sendable, Equatable {
+    public var inChannels = 3
+    public var outChannels = 3
+    public var latentChannels = 4
+    public var blockOutChannels = [128, 256, 512, 512]
+    public var layersPerBlock = 2
+    public var normNumGroups = 32
+    public var scalingFactor: Float = 0.18215
+    public var midBlockAddAttention = true
+
+    enum CodingKeys: String, CodingKey {
+        case inChannels = "in_channels", outChannels = "out_channels", latentChannels = "latent_channels"
+        case blockOutChannels = "block_out_channels", layersPerBlock = "layers_per_block"
+        case normNumGroups = "norm_num_groups", scalingFactor = "scaling_factor"
+        case midBlockAddAttention = "mid_block_add_attention"
+    }
+
+    public init() {}
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        var d = VAEConfiguration()
+        func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
+            if let v = try c.decodeIfPresent(T.self, forKey: key) { value = v }
+        }
+        try read(.inChannels, &d.inChannels); try read(.outChannels, &d.outChannels)
+        try read(.latentChannels, &d.latentChannels); try read(.blockOutChannels, &d.blockOutChannels)
+        try read(.layersPerBlock, &d.layersPerBlock); try read(.normNumGroups, &d.normNumGroups)
+        try read(.scalingFactor, &d.scalingFactor); try read(.midBlockAddAttention, &d.midBlockAddAttention)
+        self = d
+    }
+
+    public static func load(_ url: URL) throws -> VAEConfiguration {
+        try loadConfiguration(VAEConfiguration.self, from: url, what: "VAE")
+    }
+}
