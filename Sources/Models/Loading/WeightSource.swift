@@ -13,6 +13,8 @@ public final class WeightSource: @unchecked Sendable {
     public let description: String
     private let files: [SafeTensorsFile]
     private let keyMap: @Sendable (String) -> [String]
+    /// Set for a source that invents weights (benchmarks, shape tests).
+    private let randomSeed: UInt64?
 
     /// - Parameter keyMap: candidate file names for a model key, tried in order.
     public init(files: [SafeTensorsFile], backend: any Backend, dtype: DType = .f32,
@@ -22,12 +24,26 @@ public final class WeightSource: @unchecked Sendable {
         self.dtype = dtype
         self.keyMap = keyMap
         self.description = description ?? files.map(\.url.lastPathComponent).joined(separator: ", ")
+        randomSeed = nil
+    }
+
+    /// A source that answers every request with random values of the asked
+    /// shape: speed does not depend on the values, so benchmarks need no
+    /// download. Scaled like PyTorch's default init so activations stay finite.
+    public init(randomWithSeed seed: UInt64, backend: any Backend, dtype: DType = .f32) {
+        files = []
+        self.backend = backend
+        self.dtype = dtype
+        keyMap = { [$0] }
+        description = "random weights"
+        randomSeed = seed
     }
 
     /// The same files seen through another key map (one per model of a
     /// single-file checkpoint).
     public func remapped(_ keyMap: @escaping @Sendable (String) -> [String]) -> WeightSource {
-        WeightSource(files: files, backend: backend, dtype: dtype, description: description, keyMap: keyMap)
+        if let randomSeed { return WeightSource(randomWithSeed: randomSeed, backend: backend, dtype: dtype) }
+        return WeightSource(files: files, backend: backend, dtype: dtype, description: description, keyMap: keyMap)
     }
 
     /// Where a model key lives, if anywhere.
@@ -40,7 +56,7 @@ public final class WeightSource: @unchecked Sendable {
         return nil
     }
 
-    public func contains(_ key: String) -> Bool { locate(key) != nil }
+    public func contains(_ key: String) -> Bool { randomSeed != nil || locate(key) != nil }
 
     /// The stored shape of a key, for inferring hyperparameters.
     public func shape(of key: String) -> [Int]? { locate(key)?.info.shape }
@@ -48,6 +64,7 @@ public final class WeightSource: @unchecked Sendable {
     /// A tensor that must exist with exactly `shape` (element count equal is
     /// accepted when `reshape` is set: 1×1 conv kernels stored as [C, C, 1, 1]).
     public func tensor(_ key: String, shape: [Int], allowReshape: Bool = false) throws -> Tensor {
+        if let randomSeed { return randomTensor(key, shape: shape, seed: randomSeed) }
         guard let (file, info) = locate(key) else {
             throw ModelLoadError.missingTensor(key: key, expectedShape: shape, source: description)
         }
@@ -58,6 +75,24 @@ public final class WeightSource: @unchecked Sendable {
             throw ModelLoadError.unsupportedDType(key: info.name, dtype: info.dtype.rawValue, source: description)
         }
         return try file.tensor(info.name, on: backend, as: dtype).reshaped(shape)
+    }
+
+    private func randomTensor(_ key: String, shape: [Int], seed: UInt64) -> Tensor {
+        let count = shape.reduce(1, *)
+        // Per-key stream, so the same key gets the same values in any order.
+        var state = key.utf8.reduce(seed ^ 0xCBF2_9CE4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 } | 1
+        let isNormWeight = shape.count == 1 && key.hasSuffix("weight")
+        let fanIn = shape.count > 1 ? shape.dropFirst().reduce(1, *) : 1
+        let bound: Float = shape.count > 1 ? 1 / Float(fanIn).squareRoot() : 0.02
+        let values = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            for i in 0..<count {
+                state ^= state << 13; state ^= state >> 7; state ^= state << 17
+                let unit = Float(state >> 40) / Float(1 << 24) * 2 - 1
+                buffer[i] = (isNormWeight ? 1 : 0) + unit * bound
+            }
+            initialized = count
+        }
+        return backend.upload(values, shape: shape, dtype: dtype)
     }
 
     /// A view that prefixes every key with `prefix.`.

@@ -1,0 +1,127 @@
+import Foundation
+import Models
+import SafeTensors
+import TensorCore
+import TestSupport
+import XCTest
+
+/// The four networks against the reference implementations (diffusers,
+/// transformers) on tiny random-weight models with the real block structure,
+/// recorded by scripts/reference/fixtures_models.py.
+///
+/// Tolerance: 1e-4 absolute + 1e-4 relative. Each model chains dozens of f32
+/// GEMMs and norms whose summation order differs from PyTorch's; the
+/// observed errors are reported by the assertion message when exceeded.
+final class ModelReferenceTests: XCTestCase {
+    let atol: Float = 1e-4, rtol: Float = 1e-4
+
+    var pipelineFolder: URL { FixturePaths.url("pipeline") }
+
+    func loadFolder(_ backend: any Backend) throws -> StableDiffusionCheckpoint {
+        try StableDiffusionCheckpoint(url: pipelineFolder, backend: backend)
+    }
+
+    func loadSingleFile(_ backend: any Backend) throws -> StableDiffusionCheckpoint {
+        try StableDiffusionCheckpoint(url: FixturePaths.url("pipeline_single_file/tiny_sd.safetensors"), backend: backend)
+    }
+
+    /// Both layouts must load and give the same reference results.
+    func forEachCheckpoint(_ body: (StableDiffusionCheckpoint, String) throws -> Void) throws {
+        for backend in TestBackends.all {
+            try body(try loadFolder(backend), "diffusers folder on \(backend.name)")
+            try body(try loadSingleFile(backend), "single file on \(backend.name)")
+        }
+    }
+
+    func testTextEncoderLastAndPenultimateLayers() throws {
+        let io = try Fixture("pipeline/io/text_encoder.safetensors")
+        let ids = try io.integers("input_ids").map { Int32($0) }
+        let shape = io.shape("input_ids")
+        let batch = (0..<shape[0]).map { Array(ids[$0 * shape[1]..<($0 + 1) * shape[1]]) }
+        try forEachCheckpoint { checkpoint, label in
+            let last = checkpoint.textEncoder(batch)
+            XCTAssertEqual(last.shape, io.shape("last_hidden_state"))
+            assertClose(last.toArray(), try io.floats("last_hidden_state"), atol: atol, rtol: rtol, "CLIP last, \(label)")
+            let penultimate = checkpoint.textEncoder(batch, skip: 1)
+            assertClose(penultimate.toArray(), try io.floats("penultimate"), atol: atol, rtol: rtol, "CLIP skip 1, \(label)")
+        }
+    }
+
+    func testUNetNoisePrediction() throws {
+        let io = try Fixture("pipeline/io/unet.safetensors")
+        try forEachCheckpoint { checkpoint, label in
+            let backend = checkpoint.unet.convIn.weight.backend
+            let sample = try io.imageNHWC("sample", on: backend)
+            let context = try io.tensor("encoder_hidden_states", on: backend)
+            for (timestepName, outName) in [("timestep", "out"), ("timestep_t1", "out_t1")]
+            where !io.shape(outName).isEmpty {
+                let t = try io.floats(timestepName)[0]
+                let out = checkpoint.unet(sample, timestep: t, context: context).permuted([0, 3, 1, 2])
+                XCTAssertEqual(out.shape, io.shape(outName))
+                assertClose(out.toArray(), try io.floats(outName), atol: atol, rtol: rtol, "UNet t=\(t), \(label)")
+            }
+        }
+    }
+
+    func testVAEDecoder() throws {
+        let io = try Fixture("pipeline/io/vae_decoder.safetensors")
+        try forEachCheckpoint { checkpoint, label in
+            let backend = checkpoint.unet.convIn.weight.backend
+            let image = checkpoint.vaeDecoder(try io.imageNHWC("latents", on: backend)).permuted([0, 3, 1, 2])
+            XCTAssertEqual(image.shape, io.shape("out"))
+            assertClose(image.toArray(), try io.floats("out"), atol: atol, rtol: rtol, "VAE decoder, \(label)")
+        }
+    }
+
+    func testVAEEncoder() throws {
+        let io = try Fixture("pipeline/io/vae_encoder.safetensors")
+        try forEachCheckpoint { checkpoint, label in
+            let backend = checkpoint.unet.convIn.weight.backend
+            let moments = try checkpoint.loadVAEEncoder()(try io.imageNHWC("image", on: backend)).permuted([0, 3, 1, 2])
+            XCTAssertEqual(moments.shape, io.shape("moments"))
+            assertClose(moments.toArray(), try io.floats("moments"), atol: atol, rtol: rtol, "VAE encoder, \(label)")
+        }
+    }
+
+    /// SD 1.5's block structure (CrossAttnDown×3 + Down) at tiny width, with
+    /// SD 2-style linear projections, f16 weights and an 11-token context.
+    func testFourBlockUNetWithLinearProjection() throws {
+        let folder = FixturePaths.url("unet4")
+        let io = try Fixture("unet4/io.safetensors")
+        for backend in TestBackends.all {
+            let configuration = try UNetConfiguration.load(folder.appendingPathComponent("config.json"))
+            XCTAssertEqual(configuration.blockOutChannels.count, 4)
+            let file = try SafeTensorsFile(url: folder.appendingPathComponent("diffusion_pytorch_model.safetensors"))
+            let unet = try UNet2DConditionModel(configuration: configuration,
+                                                weights: WeightSource(files: [file], backend: backend).root)
+            let out = unet(try io.imageNHWC("sample", on: backend), timestep: try io.floats("timestep")[0],
+                           context: try io.tensor("encoder_hidden_states", on: backend)).permuted([0, 3, 1, 2])
+            assertClose(out.toArray(), try io.floats("out"), atol: atol, rtol: rtol, "4-block UNet on \(backend.name)")
+        }
+    }
+
+    /// A BertForPreTraining checkpoint (`bert.` prefix, `cls.*` heads) with a
+    /// padded row and token types.
+    func testBertWithPaddingAndTokenTypes() throws {
+        let folder = FixturePaths.url("bert")
+        let io = try Fixture("bert/io.safetensors")
+        let shape = io.shape("input_ids")
+        func rows(_ name: String) throws -> [[Int32]] {
+            let flat = try io.integers(name).map { Int32($0) }
+            return (0..<shape[0]).map { Array(flat[$0 * shape[1]..<($0 + 1) * shape[1]]) }
+        }
+        for backend in TestBackends.all {
+            let configuration = try BertConfiguration.load(folder.appendingPathComponent("config.json"))
+            let file = try SafeTensorsFile(url: folder.appendingPathComponent("model.safetensors"))
+            let bert = try BertModel(configuration: configuration,
+                                     weights: WeightSource(files: [file], backend: backend,
+                                                           keyMap: CheckpointKeyMap.bertFolder).root)
+            let output = bert(ids: try rows("input_ids"), attentionMask: try rows("attention_mask"),
+                              tokenTypes: try rows("token_type_ids"))
+            assertClose(output.lastHiddenState.toArray(), try io.floats("last_hidden_state"),
+                        atol: atol, rtol: rtol, "BERT hidden states on \(backend.name)")
+            assertClose(output.pooled?.toArray() ?? [], try io.floats("pooler_output"),
+                        atol: atol, rtol: rtol, "BERT pooler on \(backend.name)")
+        }
+    }
+}
