@@ -1,0 +1,100 @@
+/// A backend that computes nothing: every op returns a tensor of the right
+/// shape and adds its arithmetic to a tally. Running a model on it counts
+/// the model's FLOPs from its own layer shapes (a multiply-add counts 2).
+///
+/// Only the matrix work is counted, by kind; element-wise ops and norms are a
+/// rounding error next to it (under 1% for the UNet and BERT).
+public final class FLOPCounter: Backend, @unchecked Sendable {
+    public struct Tally: Sendable, Equatable {
+        public var convolution: Double = 0
+        public var linear: Double = 0
+        public var attention: Double = 0
+        public var total: Double { convolution + linear + attention }
+    }
+
+    public private(set) var tally = Tally()
+
+    public init() {}
+
+    public var name: String { "FLOP counter" }
+
+    public func reset() { tally = Tally() }
+
+    private final class ShapeOnly: TensorStorage, @unchecked Sendable {
+        let backend: any Backend
+        let byteCount: Int
+        init(_ backend: any Backend, _ byteCount: Int) { self.backend = backend; self.byteCount = byteCount }
+    }
+
+    private func make(_ shape: [Int], _ dtype: DType = .f32) -> Tensor {
+        Tensor(shape: shape, dtype: dtype, storage: ShapeOnly(self, shape.reduce(1, *) * dtype.byteSize))
+    }
+
+    public func upload(_ values: UnsafeBufferPointer<Float>, shape: [Int], dtype: DType) -> Tensor { make(shape, dtype) }
+    public func upload(bytes: UnsafeRawBufferPointer, shape: [Int], dtype: DType) -> Tensor { make(shape, dtype) }
+    public func zeros(_ shape: [Int], dtype: DType) -> Tensor { make(shape, dtype) }
+    public func download(_ tensor: Tensor) -> [Float] { Array(repeating: 0, count: tensor.count) }
+    public func synchronize() {}
+
+    public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
+        let rows = x.count / x.dim(-1)
+        tally.linear += 2 * Double(rows) * Double(weight.shape[0]) * Double(weight.shape[1])
+        return make(Array(x.shape.dropLast()) + [weight.shape[0]])
+    }
+
+    public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool, alpha: Float) -> Tensor {
+        let m = transposeA ? a.shape[2] : a.shape[1], k = transposeA ? a.shape[1] : a.shape[2]
+        let n = transposeB ? b.dim(-2) : b.dim(-1)
+        tally.linear += 2 * Double(a.shape[0] * m) * Double(n) * Double(k)
+        return make([a.shape[0], m, n])
+    }
+
+    public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: ConvPadding) -> Tensor {
+        let kernel = weight.shape[1]
+        let outH = (x.shape[1] + padding.top + padding.bottom - kernel) / stride + 1
+        let outW = (x.shape[2] + padding.left + padding.right - kernel) / stride + 1
+        let pixels = Double(x.shape[0] * outH * outW)
+        tally.convolution += 2 * pixels * Double(weight.shape[0]) * Double(kernel * kernel * weight.shape[3])
+        return make([x.shape[0], outH, outW, weight.shape[0]])
+    }
+
+    public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, scale: Float, causal: Bool, keyMask: Tensor?) -> Tensor {
+        // Q·Kᵀ and P·V, each 2·Lq·Lk·width per batch element.
+        tally.attention += 4 * Double(q.shape[0]) * Double(q.shape[1]) * Double(k.shape[1]) * Double(q.shape[2])
+        return make(q.shape)
+    }
+
+    public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor, bias: Tensor, eps: Float, silu: Bool) -> Tensor { make(x.shape) }
+    public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float) -> Tensor { make(x.shape) }
+    public func softmax(_ x: Tensor) -> Tensor { make(x.shape) }
+    public func activation(_ x: Tensor, _ kind: Activation) -> Tensor { make(x.shape) }
+    public func geglu(_ x: Tensor) -> Tensor { make(Array(x.shape.dropLast()) + [x.dim(-1) / 2]) }
+    public func binary(_ a: Tensor, _ b: Tensor, _ op: BinaryOp) -> Tensor { make(a.shape) }
+    public func affine(_ x: Tensor, scale: Float, shift: Float) -> Tensor { make(x.shape) }
+
+    public func upsampleNearest2x(_ x: Tensor) -> Tensor {
+        make([x.shape[0], x.shape[1] * 2, x.shape[2] * 2, x.shape[3]])
+    }
+
+    public func concat(_ xs: [Tensor], axis: Int) -> Tensor {
+        var shape = xs[0].shape
+        let a = axis < 0 ? axis + shape.count : axis
+        shape[a] = xs.map { $0.shape[a] }.reduce(0, +)
+        return make(shape)
+    }
+
+    public func slice(_ x: Tensor, rows: Range<Int>) -> Tensor {
+        var shape = x.shape
+        shape[0] = rows.count
+        return make(shape)
+    }
+
+    public func permute(_ x: Tensor, _ axes: [Int]) -> Tensor { make(axes.map { x.shape[$0] }) }
+    public func convert(_ x: Tensor, to dtype: DType) -> Tensor { make(x.shape, dtype) }
+    public func embedding(_ ids: [Int32], table: Tensor) -> Tensor { make([ids.count, table.shape[1]]) }
+
+    public func timestepEmbedding(_ timesteps: [Float], dim: Int, flipSinToCos: Bool,
+                                  downscaleFreqShift: Float, maxPeriod: Float) -> Tensor {
+        make([timesteps.count, dim])
+    }
+}
