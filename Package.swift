@@ -41,7 +41,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "sdgen", dependencies: [
-            "Pipeline",
+            "Pipeline", "Models", "TensorCore", "SafeTensors",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -1,11 +1,109 @@
 import ArgumentParser
+import Foundation
+import Pipeline
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Time Stable Diffusion 1.5 (UNet s/it, text encoder, VAE) on the CPU and the GPU.")
+        abstract: "Time Stable Diffusion 1.5 (UNet s/it, text encoder, VAE) on the CPU and the GPU.",
+        discussion: """
+            SD 1.5's architecture with random weights synthesised in memory (timing does not depend on \
+            values): the text encoder on a prompt batch of 2, UNet steps with classifier-free guidance \
+            (batch 2) after one warm-up, and one VAE decode.
+            """)
+
+    @Option(help: "cpu, gpu or both (default: both when a GPU backend exists, else cpu).")
+    var device: DeviceChoice?
+
+    @Option(help: "Image size in pixels (square), a multiple of 8.")
+    var size = 512
+
+    @Option(help: "Timed UNet steps.")
+    var steps = 5
+
+    @Option(help: "CPU threads (default: every core).")
+    var threads: Int?
+
+    @Flag(help: "Measure each device's sgemm peak and show the fraction reached.")
+    var peak = false
+
+    @Flag(help: "Print the results as JSON.")
+    var json = false
+
+    @Flag(help: "Print the table as Markdown.")
+    var markdown = false
+
+    func validate() throws {
+        guard size > 0, size % 8 == 0 else { throw ValidationError("--size must be a positive multiple of 8") }
+        guard steps > 0 else { throw ValidationError("--steps must be positive") }
+        if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
+    }
 
     func run() throws {
-        throw NotBuiltYet(command: "bench")
+        let devices = (device ?? .cpu).devices
+        var results: [StableDiffusionBenchmark.Result] = []
+        var peaks: [String: Double] = [:]
+        var names: [String: String] = [:]
+        for device in devices {
+            let backend = try device.makeBackend(threads: threads)
+            names[device.rawValue] = backend.name
+            if peak { peaks[device.rawValue] = PeakThroughput.measure(on: backend) }
+            if !json { Progress.line("\(device.rawValue.uppercased()): synthesising SD 1.5 weights") }
+            let benchmark = try StableDiffusionBenchmark(randomWeightsOn: backend)
+            results.append(try benchmark.run(device: device.rawValue, width: size, height: size, steps: steps) { stage in
+                if !json { Progress.line("\(device.rawValue.uppercased()): \(stage)") }
+            })
+            if !json { Progress.clear() }
+        }
+
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let report = BenchReport(devices: names, peakGFLOPPerSecond: peaks.mapValues { $0 / 1e9 }, results: results)
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            return
+        }
+
+        print("Stable Diffusion 1.5 (random weights), \(size)×\(size), UNet batch 2 (guidance), \(steps) timed steps")
+        for device in devices {
+            let peakText = peaks[device.rawValue].map { String(format: ", sgemm peak %.1f GFLOP/s", $0 / 1e9) } ?? ""
+            print("\(device.rawValue.uppercased()): \(names[device.rawValue] ?? "")\(peakText)")
+        }
+        var header = ["device", "UNet s/it (median)", "UNet min", "text encoder ms", "VAE decode s",
+                      "50-step image s", "UNet GFLOP/s"]
+        if peak { header.append("% peak") }
+        header.append("peak RSS")
+        if results.count == 2 { header.append("speedup") }
+        var table = TextTable(header: header)
+        for result in results {
+            var cells = [result.device.uppercased(), String(format: "%.2f", result.unet.median),
+                         String(format: "%.2f", result.unet.minimum),
+                         String(format: "%.0f", result.textEncoderMilliseconds),
+                         String(format: "%.1f", result.vaeDecodeSeconds),
+                         String(format: "%.0f", result.projectedImageSeconds),
+                         String(format: "%.1f", result.unetGFLOPPerSecond)]
+            if peak, let p = peaks[result.device] {
+                cells.append(String(format: "%.0f%%", 100 * result.unetGFLOPPerSecond * 1e9 / p))
+            } else if peak {
+                cells.append("n/a")
+            }
+            cells.append(ProcessMemory.format(result.peakResidentBytes))
+            if results.count == 2 {
+                let cpu = results[0].unet.median
+                cells.append(String(format: "%.1f×", cpu / result.unet.median))
+            }
+            table.append(cells)
+        }
+        print(table.render(markdown: markdown))
+        if let first = results.first {
+            print(String(format: "Work: UNet step %.0f GFLOP, VAE decode %.0f GFLOP (multiply-add = 2)",
+                         first.unetGFLOP, first.vaeGFLOP))
+        }
     }
+}
+
+struct BenchReport: Codable {
+    let devices: [String: String]
+    let peakGFLOPPerSecond: [String: Double]
+    let results: [StableDiffusionBenchmark.Result]
 }

@@ -4,6 +4,7 @@ import TensorCore
 /// (ResNets then ×2 upsampling), GroupNorm-SiLU, conv_out. Input is the
 /// latent already divided by the scaling factor.
 public struct VAEDecoder: Sendable {
+    public let configuration: VAEConfiguration
     public let postQuantConv: Conv2d
     public let convIn: Conv2d
     public let midBlock: VAEMidBlock
@@ -15,6 +16,7 @@ public struct VAEDecoder: Sendable {
     ///   - w: the decoder's weights ("decoder" in a diffusers VAE).
     ///   - postQuant: the post_quant_conv weights (beside the decoder).
     public init(configuration c: VAEConfiguration, weights w: Weights, postQuant: Weights) throws {
+        configuration = c
         let widths = Array(c.blockOutChannels.reversed()), groups = c.normNumGroups
         postQuantConv = try Conv2d(postQuant, input: c.latentChannels, output: c.latentChannels, kernel: 1)
         convIn = try Conv2d(w("conv_in"), input: c.latentChannels, output: widths[0], kernel: 3)

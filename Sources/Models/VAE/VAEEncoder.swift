@@ -3,6 +3,7 @@ import TensorCore
 /// Pixels to the latent distribution's moments (mean and log-variance
 /// concatenated on channels), for img2img.
 public struct VAEEncoder: Sendable {
+    public let configuration: VAEConfiguration
     public let convIn: Conv2d
     public let downBlocks: [(resnets: [ResnetBlock2D], downsampler: Downsample2D?)]
     public let midBlock: VAEMidBlock
@@ -11,6 +12,7 @@ public struct VAEEncoder: Sendable {
     public let quantConv: Conv2d
 
     public init(configuration c: VAEConfiguration, weights w: Weights, quant: Weights) throws {
+        configuration = c
         let widths = c.blockOutChannels, groups = c.normNumGroups
         convIn = try Conv2d(w("conv_in"), input: c.inChannels, output: widths[0], kernel: 3)
         downBlocks = try widths.indices.map { i in

@@ -1,0 +1,66 @@
+import Models
+import TensorCore
+
+/// The classic BERT inference benchmark: bert-base-uncased's encoder on
+/// inputs of [UNK] repeated to the sequence length (no special tokens),
+/// forward pass only, timed after warm-up.
+public struct BertBenchmark: Sendable {
+    public struct Row: Sendable, Codable {
+        public let device: String
+        public let batch: Int
+        public let length: Int
+        /// Milliseconds per forward pass.
+        public let timing: TimingSummary
+        public let gflop: Double
+
+        public var gflopPerSecond: Double { gflop / (timing.median / 1000) }
+    }
+
+    /// bert-base-uncased's [UNK].
+    public static let unknownTokenID: Int32 = 100
+
+    public let model: BertModel
+
+    public init(model: BertModel) {
+        self.model = model
+    }
+
+    /// Random weights of bert-base-uncased's shape (timing does not depend on values).
+    public init(randomWeightsOn backend: any Backend, configuration: BertConfiguration = BertConfiguration()) throws {
+        model = try BertModel(configuration: configuration, weights: WeightSource(randomWithSeed: 42, backend: backend).root)
+    }
+
+    public func flops(batch: Int, length: Int) throws -> Double {
+        let counter = FLOPCounter()
+        let shadow = try BertModel(configuration: model.configuration,
+                                   weights: WeightSource(randomWithSeed: 0, backend: counter).root)
+        _ = shadow(ids: inputs(batch: batch, length: length))
+        return counter.tally.total
+    }
+
+    func inputs(batch: Int, length: Int) -> [[Int32]] {
+        let unknown = min(Self.unknownTokenID, Int32(model.configuration.vocabSize - 1))
+        return Array(repeating: Array(repeating: unknown, count: length), count: batch)
+    }
+
+    /// Times `runs` forward passes after `warmup` untimed ones.
+    public func run(device: String, batch: Int, length: Int, runs: Int, warmup: Int = 2,
+                    progress: (Int) -> Void = { _ in }) throws -> Row {
+        let ids = inputs(batch: batch, length: length)
+        let backend = model.wordEmbeddings.backend
+        for _ in 0..<warmup {
+            _ = model(ids: ids)
+            backend.synchronize()
+        }
+        var samples: [Double] = []
+        for run in 0..<runs {
+            let watch = Stopwatch()
+            _ = model(ids: ids)
+            backend.synchronize()
+            samples.append(watch.milliseconds)
+            progress(run + 1)
+        }
+        return Row(device: device, batch: batch, length: length, timing: TimingSummary(samples),
+                   gflop: try flops(batch: batch, length: length) / 1e9)
+    }
+}

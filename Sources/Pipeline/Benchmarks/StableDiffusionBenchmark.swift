@@ -1,0 +1,105 @@
+import Foundation
+import Models
+import TensorCore
+
+/// Stable Diffusion 1.5's per-image work on one device: the text encoder on
+/// the prompt batch of 2, UNet steps on latents ×2 (classifier-free
+/// guidance), and one VAE decode — what sets an image's time.
+public struct StableDiffusionBenchmark: Sendable {
+    public struct Result: Sendable, Codable {
+        public let device: String
+        public let width: Int
+        public let height: Int
+        public let textEncoderMilliseconds: Double
+        /// Seconds per UNet step (batch 2).
+        public let unet: TimingSummary
+        public let vaeDecodeSeconds: Double
+        public let unetGFLOP: Double
+        public let vaeGFLOP: Double
+        public let peakResidentBytes: Int?
+
+        public var unetGFLOPPerSecond: Double { unetGFLOP / unet.median }
+        /// Text encoder + 50 UNet steps + VAE decode.
+        public var projectedImageSeconds: Double {
+            textEncoderMilliseconds / 1000 + 50 * unet.median + vaeDecodeSeconds
+        }
+    }
+
+    public let textEncoder: CLIPTextModel
+    public let unet: UNet2DConditionModel
+    public let decoder: VAEDecoder
+
+    public init(textEncoder: CLIPTextModel, unet: UNet2DConditionModel, decoder: VAEDecoder) {
+        self.textEncoder = textEncoder
+        self.unet = unet
+        self.decoder = decoder
+    }
+
+    /// SD 1.5's architecture with random weights (timing does not depend on values).
+    public init(randomWeightsOn backend: any Backend) throws {
+        let weights = WeightSource(randomWithSeed: 1234, backend: backend).root
+        try self.init(textEncoder: CLIPTextModel(configuration: CLIPTextConfiguration(), weights: weights),
+                      unet: UNet2DConditionModel(configuration: UNetConfiguration(), weights: weights),
+                      decoder: VAEDecoder(configuration: VAEConfiguration(), weights: weights("decoder"),
+                                          postQuant: weights("post_quant_conv")))
+    }
+
+    /// FLOPs of one UNet step (batch 2) and one VAE decode at this size.
+    public func flops(width: Int, height: Int) throws -> (unet: Double, vae: Double) {
+        let counter = FLOPCounter()
+        let weights = WeightSource(randomWithSeed: 0, backend: counter).root
+        let shadowUNet = try UNet2DConditionModel(configuration: unet.configuration, weights: weights)
+        let latent = [height / 8, width / 8, unet.configuration.inChannels]
+        _ = shadowUNet(counter.zeros([2] + latent, dtype: .f32), timestep: 1,
+                       context: counter.zeros([2, 77, unet.configuration.crossAttentionDim], dtype: .f32))
+        let unetFLOPs = counter.tally.total
+        counter.reset()
+        let shadowDecoder = try VAEDecoder(configuration: decoder.configuration, weights: weights("decoder"),
+                                           postQuant: weights("post_quant_conv"))
+        _ = shadowDecoder(counter.zeros([1] + latent, dtype: .f32))
+        return (unetFLOPs, counter.tally.total)
+    }
+
+    public func run(device: String, width: Int, height: Int, steps: Int,
+                    progress: (String) -> Void = { _ in }) throws -> Result {
+        let backend = unet.convIn.weight.backend
+        let configuration = unet.configuration
+        let ids: [[Int32]] = [[49406] + Array(repeating: 320, count: 75) + [49407],
+                              [49406] + Array(repeating: 49407, count: 76)]
+
+        progress("text encoder")
+        _ = textEncoder(ids)
+        backend.synchronize()
+        let textWatch = Stopwatch()
+        let context = textEncoder(ids)
+        backend.synchronize()
+        let textMilliseconds = textWatch.milliseconds
+
+        let latentCount = 2 * (height / 8) * (width / 8) * configuration.inChannels
+        let latents = backend.upload((0..<latentCount).map { Float(sin(Double($0) * 0.37)) },
+                                     shape: [2, height / 8, width / 8, configuration.inChannels])
+        progress("UNet warm-up")
+        _ = unet(latents, timestep: 999, context: context)
+        backend.synchronize()
+        var samples: [Double] = []
+        for step in 0..<steps {
+            progress("UNet step \(step + 1)/\(steps)")
+            let watch = Stopwatch()
+            _ = unet(latents, timestep: Float(999 - 20 * step), context: context)
+            backend.synchronize()
+            samples.append(watch.seconds)
+        }
+
+        progress("VAE decode")
+        let vaeWatch = Stopwatch()
+        _ = decoder(latents.slice(rows: 0..<1))
+        backend.synchronize()
+        let vaeSeconds = vaeWatch.seconds
+
+        let work = try flops(width: width, height: height)
+        return Result(device: device, width: width, height: height, textEncoderMilliseconds: textMilliseconds,
+                      unet: TimingSummary(samples), vaeDecodeSeconds: vaeSeconds,
+                      unetGFLOP: work.unet / 1e9, vaeGFLOP: work.vae / 1e9,
+                      peakResidentBytes: ProcessMemory.peakResidentBytes)
+    }
+}

@@ -1,1 +1,0 @@
-// Pipeline: filled in by its issue.

@@ -1,0 +1,23 @@
+import Foundation
+
+/// The process's resident memory, from /proc (Linux).
+public enum ProcessMemory {
+    /// Peak resident set size in bytes (VmHWM), or nil where /proc is absent.
+    public static var peakResidentBytes: Int? { statusField("VmHWM") }
+    public static var residentBytes: Int? { statusField("VmRSS") }
+
+    private static func statusField(_ name: String) -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        for line in status.split(separator: "\n") where line.hasPrefix(name + ":") {
+            let digits = line.split(separator: " ").compactMap { Int($0) }
+            if let kilobytes = digits.first { return kilobytes * 1024 }
+        }
+        return nil
+    }
+
+    /// "1.23 GB" style, for reports.
+    public static func format(_ bytes: Int?) -> String {
+        guard let bytes else { return "n/a" }
+        return String(format: "%.2f GB", Double(bytes) / 1e9)
+    }
+}
