@@ -106,13 +106,14 @@ public struct GenerationParameters: Sendable, Equatable {
             guard let value = known[key] else { throw .missingField(key) }
             return value
         }
+        // Trimmed first: Python's int() and float(), which A1111 uses, ignore surrounding blanks.
         func number<T: LosslessStringConvertible>(_ key: String, as _: T.Type) throws(GenerationParametersError) -> T {
             let value = try required(key)
-            guard let number = T(value) else { throw .invalidValue(field: key, value: value) }
+            guard let number = T(A1111Infotext.strip(value)) else { throw .invalidValue(field: key, value: value) }
             return number
         }
 
-        let size = try required("Size")
+        let size = A1111Infotext.strip(try required("Size"))
         let sides = size.split(separator: "x", omittingEmptySubsequences: false)
         guard sides.count == 2, sides.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCIIDigit) }),
               let width = Int(sides[0]), let height = Int(sides[1])

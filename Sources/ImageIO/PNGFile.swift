@@ -99,13 +99,17 @@ public enum PNGFile {
     /// The whole file: PNGs are small, and libpng then reads from memory, so
     /// a short file shows up as "truncated" rather than as an I/O error.
     private static func readFile(_ path: String) throws(ImageIOError) -> [UInt8] {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below).
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else { throw readFailure(errno, path: path, operation: "open") }
         defer { close(descriptor) }
         var status = stat()
         guard fstat(descriptor, &status) == 0 else { throw readFailure(errno, path: path, operation: "stat") }
-        guard status.st_mode & S_IFMT != S_IFDIR else {
-            throw .systemError(path: path, operation: "read", errno: EISDIR)
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: throw .systemError(path: path, operation: "read", errno: EISDIR)
+        // A device or pipe may never end (/dev/zero); no PNG lives there.
+        default: throw .notPNG(path: path)
         }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(Int(max(status.st_size, 0)))

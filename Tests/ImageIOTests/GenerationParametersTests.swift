@@ -117,6 +117,12 @@ final class GenerationParametersTests: XCTestCase {
         XCTAssertEqual(parameters.negativePrompt, "neg")
     }
 
+    func testNumbersMayCarryBlanks() throws {
+        let parameters = try GenerationParameters(a1111Text: "p\nSteps: 5 , Sampler: DDIM, CFG scale: 3.5 , Seed: 9 , Size: 64x32 ")
+        XCTAssertEqual([parameters.steps, Int(parameters.seed), parameters.width, parameters.height], [5, 9, 64, 32])
+        XCTAssertEqual(parameters.cfgScale, 3.5)
+    }
+
     func testErrors() {
         XCTAssertThrowsError(try GenerationParameters(a1111Text: "just a prompt")) {
             XCTAssertEqual($0 as? GenerationParametersError, .missingParameterLine)

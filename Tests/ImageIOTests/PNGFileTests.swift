@@ -163,5 +163,8 @@ final class PNGFileTests: XCTestCase {
         XCTAssertThrowsError(try PNGFile.textChunks(at: directory.url)) { error in
             guard case ImageIOError.systemError(_, "read", EISDIR) = error else { return XCTFail("\(error)") }
         }
+        XCTAssertThrowsError(try PNGFile.textChunks(at: URL(fileURLWithPath: "/dev/zero"))) { error in
+            XCTAssertEqual(error as? ImageIOError, .notPNG(path: "/dev/zero"))
+        }
     }
 }
