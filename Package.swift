@@ -28,6 +28,8 @@ let package = Package(
         .target(name: "CSentencePiece",
                 cxxSettings: [.unsafeFlags(["-std=c++17"])],
                 linkerSettings: [.linkedLibrary("sentencepiece")]),
+        // libpng calls behind setjmp, so libpng's longjmp never crosses Swift frames.
+        .target(name: "CPNGShim", dependencies: ["CPNG"]),
 
         // Tensor core: Tensor, the op interface, the CPU backend.
         .target(name: "TensorCore", dependencies: ["CBLAS"], swiftSettings: kernelFlags),
@@ -35,13 +37,13 @@ let package = Package(
         .target(name: "Tokenizers", dependencies: ["CSentencePiece"]),
         .target(name: "Models", dependencies: ["TensorCore", "SafeTensors"]),
         .target(name: "Schedulers"),
-        .target(name: "ImageIO", dependencies: ["CPNG"]),
+        .target(name: "ImageIO", dependencies: ["CPNGShim"]),
         .target(name: "Pipeline", dependencies: [
             "TensorCore", "SafeTensors", "Tokenizers", "Models", "Schedulers", "ImageIO",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "sdgen", dependencies: [
-            "Pipeline", "Models", "TensorCore", "SafeTensors",
+            "Pipeline", "Models", "TensorCore", "SafeTensors", "ImageIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

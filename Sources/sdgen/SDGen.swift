@@ -12,6 +12,7 @@ struct SDGen: ParsableCommand {
             DevicesCommand.self,
             EmbedCommand.self,
             DownloadCommand.self,
+            InfoCommand.self,
         ],
         defaultSubcommand: GenerateCommand.self)
 }
