@@ -375,8 +375,12 @@ def make_op_fixtures(root: Path) -> None:
 # Registry / entry point
 # --------------------------------------------------------------------------
 
+from fixtures_models import make_model_fixtures, make_pipeline_fixtures  # noqa: E402
+
 GROUPS: Dict[str, Callable[[Path], None]] = {
     "ops": make_op_fixtures,
+    "models": make_model_fixtures,
+    "pipeline": make_pipeline_fixtures,
 }
 
 
