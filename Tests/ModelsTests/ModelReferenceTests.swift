@@ -21,8 +21,36 @@ final class ModelReferenceTests: XCTestCase {
         try StableDiffusionCheckpoint(url: pipelineFolder, backend: backend)
     }
 
+    var singleFile: URL { FixturePaths.url("pipeline_single_file/tiny_sd.safetensors") }
+
+    /// The tiny models use 8 norm groups and 4 CLIP heads, which no tensor
+    /// shape reveals (real SD 1.x has 32 and 12), so the folder's configs are
+    /// given, as diffusers' from_single_file(config:) takes them.
     func loadSingleFile(_ backend: any Backend) throws -> StableDiffusionCheckpoint {
-        try StableDiffusionCheckpoint(url: FixturePaths.url("pipeline_single_file/tiny_sd.safetensors"), backend: backend)
+        try StableDiffusionCheckpoint(url: singleFile, backend: backend, configurationFolder: pipelineFolder)
+    }
+
+    /// Everything the shapes do reveal is read correctly from the single file.
+    func testSingleFileConfigurationInferredFromShapes() throws {
+        let inferred = try SingleFileConfiguration(SafeTensorsFile(url: singleFile))
+        let unet = try UNetConfiguration.load(pipelineFolder.appendingPathComponent("unet/config.json"))
+        let vae = try VAEConfiguration.load(pipelineFolder.appendingPathComponent("vae/config.json"))
+        let clip = try CLIPTextConfiguration.load(pipelineFolder.appendingPathComponent("text_encoder/config.json"))
+        XCTAssertEqual(inferred.unet.blockOutChannels, unet.blockOutChannels)
+        XCTAssertEqual(inferred.unet.layersPerBlock, unet.layersPerBlock)
+        XCTAssertEqual(inferred.unet.downBlockTypes, unet.downBlockTypes)
+        XCTAssertEqual(inferred.unet.upBlockTypes, unet.upBlockTypes)
+        XCTAssertEqual(inferred.unet.crossAttentionDim, unet.crossAttentionDim)
+        XCTAssertEqual(inferred.unet.useLinearProjection, unet.useLinearProjection)
+        XCTAssertEqual(inferred.unet.inChannels, unet.inChannels)
+        XCTAssertEqual(inferred.unet.outChannels, unet.outChannels)
+        XCTAssertEqual(inferred.vae.blockOutChannels, vae.blockOutChannels)
+        XCTAssertEqual(inferred.vae.layersPerBlock, vae.layersPerBlock)
+        XCTAssertEqual(inferred.vae.latentChannels, vae.latentChannels)
+        XCTAssertEqual(inferred.clip.vocabSize, clip.vocabSize)
+        XCTAssertEqual(inferred.clip.hiddenSize, clip.hiddenSize)
+        XCTAssertEqual(inferred.clip.intermediateSize, clip.intermediateSize)
+        XCTAssertEqual(inferred.clip.numHiddenLayers, clip.numHiddenLayers)
     }
 
     /// Both layouts must load and give the same reference results.

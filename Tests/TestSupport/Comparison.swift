@@ -41,6 +41,8 @@ public func assertClose(_ actual: [Float], _ expected: [Float], atol: Float, rto
         return Comparison([], [], atol: atol, rtol: rtol)
     }
     let comparison = Comparison(actual, expected, atol: atol, rtol: rtol)
+    // The parity numbers end up in the CI log, where closing notes read them.
+    print("parity: \(label()): max abs error \(comparison.maxAbsoluteError)")
     XCTAssertTrue(comparison.withinTolerance,
                   "\(label()): \(comparison) (atol \(atol), rtol \(rtol))", file: file, line: line)
     return comparison

@@ -3,12 +3,12 @@ import SafeTensors
 /// Hyperparameters of a single-file checkpoint, read off its tensor shapes
 /// (such files carry no config). Only SD 1.x/2.x-style UNets are recognised;
 /// SDXL and others get a message saying so.
-struct SingleFileConfiguration {
-    let unet: UNetConfiguration
-    let vae: VAEConfiguration
-    let clip: CLIPTextConfiguration
+public struct SingleFileConfiguration: Sendable {
+    public var unet: UNetConfiguration
+    public var vae: VAEConfiguration
+    public var clip: CLIPTextConfiguration
 
-    init(_ file: SafeTensorsFile) throws {
+    public init(_ file: SafeTensorsFile) throws {
         let path = file.url.path
         func shape(_ key: String) -> [Int]? { file.info(key)?.shape }
         func need(_ key: String) throws -> [Int] {

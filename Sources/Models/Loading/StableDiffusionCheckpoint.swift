@@ -22,7 +22,11 @@ public struct StableDiffusionCheckpoint: Sendable {
     /// A short name for reports: the folder or file name.
     public var name: String { url.deletingPathExtension().lastPathComponent }
 
-    public init(url: URL, backend: any Backend, dtype: DType = .f32) throws {
+    /// - Parameter configurationFolder: for a single file, a diffusers folder
+    ///   whose unet/, vae/ and text_encoder/ config.json replace what the
+    ///   tensor shapes imply (like diffusers' `from_single_file(config:)`):
+    ///   head counts and norm groups are not in the shapes.
+    public init(url: URL, backend: any Backend, dtype: DType = .f32, configurationFolder: URL? = nil) throws {
         self.url = url
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
@@ -49,7 +53,13 @@ public struct StableDiffusionCheckpoint: Sendable {
         } else {
             layout = .singleFile
             let file = try SafeTensorsFile(url: url)
-            let inferred = try SingleFileConfiguration(file)
+            var inferred = try SingleFileConfiguration(file)
+            if let configurationFolder {
+                let folder = try DiffusersFolder(configurationFolder)
+                inferred.unet = try UNetConfiguration.load(folder.config("unet"))
+                inferred.vae = try VAEConfiguration.load(folder.config("vae"))
+                inferred.clip = try CLIPTextConfiguration.load(folder.config("text_encoder"))
+            }
             let source = WeightSource(files: [file], backend: backend, dtype: dtype)
             vaeConfiguration = inferred.vae
             vaeSource = source.remapped(CheckpointKeyMap.vaeSingleFile(blocks: inferred.vae.blockOutChannels.count))
