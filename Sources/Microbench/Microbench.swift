@@ -14,6 +14,7 @@ enum Microbench {
         print("threads: \(backend.threads)")
         if what == "gemm" || what == "all" { gemm(backend) }
         if what == "layout" || what == "all" { layout(backend) }
+        if what == "attention" || what == "all" { attention(backend) }
     }
 
     /// Best of `repeats` wall-clock runs, in seconds.
@@ -192,4 +193,20 @@ enum NCHW {
 struct UncheckedPointers: @unchecked Sendable {
     let x: UnsafeMutablePointer<Float>
     let y: UnsafeMutablePointer<Float>
+}
+
+extension Microbench {
+    /// SD 1.5's largest self-attention: 2 × 4096 tokens × 8 heads of 40.
+    static func attention(_ backend: CPUBackend) {
+        for (tokens, width, heads, keys) in [(4096, 320, 8, 4096), (4096, 320, 8, 77), (1024, 640, 8, 1024)] {
+            let q = backend.upload(random(2 * tokens * width), shape: [2, tokens, width])
+            let k = backend.upload(random(2 * keys * width), shape: [2, keys, width])
+            let seconds = time(repeats: 2) {
+                _ = backend.attention(q: q, k: k, v: k, heads: heads, scale: 0.158, causal: false, keyMask: nil)
+            }
+            let flops = 4.0 * 2 * Double(tokens) * Double(keys) * Double(width)
+            print(String(format: "attention 2×%d×%d, %d heads, %d keys: %.3f s  %.1f GFLOP/s",
+                         tokens, width, heads, keys, seconds, flops / seconds / 1e9))
+        }
+    }
 }

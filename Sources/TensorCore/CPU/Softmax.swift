@@ -18,7 +18,7 @@ extension CPUBackend {
 func softmaxRow(_ row: UnsafeMutablePointer<Float>, _ n: Int) {
     var maxVector = FloatVector(repeating: -.infinity)
     var i = 0
-    while i + vectorWidth <= n { maxVector = pointwiseMax(maxVector, loadVector(row + i)); i += vectorWidth }
+    while i + vectorWidth <= n { maxVector = pointwiseMaximum(maxVector, loadVector(row + i)); i += vectorWidth }
     var maximum = maxVector.max()
     while i < n { maximum = max(maximum, row[i]); i += 1 }
     if maximum == -.infinity {
