@@ -378,9 +378,9 @@ def make_op_fixtures(root: Path) -> None:
 # --------------------------------------------------------------------------
 
 GROUPS: Dict[str, Callable[[Path], None]] = {
-    "ops": make_op_fixtures,
     "schedulers": make_scheduler_fixtures,
     "rng": make_rng_fixtures,
+    "ops": make_op_fixtures,
 }
 
 
