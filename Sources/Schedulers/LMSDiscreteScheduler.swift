@@ -62,8 +62,10 @@ public struct LMSDiscreteScheduler: Scheduler {
         return Elementwise.map(sample, sum) { $0 + $1 }
     }
 
+    /// The weight of the slope from `node` steps back in an `order`-step
+    /// update at `step`:
     /// ∫_{σ_step}^{σ_step+1} Π_{k ≠ node} (τ - σ_{step-k}) / (σ_{step-node} - σ_{step-k}) dτ.
-    func coefficient(order: Int, step: Int, node: Int) -> Double {
+    public func coefficient(order: Int, step: Int, node: Int) -> Double {
         let nodeSigma = Double(sigmas[step - node])
         func basis(_ tau: Double) -> Double {
             var product = 1.0

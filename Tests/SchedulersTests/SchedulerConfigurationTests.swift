@@ -1,5 +1,5 @@
 import Foundation
-@testable import Schedulers
+import Schedulers
 import TestSupport
 import XCTest
 
@@ -80,13 +80,6 @@ final class SchedulerConfigurationTests: XCTestCase {
         }
     }
 
-    func testGaussLegendreIsExactForCubics() {
-        let integral = GaussLegendre.integrate({ 4 * $0 * $0 * $0 - 3 * $0 * $0 + 2 }, from: -1.5, to: 2.25)
-        // ∫ 4x³ - 3x² + 2 dx = x⁴ - x³ + 2x
-        let f = { (x: Double) in x * x * x * x - x * x * x + 2 * x }
-        XCTAssertEqual(integral, f(2.25) - f(-1.5), accuracy: 1e-12)
-    }
-
     /// The loop a pipeline writes, with both the scheduler and the random
     /// source as existentials (the CLI picks them at run time).
     func testPipelineLoopWithExistentials() throws {
@@ -111,13 +104,23 @@ final class SchedulerConfigurationTests: XCTestCase {
         XCTAssertTrue(x.allSatisfy(\.isFinite))
     }
 
-    func testNumPyHelpers() {
-        XCTAssertEqual(NumPy.linspace(0, 999, count: 4), [0, 333, 666, 999])
-        XCTAssertEqual(NumPy.arange(1000, 0, step: -250), [1000, 750, 500, 250])
-        XCTAssertEqual(NumPy.round(2.5), 2)
-        XCTAssertEqual(NumPy.round(3.5), 4)
-        XCTAssertEqual(NumPy.interpolate(1.25, table: [0, 4, 8]), 5)
-        XCTAssertEqual(NumPy.interpolate(-1, table: [1, 4, 8]), 1)
-        XCTAssertEqual(NumPy.interpolate(9, table: [1, 4, 8]), 8)
+    /// Timestep spacings on small cases worked out by hand from diffusers' numpy code.
+    func testTimestepSpacings() throws {
+        var config = SchedulerConfiguration()
+        XCTAssertEqual(try DDIMScheduler(configuration: config, steps: 4).timesteps, [751, 501, 251, 1])
+        XCTAssertEqual(try PNDMScheduler(configuration: config, steps: 4).timesteps, [751, 501, 501, 251, 1])
+        config.timestepSpacing = .linspace
+        XCTAssertEqual(try DDIMScheduler(configuration: config, steps: 4).timesteps, [999, 666, 333, 0])
+        XCTAssertEqual(try EulerDiscreteScheduler(configuration: config, steps: 4).timesteps, [999, 666, 333, 0])
+        config.timestepSpacing = .trailing
+        XCTAssertEqual(try DDIMScheduler(configuration: config, steps: 4).timesteps, [999, 749, 499, 249])
+        XCTAssertEqual(try DDIMScheduler(configuration: config, steps: 3).timesteps, [999, 666, 332])
+        config.timestepSpacing = nil
+        // linspace(0, 999, 5) = 0, 249.75, 499.5, 749.25, 999 -> rounded half to even.
+        XCTAssertEqual(try DPMSolverMultistepScheduler(configuration: config, steps: 4).timesteps, [999, 749, 500, 250])
+        let heun = try HeunDiscreteScheduler(configuration: config, steps: 3)
+        XCTAssertEqual(heun.timesteps, [999, 499.5, 499.5, 0, 0])
+        XCTAssertEqual(heun.sigmas.count, 6)
+        XCTAssertEqual(heun.sigmas[1], heun.sigmas[2])
     }
 }
