@@ -39,6 +39,8 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
 
+from fixtures_schedulers import make_rng_fixtures, make_scheduler_fixtures
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURES_DIR = REPO_ROOT / "Tests" / "Fixtures"
 
@@ -378,6 +380,8 @@ def make_op_fixtures(root: Path) -> None:
 from fixtures_models import make_model_fixtures, make_pipeline_fixtures  # noqa: E402
 
 GROUPS: Dict[str, Callable[[Path], None]] = {
+    "schedulers": make_scheduler_fixtures,
+    "rng": make_rng_fixtures,
     "ops": make_op_fixtures,
     "models": make_model_fixtures,
     "pipeline": make_pipeline_fixtures,

@@ -1,0 +1,62 @@
+/// DDIM (Song et al. 2021) with eta = 0: the deterministic sampler, as
+/// diffusers' `DDIMScheduler`. Each step predicts the clean sample x₀ and
+/// re-noises it to the previous timestep's alpha product.
+public struct DDIMScheduler: Scheduler {
+    public let timesteps: [Float]
+    public var sigmas: [Float] { [] }
+    public let initNoiseSigma: Float = 1
+
+    private let trainTimesteps: [Int]
+    private let alphasCumprod: [Float]
+    /// ᾱ "before" timestep 0: 1, or ᾱ₀ (SD 1.5: set_alpha_to_one false).
+    private let finalAlphaCumprod: Float
+    /// diffusers steps back by num_train_timesteps // steps whatever the spacing.
+    private let stride: Int
+    private let predictionType: SchedulerConfiguration.PredictionType
+    private let clipRange: Float?
+    private var order = StepOrder()
+
+    public init(configuration: SchedulerConfiguration = .init(), steps: Int) throws {
+        try configuration.validate(steps: steps)
+        let noise = try NoiseSchedule(configuration: configuration)
+        alphasCumprod = noise.alphasCumprod
+        finalAlphaCumprod = configuration.setAlphaToOne ? 1 : noise.alphasCumprod[0]
+        stride = configuration.numTrainTimesteps / steps
+        trainTimesteps = DiscreteTimesteps.descending(
+            configuration: configuration, spacing: configuration.timestepSpacing ?? .leading, steps: steps)
+        timesteps = trainTimesteps.map { Float($0) }
+        predictionType = configuration.predictionType
+        clipRange = configuration.clipSample ? Float(configuration.clipSampleRange) : nil
+    }
+
+    public mutating func step<Source: RandomSource>(
+        modelOutput: [Float], step: Int, sample: [Float], randomSource: inout Source
+    ) -> [Float] {
+        order.advance(to: step, count: timesteps.count, scheduler: "ddim")
+        let t = trainTimesteps[step]
+        let previous = t - stride
+        let alphaProd = alphasCumprod[t]
+        let alphaProdPrevious = previous >= 0 ? alphasCumprod[previous] : finalAlphaCumprod
+        let betaProd = 1 - alphaProd
+        let sqrtAlpha = alphaProd.squareRoot(), sqrtBeta = betaProd.squareRoot()
+        let sqrtAlphaPrevious = alphaProdPrevious.squareRoot()
+        // eta = 0: no variance term, so the direction is sqrt(1 - ᾱ_prev) ε.
+        let directionScale = (1 - alphaProdPrevious).squareRoot()
+        let clipRange = self.clipRange
+        let v = predictionType == .vPrediction
+
+        return Elementwise.map(sample, modelOutput) { s, m in
+            var x0: Float
+            let epsilon: Float
+            if v {
+                x0 = sqrtAlpha * s - sqrtBeta * m
+                epsilon = sqrtAlpha * m + sqrtBeta * s
+            } else {
+                x0 = (s - sqrtBeta * m) / sqrtAlpha
+                epsilon = m
+            }
+            if let clipRange { x0 = Elementwise.clamp(x0, clipRange) }
+            return sqrtAlphaPrevious * x0 + directionScale * epsilon
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// Schedulers: filled in by its issue.

@@ -1,0 +1,112 @@
+import Foundation
+import Schedulers
+import TestSupport
+import XCTest
+
+/// Every scheduler against diffusers on the same inputs. Each run is
+/// replayed twice, feeding the recorded model outputs in order:
+/// - step by step: every step starts from diffusers' previous sample (so the
+///   scheduler sees exactly diffusers' inputs, its multistep history
+///   included); each result must be within 1e-5 max abs of diffusers'.
+/// - free running: sdgen continues from its own samples, so the last-bit
+///   differences of single steps carry over; within 1e-4 by the end.
+/// Samples are O(1) (DDIM, PNDM, DPM-Solver) to O(40) (sigma-based, scaled
+/// by the initial sigma of 14.6).
+/// Initial latents come from `TorchRandomSource` and must equal torch's bit
+/// for bit; euler-a's per-step noise is drawn from the same source and must
+/// equal the noise diffusers' step drew, bit for bit.
+final class SchedulerReplayTests: XCTestCase {
+    static let tolerance: Float = 1e-5
+    static let freeRunningTolerance: Float = 1e-4
+
+    /// Replays one run; returns the worst sample error.
+    func replay(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let stepwise = try replay(name, teacherForced: true, file: file, line: line)
+        let free = try replay(name, teacherForced: false, file: file, line: line)
+        XCTAssertLessThanOrEqual(stepwise, Self.tolerance, "\(name): samples, step by step", file: file, line: line)
+        XCTAssertLessThanOrEqual(free, Self.freeRunningTolerance, "\(name): samples, free running",
+                                 file: file, line: line)
+        print("[replay] \(name): max abs error \(stepwise) step by step, \(free) free running")
+    }
+
+    /// Replays one run; returns the worst sample error.
+    func replay(_ name: String, teacherForced: Bool, file: StaticString, line: UInt) throws -> Float {
+        let run = try SchedulerRun.load(name)
+        let kind = try XCTUnwrap(SchedulerKind(rawValue: run.kind), file: file, line: line)
+        var scheduler = try makeScheduler(kind, configuration: run.config, steps: run.numInferenceSteps)
+        let (initial, steps) = try run.arrays()
+
+        // Schedule.
+        XCTAssertEqual(scheduler.timesteps.count, run.timesteps.count, "\(name): evaluations", file: file, line: line)
+        let timestepError = zip(scheduler.timesteps, run.timesteps).map { abs(Double($0) - $1) }.max() ?? 0
+        XCTAssertLessThanOrEqual(timestepError, 1e-4, "\(name): timesteps", file: file, line: line)
+        if let sigmas = run.sigmas {
+            XCTAssertEqual(scheduler.sigmas.count, sigmas.count, "\(name): sigma count", file: file, line: line)
+            for (ours, theirs) in zip(scheduler.sigmas, sigmas) {
+                XCTAssertEqual(Double(ours), theirs, accuracy: 1e-6 * max(1, theirs), "\(name): sigmas",
+                               file: file, line: line)
+            }
+        } else {
+            XCTAssertTrue(scheduler.sigmas.isEmpty, file: file, line: line)
+        }
+        XCTAssertEqual(scheduler.initNoiseSigma, Float(run.initNoiseSigma), "\(name): init sigma",
+                       file: file, line: line)
+
+        // Initial latents: torch.randn(generator) * init_noise_sigma.
+        let seed = try XCTUnwrap(UInt64(run.seed))
+        var random = RecordingRandomSource(base: TorchRandomSource(seed: seed))
+        let latents = random.normal(count: run.count).map { $0 * scheduler.initNoiseSigma }
+        XCTAssertEqual(latents.map(\.bitPattern), initial.map(\.bitPattern), "\(name): initial latents",
+                       file: file, line: line)
+
+        var sample = initial
+        var worst: Float = 0
+        var worstInput: Float = 0
+        for (i, recorded) in steps.enumerated() {
+            let input = scheduler.scaleModelInput(sample, step: i)
+            if let expected = recorded["model_input"] {
+                worstInput = max(worstInput, maxAbsDifference(input, expected))
+            } else {
+                XCTAssertEqual(input, sample, "\(name): step \(i) input should be unscaled", file: file, line: line)
+            }
+            let output = try XCTUnwrap(recorded["model_output"])
+            let drawsBefore = random.draws.count
+            sample = scheduler.step(modelOutput: output, step: i, sample: sample, randomSource: &random)
+            if let noise = recorded["noise"] {
+                XCTAssertEqual(random.draws.count, drawsBefore + 1, file: file, line: line)
+                XCTAssertEqual(random.draws.last?.map(\.bitPattern), noise.map(\.bitPattern),
+                               "\(name): step \(i) noise", file: file, line: line)
+            } else {
+                XCTAssertEqual(random.draws.count, drawsBefore, "\(name): unexpected noise", file: file, line: line)
+            }
+            let expected = try XCTUnwrap(recorded["sample"])
+            let error = maxAbsDifference(sample, expected)
+            worst = max(worst, error.isNaN ? .infinity : error)
+            if teacherForced { sample = expected }
+        }
+        let inputTolerance = teacherForced ? Self.tolerance : Self.freeRunningTolerance
+        XCTAssertLessThanOrEqual(worstInput, inputTolerance, "\(name): model inputs", file: file, line: line)
+        if teacherForced {
+            print("[replay] \(name): \(steps.count) evaluations, model inputs within \(worstInput), "
+                  + "timesteps within \(timestepError)")
+        }
+        return worst
+    }
+
+    func testPNDM() throws { try replay("pndm") }
+    func testDDIM() throws { try replay("ddim") }
+    func testEuler() throws { try replay("euler") }
+    func testEulerAncestral() throws { try replay("euler-a") }
+    func testLMS() throws { try replay("lms") }
+    func testHeun() throws { try replay("heun") }
+    func testDPMSolverMultistep() throws { try replay("dpm++2m") }
+    func testEulerKarras() throws { try replay("euler-karras") }
+    func testLMSKarras() throws { try replay("lms-karras") }
+    func testDPMSolverMultistepKarras() throws { try replay("dpm++2m-karras") }
+    func testDDIMVPrediction() throws { try replay("ddim-v") }
+    func testEulerVPrediction() throws { try replay("euler-v") }
+    func testDDIMTrailing() throws { try replay("ddim-trailing") }
+    func testEulerTrailing() throws { try replay("euler-trailing") }
+    func testDPMSolverMultistepTrailing() throws { try replay("dpm++2m-trailing") }
+    func testPNDMTrailing() throws { try replay("pndm-trailing") }
+}
