@@ -6,6 +6,6 @@ struct DevicesCommand: ParsableCommand {
         abstract: "List the Vulkan devices sdgen can use.")
 
     func run() throws {
-        throw NotBuiltYet(command: "devices")
+        throw CommandFailure("'sdgen devices' is planned but not built yet")
     }
 }

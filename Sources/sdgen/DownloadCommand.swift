@@ -6,6 +6,6 @@ struct DownloadCommand: ParsableCommand {
         abstract: "Download Stable Diffusion 1.5 into weights/, resumable and verified.")
 
     func run() throws {
-        throw NotBuiltYet(command: "download")
+        throw CommandFailure("'sdgen download' is planned but not built yet")
     }
 }

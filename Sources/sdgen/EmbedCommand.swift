@@ -6,6 +6,6 @@ struct EmbedCommand: ParsableCommand {
         abstract: "Sentence embeddings from a BERT folder (mean pooling, L2-normalised).")
 
     func run() throws {
-        throw NotBuiltYet(command: "embed")
+        throw CommandFailure("'sdgen embed' is planned but not built yet")
     }
 }

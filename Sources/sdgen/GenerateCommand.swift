@@ -6,6 +6,6 @@ struct GenerateCommand: ParsableCommand {
         abstract: "Generate images from a text prompt (the default command).")
 
     func run() throws {
-        throw NotBuiltYet(command: "generate")
+        throw CommandFailure("'sdgen generate' is planned but not built yet")
     }
 }

@@ -16,23 +16,9 @@ struct InfoCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        do {
-            try printParameters()
-        } catch let failure as CommandFailure {
-            throw failure.reported()
-        }
-    }
-
-    private func printParameters() throws {
         let url = URL(fileURLWithPath: file)
-        let text: String
-        do {
-            guard let parameters = try PNGFile.textChunks(at: url)[PNGFile.parametersKey] else {
-                throw CommandFailure("\(url.path) holds no generation parameters (no '\(PNGFile.parametersKey)' text chunk)")
-            }
-            text = parameters
-        } catch let error as ImageIOError {
-            throw CommandFailure(error.description)
+        guard let text = try PNGFile.textChunks(at: url)[PNGFile.parametersKey] else {
+            throw CommandFailure("\(url.path) holds no generation parameters (no '\(PNGFile.parametersKey)' text chunk)")
         }
         guard json else {
             print(text)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct SDGen: ParsableCommand {
@@ -11,8 +12,24 @@ struct SDGen: ParsableCommand {
             BertBenchCommand.self,
             DevicesCommand.self,
             EmbedCommand.self,
-            DownloadCommand.self,
+            TokenizeCommand.self,
             InfoCommand.self,
+            DownloadCommand.self,
         ],
         defaultSubcommand: GenerateCommand.self)
+
+    /// Every failure, ours or the parser's, ends as one `error: …` line on
+    /// stderr and a non-zero status; help and version still print normally.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success || code.rawValue == 0 { exit(withError: error) }
+            let message = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+            Foundation.exit(code.rawValue)
+        }
+    }
 }
