@@ -15,6 +15,7 @@ enum Microbench {
         if what == "gemm" || what == "all" { gemm(backend) }
         if what == "layout" || what == "all" { layout(backend) }
         if what == "attention" || what == "all" { attention(backend) }
+        if what == "conv" || what == "all" { convolution(backend) }
     }
 
     /// Best of `repeats` wall-clock runs, in seconds.
@@ -207,6 +208,20 @@ extension Microbench {
             let flops = 4.0 * 2 * Double(tokens) * Double(keys) * Double(width)
             print(String(format: "attention 2×%d×%d, %d heads, %d keys: %.3f s  %.1f GFLOP/s",
                          tokens, width, heads, keys, seconds, flops / seconds / 1e9))
+        }
+    }
+}
+
+extension Microbench {
+    /// The 3×3 convolutions that dominate the VAE decoder and the UNet.
+    static func convolution(_ backend: CPUBackend) {
+        for (side, cin, cout, batch) in [(512, 128, 128, 1), (256, 256, 256, 1), (128, 512, 512, 1), (64, 320, 320, 2), (32, 640, 640, 2)] {
+            let x = backend.upload(random(batch * side * side * cin), shape: [batch, side, side, cin])
+            let w = backend.upload(random(cout * 9 * cin, scale: 0.05), shape: [cout, 3, 3, cin])
+            let seconds = time(repeats: 2) { _ = x.conv2d(w, padding: 1) }
+            let flops = 2.0 * Double(batch * side * side) * Double(cout) * Double(9 * cin)
+            print(String(format: "conv3x3 %d×%d×%d → %d (batch %d): %.3f s  %.1f GFLOP/s",
+                         side, side, cin, cout, batch, seconds, flops / seconds / 1e9))
         }
     }
 }

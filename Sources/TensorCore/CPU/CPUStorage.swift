@@ -12,11 +12,7 @@ final class CPUStorage: TensorStorage, @unchecked Sendable {
     init(backend: any Backend, byteCount: Int) {
         self.backend = backend
         self.byteCount = byteCount
-        var raw: UnsafeMutableRawPointer?
-        guard posix_memalign(&raw, 64, max(byteCount, 64)) == 0, let raw else {
-            fatalError("out of memory allocating \(byteCount) bytes")
-        }
-        self.pointer = raw
+        self.pointer = HostBufferPool.shared.allocate(byteCount)
         self.owner = nil
     }
 
@@ -28,7 +24,7 @@ final class CPUStorage: TensorStorage, @unchecked Sendable {
     }
 
     deinit {
-        if owner == nil { free(pointer) }
+        if owner == nil { HostBufferPool.shared.release(pointer, byteCount: byteCount) }
     }
 }
 
