@@ -16,6 +16,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // C shims: system libraries and the SentencePiece C API.
@@ -42,8 +43,10 @@ let package = Package(
             "TensorCore", "SafeTensors", "Tokenizers", "Models", "Schedulers", "ImageIO",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Fetching models from the Hugging Face Hub (HTTP through Foundation's URLSession).
+        .target(name: "HubDownload", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(name: "sdgen", dependencies: [
-            "Pipeline", "Models", "TensorCore", "SafeTensors", "ImageIO",
+            "Pipeline", "HubDownload", "Models", "TensorCore", "SafeTensors", "ImageIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -60,6 +63,8 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
         .testTarget(name: "SchedulersTests", dependencies: ["Schedulers", "TestSupport"]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "TestSupport"]),
+        .testTarget(name: "DownloadTests", dependencies: ["HubDownload", "Models", "TensorCore", "TestSupport",
+                                                          .product(name: "Crypto", package: "swift-crypto")]),
     ],
     cxxLanguageStandard: .cxx17
 )

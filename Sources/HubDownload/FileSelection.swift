@@ -1,0 +1,69 @@
+/// Which files of a diffusers repository the text-to-image pipeline needs,
+/// chosen by rule so any Stable Diffusion 1.x-shaped repository works:
+/// - `model_index.json`;
+/// - `scheduler/scheduler_config.json`;
+/// - every file of `tokenizer/` (vocab.json, merges.txt, tokenizer_config.json,
+///   special_tokens_map.json, or transformers 5's tokenizer.json);
+/// - for `unet`, `text_encoder` and `vae`: `config.json` and one weights file,
+///   `<base>.fp16.safetensors` where the repository has it (half the bytes;
+///   the CPU converts to f32 at load), else `<base>.safetensors`, with the
+///   base names the loader reads (`diffusion_pytorch_model`, `model`).
+/// Never pickles (`.bin`, `.ckpt`), other variants (`.non_ema`, `.ema`),
+/// flax/onnx files, single-file checkpoints at the root, or the
+/// safety_checker and feature_extractor.
+public enum FileSelection {
+    /// The networks that carry weights, with their weights' base file names.
+    public static let weightedComponents: [(folder: String, bases: [String])] = [
+        ("unet", ["diffusion_pytorch_model"]),
+        ("text_encoder", ["model"]),
+        ("vae", ["diffusion_pytorch_model"]),
+    ]
+    static let tokenizerExtensions = ["json", "txt", "model"]
+
+    public enum Precision: String, Sendable, CaseIterable {
+        /// The `.fp16` variant where present (the default: half the download).
+        case fp16
+        /// The full-precision files only.
+        case fp32
+    }
+
+    /// The files to fetch, `model_index.json` last (a folder holds it only once
+    /// everything else arrived), or an error naming what the repository lacks.
+    public static func select(_ entries: [RepositoryEntry], repository: HubRepository,
+                              precision: Precision = .fp16) throws(HubError) -> [RepositoryEntry] {
+        var byPath: [String: RepositoryEntry] = [:]
+        for entry in entries { byPath[entry.path] = entry }
+        func fail(_ reason: String) -> HubError { .notDiffusersRepository(repository: repository.id, reason: reason) }
+
+        guard let index = byPath["model_index.json"] else { throw fail("no model_index.json") }
+        guard let scheduler = byPath["scheduler/scheduler_config.json"] else {
+            throw fail("no scheduler/scheduler_config.json")
+        }
+        var chosen: [RepositoryEntry] = [scheduler]
+
+        let tokenizer = entries.filter { entry in
+            let parts = entry.path.split(separator: "/")
+            return parts.count == 2 && parts[0] == "tokenizer"
+                && tokenizerExtensions.contains(where: { parts[1].hasSuffix(".\($0)") })
+        }
+        guard !tokenizer.isEmpty else { throw fail("no tokenizer/ files") }
+        chosen += tokenizer.sorted { $0.path < $1.path }
+
+        for (folder, bases) in weightedComponents {
+            guard let config = byPath["\(folder)/config.json"] else { throw fail("no \(folder)/config.json") }
+            chosen.append(config)
+            let names = bases.flatMap { base in
+                precision == .fp16 ? ["\(base).fp16.safetensors", "\(base).safetensors"] : ["\(base).safetensors"]
+            }
+            guard let weights = names.lazy.compactMap({ byPath["\(folder)/\($0)"] }).first else {
+                let present = entries.filter { $0.path.hasPrefix("\(folder)/") && $0.path != "\(folder)/config.json" }
+                    .map { String($0.path.dropFirst(folder.count + 1)) }.sorted()
+                let found = present.isEmpty ? "nothing" : present.joined(separator: ", ")
+                let wanted = names.map { "\(folder)/\($0)" }.joined(separator: " or ")
+                throw fail("no \(wanted) (found: \(found)); sdgen reads safetensors only")
+            }
+            chosen.append(weights)
+        }
+        return chosen + [index]
+    }
+}
