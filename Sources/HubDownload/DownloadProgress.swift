@@ -55,8 +55,17 @@ public struct DownloadProgress: Sendable {
         let head = "\(bar) \(percent)  \(Self.bytes(completedBytes)) / \(Self.bytes(totalBytes))  \(rate)  \(eta)"
         let room = width - head.count - 2
         guard room >= 8 else { return String(head.prefix(max(0, width))) }
-        let name = file.count <= room ? file : "…" + file.suffix(room - 1)
-        return head + "  " + name
+        return head + "  " + Self.shortened(file, to: room)
+    }
+
+    /// `unet/…fp16.safetensors`: the component stays, the middle goes.
+    static func shortened(_ path: String, to room: Int) -> String {
+        guard path.count > room else { return path }
+        if let slash = path.firstIndex(of: "/") {
+            let folder = path[...slash]
+            if folder.count + 11 <= room { return folder + "…" + path.suffix(room - folder.count - 1) }
+        }
+        return "…" + path.suffix(room - 1)
     }
 
     /// Decimal units, as the Hub shows sizes: `512 B`, `3.4 kB`, `1.72 GB`.

@@ -24,6 +24,8 @@ public enum HubError: Error, Equatable, CustomStringConvertible, Sendable {
     case checksumMismatch(path: String, expected: String, actual: String)
     case sizeMismatch(path: String, expected: Int64, actual: Int64)
     case fileSystem(path: String, operation: String, reason: String)
+    /// Another download is writing into the same folder.
+    case folderBusy(path: String)
     /// Offline (`HF_HUB_OFFLINE`) and nothing in the cache.
     case offlineWithoutCache(repository: String, revision: String, cache: String)
 
@@ -63,6 +65,8 @@ public enum HubError: Error, Equatable, CustomStringConvertible, Sendable {
             "\(path): received \(actual) bytes where the Hub lists \(expected); the file was discarded, run the command again"
         case .fileSystem(let path, let operation, let reason):
             "cannot \(operation) \(path): \(reason)"
+        case .folderBusy(let path):
+            "another sdgen download is writing into \(path); wait for it to finish"
         case .offlineWithoutCache(let repository, let revision, let cache):
             "HF_HUB_OFFLINE is set and \(cache) holds no snapshot of \(repository) at '\(revision)'"
         }

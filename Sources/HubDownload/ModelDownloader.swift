@@ -42,6 +42,8 @@ public struct ModelDownloader: Sendable {
         let files = try FileSelection.select(listing.entries, repository: repository, precision: precision)
         events(.planned(commit: listing.commit, files: files, fromCache: isOffline))
         try PartialFile.createDirectory(folder)
+        let lock = try FolderLock(folder)
+        defer { lock.release() }
 
         var summary = Summary(commit: listing.commit, folder: folder, files: files)
         summary.offline = isOffline

@@ -15,6 +15,9 @@ final class DownloadProgressTests: XCTestCase {
         let narrow = progress.line(at: 110, file: "unet/diffusion_pytorch_model.fp16.safetensors", width: 80)
         XCTAssertEqual(narrow.count, 80)
         XCTAssertTrue(narrow.hasSuffix("ETA 0:28  …safetensors"), narrow)
+        let medium = progress.line(at: 110, file: "unet/diffusion_pytorch_model.fp16.safetensors", width: 100)
+        XCTAssertEqual(medium.count, 100)
+        XCTAssertTrue(medium.hasSuffix("ETA 0:28  unet/…rch_model.fp16.safetensors"), medium)
     }
 
     func testBeforeASecondOfDataThereIsNoRate() {

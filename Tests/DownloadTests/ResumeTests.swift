@@ -86,3 +86,31 @@ final class ResumeTests: DownloadTestCase {
         XCTAssertEqual(hub.cdn.requests.filter { hub.filePath(of: $0) == unet }.count, 3)
     }
 }
+
+/// Two downloads into one folder would append to the same parts.
+final class FolderLockTests: DownloadTestCase {
+    func testASecondDownloadIntoTheSameFolderIsRefusedWhileTheFirstRuns() throws {
+        let hub = try FakeHub()
+        defer { hub.stop() }
+        let unet = "unet/diffusion_pytorch_model.fp16.safetensors"
+        hub.setFault(.silent, for: unet)   // holds the first download inside unet
+        let first = try downloader(hub.endpoint, attempts: 1, idleTimeout: 3)
+        let firstDone = expectation(description: "first download ends")
+        let weights = self.weights
+        let repository = self.repository
+        DispatchQueue.global().async {
+            _ = try? first.download(repository, revision: "main", into: weights)
+            firstDone.fulfill()
+        }
+        // Wait (bounded) until the first one is waiting on unet.
+        for _ in 0..<200 where !hub.cdn.requests.contains(where: { hub.filePath(of: $0) == unet }) { usleep(10_000) }
+
+        XCTAssertThrowsError(try download(try downloader(hub.endpoint))) { error in
+            XCTAssertEqual(error as? HubError, .folderBusy(path: weights.path))
+        }
+        wait(for: [firstDone], timeout: 10)
+        hub.setFault(nil, for: unet)
+        _ = try download(try downloader(hub.endpoint))
+        try assertDownloadedFolderMatchesFixtures()
+    }
+}
