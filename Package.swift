@@ -32,7 +32,9 @@ let package = Package(
         // Tensor core: Tensor, the op interface, the CPU backend.
         .target(name: "TensorCore", dependencies: ["CBLAS"], swiftSettings: kernelFlags),
         .target(name: "SafeTensors", dependencies: ["TensorCore"]),
-        .target(name: "Tokenizers", dependencies: ["CSentencePiece"]),
+        // Resources/ holds the CLIP merges shipped for single-file checkpoints;
+        // SwiftPM copies it next to the binary as sdgen_Tokenizers.resources/.
+        .target(name: "Tokenizers", dependencies: ["CSentencePiece"], resources: [.copy("Resources")]),
         .target(name: "Models", dependencies: ["TensorCore", "SafeTensors"]),
         .target(name: "Schedulers"),
         .target(name: "ImageIO", dependencies: ["CPNG"]),
@@ -41,7 +43,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "sdgen", dependencies: [
-            "Pipeline",
+            "Pipeline", "Tokenizers",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

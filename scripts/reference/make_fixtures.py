@@ -375,8 +375,11 @@ def make_op_fixtures(root: Path) -> None:
 # Registry / entry point
 # --------------------------------------------------------------------------
 
+from fixtures_tokenizers import make_tokenizer_fixtures  # noqa: E402
+
 GROUPS: Dict[str, Callable[[Path], None]] = {
     "ops": make_op_fixtures,
+    "tokenizers": make_tokenizer_fixtures,
 }
 
 
