@@ -34,7 +34,9 @@ let package = Package(
         // Tensor core: Tensor, the op interface, the CPU backend.
         .target(name: "TensorCore", dependencies: ["CBLAS"], swiftSettings: kernelFlags),
         .target(name: "SafeTensors", dependencies: ["TensorCore"]),
-        .target(name: "Tokenizers", dependencies: ["CSentencePiece"]),
+        // Resources/ holds the CLIP merges shipped for single-file checkpoints;
+        // SwiftPM copies it next to the binary as sdgen_Tokenizers.resources/.
+        .target(name: "Tokenizers", dependencies: ["CSentencePiece"], resources: [.copy("Resources")]),
         .target(name: "Models", dependencies: ["TensorCore", "SafeTensors"]),
         .target(name: "Schedulers"),
         .target(name: "ImageIO", dependencies: ["CPNGShim"]),
@@ -43,7 +45,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "sdgen", dependencies: [
-            "Pipeline", "Models", "TensorCore", "SafeTensors", "ImageIO",
+            "Pipeline", "Models", "TensorCore", "SafeTensors", "ImageIO", "Tokenizers", "Schedulers",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -56,7 +58,8 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "SafeTensors", "TestSupport"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TensorCore", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors", "TensorCore", "TestSupport"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Models", "TensorCore", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Models", "TensorCore", "Tokenizers", "Schedulers", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["ImageIO", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
         .testTarget(name: "SchedulersTests", dependencies: ["Schedulers", "TestSupport"]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "TestSupport"]),
