@@ -7,7 +7,7 @@ extension CLIPTokenizer {
     /// Loads from a folder (a diffusers model folder, its `tokenizer/`
     /// folder), a `vocab.json` (with `merges.txt` beside it) or a
     /// `tokenizer.json`.
-    public convenience init(contentsOf url: URL) throws {
+    public convenience init(contentsOf url: URL, cleanup: TextCleanup = .fast) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
             throw TokenizerError("no such file or folder", url: url)
@@ -34,7 +34,7 @@ extension CLIPTokenizer {
                 throw TokenizerError("end_of_word_suffix is '\(suffix)', not CLIP's '</w>'", url: file)
             }
             try self.init(vocabulary: try json.vocabulary(), merges: try json.merges(), names: names,
-                          addedTokens: json.addedTokens, source: file.path)
+                          addedTokens: json.addedTokens, cleanup: cleanup, source: file.path)
         } else {
             let merges = folder.appendingPathComponent("merges.txt")
             guard FileManager.default.fileExists(atPath: merges.path) else {
@@ -42,23 +42,23 @@ extension CLIPTokenizer {
             }
             let vocabulary = try Self.readVocabularyJSON(file)
             try self.init(vocabulary: vocabulary, merges: try Self.readMerges(try readText(merges), source: merges.path),
-                          names: names, addedTokens: [:], source: merges.path)
+                          names: names, addedTokens: [:], cleanup: cleanup, source: merges.path)
         }
     }
 
     private convenience init(vocabulary: [String: Int32], merges: [(String, String)], names: SpecialTokenNames,
-                             addedTokens: [String: Int32], source: String) throws {
+                             addedTokens: [String: Int32], cleanup: TextCleanup, source: String) throws {
         try self.init(vocabulary: vocabulary, merges: merges,
                       bosToken: names.bos ?? "<|startoftext|>", eosToken: names.eos ?? "<|endoftext|>",
                       padToken: names.pad ?? "<|endoftext|>", unknownToken: names.unk ?? "<|endoftext|>",
-                      addedTokens: addedTokens, source: source)
+                      addedTokens: addedTokens, cleanup: cleanup, source: source)
     }
 
     /// CLIP's vocabulary as sdgen ships it (see Resources/README.md): the
     /// 48 894 merges openai/clip-vit-large-patch14 uses, with the vocabulary
     /// derived from them. Loaded once per process.
-    public static func bundled() throws -> CLIPTokenizer {
-        try bundledTokenizer.get()
+    public static func bundled(cleanup: TextCleanup = .fast) throws -> CLIPTokenizer {
+        try bundledTokenizer.get().with(cleanup: cleanup)
     }
 
     private static let bundledTokenizer: Result<CLIPTokenizer, any Error> = Result {

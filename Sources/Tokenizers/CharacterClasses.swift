@@ -101,15 +101,29 @@
     }
 
     /// The CJK ideograph blocks BERT surrounds with spaces (so each becomes
-    /// its own word); kana and hangul are not among them.
-    public static func isChineseCharacter(_ scalar: Unicode.Scalar) -> Bool {
+    /// its own word); kana and hangul are not among them. `tokenizers` has
+    /// the Extension E block start as U+2B920 where the Python original
+    /// has U+2B820; `pythonRanges` picks the original.
+    public static func isChineseCharacter(_ scalar: Unicode.Scalar, pythonRanges: Bool = false) -> Bool {
         switch scalar.value {
         case 0x4E00...0x9FFF, 0x3400...0x4DBF, 0x20000...0x2A6DF, 0x2A700...0x2B73F,
              0x2B740...0x2B81F, 0x2B920...0x2CEAF, 0xF900...0xFAFF, 0x2F800...0x2FA1F:
             return true
+        case 0x2B820...0x2B91F:
+            return pythonRanges
         default:
             return false
         }
+    }
+
+    // MARK: Python's unicodedata (the slow Python tokenizers of transformers 4)
+
+    /// Python 3.11's `unicodedata`.
+    public static let pythonUnicodeVersion = (major: 14, minor: 0)
+
+    static func pythonCategory(_ scalar: Unicode.Scalar) -> Unicode.GeneralCategory {
+        guard isKnown(scalar, upTo: pythonUnicodeVersion) else { return .unassigned }
+        return scalar.properties.generalCategory
     }
 
     /// What accent stripping drops after NFD.

@@ -4,8 +4,8 @@ import Foundation
 /// bundled CLIP merges can ship compressed without a zlib dependency.
 /// Checks the CRC-32 and length in the trailer, so a damaged file is an
 /// error rather than a wrong vocabulary.
-enum Gzip {
-    static func decompress(_ data: [UInt8], source: String) throws -> [UInt8] {
+@_spi(Testing) public enum Gzip {
+    public static func decompress(_ data: [UInt8], source: String) throws -> [UInt8] {
         func fail(_ problem: String) -> TokenizerError { TokenizerError("not a valid gzip file (\(problem))", path: source) }
         guard data.count >= 18, data[0] == 0x1F, data[1] == 0x8B else { throw fail("bad magic number") }
         guard data[2] == 8 else { throw fail("compression method \(data[2]) is not deflate") }

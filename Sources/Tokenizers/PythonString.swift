@@ -6,6 +6,39 @@ enum PythonString {
         (0x1C...0x1F).contains(scalar.value) || CharacterClasses.isWhitespace(scalar)
     }
 
+    /// `str.lower()`: full lower-case mappings, and Σ becomes ς where it
+    /// ends a word (a cased letter before it, none after it, case-ignorable
+    /// characters skipped on both sides).
+    static func appendLowercased(_ scalars: some BidirectionalCollection<Unicode.Scalar>,
+                                 to out: inout String.UnicodeScalarView) {
+        var i = scalars.startIndex
+        while i != scalars.endIndex {
+            let c = scalars[i]
+            if c == "\u{03A3}" {
+                out.append(isFinalSigma(scalars, at: i) ? "\u{03C2}" : "\u{03C3}")
+            } else {
+                CharacterClasses.appendLowercased(c, to: &out)
+            }
+            i = scalars.index(after: i)
+        }
+    }
+
+    private static func isFinalSigma<C: BidirectionalCollection<Unicode.Scalar>>(_ s: C, at i: C.Index) -> Bool {
+        var j = i
+        var before: Unicode.Scalar?
+        while j != s.startIndex {
+            j = s.index(before: j)
+            if !s[j].properties.isCaseIgnorable { before = s[j]; break }
+        }
+        guard let before, before.properties.isCased else { return false }
+        j = s.index(after: i)
+        while j != s.endIndex {
+            if !s[j].properties.isCaseIgnorable { return !s[j].properties.isCased }
+            j = s.index(after: j)
+        }
+        return true
+    }
+
     /// `str.strip()` with no arguments.
     static func strip(_ text: String) -> String {
         let scalars = text.unicodeScalars

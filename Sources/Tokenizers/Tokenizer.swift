@@ -35,6 +35,16 @@ extension Tokenizer {
     public func tokens(for ids: [Int32]) -> [String] {
         ids.map { token(for: $0) ?? "<\($0)>" }
     }
+
+    /// What to tell the user when truncation dropped part of a text, as the
+    /// SD pipeline warns about long prompts: how many tokens were dropped
+    /// and what they said. Nil when nothing was dropped.
+    public func truncationWarning(for encoded: EncodedText, label: String = "the prompt") -> String? {
+        guard encoded.truncatedCount > 0 else { return nil }
+        let tokens = encoded.truncatedCount == 1 ? "token" : "tokens"
+        return "\(label) is longer than \(encoded.ids.count) tokens; the last \(encoded.truncatedCount) \(tokens) "
+            + "were dropped: \"\(decode(encoded.truncatedIDs))\""
+    }
 }
 
 /// One text's ids, ready for a model.

@@ -40,16 +40,17 @@ public enum TokenizerLoader {
 
     /// Loads the tokenizer at `url`, of `kind` or of the kind the path holds.
     /// CLIP with no path is the bundled vocabulary.
-    public static func load(_ kind: TokenizerKind? = nil, from url: URL?) throws -> any Tokenizer {
+    public static func load(_ kind: TokenizerKind? = nil, from url: URL?,
+                            clipCleanup: CLIPTokenizer.TextCleanup = .fast) throws -> any Tokenizer {
         guard let url else {
             switch kind ?? .clip {
-            case .clip: return try CLIPTokenizer.bundled()
+            case .clip: return try CLIPTokenizer.bundled(cleanup: clipCleanup)
             case .bert: throw TokenizerError("the BERT tokenizer needs a vocab.txt (or a folder holding one)")
             case .sentencepiece: throw TokenizerError("the SentencePiece tokenizer needs a .model file")
             }
         }
         switch try kind ?? self.kind(of: url) {
-        case .clip: return try CLIPTokenizer(contentsOf: url)
+        case .clip: return try CLIPTokenizer(contentsOf: url, cleanup: clipCleanup)
         case .bert: return try BertTokenizer(contentsOf: url)
         case .sentencepiece: return try SentencePieceTokenizer(contentsOf: url)
         }

@@ -23,6 +23,9 @@ struct TokenizeCommand: ParsableCommand {
     @Option(help: "Truncate and pad every text to exactly this many ids, as the pipeline does.")
     var maxLength: Int?
 
+    @Flag(help: "CLIP: clean text as transformers 4's Python CLIPTokenizer did (without ftfy), not as transformers 5 does.")
+    var slow = false
+
     @Flag(help: "Print a JSON array, one object per text.")
     var json = false
 
@@ -33,11 +36,17 @@ struct TokenizeCommand: ParsableCommand {
         if let maxLength, maxLength < 2 {
             throw ValidationError("--max-length must be at least 2 (room for the start and end tokens)")
         }
+        if slow, let tokenizer, tokenizer != .clip {
+            throw ValidationError("--slow applies to the CLIP tokenizer only")
+        }
     }
 
     func run() throws {
         let url = vocab.map { URL(fileURLWithPath: ($0 as NSString).expandingTildeInPath) }
-        let tokenizer = try TokenizerLoader.load(tokenizer, from: url)
+        let tokenizer = try TokenizerLoader.load(tokenizer, from: url, clipCleanup: slow ? .slow : .fast)
+        if slow, !(tokenizer is CLIPTokenizer) {
+            throw TokenizerError("--slow applies to the CLIP tokenizer only")
+        }
         var texts = texts
         if texts.isEmpty {
             while let line = readLine(strippingNewline: true) { texts.append(line) }
@@ -46,11 +55,9 @@ struct TokenizeCommand: ParsableCommand {
         var results: [(text: String, encoded: EncodedText)] = []
         for (index, text) in texts.enumerated() {
             let encoded = try tokenizer.encode(text, maxLength: maxLength)
-            if encoded.truncatedCount > 0, let maxLength {
-                let dropped = tokenizer.decode(encoded.truncatedIDs)
-                let which = texts.count > 1 ? "text \(index + 1)" : "the text"
-                FileHandle.standardError.write(Data(
-                    "warning: \(which) is longer than \(maxLength) tokens; \(encoded.truncatedCount) tokens dropped: \"\(dropped)\"\n".utf8))
+            let label = texts.count > 1 ? "text \(index + 1)" : "the text"
+            if let warning = tokenizer.truncationWarning(for: encoded, label: label) {
+                FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
             }
             results.append((text, encoded))
         }

@@ -52,6 +52,28 @@ final class CLIPTokenizerTests: XCTestCase {
         print("CLIP parity: \(corpus.count) strings, \(ids.count + padded.count + masks.count) mismatches (\(reference.reference))")
     }
 
+    struct SlowReference: Decodable {
+        let reference: String
+        let ids: [[Int32]]
+        let differs_from_fast: [Int]
+    }
+
+    /// transformers 4's slow Python CLIPTokenizer (without ftfy).
+    func testSlowCleanupCorpusParity() throws {
+        let tokenizer = try CLIPTokenizer.bundled(cleanup: .slow)
+        XCTAssertEqual(tokenizer.cleanup, .slow)
+        let reference = try TokenizerFixtures.load(SlowReference.self, "clip_slow.json")
+        let corpus = TokenizerFixtures.corpus
+        XCTAssertEqual(reference.ids.count, corpus.count)
+        var ids = MismatchLog()
+        for (i, text) in corpus.enumerated() {
+            ids.check(tokenizer.encode(text, maxLength: nil).ids, reference.ids[i], "#\(i) \(text.debugDescription.prefix(60))")
+        }
+        ids.assertNone("CLIP slow ids")
+        print("CLIP slow parity: \(corpus.count) strings, \(ids.count) mismatches (\(reference.reference)); "
+              + "the slow and fast references differ on \(reference.differs_from_fast.count)")
+    }
+
     func testBatchPadsToLongest() throws {
         let tokenizer = try CLIPTokenizer.bundled()
         let reference = try TokenizerFixtures.load(TokenizerFixtures.Reference.self, "clip.json")

@@ -16,7 +16,12 @@ final class UnicodeClassesTests: XCTestCase {
             let removed, space, chinese, punctuation, split_whitespace: [[UInt32]]
             let normalized: [String: [UInt32]]
         }
+        struct CLIPSlow: Decodable {
+            let removed, space, chinese: [[UInt32]]
+            let normalized: [String: [UInt32]]
+        }
         let clip: CLIP
+        let clip_slow: CLIPSlow
         let bert: Bert
     }
 
@@ -51,6 +56,32 @@ final class UnicodeClassesTests: XCTestCase {
             log.check(scalars(CLIPPreTokenizer.normalize(Substring(String(s)))), expected, "U+\(String(v, radix: 16)) NFC+lower")
         }
         log.assertNone("CLIP character classes")
+    }
+
+    /// The slow clean-up of "|c|" for every c (bars, so that no mark
+    /// composes with its neighbours).
+    func testCLIPSlowCleanup() throws {
+        let tables = try TokenizerFixtures.load(Tables.self, "unicode_classes.json").clip_slow
+        let removed = RangeSet(ranges: tables.removed), space = RangeSet(ranges: tables.space),
+            chinese = RangeSet(ranges: tables.chinese)
+        let bar: UInt32 = 0x7C
+        var log = MismatchLog()
+        for s in Self.allScalars() {
+            let v = s.value
+            let inner: [UInt32]
+            if removed.contains(v) {
+                inner = []
+            } else if space.contains(v) {
+                inner = [0x20]
+            } else if chinese.contains(v) {
+                inner = [0x20, v, 0x20]
+            } else {
+                inner = tables.normalized[String(v)] ?? [v]
+            }
+            log.check(scalars(CLIPPreTokenizer.slowClean(Substring("|" + String(s) + "|"))), [bar] + inner + [bar],
+                      "U+\(String(v, radix: 16)) slow clean-up")
+        }
+        log.assertNone("CLIP slow clean-up")
     }
 
     func testBertClasses() throws {

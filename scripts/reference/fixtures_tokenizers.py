@@ -39,6 +39,7 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -549,6 +550,48 @@ def clip_reference(corpus: List[str], out_dir: Path) -> None:
     _write_json(out_dir / "clip_tiny.json", {"texts": tiny_texts, "ids": tiny_ids})
 
 
+# transformers 4's slow CLIPTokenizer, which Stable Diffusion users on
+# transformers 4 ran (diffusers loads the class SD's model_index.json names).
+# transformers 5 no longer has it, so it runs from a throwaway install of
+# these pinned packages, in a subprocess.
+TRANSFORMERS4 = ["transformers==4.57.1", "huggingface_hub==0.36.0", "tokenizers==0.22.1"]
+
+_SLOW_CLIP_SCRIPT = r"""
+import json, sys, importlib.util
+import transformers
+from transformers import CLIPTokenizer
+assert importlib.util.find_spec("ftfy") is None, "uninstall ftfy: the reference is CLIP without ftfy"
+folder, corpus_path, out_path = sys.argv[1:4]
+tok = CLIPTokenizer.from_pretrained(folder)
+assert type(tok).__name__ == "CLIPTokenizer" and tok.fix_text is None
+corpus = json.load(open(corpus_path, encoding="utf-8"))
+json.dump({"reference": f"transformers {transformers.__version__} CLIPTokenizer (slow, Python), no ftfy",
+           "ids": [tok(t).input_ids for t in corpus]}, open(out_path, "w"))
+"""
+
+
+def clip_slow_reference(corpus: List[str], out_dir: Path) -> None:
+    merges = read_clip_merges()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        site = tmp / "site"
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site)]
+                       + TRANSFORMERS4, check=True)
+        folder = tmp / "tokenizer"
+        folder.mkdir()
+        _write_json(folder / "vocab.json", derived_clip_vocab(merges))
+        (folder / "merges.txt").write_text("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges),
+                                           encoding="utf-8")
+        _write_json(tmp / "corpus.json", corpus)
+        env = dict(os.environ, PYTHONPATH=str(site), TRANSFORMERS_VERBOSITY="error")
+        subprocess.run([sys.executable, "-c", _SLOW_CLIP_SCRIPT, str(folder), str(tmp / "corpus.json"),
+                        str(tmp / "out.json")], check=True, env=env)
+        result = json.loads((tmp / "out.json").read_text())
+    fast = json.loads((out_dir / "clip.json").read_text())["ids"]
+    result["differs_from_fast"] = [i for i, (a, b) in enumerate(zip(result["ids"], fast)) if a != b]
+    _write_json(out_dir / "clip_slow.json", result)
+
+
 def bert_reference(corpus: List[str], out_dir: Path) -> None:
     import transformers
     from transformers import BertTokenizer
@@ -680,12 +723,37 @@ def unicode_classes(out_dir: Path) -> None:
         else:
             assert words == [f"a{c}a"], (hex(cp), words)
 
+    # The slow CLIP tokenizer's clean-up (BERT's BasicTokenizer without
+    # accent stripping or punctuation splitting), one code point between bars.
+    from transformers.models.bert.tokenization_bert_legacy import BasicTokenizer
+    basic = BasicTokenizer(strip_accents=False, do_split_on_punc=False)
+    slow_removed, slow_space, slow_chinese, slow_map = [], [], [], {}
+    for c in chars:
+        cp = ord(c)
+        n = " ".join(basic.tokenize(f"|{c}|"))
+        if n == "||":
+            slow_removed.append(cp)
+        elif n == "| |":
+            slow_space.append(cp)
+        elif n == f"| {c} |":
+            slow_chinese.append(cp)
+        else:
+            assert n.startswith("|") and n.endswith("|"), (hex(cp), n)
+            if n[1:-1] != c:
+                slow_map[str(cp)] = [ord(x) for x in n[1:-1]]
+
     _write_json(out_dir / "unicode_classes.json", {
         "clip": {
             "whitespace": _ranges(matching(r"\s")),
             "letter": _ranges(matching(r"\p{L}")),
             "number": _ranges(matching(r"\p{N}")),
             "normalized": clip_map,
+        },
+        "clip_slow": {
+            "removed": _ranges(slow_removed),
+            "space": _ranges(slow_space),
+            "chinese": _ranges(slow_chinese),
+            "normalized": slow_map,
         },
         "bert": {
             "removed": _ranges(removed),
@@ -708,6 +776,7 @@ def make_tokenizer_fixtures(root: Path, refresh: bool = False) -> None:
     corpus = make_corpus()
     _write_json(out_dir / "corpus.json", corpus)
     clip_reference(corpus, out_dir)
+    clip_slow_reference(corpus, out_dir)
     bert_reference(corpus, out_dir)
     sentencepiece_reference(corpus, out_dir)
     unicode_classes(out_dir)
