@@ -133,12 +133,7 @@ struct GenerateCommand: ParsableCommand {
                 return true
             }
             ProgressBar.finish()
-            if result.truncatedTokens.prompt > 0 {
-                warn("the prompt was cut at 77 tokens; \(result.truncatedTokens.prompt) tokens were dropped")
-            }
-            if result.truncatedTokens.negative > 0 {
-                warn("the negative prompt was cut at 77 tokens; \(result.truncatedTokens.negative) tokens were dropped")
-            }
+            for warning in result.warnings { warn(warning) }
 
             let image = try RGBImage(vaeOutput: result.vaeOutput, width: width, height: height, layout: .nhwc)
             let destination = destinations[index]

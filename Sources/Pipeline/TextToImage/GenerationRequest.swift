@@ -45,6 +45,8 @@ public struct GenerationResult: Sendable {
     public let timings: GenerationTimings
     /// Prompt tokens cut off at the text encoder's 77 (prompt, negative prompt).
     public let truncatedTokens: (prompt: Int, negative: Int)
+    /// What the user should hear about truncation, e.g. which words were dropped.
+    public let warnings: [String]
 
     /// RGB in [0, 1] before rounding to bytes: diffusers' output_type="np".
     public var pixels: [Float] { vaeOutput.map { min(max($0 / 2 + 0.5, 0), 1) } }

@@ -106,8 +106,10 @@ public final class TextToImagePipeline: @unchecked Sendable {
         timings.vaeDecodeSeconds = vaeWatch.seconds
         timings.totalSeconds = total.seconds
 
+        let warnings = [tokenizer.truncationWarning(for: prompt),
+                        tokenizer.truncationWarning(for: negative, label: "the negative prompt")].compactMap { $0 }
         return GenerationResult(request: request, vaeOutput: vaeOutput, timings: timings,
-                                truncatedTokens: (prompt.truncatedCount, negative.truncatedCount))
+                                truncatedTokens: (prompt.truncatedCount, negative.truncatedCount), warnings: warnings)
     }
 }
 
