@@ -35,7 +35,9 @@ let package = Package(
         // Tensor core: Tensor, the op interface, the CPU backend.
         .target(name: "TensorCore", dependencies: ["CBLAS"], swiftSettings: kernelFlags),
         .target(name: "SafeTensors", dependencies: ["TensorCore"]),
-        .target(name: "Tokenizers", dependencies: ["CSentencePiece"]),
+        // Resources/ holds the CLIP merges shipped for single-file checkpoints;
+        // SwiftPM copies it next to the binary as sdgen_Tokenizers.resources/.
+        .target(name: "Tokenizers", dependencies: ["CSentencePiece"], resources: [.copy("Resources")]),
         .target(name: "Models", dependencies: ["TensorCore", "SafeTensors"]),
         .target(name: "Schedulers"),
         .target(name: "ImageIO", dependencies: ["CPNGShim"]),
@@ -46,7 +48,7 @@ let package = Package(
         // Fetching models from the Hugging Face Hub (HTTP through Foundation's URLSession).
         .target(name: "HubDownload", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(name: "sdgen", dependencies: [
-            "Pipeline", "HubDownload", "Models", "TensorCore", "SafeTensors", "ImageIO",
+            "Pipeline", "HubDownload", "Models", "TensorCore", "SafeTensors", "ImageIO", "Tokenizers", "Schedulers",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -59,7 +61,8 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "SafeTensors", "TestSupport"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TensorCore", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors", "TensorCore", "TestSupport"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Models", "TensorCore", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Models", "TensorCore", "Tokenizers", "Schedulers", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["ImageIO", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
         .testTarget(name: "SchedulersTests", dependencies: ["Schedulers", "TestSupport"]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "TestSupport"]),

@@ -10,7 +10,7 @@ import TensorCore
 enum Microbench {
     static func main() {
         let what = CommandLine.arguments.dropFirst().first ?? "all"
-        let backend = CPUBackend()
+        let backend = CPUBackend(threads: ProcessInfo.processInfo.environment["SDGEN_THREADS"].flatMap { Int($0) })
         print("threads: \(backend.threads)")
         if what == "gemm" || what == "all" { gemm(backend) }
         if what == "layout" || what == "all" { layout(backend) }

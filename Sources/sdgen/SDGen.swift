@@ -27,7 +27,9 @@ struct SDGen: ParsableCommand {
         } catch {
             let code = exitCode(for: error)
             if code == .success || code.rawValue == 0 { exit(withError: error) }
-            let message = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            // The parser's messages can span lines (a list of valid values): one line here.
+            let message = message(for: error).split(separator: "\n")
+                .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.joined(separator: " ")
             FileHandle.standardError.write(Data("error: \(message)\n".utf8))
             Foundation.exit(code.rawValue)
         }

@@ -53,6 +53,25 @@ final class DownloadCommandTests: DownloadTestCase {
         XCTAssertTrue(again.stdout.contains("12 already present"), again.stdout)
     }
 
+    /// The first run of a new user: download, then generate with no --weights (found in weights/).
+    func testSdgenGeneratesFromTheDownloadedFolder() throws {
+        let hub = try FakeHub()
+        defer { hub.stop() }
+        let none = try run(["a red fox", "--steps", "1", "-o", "first.png"])
+        XCTAssertNotEqual(none.status, 0)
+        XCTAssertTrue(none.stderr.contains("run 'sdgen download'"), none.stderr)
+
+        let download = try run(["download", FakeHub.repository, "--endpoint", hub.endpoint.absoluteString])
+        XCTAssertEqual(download.status, 0, download.stderr)
+        let generate = try run(["a red fox", "--width", "32", "--height", "32", "--steps", "2", "--seed", "7",
+                                "-o", "fox.png", "--quiet"])
+        XCTAssertEqual(generate.status, 0, generate.stderr)
+        let png = try Data(contentsOf: folder.appendingPathComponent("fox.png"))
+        XCTAssertEqual(Array(png.prefix(8)), [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+        // IHDR: width and height, big-endian, at bytes 16 and 20.
+        XCTAssertEqual(png[16..<24].reduce(into: [UInt8]()) { $0.append($1) }, [0, 0, 0, 32, 0, 0, 0, 32])
+    }
+
     func testErrorsAreOneLineAndNonZero() throws {
         let hub = try FakeHub(requiredToken: "hf_secret")
         defer { hub.stop() }

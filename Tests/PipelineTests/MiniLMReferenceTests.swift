@@ -52,4 +52,21 @@ final class MiniLMReferenceTests: XCTestCase {
             }
         }
     }
+
+    /// Text in, embedding out: WordPiece, the encoder and pooling together,
+    /// against sentence-transformers on the fixture's sentences.
+    func testSentenceEmbedderFromText() throws {
+        try requireWeights()
+        let io = try Fixture("minilm/reference.safetensors")
+        for backend in TestBackends.all {
+            let embedder = try SentenceEmbedder(folder: Self.folder, backend: backend)
+            for prefix in ["", "long_"] {
+                let key = prefix.isEmpty ? "sentences" : "long_sentences"
+                let sentences = try JSONDecoder().decode([String].self, from: Data(try XCTUnwrap(io.string(key)).utf8))
+                let vectors = try embedder.embed(sentences)
+                assertClose(vectors.flatMap { $0 }, try io.floats(prefix + "embeddings"), atol: 1e-5, rtol: 1e-4,
+                            "sdgen embed \(key) on \(backend.name)")
+            }
+        }
+    }
 }

@@ -378,6 +378,7 @@ def make_op_fixtures(root: Path) -> None:
 # --------------------------------------------------------------------------
 
 from fixtures_models import make_model_fixtures, make_pipeline_fixtures  # noqa: E402
+from fixtures_tokenizers import make_tokenizer_fixtures  # noqa: E402
 
 GROUPS: Dict[str, Callable[[Path], None]] = {
     "schedulers": make_scheduler_fixtures,
@@ -385,6 +386,7 @@ GROUPS: Dict[str, Callable[[Path], None]] = {
     "ops": make_op_fixtures,
     "models": make_model_fixtures,
     "pipeline": make_pipeline_fixtures,
+    "tokenizers": make_tokenizer_fixtures,
 }
 
 

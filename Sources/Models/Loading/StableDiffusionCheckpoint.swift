@@ -5,7 +5,9 @@ import TensorCore
 /// The three networks of a Stable Diffusion 1.x checkpoint, from either
 /// layout users have: a diffusers folder or a single original `.safetensors`.
 public struct StableDiffusionCheckpoint: Sendable {
-    public enum Layout: String, Sendable { case diffusersFolder = "diffusers folder", singleFile = "single file" }
+    public enum Layout: String, Sendable {
+        case diffusersFolder = "diffusers folder", singleFile = "single file", randomWeights = "random weights"
+    }
 
     public let url: URL
     public let layout: Layout
@@ -75,6 +77,27 @@ public struct StableDiffusionCheckpoint: Sendable {
         }
         vaeDecoder = try VAEDecoder(configuration: vaeConfiguration, weights: vaeSource.root("decoder"),
                                     postQuant: vaeSource.root("post_quant_conv"))
+    }
+
+    /// Stable Diffusion 1.5's architecture with random weights: the whole
+    /// pipeline at full size with nothing downloaded (images are noise; the
+    /// time per step is real).
+    public static func randomWeights(backend: any Backend, dtype: DType = .f32) throws -> StableDiffusionCheckpoint {
+        try StableDiffusionCheckpoint(randomWeightsOn: backend, dtype: dtype)
+    }
+
+    private init(randomWeightsOn backend: any Backend, dtype: DType) throws {
+        let source = WeightSource(randomWithSeed: 1234, backend: backend, dtype: dtype)
+        url = URL(fileURLWithPath: "random-sd15")
+        layout = .randomWeights
+        vaeConfiguration = VAEConfiguration()
+        vaeSource = source
+        textEncoder = try CLIPTextModel(configuration: CLIPTextConfiguration(), weights: source.root)
+        unet = try UNet2DConditionModel(configuration: UNetConfiguration(), weights: source.root)
+        vaeDecoder = try VAEDecoder(configuration: vaeConfiguration, weights: source.root("decoder"),
+                                    postQuant: source.root("post_quant_conv"))
+        tokenizerFolder = nil
+        schedulerConfiguration = nil
     }
 
     /// The VAE encoder, loaded on demand (only img2img needs it).

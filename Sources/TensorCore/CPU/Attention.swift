@@ -1,4 +1,5 @@
 import CBLAS
+import Foundation
 
 /// Multi-head scaled dot-product attention, a block of queries of one head at
 /// a time: the score block (queries × keys) is at most a few MB, so 4096-token
@@ -35,7 +36,8 @@ extension CPUBackend {
         parallelFor(workers, threads: workers) { workerRange in
             for worker in workerRange {
                 let scores = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * keys)
-                defer { scores.deallocate() }
+                let inverseSums = UnsafeMutablePointer<Float>.allocate(capacity: blockRows)
+                defer { scores.deallocate(); inverseSums.deallocate() }
                 var task = worker
                 while task < tasks {
                     let block = task % blocksPerHead
@@ -56,11 +58,16 @@ extension CPUBackend {
                             let visible = q0 + r + 1
                             if visible < keys { (row + visible).update(repeating: -.infinity, count: keys - visible) }
                         }
-                        softmaxRow(row, keys)
+                        inverseSums[r] = exponentiateRow(row, keys)
                     }
+                    let target = o + (b * queries + q0) * width + column
                     sgemm(m: rows, n: headDim, k: keys, a: scores, lda: keys,
-                          b: vs + b * keys * width + column, ldb: width,
-                          c: o + (b * queries + q0) * width + column, ldc: width)
+                          b: vs + b * keys * width + column, ldb: width, c: target, ldc: width)
+                    // Softmax's division, on rows of headDim instead of keys.
+                    for r in 0..<rows {
+                        let out = target + r * width, factor = inverseSums[r]
+                        for d in 0..<headDim { out[d] *= factor }
+                    }
                     task += workers
                 }
             }

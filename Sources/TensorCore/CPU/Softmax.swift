@@ -16,6 +16,17 @@ extension CPUBackend {
 /// In-place softmax of one row; a row of all −∞ becomes zeros rather than NaN.
 @inline(__always)
 func softmaxRow(_ row: UnsafeMutablePointer<Float>, _ n: Int) {
+    let inverse = exponentiateRow(row, n)
+    var i = 0
+    while i + vectorWidth <= n { storeVector(loadVector(row + i) * inverse, row + i); i += vectorWidth }
+    while i < n { row[i] *= inverse; i += 1 }
+}
+
+/// Replaces a row by exp(x − max) and returns 1 / Σ, leaving the division to
+/// the caller: attention applies it to the (narrower) output rows instead.
+/// A row of all −∞ becomes zeros with a factor of 0.
+@inline(__always)
+func exponentiateRow(_ row: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
     var maxVector = FloatVector(repeating: -.infinity)
     var i = 0
     while i + vectorWidth <= n { maxVector = pointwiseMaximum(maxVector, loadVector(row + i)); i += vectorWidth }
@@ -23,7 +34,7 @@ func softmaxRow(_ row: UnsafeMutablePointer<Float>, _ n: Int) {
     while i < n { maximum = max(maximum, row[i]); i += 1 }
     if maximum == -.infinity {
         row.update(repeating: 0, count: n)
-        return
+        return 0
     }
     var sumVector = FloatVector.zero
     i = 0
@@ -35,8 +46,5 @@ func softmaxRow(_ row: UnsafeMutablePointer<Float>, _ n: Int) {
     }
     var sum = sumVector.sum()
     while i < n { let e = expf(row[i] - maximum); row[i] = e; sum += e; i += 1 }
-    let inverse = 1 / sum
-    i = 0
-    while i + vectorWidth <= n { storeVector(loadVector(row + i) * inverse, row + i); i += vectorWidth }
-    while i < n { row[i] *= inverse; i += 1 }
+    return 1 / sum
 }

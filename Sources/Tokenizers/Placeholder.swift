@@ -1,1 +1,0 @@
-// Tokenizers: filled in by its issue.

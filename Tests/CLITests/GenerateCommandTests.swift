@@ -1,0 +1,122 @@
+import Foundation
+import ImageIO
+import TestSupport
+import XCTest
+
+/// The `sdgen` binary as users run it, on the tiny model: a real PNG with
+/// round-tripping parameters, and one-line errors that leave no file behind.
+final class GenerateCommandTests: XCTestCase {
+    var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("sdgen-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+
+    var tinyModel: String { FixturePaths.url("pipeline").path }
+
+    func testWritesPNGWithRoundTrippingParameters() throws {
+        let output = directory.appendingPathComponent("fox.png")
+        let run = try SDGenProcess.run(["a red fox in the snow", "--weights", tinyModel, "--width", "32", "--height", "32",
+                                        "--steps", "3", "--seed", "1234", "--guidance", "5", "--negative-prompt", "blurry",
+                                        "--scheduler", "euler-a", "-o", output.path, "--quiet"], in: directory)
+        XCTAssertEqual(run.status, 0, run.standardError)
+        let (image, text) = try PNGFile.read(at: output)
+        XCTAssertEqual(image.width, 32)
+        XCTAssertEqual(image.height, 32)
+        let parameters = try GenerationParameters(a1111Text: try XCTUnwrap(text[PNGFile.parametersKey]))
+        XCTAssertEqual(parameters.prompt, "a red fox in the snow")
+        XCTAssertEqual(parameters.negativePrompt, "blurry")
+        XCTAssertEqual(parameters.steps, 3)
+        XCTAssertEqual(parameters.seed, 1234)
+        XCTAssertEqual(parameters.cfgScale, 5)
+        XCTAssertEqual(parameters.sampler, "Euler a")
+        XCTAssertEqual(parameters.width, 32)
+
+        let info = try SDGenProcess.run(["info", output.path], in: directory)
+        XCTAssertEqual(info.status, 0)
+        XCTAssertTrue(info.standardOutput.contains("Seed: 1234"), info.standardOutput)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), ["fox.png"],
+                       "no temporary files left")
+    }
+
+    func testPromptFileAndDefaultOutputNames() throws {
+        let prompts = directory.appendingPathComponent("prompts.txt")
+        try "# a comment\nfirst prompt\n\nsecond prompt\n".write(to: prompts, atomically: true, encoding: .utf8)
+        let run = try SDGenProcess.run(["--prompts", prompts.path, "--weights", tinyModel, "--width", "16", "--height", "16",
+                                        "--steps", "1", "--seed", "5", "--quiet"], in: directory)
+        XCTAssertEqual(run.status, 0, run.standardError)
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("outputs").path).sorted()
+        XCTAssertEqual(names, ["00000-5-first-prompt.png", "00001-5-second-prompt.png"])
+    }
+
+    /// Each bad input: non-zero exit, exactly one `error:` line, no output file.
+    func testBadInputsFailWithOneLineAndNoFile() throws {
+        let corrupt = directory.appendingPathComponent("corrupt.safetensors")
+        try Data([1, 2, 3, 4, 5, 6, 7, 8, 9]).write(to: corrupt)
+        let output = directory.appendingPathComponent("out.png")
+        let common = ["--width", "32", "--height", "32", "--steps", "2", "-o", output.path]
+        let cases: [(String, [String], String)] = [
+            ("missing weights", ["a", "--weights", directory.appendingPathComponent("nope").path] + common, "no such file"),
+            ("corrupt weights", ["a", "--weights", corrupt.path] + common, "corrupt.safetensors"),
+            ("width 500", ["a", "--weights", tinyModel, "--width", "500", "-o", output.path], "multiples of 8"),
+            ("steps 0", ["a", "--weights", tinyModel, "--steps", "0", "-o", output.path], "--steps"),
+            ("unknown scheduler", ["a", "--weights", tinyModel, "--scheduler", "magic"] + common, "magic"),
+            ("unwritable output", ["a", "--weights", tinyModel, "--width", "32", "--height", "32", "--steps", "2",
+                                   "-o", "/proc/sdgen-test/out.png"], "/proc/sdgen-test"),
+            ("unknown option", ["a", "--weights", tinyModel, "--colour", "red"], "--colour"),
+        ]
+        for (label, arguments, fragment) in cases {
+            let run = try SDGenProcess.run(arguments, in: directory)
+            XCTAssertNotEqual(run.status, 0, label)
+            let lines = run.standardError.split(separator: "\n")
+            XCTAssertEqual(lines.count, 1, "\(label): stderr is not one line: \(run.standardError)")
+            XCTAssertTrue(run.standardError.hasPrefix("error: "), "\(label): \(run.standardError)")
+            XCTAssertTrue(run.standardError.contains(fragment), "\(label): expected '\(fragment)' in \(run.standardError)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: output.path), "\(label): left \(output.path)")
+        }
+        let left = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0 != "corrupt.safetensors" }
+        XCTAssertEqual(left, [], "files left behind")
+    }
+
+    func testNoOverwriteKeepsTheExistingFile() throws {
+        let output = directory.appendingPathComponent("keep.png")
+        try Data("precious".utf8).write(to: output)
+        let run = try SDGenProcess.run(["a", "--weights", tinyModel, "--width", "16", "--height", "16", "--steps", "1",
+                                        "-o", output.path, "--no-overwrite"], in: directory)
+        XCTAssertNotEqual(run.status, 0)
+        XCTAssertEqual(try String(contentsOf: output, encoding: .utf8), "precious")
+    }
+}
+
+/// Runs the sdgen binary built next to this test bundle.
+enum SDGenProcess {
+    struct Result {
+        let status: Int32
+        let standardOutput: String
+        let standardError: String
+    }
+
+    static var binary: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("sdgen")
+    }
+
+    static func run(_ arguments: [String], in directory: URL) throws -> Result {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Read before waiting so a full pipe cannot block the child.
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, standardOutput: String(decoding: outData, as: UTF8.self),
+                      standardError: String(decoding: errData, as: UTF8.self))
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import Models
+import Pipeline
+import Schedulers
+import TestSupport
+import Tokenizers
+import XCTest
+
+/// The whole text-to-image pipeline against diffusers' StableDiffusionPipeline
+/// on the tiny random-weight model (Tests/Fixtures/pipeline), same seed,
+/// weights and scheduler: PNDM with guidance 7.5, Euler with a negative prompt
+/// and guidance 5, DDIM without guidance on a prompt longer than 77 tokens.
+/// Image tolerance 2e-3 on [0, 1] pixels before rounding; the token ids and
+/// initial latents must match exactly.
+final class TextToImageReferenceTests: XCTestCase {
+    func check(_ name: String, layout: StableDiffusionCheckpoint.Layout) throws {
+        let expected = try Fixture("pipeline/expected/\(name).safetensors")
+        for backend in TestBackends.all {
+            let folder = FixturePaths.url("pipeline")
+            let checkpoint = layout == .diffusersFolder
+                ? try StableDiffusionCheckpoint(url: folder, backend: backend)
+                : try StableDiffusionCheckpoint(url: FixturePaths.url("pipeline_single_file/tiny_sd.safetensors"),
+                                                backend: backend, configurationFolder: folder)
+            let tokenizer = try CLIPTokenizer(contentsOf: folder.appendingPathComponent("tokenizer"))
+            let pipeline = try TextToImagePipeline(checkpoint: checkpoint, tokenizer: tokenizer,
+                                                   schedulerConfiguration: SchedulerConfiguration.load(
+                                                       from: folder.appendingPathComponent("scheduler/scheduler_config.json")))
+
+            var request = GenerationRequest(prompt: expected.string("prompt")!, seed: UInt64(expected.string("seed")!)!)
+            request.negativePrompt = expected.string("negative_prompt") ?? ""
+            request.steps = expected.int("steps")!
+            request.guidance = expected.float("guidance")!
+            request.width = expected.int("width")!
+            request.height = expected.int("height")!
+            request.scheduler = SchedulerKind(rawValue: expected.string("scheduler")!)!
+
+            let ids = tokenizer.encode(request.prompt, maxLength: 77).ids
+            XCTAssertEqual(ids.map(Int64.init), try expected.integers("input_ids"), "\(name): prompt ids")
+
+            let result = try pipeline.generate(request)
+            XCTAssertEqual(result.truncatedTokens.prompt > 0, expected.string("truncated") == "1", "\(name): truncation")
+            assertClose(result.pixels, try expected.floats("image"), atol: 2e-3, rtol: 0,
+                        "pipeline \(name), \(layout.rawValue), on \(backend.name)")
+        }
+    }
+
+    func testPNDMWithGuidance() throws { try check("pndm", layout: .diffusersFolder) }
+    func testEulerWithNegativePrompt() throws { try check("euler", layout: .diffusersFolder) }
+    func testDDIMWithoutGuidanceTruncatedPrompt() throws { try check("ddim", layout: .diffusersFolder) }
+    func testSingleFileCheckpointGivesTheSameImage() throws { try check("pndm", layout: .singleFile) }
+
+    /// The initial latents are torch.randn's for the seed, bit for bit.
+    func testInitialLatentsMatchTorch() throws {
+        let expected = try Fixture("pipeline/expected/euler.safetensors")
+        var random = RandomSourceKind.torch.makeSource(seed: 7)
+        XCTAssertEqual(random.normal(count: 4 * 16 * 16), try expected.floats("latents"))
+    }
+}

@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""PyTorch baseline for `sdgen bert-bench`: the same benchmark, table and JSON.
+
+bert-base-uncased's BertModel (BertConfig() defaults) with random weights, on
+inputs of [UNK] repeated to the sequence length (no special tokens), forward
+pass only, `--runs` timed runs after 2 warm-up runs, float32 on the CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+from transformers import BertConfig, BertModel
+
+from common import all_cores, int_list, median, render_table
+
+UNK = 100  # bert-base-uncased's [UNK], as sdgen's BertBenchmark.unknownTokenID
+
+
+def count_gflop(config: BertConfig, batch: int, length: int) -> float:
+    # On the meta device nothing is computed, so counting is free. FlopCounterMode counts
+    # matmuls and attention only, a multiply-add as 2: sdgen's FLOPCounter convention.
+    with torch.device("meta"):
+        model = BertModel(config).eval()
+    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+        model(input_ids=torch.full((batch, length), UNK, device="meta"))
+    return counter.get_total_flops() / 1e9
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--batch", type=int_list, default=[1, 4], help="batch sizes, comma-separated (default 1,4)")
+    p.add_argument("--seq", type=int_list, default=[128, 512], help="sequence lengths, comma-separated (default 128,512)")
+    p.add_argument("--runs", type=int, default=50, help="timed runs per configuration, after 2 warm-up runs")
+    p.add_argument("--threads", type=int, default=all_cores(), help="CPU threads (default: every core)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    args = p.parse_args()
+    if args.runs <= 0 or args.threads <= 0:
+        p.error("--runs and --threads must be positive")
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(42)
+    config = BertConfig()
+    model = BertModel(config).eval()
+    attention = model.config._attn_implementation  # "sdpa" unless transformers changes its default
+    name = f"CPU (PyTorch {torch.__version__}, {torch.get_num_threads()} threads, {attention} attention)"
+
+    rows = []
+    for b in args.batch:
+        for s in args.seq:
+            if s > config.max_position_embeddings:
+                sys.exit(f"error: sequence {s} is longer than the model's {config.max_position_embeddings} positions")
+            ids = torch.full((b, s), UNK, dtype=torch.long)
+            samples = []
+            with torch.inference_mode():
+                for _ in range(2):
+                    model(input_ids=ids)
+                for _ in range(args.runs):
+                    start = time.perf_counter()
+                    model(input_ids=ids)
+                    samples.append((time.perf_counter() - start) * 1000)
+            rows.append({"device": "cpu", "batch": b, "length": s, "timing": {"samples": samples},
+                         "gflop": count_gflop(config, b, s)})
+
+    if args.json:
+        # sdgen's BertBenchReport fields, plus what identifies this side.
+        print(json.dumps({"devices": {"cpu": name}, "rows": rows, "torch": torch.__version__,
+                          "threads": torch.get_num_threads(), "attention": attention}, indent=2, sort_keys=True))
+        return
+    print(f"BERT encoder (bert-base-uncased shape, random weights), forward pass, inputs of [UNK], "
+          f"{args.runs} runs after warm-up")
+    print(f"CPU: {name}")
+    table = []
+    for r in rows:
+        med = median(r["timing"]["samples"])
+        table.append([f"{r['batch']} × {r['length']}", f"{med:.1f}", f"{min(r['timing']['samples']):.1f}",
+                      f"{r['gflop'] / (med / 1000):.1f}"])
+    print(render_table(["batch × seq", "CPU ms/it (median)", "CPU min", "CPU GFLOP/s"], table, args.markdown))
+
+
+if __name__ == "__main__":
+    main()

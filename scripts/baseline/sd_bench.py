@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""PyTorch baseline for `sdgen bench`: the same Stable Diffusion 1.5 benchmark, table and JSON.
+
+diffusers' UNet2DConditionModel and AutoencoderKL and transformers' CLIPTextModel with SD 1.5's
+configs and random weights, float32 on the CPU: the text encoder on a prompt batch of 2 (timed
+once after one warm-up), `--steps` UNet steps on latents x2 (classifier-free guidance) after one
+warm-up, and one VAE decode; as sdgen's StableDiffusionBenchmark.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import time
+
+import torch
+from diffusers import AutoencoderKL, UNet2DConditionModel
+from torch.utils.flop_counter import FlopCounterMode
+from transformers import CLIPTextConfig, CLIPTextModel
+
+from common import all_cores, gigabytes, median, render_table
+
+# The prompt batch sdgen times: a 75-token prompt and the empty (unconditional) one, padded to 77.
+IDS = [[49406] + [320] * 75 + [49407], [49406] + [49407] * 76]
+
+
+def build():
+    """SD 1.5's three models (runwayml/stable-diffusion-v1-5's config.json files)."""
+    text = CLIPTextModel(CLIPTextConfig(  # clip-vit-large-patch14's text tower
+        hidden_size=768, intermediate_size=3072, num_attention_heads=12, num_hidden_layers=12,
+        max_position_embeddings=77, hidden_act="quick_gelu", vocab_size=49408))
+    # The defaults are SD 1.5's UNet but for these two (SD 2 / generic values).
+    unet = UNet2DConditionModel(sample_size=64, cross_attention_dim=768)
+    vae = AutoencoderKL(block_out_channels=[128, 256, 512, 512], down_block_types=["DownEncoderBlock2D"] * 4,
+                        up_block_types=["UpDecoderBlock2D"] * 4, layers_per_block=2, latent_channels=4,
+                        sample_size=512)
+    # Only the decoder is benchmarked and sdgen holds only the decoder: keep peak RSS comparable.
+    del vae.encoder, vae.quant_conv
+    return text.eval(), unet.eval(), vae.eval()
+
+
+def count_gflop(latent: int) -> tuple[float, float]:
+    # Built on the meta device nothing is computed, so counting is free. FlopCounterMode counts
+    # matmuls, convolutions and attention, a multiply-add as 2: sdgen's FLOPCounter convention.
+    with torch.device("meta"):
+        _, unet, vae = build()
+        x = torch.zeros(2, 4, latent, latent)
+        context = torch.zeros(2, 77, 768)
+    with torch.inference_mode():
+        with FlopCounterMode(display=False) as counter:
+            unet(x, 999, encoder_hidden_states=context)
+        unet_flops = counter.get_total_flops()
+        with FlopCounterMode(display=False) as counter:
+            vae.decode(x[:1])
+    return unet_flops / 1e9, counter.get_total_flops() / 1e9
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--size", type=int, default=512, help="image size in pixels (square), a multiple of 8")
+    p.add_argument("--steps", type=int, default=5, help="timed UNet steps (default 5)")
+    p.add_argument("--threads", type=int, default=all_cores(), help="CPU threads (default: every core)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    args = p.parse_args()
+    if args.size <= 0 or args.size % 8:
+        p.error("--size must be a positive multiple of 8")
+    if args.steps <= 0 or args.threads <= 0:
+        p.error("--steps and --threads must be positive")
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(1234)
+    text, unet, vae = build()
+    attention = f"{text.config._attn_implementation} / {type(unet.attn_processors[next(iter(unet.attn_processors))]).__name__}"
+    name = f"CPU (PyTorch {torch.__version__}, {torch.get_num_threads()} threads, attention {attention})"
+    latent = args.size // 8
+
+    with torch.inference_mode():
+        ids = torch.tensor(IDS)
+        text(ids)
+        start = time.perf_counter()
+        context = text(ids).last_hidden_state
+        text_ms = (time.perf_counter() - start) * 1000
+
+        # Values as sdgen's (sin(i·0.37)); they only need to be ordinary floats, not denormals.
+        latents = torch.sin(torch.arange(2 * 4 * latent * latent) * 0.37).reshape(2, 4, latent, latent)
+        unet(latents, 999, encoder_hidden_states=context)
+        samples = []
+        for step in range(args.steps):
+            start = time.perf_counter()
+            unet(latents, 999 - 20 * step, encoder_hidden_states=context)
+            samples.append(time.perf_counter() - start)
+
+        start = time.perf_counter()
+        vae.decode(latents[:1])
+        vae_s = time.perf_counter() - start
+
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    unet_gflop, vae_gflop = count_gflop(latent)
+    result = {"device": "cpu", "width": args.size, "height": args.size, "textEncoderMilliseconds": text_ms,
+              "unet": {"samples": samples}, "vaeDecodeSeconds": vae_s, "unetGFLOP": unet_gflop,
+              "vaeGFLOP": vae_gflop, "peakResidentBytes": peak_rss}
+
+    if args.json:
+        # sdgen's BenchReport fields, plus what identifies this side.
+        print(json.dumps({"devices": {"cpu": name}, "results": [result], "torch": torch.__version__,
+                          "threads": torch.get_num_threads(), "attention": attention}, indent=2, sort_keys=True))
+        return
+    med = median(samples)
+    image_s = text_ms / 1000 + 50 * med + vae_s  # text encoder + 50 UNet steps + VAE decode
+    print(f"Stable Diffusion 1.5 (random weights), {args.size}×{args.size}, UNet batch 2 (guidance), "
+          f"{args.steps} timed steps")
+    print(f"CPU: {name}")
+    header = ["device", "UNet s/it (median)", "UNet min", "text encoder ms", "VAE decode s", "50-step image s",
+              "UNet GFLOP/s", "peak RSS"]
+    row = ["CPU", f"{med:.2f}", f"{min(samples):.2f}", f"{text_ms:.0f}", f"{vae_s:.1f}", f"{image_s:.0f}",
+           f"{unet_gflop / med:.1f}", gigabytes(peak_rss)]
+    print(render_table(header, [row], args.markdown))
+    print(f"Work: UNet step {unet_gflop:.0f} GFLOP, VAE decode {vae_gflop:.0f} GFLOP (multiply-add = 2)")
+
+
+if __name__ == "__main__":
+    main()
