@@ -23,9 +23,10 @@ public enum WeightsLocator {
             var isDirectory: ObjCBool = false
             manager.fileExists(atPath: entry.path, isDirectory: &isDirectory)
             if isDirectory.boolValue {
-                let looksLikeSD = manager.fileExists(atPath: entry.appendingPathComponent("model_index.json").path)
-                    || manager.fileExists(atPath: entry.appendingPathComponent("unet").path)
-                return looksLikeSD ? .diffusersFolder(entry) : nil
+                // model_index.json is written last by `sdgen download`, so a
+                // half-downloaded folder is not taken for a model.
+                let complete = manager.fileExists(atPath: entry.appendingPathComponent("model_index.json").path)
+                return complete ? .diffusersFolder(entry) : nil
             }
             return entry.pathExtension == "safetensors" ? .singleFile(entry) : nil
         }
