@@ -82,7 +82,7 @@ def sources_hash():
     chunks = []
     for name, path in source_files():
         with open(path, "rb") as f:
-            chunks += [name.encode(), b"\0", f.read().replace(b"\r\n", b"\n"), b"\0"]
+            chunks += [name.encode(), b"\0", f.read(), b"\0"]
     return fnv1a64(chunks)
 
 

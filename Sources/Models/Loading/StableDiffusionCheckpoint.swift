@@ -22,7 +22,7 @@ public struct StableDiffusionCheckpoint: Sendable {
     /// A short name for reports: the folder or file name.
     public var name: String { url.deletingPathExtension().lastPathComponent }
 
-    public init(url: URL, backend: any Backend, dtype: DType = .f32) throws {
+    public init(url: URL, backend: any Backend, dtype: DType? = nil) throws {
         self.url = url
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {

@@ -53,3 +53,12 @@ final class ShaderLibrary: @unchecked Sendable {
         }
     }
 }
+
+/// What sdgen ships of its kernels, for tests and diagnostics.
+public enum VulkanShaders {
+    /// The generator's hash of the shader sources the SPIR-V was built from.
+    public static var sourceHash: UInt64 { ShaderBlobs.sourceHash }
+    public static var variantNames: [String] { ShaderLibrary.variantNames }
+    public static func spirv(of variant: String) -> [UInt32] { ShaderLibrary.spirv(of: variant) }
+    public static func bindings(of variant: String) -> Int { ShaderLibrary.bindings(of: variant) }
+}

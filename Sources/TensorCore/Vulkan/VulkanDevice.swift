@@ -55,6 +55,10 @@ final class VulkanDevice: @unchecked Sendable {
         var coopmat = VkPhysicalDeviceCooperativeMatrixFeaturesKHR()
         coopmat.sType = sdgen_coopmat_features_stype()
         coopmat.cooperativeMatrix = 1
+        // The cooperative-matrix SPIR-V uses the Vulkan memory model (core in 1.2).
+        var memoryModel = VkPhysicalDeviceVulkanMemoryModelFeatures()
+        memoryModel.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES
+        memoryModel.vulkanMemoryModel = 1
 
         var priority: Float = 1
         let extensionNames = cooperativeMatrix ? ["VK_KHR_cooperative_matrix"] : []
@@ -66,10 +70,12 @@ final class VulkanDevice: @unchecked Sendable {
         let result = withUnsafeMutablePointer(to: &storage16) { s16 in
             withUnsafeMutablePointer(to: &float16) { f16 in
                 withUnsafeMutablePointer(to: &coopmat) { cm in
+                  withUnsafeMutablePointer(to: &memoryModel) { mm in
                     withUnsafeMutablePointer(to: &priority) { priorityPointer in
                         extensionPointers.withUnsafeMutableBufferPointer { exts in
                             s16.pointee.pNext = UnsafeMutableRawPointer(f16)
                             f16.pointee.pNext = useCoopmat ? UnsafeMutableRawPointer(cm) : nil
+                            cm.pointee.pNext = UnsafeMutableRawPointer(mm)
                             var queueInfo = VkDeviceQueueCreateInfo()
                             queueInfo.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO
                             queueInfo.queueFamilyIndex = UInt32(family.offset)
@@ -87,6 +93,7 @@ final class VulkanDevice: @unchecked Sendable {
                             }
                         }
                     }
+                  }
                 }
             }
         }

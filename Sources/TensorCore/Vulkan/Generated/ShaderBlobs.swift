@@ -3,7 +3,7 @@
 
 enum ShaderBlobs {
     /// FNV-1a 64 of the shader sources and the generator script.
-    static let sourceHash: UInt64 = 0x80F29898966E302D
+    static let sourceHash: UInt64 = 0xC81BB4E5EE2AED84
 
     /// Variant name → (descriptor bindings, SPIR-V as base64).
     static let variants: [String: (bindings: Int, spirv: String)] = [
