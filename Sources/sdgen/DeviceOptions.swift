@@ -12,6 +12,9 @@ enum DeviceChoice: String, ExpressibleByArgument, CaseIterable {
         case .both: [.cpu, .gpu]
         }
     }
+
+    /// Both devices when a Vulkan device exists, else the CPU alone.
+    static var defaultChoice: DeviceChoice { ComputeDevice.gpuAvailable ? .both : .cpu }
 }
 
 /// A comma-separated list of positive integers, e.g. `--batch 1,4`.

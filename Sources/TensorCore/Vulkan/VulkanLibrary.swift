@@ -33,7 +33,10 @@ final class VulkanLibrary: @unchecked Sendable {
     private init() throws {
         var opened: UnsafeMutableRawPointer?
         var lastError = ""
-        for name in ["libvulkan.so.1", "libvulkan.so"] {
+        // SDGEN_VULKAN_LIBRARY names another loader (or a missing one, to test the error path).
+        let names = ProcessInfo.processInfo.environment["SDGEN_VULKAN_LIBRARY"].map { [$0] }
+            ?? ["libvulkan.so.1", "libvulkan.so"]
+        for name in names {
             opened = dlopen(name, RTLD_NOW | RTLD_LOCAL)
             if opened != nil { break }
             lastError = String(cString: dlerror())
