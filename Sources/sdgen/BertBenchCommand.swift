@@ -16,7 +16,7 @@ struct BertBenchCommand: ParsableCommand {
             Hugging Face BERT folder instead.
             """)
 
-    @Option(help: "cpu, gpu or both (default: both when a GPU backend exists, else cpu).")
+    @Option(help: "cpu, gpu or both (default: both when a Vulkan GPU exists, else cpu; lavapipe only with --device gpu).")
     var device: DeviceChoice?
 
     @Option(help: "The Vulkan device for gpu (see `sdgen devices`; default: first discrete, else integrated, else CPU implementation).")

@@ -13,8 +13,9 @@ enum DeviceChoice: String, ExpressibleByArgument, CaseIterable {
         }
     }
 
-    /// Both devices when a Vulkan device exists, else the CPU alone.
-    static var defaultChoice: DeviceChoice { ComputeDevice.gpuAvailable ? .both : .cpu }
+    /// Both devices when a Vulkan GPU exists, else the CPU alone (lavapipe,
+    /// Mesa's CPU implementation of Vulkan, runs only when asked for).
+    static var defaultChoice: DeviceChoice { ComputeDevice.hardwareGPUAvailable ? .both : .cpu }
 }
 
 /// A comma-separated list of positive integers, e.g. `--batch 1,4`.

@@ -23,6 +23,14 @@ public enum ComputeDevice: String, Sendable, CaseIterable, Codable {
 
     /// Whether `--device gpu` can work here (a Vulkan loader and a device exist).
     public static var gpuAvailable: Bool { (try? VulkanInstance.shared()) != nil }
+
+    /// Whether a hardware GPU (discrete, integrated or virtual) exists: the
+    /// benchmarks include the GPU by default only then, since a CPU
+    /// implementation such as lavapipe is far slower than the CPU backend.
+    public static var hardwareGPUAvailable: Bool {
+        guard let instance = try? VulkanInstance.shared() else { return false }
+        return instance.devices.contains { $0.kind != .cpu }
+    }
 }
 
 public enum DeviceError: Error, CustomStringConvertible {
