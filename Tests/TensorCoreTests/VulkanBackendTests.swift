@@ -146,6 +146,25 @@ extension VulkanBackendTests {
         }
     }
 
+    /// GroupNorm over a large image: many runs per group, merged.
+    func testGroupNormOnLargeImage() {
+        let x = random(1 * 64 * 64 * 64, seed: 28, scale: 2).enumerated().map { $0.element + Float($0.offset % 7) }
+        let gamma = random(64, seed: 29), beta = random(64, seed: 30)
+        compare("groupNorm 64×64×64, 32 groups", atol: 2e-5, rtol: 1e-4) { be in
+            be.upload(x, shape: [1, 64 * 64, 64]).groupNorm(groups: 32, weight: be.upload(gamma, shape: [64]),
+                                                           bias: be.upload(beta, shape: [64]), eps: 1e-6, silu: true)
+        }
+        // 2 groups of 131072 values: 8 runs each, merged.
+        compare("groupNorm 64×64×64, 2 groups", atol: 2e-5, rtol: 1e-4) { be in
+            be.upload(x, shape: [1, 64 * 64, 64]).groupNorm(groups: 2, weight: be.upload(gamma, shape: [64]),
+                                                           bias: be.upload(beta, shape: [64]), eps: 1e-6, silu: false)
+        }
+        compare("groupNorm 4 groups of 2 images", atol: 2e-5, rtol: 1e-4) { be in
+            be.upload(x, shape: [2, 32 * 64, 64]).groupNorm(groups: 4, weight: be.upload(gamma, shape: [64]),
+                                                           bias: be.upload(beta, shape: [64]), eps: 1e-6, silu: false)
+        }
+    }
+
     func testLayoutOps() {
         let x = random(2 * 3 * 4 * 5, seed: 17)
         for axes in [[0, 2, 3, 1], [3, 2, 1, 0], [1, 0, 2, 3]] {
@@ -162,6 +181,27 @@ extension VulkanBackendTests {
         compare("zeros", atol: 0, rtol: 0) { be in be.zeros([3, 7], dtype: .f32) }
         compare("softmax with −∞", atol: 1e-6, rtol: 1e-6) { be in
             be.upload([-Float.infinity, -.infinity, 0, 1, -.infinity, 2], shape: [3, 2]).softmax()
+        }
+    }
+
+    /// The shared-memory reductions (devices without subgroup arithmetic).
+    func testReductionsWithoutSubgroups() throws {
+        let plain = try VulkanBackend(options: VulkanOptions(weightDType: .f32, subgroups: false))
+        let x = random(3 * 50 * 32, seed: 25, scale: 3).map { $0 + 20 }
+        let gamma = random(32, seed: 26), beta = random(32, seed: 27)
+        let checks: [(String, (any Backend) -> Tensor)] = [
+            ("softmax", { be in be.upload(x, shape: [150, 32]).softmax() }),
+            ("layerNorm", { be in
+                be.upload(x, shape: [150, 32]).layerNorm(weight: be.upload(gamma, shape: [32]),
+                                                         bias: be.upload(beta, shape: [32]), eps: 1e-5) }),
+            ("groupNorm", { be in
+                be.upload(x, shape: [3, 50, 32]).groupNorm(groups: 8, weight: be.upload(gamma, shape: [32]),
+                                                           bias: be.upload(beta, shape: [32]), eps: 1e-6, silu: false) }),
+        ]
+        for (label, run) in checks {
+            let c = assertClose(run(plain).toArray(), run(cpu).toArray(), atol: 2e-5, rtol: 1e-4,
+                                "\(label) without subgroups")
+            print("\(label) without subgroups: GPU vs CPU \(c)")
         }
     }
 

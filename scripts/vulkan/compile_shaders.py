@@ -42,6 +42,7 @@ VARIANTS = [
     ("permute_16", "permute.comp", ["ELEMENT16"]),
     ("copy2d", "copy2d.comp", []),
     ("convert", "convert.comp", []),
+    ("group_norm_merge", "group_norm_merge.comp", []),
     ("attention", "attention.comp", []),
 ]
 for weighted in ["embedding", "group_norm_apply"]:

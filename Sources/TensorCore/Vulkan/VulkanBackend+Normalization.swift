@@ -9,11 +9,22 @@ extension VulkanBackend {
         let rows = x.count / max(batch * channels, 1)
         let out = makeTensor(x.shape)
         guard x.count > 0 else { return out }
-        let stats = makeTensor([batch * groups, 2])
+        // Statistics in two passes: runs of ~16K values per workgroup, then
+        // one merge per (sample, group), so large images fill the GPU.
+        let perGroup = rows * (channels / groups)
+        let chunks = max(1, min(256, perGroup / 16384))
+        let partial = makeTensor([batch * groups * chunks, 2])
         dispatchRows("group_norm_stats\(subgroupSuffix)",
-                     [.read(input.vulkanBuffer, bytes: input.byteCount), .write(stats.vulkanBuffer, bytes: stats.byteCount)],
-                     push: [UInt32(size: batch), UInt32(size: rows), UInt32(size: channels), UInt32(size: groups), eps.pushBits],
-                     rows: batch * groups)
+                     [.read(input.vulkanBuffer, bytes: input.byteCount),
+                      .write(partial.vulkanBuffer, bytes: partial.byteCount)],
+                     push: [UInt32(size: batch), UInt32(size: rows), UInt32(size: channels), UInt32(size: groups),
+                            UInt32(size: chunks)],
+                     rows: batch * groups * chunks)
+        let stats = makeTensor([batch * groups, 2])
+        dispatch1D("group_norm_merge", [.read(partial.vulkanBuffer, bytes: partial.byteCount),
+                                        .write(stats.vulkanBuffer, bytes: stats.byteCount)],
+                   push: [UInt32(size: batch * groups), UInt32(size: perGroup), UInt32(size: chunks), eps.pushBits],
+                   count: batch * groups)
         let (suffix, affine) = weights([weight, bias])
         dispatch1D("group_norm_apply\(suffix)",
                    [.read(input.vulkanBuffer, bytes: input.byteCount), .read(stats.vulkanBuffer, bytes: stats.byteCount),

@@ -44,3 +44,8 @@ float safeTanh(float x) {
 }
 
 float sigmoid(float x) { return 1.0 / (1.0 + exp(-x)); }
+
+// Where run `index` of `count` values split into `runs` near-equal runs starts.
+uint runStart(uint count, uint runs, uint index) {
+    return index * (count / runs) + min(index, count % runs);
+}
