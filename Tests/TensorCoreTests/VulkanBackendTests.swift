@@ -100,10 +100,12 @@ extension VulkanBackendTests {
 
     func testAttentionPathsAgainstCPU() {
         // Head dims of SD (40, 80, 160), CLIP/BERT (64), and beyond the fused
-        // kernel (192 and the VAE's 512: the blocked GEMM path).
+        // kernel (192 and the VAE's 512: the blocked GEMM path); 8192 keys
+        // (on lavapipe, past its fused-kernel work limit: the blocked path).
         for (heads, dim, lq, lk, causal, masked) in [(2, 40, 77, 77, true, false), (3, 80, 50, 7, false, false),
                                                      (1, 160, 33, 40, false, true), (2, 64, 130, 130, false, true),
-                                                     (1, 192, 20, 25, true, true), (1, 512, 64, 64, false, false)] {
+                                                     (1, 192, 20, 25, true, true), (1, 512, 64, 64, false, false),
+                                                     (1, 64, 64, 8192, false, true)] {
             let width = heads * dim
             let q = random(2 * lq * width, seed: 9), k = random(2 * lk * width, seed: 10), v = random(2 * lk * width, seed: 11)
             var mask = [Float](repeating: 0, count: 2 * lk)

@@ -155,8 +155,10 @@ final class CommandRecorder: @unchecked Sendable {
         }
         batch.sets += 1
         var infos = uses.map { use -> VkDescriptorBufferInfo in
-            precondition(use.bytes <= maxRange,
-                         "\(pipeline.name): a \(use.bytes)-byte tensor exceeds the device's \(maxRange)-byte storage buffer range")
+            if use.bytes > maxRange {
+                fatalError("Vulkan: \(pipeline.name) needs a \(use.bytes)-byte tensor, above \(device.info.name)'s " +
+                           "\(maxRange)-byte storage buffer limit; use a smaller image or batch, or --device cpu")
+            }
             return VkDescriptorBufferInfo(buffer: use.buffer, offset: 0, range: VkDeviceSize(min(use.capacity, maxRange)))
         }
         infos.withUnsafeMutableBufferPointer { bufferInfos in

@@ -19,7 +19,7 @@ extension VulkanBackend {
         if queries == 0 || keys == 0 || headDim == 0 { return zeros([batch, queries, width], dtype: .f32) }
         let (q, k, v) = (f32(q), f32(k), f32(v))
         let mask = keyMask.map(f32)
-        if let (rows, block) = fusedBlocks(headDim: headDim) {
+        if let (rows, block) = fusedBlocks(headDim: headDim, keys: keys) {
             let out = makeTensor([batch, queries, width])
             let push: [UInt32] = [UInt32(size: queries), UInt32(size: keys), UInt32(size: width), scale.pushBits,
                                   causal ? 1 : 0, mask == nil ? 0 : 1]
@@ -37,12 +37,24 @@ extension VulkanBackend {
 
     /// Query rows and key block of the fused kernel for a head size, or nil
     /// when its tiles do not fit the device's shared memory.
-    func fusedBlocks(headDim: Int) -> (rows: Int, keys: Int)? {
+    ///
+    /// lavapipe (Mesa 22.3, the CPU implementation CI uses) returns slightly
+    /// wrong sums once one workgroup's work, rows·keys·headDim, reaches 2²³
+    /// (seen at 8192 keys with 16 rows, 4096 keys with 32, independent of
+    /// the per-row arithmetic, which does not depend on the row count); on
+    /// CPU implementations the shape is chosen below that, or the blocked
+    /// path runs.
+    func fusedBlocks(headDim: Int, keys totalKeys: Int) -> (rows: Int, keys: Int)? {
         guard headDim <= Self.fusedMaxHeadDim else { return nil }
-        let rows = 16
-        for keys in headDim <= 80 ? [32, 16, 8] : [16, 8] {
+        let workLimit = info.kind == .cpu ? 1 << 23 : Int.max
+        // More query rows per workgroup reuse each K/V block more; small heads
+        // afford them. The first shape that fits shared memory wins.
+        let candidates: [(Int, Int)] = headDim <= 64 ? [(64, 32), (32, 32), (16, 32), (16, 16), (16, 8)]
+            : headDim <= 80 ? [(32, 32), (16, 32), (16, 16), (16, 8)]
+            : [(16, 16), (16, 8)]
+        for (rows, keys) in candidates {
             let bytes = 4 * (rows * headDim + 2 * keys * headDim + rows * keys) + 1024
-            if bytes <= info.maxSharedMemoryBytes { return (rows, keys) }
+            if bytes <= info.maxSharedMemoryBytes && rows * totalKeys * headDim < workLimit { return (rows, keys) }
         }
         return nil
     }
