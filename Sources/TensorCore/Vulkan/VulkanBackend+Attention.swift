@@ -38,15 +38,13 @@ extension VulkanBackend {
     /// Query rows and key block of the fused kernel for a head size, or nil
     /// when its tiles do not fit the device's shared memory.
     ///
-    /// lavapipe (Mesa 22.3, the CPU implementation CI uses) returns slightly
-    /// wrong sums once one workgroup's work, rows·keys·headDim, reaches 2²³
-    /// (seen at 8192 keys with 16 rows, 4096 keys with 32, independent of
-    /// the per-row arithmetic, which does not depend on the row count); on
-    /// CPU implementations the shape is chosen below that, or the blocked
-    /// path runs.
+    /// lavapipe (llvmpipe's shader compiler, which CI uses) ends any loop
+    /// after 65535 iterations — counted over the whole invocation, not per
+    /// entry — to stop runaway shaders. The fused kernel's inner loops run
+    /// about keys·rows·headDim/128 times in all, so on CPU implementations the
+    /// shape is chosen to stay below that, or the blocked path runs.
     func fusedBlocks(headDim: Int, keys totalKeys: Int) -> (rows: Int, keys: Int)? {
         guard headDim <= Self.fusedMaxHeadDim else { return nil }
-        let workLimit = info.kind == .cpu ? 1 << 23 : Int.max
         // More query rows per workgroup reuse each K/V block more; small heads
         // afford them. The first shape that fits shared memory wins.
         let candidates: [(Int, Int)] = headDim <= 64 ? [(64, 32), (32, 32), (16, 32), (16, 16), (16, 8)]
@@ -54,7 +52,16 @@ extension VulkanBackend {
             : [(16, 16), (16, 8)]
         for (rows, keys) in candidates {
             let bytes = 4 * (rows * headDim + 2 * keys * headDim + rows * keys) + 1024
-            if bytes <= info.maxSharedMemoryBytes && rows * totalKeys * headDim < workLimit { return (rows, keys) }
+            guard bytes <= info.maxSharedMemoryBytes else { continue }
+            if info.kind == .cpu {
+                let blocks = (totalKeys + keys - 1) / keys
+                let perThread = (headDim + 128 / rows - 1) / (128 / rows)
+                let dotIterations = blocks * ((rows * keys + 127) / 128) * headDim
+                let accumulateIterations = blocks * keys * perThread
+                let loadIterations = blocks * ((keys * headDim + 127) / 128)
+                guard max(dotIterations, accumulateIterations, loadIterations) < 65535 else { continue }
+            }
+            return (rows, keys)
         }
         return nil
     }
