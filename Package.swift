@@ -24,8 +24,8 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"])]),
-        .systemLibrary(name: "CVulkan", pkgConfig: "vulkan",
-                       providers: [.apt(["libvulkan-dev"])]),
+        // Vulkan types only: libvulkan is opened at run time (see Sources/CVulkan/shim.h).
+        .systemLibrary(name: "CVulkan", providers: [.apt(["libvulkan-dev"])]),
         .target(name: "CSentencePiece",
                 cxxSettings: [.unsafeFlags(["-std=c++17"])],
                 linkerSettings: [.linkedLibrary("sentencepiece")]),
@@ -33,7 +33,8 @@ let package = Package(
         .target(name: "CPNGShim", dependencies: ["CPNG"]),
 
         // Tensor core: Tensor, the op interface, the CPU backend.
-        .target(name: "TensorCore", dependencies: ["CBLAS"], swiftSettings: kernelFlags),
+        .target(name: "TensorCore", dependencies: ["CBLAS", "CVulkan"],
+                exclude: ["Vulkan/Shaders"], swiftSettings: kernelFlags),
         .target(name: "SafeTensors", dependencies: ["TensorCore"]),
         // Resources/ holds the CLIP merges shipped for single-file checkpoints;
         // SwiftPM copies it next to the binary as sdgen_Tokenizers.resources/.

@@ -104,6 +104,11 @@ public final class SafeTensorsFile: @unchecked Sendable {
            Int(bitPattern: pointer) % MemoryLayout<Float>.alignment == 0 {
             return cpu.wrap(pointer, shape: entry.shape, dtype: .f32, owner: self)
         }
+        if stored != target && !(backend is CPUBackend) {
+            // Convert on the host: a GPU then never holds the stored copy too.
+            let bytes = ElementConversion.converted(UnsafeRawPointer(pointer), from: stored, to: target, count: entry.count)
+            return bytes.withUnsafeBytes { backend.upload(bytes: $0, shape: entry.shape, dtype: target) }
+        }
         let raw = backend.upload(bytes: UnsafeRawBufferPointer(start: pointer, count: entry.dataRange.count),
                                  shape: entry.shape, dtype: stored)
         return raw.converted(to: target)

@@ -38,6 +38,8 @@ public enum BinaryOp: String, Sendable, CaseIterable {
 public protocol Backend: AnyObject, Sendable {
     /// Human-readable device name, e.g. "CPU (OpenBLAS, 2 threads)".
     var name: String { get }
+    /// The dtype weights should be stored in (model loaders ask; default f32).
+    var preferredWeightDType: DType { get }
 
     // MARK: Memory
     /// A tensor with the given f32 values converted to `dtype`.
@@ -104,6 +106,10 @@ public protocol Backend: AnyObject, Sendable {
 }
 
 extension Backend {
+    /// The dtype weights should be stored in on this backend: f16 where a GPU
+    /// stores weights in half precision, f32 everywhere else.
+    public var preferredWeightDType: DType { .f32 }
+
     public func upload(_ values: [Float], shape: [Int], dtype: DType = .f32) -> Tensor {
         precondition(values.count == shape.reduce(1, *), "\(values.count) values for shape \(shape)")
         return values.withUnsafeBufferPointer { upload($0, shape: shape, dtype: dtype) }

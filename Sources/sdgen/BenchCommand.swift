@@ -12,8 +12,11 @@ struct BenchCommand: ParsableCommand {
             (batch 2) after one warm-up, and one VAE decode.
             """)
 
-    @Option(help: "cpu, gpu or both (default: both when a GPU backend exists, else cpu).")
+    @Option(help: "cpu, gpu or both (default: both when a Vulkan GPU exists, else cpu; lavapipe only with --device gpu).")
     var device: DeviceChoice?
+
+    @Option(help: "The Vulkan device for gpu (see `sdgen devices`; default: first discrete, else integrated, else CPU implementation).")
+    var gpuIndex: Int?
 
     @Option(help: "Image size in pixels (square), a multiple of 8.")
     var size = 512
@@ -40,12 +43,12 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let devices = (device ?? .cpu).devices
+        let devices = (device ?? DeviceChoice.defaultChoice).devices
         var results: [StableDiffusionBenchmark.Result] = []
         var peaks: [String: Double] = [:]
         var names: [String: String] = [:]
         for device in devices {
-            let backend = try device.makeBackend(threads: threads)
+            let backend = try device.makeBackend(threads: threads, gpuIndex: gpuIndex)
             names[device.rawValue] = backend.name
             if peak { peaks[device.rawValue] = PeakThroughput.measure(on: backend) }
             if !json { Progress.line("\(device.rawValue.uppercased()): synthesising SD 1.5 weights") }

@@ -16,8 +16,11 @@ struct BertBenchCommand: ParsableCommand {
             Hugging Face BERT folder instead.
             """)
 
-    @Option(help: "cpu, gpu or both (default: both when a GPU backend exists, else cpu).")
+    @Option(help: "cpu, gpu or both (default: both when a Vulkan GPU exists, else cpu; lavapipe only with --device gpu).")
     var device: DeviceChoice?
+
+    @Option(help: "The Vulkan device for gpu (see `sdgen devices`; default: first discrete, else integrated, else CPU implementation).")
+    var gpuIndex: Int?
 
     @Option(help: "Batch sizes, comma-separated.")
     var batch = IntegerList(argument: "1,4")!
@@ -49,13 +52,13 @@ struct BertBenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let devices = (device ?? .cpu).devices
+        let devices = (device ?? DeviceChoice.defaultChoice).devices
         var rows: [String: [BertBenchmark.Row]] = [:]
         var peaks: [String: Double] = [:]
         var names: [String: String] = [:]
         var configuration = BertConfiguration()
         for device in devices {
-            let backend = try device.makeBackend(threads: threads)
+            let backend = try device.makeBackend(threads: threads, gpuIndex: gpuIndex)
             names[device.rawValue] = backend.name
             let benchmark: BertBenchmark
             if let weights {

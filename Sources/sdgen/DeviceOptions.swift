@@ -12,6 +12,10 @@ enum DeviceChoice: String, ExpressibleByArgument, CaseIterable {
         case .both: [.cpu, .gpu]
         }
     }
+
+    /// Both devices when a Vulkan GPU exists, else the CPU alone (lavapipe,
+    /// Mesa's CPU implementation of Vulkan, runs only when asked for).
+    static var defaultChoice: DeviceChoice { ComputeDevice.hardwareGPUAvailable ? .both : .cpu }
 }
 
 /// A comma-separated list of positive integers, e.g. `--batch 1,4`.

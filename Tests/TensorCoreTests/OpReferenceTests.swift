@@ -23,8 +23,9 @@ final class OpReferenceTests: XCTestCase {
             let result = try compute(fixture, backend)
             XCTAssertEqual(result.shape, fixture.shape("out"), "\(fixtureName) on \(backend.name): shape",
                            file: file, line: line)
-            assertClose(result.toArray(), try fixture.floats("out"), atol: atol ?? self.atol,
-                        rtol: rtol ?? self.rtol, "\(fixtureName) on \(backend.name)", file: file, line: line)
+            let comparison = assertClose(result.toArray(), try fixture.floats("out"), atol: atol ?? self.atol,
+                                         rtol: rtol ?? self.rtol, "\(fixtureName) on \(backend.name)", file: file, line: line)
+            print("\(fixtureName) on \(backend.name): \(comparison)")
         }
     }
 

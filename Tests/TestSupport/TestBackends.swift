@@ -1,9 +1,49 @@
+import Foundation
 import TensorCore
+import XCTest
 
-/// Every backend the op and model tests run on. The Vulkan backend joins
-/// this list when it exists; a test loops over all of them.
+/// Every backend the op and model tests run on: the CPU, and the Vulkan
+/// backend whenever one can be created (lavapipe in CI). Tests loop over all.
+///
+/// Without a Vulkan device the GPU half of every test silently cannot run,
+/// so that is said loudly, and under CI (the CI environment variable set) it
+/// fails every test that asks for the backends.
 public enum TestBackends {
     public static let cpu = CPUBackend(threads: 2)
 
-    public static var all: [any Backend] { [cpu] }
+    /// The Vulkan backend with f32 weights, so GPU results are held to the
+    /// same tolerances as the CPU's (f16 weights are tested separately, with
+    /// wider bounds, in VulkanBackendTests).
+    public static let vulkan: VulkanBackend? = makeVulkan(weightDType: .f32)
+
+    /// The Vulkan backend as users get it (f16 weights where the device has
+    /// 16-bit storage).
+    public static let vulkanDefault: VulkanBackend? = makeVulkan(weightDType: nil)
+
+    /// Why there is no Vulkan backend, if there is none.
+    public nonisolated(unsafe) private(set) static var vulkanUnavailable: String?
+
+    private static func makeVulkan(weightDType: DType?) -> VulkanBackend? {
+        do {
+            return try VulkanBackend(options: VulkanOptions(weightDType: weightDType))
+        } catch {
+            vulkanUnavailable = "\(error)"
+            let line = "WARNING: no Vulkan device — GPU tests did NOT run (\(error))"
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+            print(line)
+            return nil
+        }
+    }
+
+    public static var isCI: Bool { ProcessInfo.processInfo.environment["CI"].map { !$0.isEmpty && $0 != "0" } ?? false }
+
+    public static var all: [any Backend] {
+        guard let vulkan else {
+            if isCI {
+                XCTFail("no Vulkan device under CI: install mesa-vulkan-drivers (lavapipe); \(vulkanUnavailable ?? "")")
+            }
+            return [cpu]
+        }
+        return [cpu, vulkan]
+    }
 }

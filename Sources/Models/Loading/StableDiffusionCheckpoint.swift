@@ -28,7 +28,7 @@ public struct StableDiffusionCheckpoint: Sendable {
     ///   whose unet/, vae/ and text_encoder/ config.json replace what the
     ///   tensor shapes imply (like diffusers' `from_single_file(config:)`):
     ///   head counts and norm groups are not in the shapes.
-    public init(url: URL, backend: any Backend, dtype: DType = .f32, configurationFolder: URL? = nil) throws {
+    public init(url: URL, backend: any Backend, dtype: DType? = nil, configurationFolder: URL? = nil) throws {
         self.url = url
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
@@ -82,11 +82,11 @@ public struct StableDiffusionCheckpoint: Sendable {
     /// Stable Diffusion 1.5's architecture with random weights: the whole
     /// pipeline at full size with nothing downloaded (images are noise; the
     /// time per step is real).
-    public static func randomWeights(backend: any Backend, dtype: DType = .f32) throws -> StableDiffusionCheckpoint {
+    public static func randomWeights(backend: any Backend, dtype: DType? = nil) throws -> StableDiffusionCheckpoint {
         try StableDiffusionCheckpoint(randomWeightsOn: backend, dtype: dtype)
     }
 
-    private init(randomWeightsOn backend: any Backend, dtype: DType) throws {
+    private init(randomWeightsOn backend: any Backend, dtype: DType?) throws {
         let source = WeightSource(randomWithSeed: 1234, backend: backend, dtype: dtype)
         url = URL(fileURLWithPath: "random-sd15")
         layout = .randomWeights

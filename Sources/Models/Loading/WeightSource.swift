@@ -16,12 +16,14 @@ public final class WeightSource: @unchecked Sendable {
     /// Set for a source that invents weights (benchmarks, shape tests).
     private let randomSeed: UInt64?
 
+    /// - Parameter dtype: the dtype weights are stored in on the backend
+    ///   (nil: the backend's preference — f16 on GPUs with 16-bit storage).
     /// - Parameter keyMap: candidate file names for a model key, tried in order.
-    public init(files: [SafeTensorsFile], backend: any Backend, dtype: DType = .f32,
+    public init(files: [SafeTensorsFile], backend: any Backend, dtype: DType? = nil,
                 description: String? = nil, keyMap: @escaping @Sendable (String) -> [String] = { [$0] }) {
         self.files = files
         self.backend = backend
-        self.dtype = dtype
+        self.dtype = dtype ?? backend.preferredWeightDType
         self.keyMap = keyMap
         self.description = description ?? files.map(\.url.lastPathComponent).joined(separator: ", ")
         randomSeed = nil
@@ -30,10 +32,10 @@ public final class WeightSource: @unchecked Sendable {
     /// A source that answers every request with random values of the asked
     /// shape: speed does not depend on the values, so benchmarks need no
     /// download. Scaled like PyTorch's default init so activations stay finite.
-    public init(randomWithSeed seed: UInt64, backend: any Backend, dtype: DType = .f32) {
+    public init(randomWithSeed seed: UInt64, backend: any Backend, dtype: DType? = nil) {
         files = []
         self.backend = backend
-        self.dtype = dtype
+        self.dtype = dtype ?? backend.preferredWeightDType
         keyMap = { [$0] }
         description = "random weights"
         randomSeed = seed

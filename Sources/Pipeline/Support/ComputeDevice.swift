@@ -6,21 +6,40 @@ public enum ComputeDevice: String, Sendable, CaseIterable, Codable {
 
     /// A backend for this device.
     /// - Parameter threads: CPU worker threads (nil: every core).
-    public func makeBackend(threads: Int?) throws -> any Backend {
+    /// - Parameter gpuIndex: the Vulkan device (`sdgen devices` lists them);
+    ///   nil takes the first discrete GPU, else integrated, else lavapipe.
+    public func makeBackend(threads: Int?, gpuIndex: Int? = nil) throws -> any Backend {
         switch self {
-        case .cpu: return CPUBackend(threads: threads)
-        case .gpu: throw DeviceError.gpuUnavailable
+        case .cpu:
+            return CPUBackend(threads: threads)
+        case .gpu:
+            do {
+                return try VulkanBackend(options: VulkanOptions(deviceIndex: gpuIndex))
+            } catch let error as VulkanError {
+                throw DeviceError.gpuUnavailable(error.description)
+            }
         }
+    }
+
+    /// Whether `--device gpu` can work here (a Vulkan loader and a device exist).
+    public static var gpuAvailable: Bool { (try? VulkanInstance.shared()) != nil }
+
+    /// Whether a hardware GPU (discrete, integrated or virtual) exists: the
+    /// benchmarks include the GPU by default only then, since a CPU
+    /// implementation such as lavapipe is far slower than the CPU backend.
+    public static var hardwareGPUAvailable: Bool {
+        guard let instance = try? VulkanInstance.shared() else { return false }
+        return instance.devices.contains { $0.kind != .cpu }
     }
 }
 
 public enum DeviceError: Error, CustomStringConvertible {
-    case gpuUnavailable
+    case gpuUnavailable(String)
 
     public var description: String {
         switch self {
-        case .gpuUnavailable:
-            "no GPU backend: the Vulkan backend is not built yet; use --device cpu"
+        case let .gpuUnavailable(reason):
+            "no GPU backend: \(reason); or use --device cpu"
         }
     }
 }

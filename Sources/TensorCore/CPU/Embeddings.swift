@@ -13,26 +13,36 @@ extension CPUBackend {
         return out
     }
 
-    /// Follows diffusers' get_timestep_embedding step by step in f32 (the
-    /// exponent, the product, then sin/cos), so rounding matches the reference.
     public func timestepEmbedding(_ timesteps: [Float], dim: Int, flipSinToCos: Bool,
                                   downscaleFreqShift: Float, maxPeriod: Float) -> Tensor {
+        let values = TimestepEmbedding.values(timesteps, dim: dim, flipSinToCos: flipSinToCos,
+                                              downscaleFreqShift: downscaleFreqShift, maxPeriod: maxPeriod)
+        return upload(values, shape: [timesteps.count, dim])
+    }
+}
+
+/// diffusers' get_timestep_embedding, shared by the backends (a few hundred
+/// values per step: every backend computes them on the host the same way).
+enum TimestepEmbedding {
+    /// Follows diffusers' get_timestep_embedding step by step in f32 (the
+    /// exponent, the product, then sin/cos), so rounding matches the reference.
+    static func values(_ timesteps: [Float], dim: Int, flipSinToCos: Bool,
+                       downscaleFreqShift: Float, maxPeriod: Float) -> [Float] {
         let half = dim / 2
-        let (out, y) = makeTensor([timesteps.count, dim])
+        var y = [Float](repeating: 0, count: timesteps.count * dim)
         let logPeriod = -Float(log(Double(maxPeriod)))
         let frequencies = (0..<half).map { i in
             expf(logPeriod * Float(i) / (Float(half) - downscaleFreqShift))
         }
         for (row, t) in timesteps.enumerated() {
-            let target = y + row * dim
+            let target = row * dim
             for i in 0..<half {
                 let angle = t * frequencies[i]
                 let (sine, cosine) = (sinf(angle), cosf(angle))
-                target[i] = flipSinToCos ? cosine : sine
-                target[half + i] = flipSinToCos ? sine : cosine
+                y[target + i] = flipSinToCos ? cosine : sine
+                y[target + half + i] = flipSinToCos ? sine : cosine
             }
-            if dim % 2 == 1 { target[dim - 1] = 0 }
         }
-        return out
+        return y
     }
 }

@@ -42,3 +42,26 @@ enum HalfConversion {
         return UInt16((bits &+ roundingBias) >> 16)
     }
 }
+
+/// Element conversion on the host, for loaders that convert a checkpoint's
+/// bytes before upload (so a GPU never holds both the stored and the
+/// converted copy of a weight).
+public enum ElementConversion {
+    /// `count` elements of `from` at `source`, as little-endian bytes of `to`.
+    public static func converted(_ source: UnsafeRawPointer, from: DType, to: DType, count: Int) -> [UInt8] {
+        if Int(bitPattern: source) % 4 != 0 {
+            // A mapped file's tensor may start anywhere: convert from an aligned copy.
+            let aligned = UnsafeMutableRawPointer.allocate(byteCount: max(count * from.byteSize, 1), alignment: 64)
+            defer { aligned.deallocate() }
+            aligned.copyMemory(from: source, byteCount: count * from.byteSize)
+            return converted(UnsafeRawPointer(aligned), from: from, to: to, count: count)
+        }
+        return [UInt8](unsafeUninitializedCapacity: count * to.byteSize) { buffer, initialized in
+            if count > 0 {
+                HalfConversion.convert(from: source, from, to: UnsafeMutableRawPointer(buffer.baseAddress!), to,
+                                       range: 0..<count)
+            }
+            initialized = count * to.byteSize
+        }
+    }
+}

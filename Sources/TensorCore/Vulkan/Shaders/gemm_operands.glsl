@@ -1,0 +1,62 @@
+// The operands of sdgen's matrix products, shared by the tiled and the
+// cooperative-matrix kernels:
+//   C[b, m, n] = alpha · Σ_k A(b, m, k) · B(b, k, n) + bias[n]
+// A is an activation read through strides (any transpose of a batched
+// matrix) or, in the CONV variants, the implicit im2col matrix of an NHWC
+// image (never materialised); B is read through strides, in f32 or f16
+// (WEIGHT_F16). Out-of-range elements read as zero.
+
+layout(binding = 0) readonly buffer A { float a[]; };
+layout(binding = 1) readonly buffer B { WTYPE b[]; };
+layout(binding = 2) readonly buffer Bias { WTYPE bias[]; };
+layout(binding = 3) writeonly buffer C { float c[]; };
+
+layout(push_constant) uniform Params {
+    uint M, N, K;
+    uint aOffset, aBatchStride, aRowStride, aColumnStride;     // A(b, m, k) = a[aOffset + b·aBatchStride + m·aRowStride + k·aColumnStride]
+    uint bOffset, bBatchStride, bRowStride, bColumnStride;     // B(b, k, n) = b[bOffset + b·bBatchStride + k·bRowStride + n·bColumnStride]
+    uint cOffset, cBatchStride, cRowStride;                     // C(b, m, n) = c[cOffset + b·cBatchStride + m·cRowStride + n]
+    float alpha;
+    uint hasBias;
+    // Convolution (CONV variants): input [·, H, W, Cin], output width and
+    // pixels per image, square kernel, stride, top/left padding.
+    uint height, width, inChannels, outWidth, outPixels, kernel, stride, padTop, padLeft;
+} p;
+
+float loadA(uint batch, uint m, uint k) {
+    if (m >= p.M || k >= p.K) return 0.0;
+#ifdef CONV
+    uint image = m / p.outPixels, pixel = m % p.outPixels;
+    uint oy = pixel / p.outWidth, ox = pixel % p.outWidth;
+    uint ci = k % p.inChannels, tap = k / p.inChannels;
+    int iy = int(oy * p.stride + tap / p.kernel) - int(p.padTop);
+    int ix = int(ox * p.stride + tap % p.kernel) - int(p.padLeft);
+    if (iy < 0 || ix < 0 || iy >= int(p.height) || ix >= int(p.width)) return 0.0;
+    return a[((image * p.height + uint(iy)) * p.width + uint(ix)) * p.inChannels + ci];
+#else
+    return a[p.aOffset + batch * p.aBatchStride + m * p.aRowStride + k * p.aColumnStride];
+#endif
+}
+
+float loadB(uint batch, uint k, uint n) {
+    if (k >= p.K || n >= p.N) return 0.0;
+    return float(b[p.bOffset + batch * p.bBatchStride + k * p.bRowStride + n * p.bColumnStride]);
+}
+
+// Whether consecutive k are adjacent in memory (then tile loads walk k).
+bool aAlongK() {
+#ifdef CONV
+    return true;
+#else
+    return p.aColumnStride == 1u;
+#endif
+}
+
+bool bAlongK() { return p.bRowStride == 1u; }
+
+void storeC(uint batch, uint m, uint n, float acc) {
+    if (m >= p.M || n >= p.N) return;
+    float v = p.alpha * acc;
+    if (p.hasBias != 0u) v += float(bias[n]);
+    c[p.cOffset + batch * p.cBatchStride + m * p.cRowStride + n] = v;
+}

@@ -1,0 +1,34 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+#include "extensions.glsl"
+// y = (x − mean)·rstd·γ + β per channel, optionally followed by SiLU.
+#include "common.glsl"
+#include "weights.glsl"
+
+layout(local_size_x = 256) in;
+layout(binding = 0) readonly buffer X { float x[]; };
+layout(binding = 1) readonly buffer S { float stats[]; };
+layout(binding = 2) readonly buffer G { WTYPE gamma[]; };
+layout(binding = 3) readonly buffer B { WTYPE beta[]; };
+layout(binding = 4) writeonly buffer Y { float y[]; };
+
+layout(push_constant) uniform Params {
+    uint count;
+    uint rows;
+    uint channels;
+    uint groups;
+    uint silu;
+} p;
+
+void main() {
+    uint i = flatIndex();
+    if (i >= p.count) return;
+    uint c = i % p.channels;
+    uint n = i / (p.rows * p.channels);
+    uint s = n * p.groups + c / (p.channels / p.groups);
+    float rstd = stats[2u * s + 1u];
+    float scale = rstd * float(gamma[c]);
+    float v = x[i] * scale + (float(beta[c]) - stats[2u * s] * scale);
+    if (p.silu != 0u) v = v * sigmoid(v);
+    y[i] = v;
+}

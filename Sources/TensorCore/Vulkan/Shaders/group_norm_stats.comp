@@ -1,0 +1,51 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+#include "extensions.glsl"
+// GroupNorm statistics, first pass: the values of each (sample, group) are
+// split into `chunks` runs, one workgroup each, so large images keep the
+// whole GPU busy. Each workgroup writes its run's mean and sum of squared
+// deviations (two passes over the run: the mean, then deviations from it
+// with the residue folded back); group_norm_merge.comp combines the runs.
+#include "common.glsl"
+#include "reduce.glsl"
+
+layout(local_size_x = 256) in;
+layout(binding = 0) readonly buffer X { float x[]; };
+layout(binding = 1) writeonly buffer P { float partial[]; };   // [N·G·chunks] × (mean, M2)
+
+layout(push_constant) uniform Params {
+    uint batch;
+    uint rows;          // spatial positions per sample
+    uint channels;
+    uint groups;
+    uint chunks;
+} p;
+
+void main() {
+    uint index = flatGroup();
+    if (index >= p.batch * p.groups * p.chunks) return;
+    uint chunk = index % p.chunks, ng = index / p.chunks;
+    uint n = ng / p.groups, g = ng % p.groups;
+    uint perGroup = p.channels / p.groups;
+    uint count = p.rows * perGroup;
+    uint first = runStart(count, p.chunks, chunk), last = runStart(count, p.chunks, chunk + 1u);
+    uint base = n * p.rows * p.channels + g * perGroup;
+    uint t = gl_LocalInvocationID.x;
+    float size = float(last - first);
+    float sum = 0.0;
+    for (uint e = first + t; e < last; e += 256u) sum += x[base + (e / perGroup) * p.channels + e % perGroup];
+    float mean = workgroupSum(sum) / max(size, 1.0);
+    float d1 = 0.0, d2 = 0.0;
+    for (uint e = first + t; e < last; e += 256u) {
+        float d = x[base + (e / perGroup) * p.channels + e % perGroup] - mean;
+        d1 += d;
+        d2 += d * d;
+    }
+    d1 = workgroupSum(d1);
+    d2 = workgroupSum(d2);
+    if (t == 0u) {
+        float residue = d1 / max(size, 1.0);
+        partial[2u * index] = mean + residue;
+        partial[2u * index + 1u] = max(d2 - d1 * residue, 0.0);
+    }
+}

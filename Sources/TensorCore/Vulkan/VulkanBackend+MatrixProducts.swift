@@ -1,0 +1,139 @@
+/// Linear layers, batched matrix products and convolutions: all one GEMM
+/// kernel family (gemm.comp, tiled in shared memory; gemm_coopmat.comp on
+/// devices with VK_KHR_cooperative_matrix). Convolutions are implicit GEMMs
+/// over the NHWC input: the kernel computes im2col addresses while loading
+/// its tiles, so no patch matrix is ever written.
+extension VulkanBackend {
+    /// One matrix product's geometry in elements (see gemm_operands.glsl).
+    struct GEMM {
+        var m = 0, n = 0, k = 0, batch = 1
+        var aOffset = 0, aBatchStride = 0, aRowStride = 0, aColumnStride = 1
+        var bOffset = 0, bBatchStride = 0, bRowStride = 0, bColumnStride = 1
+        var cOffset = 0, cBatchStride = 0, cRowStride = 0
+        var alpha: Float = 1
+        /// Convolution geometry (implicit im2col A) when set.
+        var conv: (height: Int, width: Int, inChannels: Int, outWidth: Int, outPixels: Int,
+                   kernel: Int, stride: Int, padTop: Int, padLeft: Int)?
+    }
+
+    /// Records C = alpha·A·B (+ bias) into `c`.
+    func recordGEMM(_ g: GEMM, a: Tensor, b: Tensor, bias: Tensor?, c: PooledBuffer, cBytes: Int) {
+        guard g.m > 0 && g.n > 0 && g.batch > 0 else { return }
+        let (suffix, operands) = weights([b, bias])
+        let bOperand = operands[0]!, biasOperand = operands[1]
+        let conv = g.conv != nil ? "_conv" : ""
+        var push: [UInt32] = [g.m, g.n, g.k, g.aOffset, g.aBatchStride, g.aRowStride, g.aColumnStride,
+                              g.bOffset, g.bBatchStride, g.bRowStride, g.bColumnStride,
+                              g.cOffset, g.cBatchStride, g.cRowStride].map { UInt32(size: $0) }
+        push.append(g.alpha.pushBits)
+        push.append(biasOperand == nil ? 0 : 1)
+        if let cv = g.conv {
+            push += [cv.height, cv.width, cv.inChannels, cv.outWidth, cv.outPixels, cv.kernel, cv.stride,
+                     cv.padTop, cv.padLeft].map { UInt32(size: $0) }
+        }
+        let uses: [BufferUse] = [
+            .read(a.vulkanBuffer, bytes: a.byteCount),
+            .read(bOperand.vulkanBuffer, bytes: bOperand.byteCount),
+            biasOperand.map { .read($0.vulkanBuffer, bytes: $0.byteCount) } ?? .read(dummy, bytes: 0),
+            .write(c, bytes: cBytes),
+        ]
+        let pipeline: ComputePipeline
+        let tileM: Int, tileN: Int
+        if usesCooperativeMatrix {
+            let subgroup = UInt32(max(1, info.subgroupSize))
+            pipeline = pipelines.require("gemm_coopmat\(conv)\(suffix)", specialization: [subgroup, 4 * subgroup])
+            (tileM, tileN) = (64, 64)
+        } else {
+            // Small products get 32×32 tiles so more workgroups run at once.
+            let small = g.m < 64 || g.n < 64 || g.m * g.n * g.batch < 64 * 64 * 16
+            let (bm, bn, tm, tn) = small ? (32, 32, 2, 2) : (64, 64, 4, 4)
+            let threads = (bm / tm) * (bn / tn)
+            pipeline = pipelines.require("gemm\(conv)\(suffix)",
+                                         specialization: [UInt32(bm), UInt32(bn), 16, UInt32(tm), UInt32(tn), UInt32(threads)])
+            (tileM, tileN) = (bm, bn)
+        }
+        precondition(g.batch <= 65535 && (g.m + tileM - 1) / tileM <= 65535, "matrix product too large for one dispatch")
+        recorder.dispatch(pipeline, uses, push: push,
+                          groups: ((g.n + tileN - 1) / tileN, (g.m + tileM - 1) / tileM, g.batch))
+    }
+
+    public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
+        precondition(weight.rank == 2 && x.dim(-1) == weight.shape[1],
+                     "linear: input \(x.shape) does not match weight \(weight.shape)")
+        let k = weight.shape[1], n = weight.shape[0], rows = x.count / max(k, 1)
+        if let bias { precondition(bias.count == n, "linear: bias \(bias.shape) for \(n) outputs") }
+        let input = f32(x)
+        let out = makeTensor(Array(x.shape.dropLast()) + [n])
+        if k == 0 {
+            // An empty sum: the bias alone (or zeros).
+            return bias.map { binary(zeros(out.shape, dtype: .f32), f32($0), .add) } ?? zeros(out.shape, dtype: .f32)
+        }
+        var g = GEMM()
+        (g.m, g.n, g.k) = (rows, n, k)
+        (g.aRowStride, g.aColumnStride) = (k, 1)
+        (g.bRowStride, g.bColumnStride) = (1, k)        // B(k, n) = W[n, k]
+        g.cRowStride = n
+        recordGEMM(g, a: input, b: weight, bias: bias, c: out.vulkanBuffer, cBytes: out.byteCount)
+        return out
+    }
+
+    public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool, alpha: Float) -> Tensor {
+        precondition(a.rank == 3 && (b.rank == 3 || b.rank == 2), "matmul: shapes \(a.shape) × \(b.shape)")
+        let batch = a.shape[0]
+        let m = transposeA ? a.shape[2] : a.shape[1], k = transposeA ? a.shape[1] : a.shape[2]
+        let bRows = b.dim(-2), bCols = b.dim(-1)
+        let n = transposeB ? bRows : bCols
+        precondition((transposeB ? bCols : bRows) == k, "matmul: inner sizes differ in \(a.shape) × \(b.shape)")
+        precondition(b.rank == 2 || b.shape[0] == batch, "matmul: batch sizes differ")
+        let out = makeTensor([batch, m, n])
+        if k == 0 { return zeros([batch, m, n], dtype: .f32) }
+        var g = GEMM()
+        (g.m, g.n, g.k, g.batch) = (m, n, k, batch)
+        g.aBatchStride = a.shape[1] * a.shape[2]
+        (g.aRowStride, g.aColumnStride) = transposeA ? (1, m) : (k, 1)
+        g.bBatchStride = b.rank == 2 ? 0 : bRows * bCols
+        (g.bRowStride, g.bColumnStride) = transposeB ? (1, k) : (n, 1)
+        (g.cBatchStride, g.cRowStride) = (m * n, n)
+        g.alpha = alpha
+        recordGEMM(g, a: f32(a), b: b, bias: nil, c: out.vulkanBuffer, cBytes: out.byteCount)
+        return out
+    }
+
+    public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: ConvPadding) -> Tensor {
+        precondition(x.rank == 4 && weight.rank == 4, "conv2d: expects NHWC input and [Cout,kh,kw,Cin] weight")
+        let (batch, height, width, cin) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (cout, kernel) = (weight.shape[0], weight.shape[1])
+        precondition(weight.shape[2] == kernel && weight.shape[3] == cin,
+                     "conv2d: weight \(weight.shape) for \(cin) input channels")
+        let outH = (height + padding.top + padding.bottom - kernel) / stride + 1
+        let outW = (width + padding.left + padding.right - kernel) / stride + 1
+        precondition(outH > 0 && outW > 0, "conv2d: \(height)×\(width) input too small")
+        if kernel == 1 && stride == 1 && padding == .none {
+            return linear(x, weight: weight.reshaped([cout, cin]), bias: bias)
+        }
+        let out = makeTensor([batch, outH, outW, cout])
+        let patch = kernel * kernel * cin
+        var g = GEMM()
+        (g.m, g.n, g.k) = (batch * outH * outW, cout, patch)
+        (g.bRowStride, g.bColumnStride) = (1, patch)    // B(k, n) = W[n, k]
+        g.cRowStride = cout
+        g.conv = (height, width, cin, outW, outH * outW, kernel, stride, padding.top, padding.left)
+        recordGEMM(g, a: f32(x), b: weight.reshaped([cout, patch]), bias: bias, c: out.vulkanBuffer, cBytes: out.byteCount)
+        return out
+    }
+
+    /// Runs a product on the cooperative-matrix kernel and on the portable
+    /// one and compares: a driver whose matrix units misbehave is not used.
+    func selfTestCooperativeMatrix() -> Bool {
+        let (m, n, k) = (70, 37, 45)
+        let aValues = (0..<(m * k)).map { Float(($0 * 7919) % 13) / 8 - 0.75 }
+        let bValues = (0..<(n * k)).map { Float(($0 * 104_729) % 11) / 8 - 0.625 }
+        let a = upload(aValues, shape: [m, k]), b = upload(bValues, shape: [n, k])
+        let fast = linear(a, weight: b, bias: nil).toArray()
+        usesCooperativeMatrix = false
+        let portable = linear(a, weight: b, bias: nil).toArray()
+        usesCooperativeMatrix = true
+        // Inputs are exact in f16; only the accumulation order differs.
+        return zip(fast, portable).allSatisfy { abs($0 - $1) <= 1e-3 * max(1, abs($1)) }
+    }
+}

@@ -1,0 +1,24 @@
+import Foundation
+
+/// How to set up the Vulkan backend.
+public struct VulkanOptions: Sendable {
+    /// Physical device index (`--gpu-index`); nil takes the first discrete
+    /// GPU, else integrated, else whatever there is.
+    public var deviceIndex: Int?
+    /// Weight storage dtype; nil: f16 where the device has 16-bit storage, else f32.
+    public var weightDType: DType?
+    /// Use VK_KHR_cooperative_matrix kernels where the device has them
+    /// (SDGEN_VULKAN_COOPMAT=0 turns them off).
+    public var cooperativeMatrix: Bool
+    /// Use subgroup reductions where the device has them (SDGEN_VULKAN_SUBGROUPS=0 turns them off).
+    public var subgroups: Bool
+
+    public init(deviceIndex: Int? = nil, weightDType: DType? = nil,
+                cooperativeMatrix: Bool? = nil, subgroups: Bool? = nil) {
+        let environment = ProcessInfo.processInfo.environment
+        self.deviceIndex = deviceIndex
+        self.weightDType = weightDType
+        self.cooperativeMatrix = cooperativeMatrix ?? (environment["SDGEN_VULKAN_COOPMAT"] != "0")
+        self.subgroups = subgroups ?? (environment["SDGEN_VULKAN_SUBGROUPS"] != "0")
+    }
+}
