@@ -24,13 +24,10 @@ public struct CLIPTextConfiguration: Codable, Sendable, Equatable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         var d = CLIPTextConfiguration()
-        func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
-            if let v = try c.decodeIfPresent(T.self, forKey: key) { value = v }
-        }
-        try read(.vocabSize, &d.vocabSize); try read(.hiddenSize, &d.hiddenSize)
-        try read(.intermediateSize, &d.intermediateSize); try read(.numAttentionHeads, &d.numAttentionHeads)
-        try read(.numHiddenLayers, &d.numHiddenLayers); try read(.maxPositionEmbeddings, &d.maxPositionEmbeddings)
-        try read(.hiddenAct, &d.hiddenAct); try read(.layerNormEps, &d.layerNormEps)
+        try c.update(&d.vocabSize, .vocabSize); try c.update(&d.hiddenSize, .hiddenSize)
+        try c.update(&d.intermediateSize, .intermediateSize); try c.update(&d.numAttentionHeads, .numAttentionHeads)
+        try c.update(&d.numHiddenLayers, .numHiddenLayers); try c.update(&d.maxPositionEmbeddings, .maxPositionEmbeddings)
+        try c.update(&d.hiddenAct, .hiddenAct); try c.update(&d.layerNormEps, .layerNormEps)
         self = d
     }
 

@@ -42,19 +42,16 @@ public struct UNetConfiguration: Codable, Sendable, Equatable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         var d = UNetConfiguration()
-        func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
-            if let v = try c.decodeIfPresent(T.self, forKey: key) { value = v }
-        }
-        try read(.inChannels, &d.inChannels); try read(.outChannels, &d.outChannels)
-        try read(.blockOutChannels, &d.blockOutChannels); try read(.layersPerBlock, &d.layersPerBlock)
-        try read(.downBlockTypes, &d.downBlockTypes); try read(.upBlockTypes, &d.upBlockTypes)
+        try c.update(&d.inChannels, .inChannels); try c.update(&d.outChannels, .outChannels)
+        try c.update(&d.blockOutChannels, .blockOutChannels); try c.update(&d.layersPerBlock, .layersPerBlock)
+        try c.update(&d.downBlockTypes, .downBlockTypes); try c.update(&d.upBlockTypes, .upBlockTypes)
         d.midBlockType = try c.decodeIfPresent(String.self, forKey: .midBlockType) ?? d.midBlockType
-        try read(.crossAttentionDim, &d.crossAttentionDim); try read(.attentionHeadDim, &d.attentionHeadDim)
+        try c.update(&d.crossAttentionDim, .crossAttentionDim); try c.update(&d.attentionHeadDim, .attentionHeadDim)
         d.numAttentionHeads = try c.decodeIfPresent(IntOrList.self, forKey: .numAttentionHeads)
-        try read(.transformerLayersPerBlock, &d.transformerLayersPerBlock)
-        try read(.normNumGroups, &d.normNumGroups); try read(.normEps, &d.normEps)
-        try read(.useLinearProjection, &d.useLinearProjection); try read(.flipSinToCos, &d.flipSinToCos)
-        try read(.freqShift, &d.freqShift); try read(.sampleSize, &d.sampleSize)
+        try c.update(&d.transformerLayersPerBlock, .transformerLayersPerBlock)
+        try c.update(&d.normNumGroups, .normNumGroups); try c.update(&d.normEps, .normEps)
+        try c.update(&d.useLinearProjection, .useLinearProjection); try c.update(&d.flipSinToCos, .flipSinToCos)
+        try c.update(&d.freqShift, .freqShift); try c.update(&d.sampleSize, .sampleSize)
         d.addEmbeddingType = try c.decodeIfPresent(String.self, forKey: .addEmbeddingType)
         d.classEmbedType = try c.decodeIfPresent(String.self, forKey: .classEmbedType)
         self = d

@@ -24,13 +24,10 @@ public struct VAEConfiguration: Codable, Sendable, Equatable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         var d = VAEConfiguration()
-        func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
-            if let v = try c.decodeIfPresent(T.self, forKey: key) { value = v }
-        }
-        try read(.inChannels, &d.inChannels); try read(.outChannels, &d.outChannels)
-        try read(.latentChannels, &d.latentChannels); try read(.blockOutChannels, &d.blockOutChannels)
-        try read(.layersPerBlock, &d.layersPerBlock); try read(.normNumGroups, &d.normNumGroups)
-        try read(.scalingFactor, &d.scalingFactor); try read(.midBlockAddAttention, &d.midBlockAddAttention)
+        try c.update(&d.inChannels, .inChannels); try c.update(&d.outChannels, .outChannels)
+        try c.update(&d.latentChannels, .latentChannels); try c.update(&d.blockOutChannels, .blockOutChannels)
+        try c.update(&d.layersPerBlock, .layersPerBlock); try c.update(&d.normNumGroups, .normNumGroups)
+        try c.update(&d.scalingFactor, .scalingFactor); try c.update(&d.midBlockAddAttention, .midBlockAddAttention)
         self = d
     }
 
