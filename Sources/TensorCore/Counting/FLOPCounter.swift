@@ -77,10 +77,7 @@ public final class FLOPCounter: Backend, @unchecked Sendable {
     }
 
     public func concat(_ xs: [Tensor], axis: Int) -> Tensor {
-        var shape = xs[0].shape
-        let a = axis < 0 ? axis + shape.count : axis
-        shape[a] = xs.map { $0.shape[a] }.reduce(0, +)
-        return make(shape)
+        make(ConcatLayout(xs.map(\.shape), axis: axis).shape)
     }
 
     public func slice(_ x: Tensor, rows: Range<Int>) -> Tensor {

@@ -15,18 +15,8 @@ extension VulkanBackend {
     }
 
     public func concat(_ xs: [Tensor], axis rawAxis: Int) -> Tensor {
-        let first = xs[0]
-        let axis = rawAxis < 0 ? rawAxis + first.rank : rawAxis
-        for t in xs {
-            precondition(t.rank == first.rank
-                         && t.shape[..<axis] == first.shape[..<axis]
-                         && t.shape[(axis + 1)...] == first.shape[(axis + 1)...],
-                         "concat: \(t.shape) does not fit \(first.shape) along axis \(axis)")
-        }
-        var shape = first.shape
-        shape[axis] = xs.map { $0.shape[axis] }.reduce(0, +)
-        let outer = first.shape[..<axis].reduce(1, *)
-        let inner = first.shape[(axis + 1)...].reduce(1, *)
+        let layout = ConcatLayout(xs.map(\.shape), axis: rawAxis)
+        let (axis, shape, outer, inner) = (layout.axis, layout.shape, layout.outer, layout.inner)
         let out = makeTensor(shape)
         let rowLength = shape[axis] * inner
         var offset = 0
