@@ -17,6 +17,9 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "cpu or gpu.")
     var device: ComputeDevice = .cpu
 
+    @Option(help: "With --device gpu: the Vulkan device of 'sdgen devices' to use.")
+    var gpuIndex: Int?
+
     @Option(help: "CPU threads (default: every core).")
     var threads: Int?
 
@@ -32,7 +35,7 @@ struct EmbedCommand: ParsableCommand {
 
     func run() throws {
         let embedder = try SentenceEmbedder(folder: URL(fileURLWithPath: weights),
-                                            backend: device.makeBackend(threads: threads))
+                                            backend: device.makeBackend(threads: threads, gpuIndex: gpuIndex))
         let vectors = try embedder.embed(texts)
         if json {
             struct Item: Encodable { let text: String; let embedding: [Float] }

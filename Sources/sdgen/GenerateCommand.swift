@@ -50,7 +50,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Images per prompt (seeds seed, seed+1, …).")
     var count = 1
 
-    @Option(help: "Sampler: \(SchedulerKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(help: "The sampler (diffusers' scheduler of that name).")
     var scheduler: SchedulerKind = .pndm
 
     @Option(help: "Noise generator: torch (diffusers on the CPU) or philox (torch's CUDA generator, A1111's seeds).")
@@ -58,6 +58,9 @@ struct GenerateCommand: ParsableCommand {
 
     @Option(help: "cpu or gpu.")
     var device: ComputeDevice = .cpu
+
+    @Option(help: "With --device gpu: the Vulkan device of 'sdgen devices' to use.")
+    var gpuIndex: Int?
 
     @Option(help: "A diffusers folder or a single-file .safetensors checkpoint (default: the one model in weights/); 'random' runs SD 1.5's architecture with random weights (noise images, real timings).")
     var weights: String?
@@ -101,7 +104,7 @@ struct GenerateCommand: ParsableCommand {
         let destinations = try plannedDestinations(for: jobs, seed: baseSeed)
 
         let setup = Stopwatch()
-        let backend = try device.makeBackend(threads: threads)
+        let backend = try device.makeBackend(threads: threads, gpuIndex: gpuIndex)
         let checkpoint: StableDiffusionCheckpoint
         if weights == "random" {
             checkpoint = try .randomWeights(backend: backend)
