@@ -100,18 +100,20 @@ struct GenerateCommand: ParsableCommand {
         let promptList = try loadPrompts()
         let jobs = promptList.flatMap { text in (0..<count).map { (text, $0) } }
         let baseSeed = seed ?? UInt64.random(in: 0..<(1 << 32))
-        // Fail on an unusable destination before minutes of work, not after.
+        // Fail on missing weights or an unusable destination before minutes
+        // of work, not after (and before creating any folder).
+        let modelURL = weights == "random"
+            ? nil : try WeightsLocator.locate(explicit: weights, defaultFolder: URL(fileURLWithPath: "weights"))
         let destinations = try plannedDestinations(for: jobs, seed: baseSeed)
 
         let setup = Stopwatch()
         let backend = try device.makeBackend(threads: threads, gpuIndex: gpuIndex)
         let checkpoint: StableDiffusionCheckpoint
-        if weights == "random" {
-            checkpoint = try .randomWeights(backend: backend)
-        } else {
-            let modelURL = try WeightsLocator.locate(explicit: weights, defaultFolder: URL(fileURLWithPath: "weights"))
+        if let modelURL {
             checkpoint = try StableDiffusionCheckpoint(url: modelURL, backend: backend,
                                                        configurationFolder: config.map { URL(fileURLWithPath: $0) })
+        } else {
+            checkpoint = try .randomWeights(backend: backend)
         }
         let tokenizer = try checkpoint.tokenizerFolder.map { try CLIPTokenizer(contentsOf: $0) } ?? CLIPTokenizer.bundled()
         let pipeline = try TextToImagePipeline(checkpoint: checkpoint, tokenizer: tokenizer)
