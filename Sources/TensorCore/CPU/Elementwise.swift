@@ -153,8 +153,13 @@ func binaryScalarRun(_ op: BinaryOp, _ a: UnsafePointer<Float>, _ b: Float,
 func applyActivation(_ kind: Activation, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
     switch kind {
     case .gelu:
-        // erf has no cheap vector form here; libm's erff is exact to 1 ulp.
-        for i in 0..<n { let v = x[i]; y[i] = 0.5 * v * (1 + erff(v * 0.70710678118654752)) }
+        var i = 0
+        while i + vectorWidth <= n {
+            let v = loadVector(x + i)
+            storeVector(0.5 * v * (1 + vectorErf(v * 0.70710678118654752)), y + i)
+            i += vectorWidth
+        }
+        while i < n { let v = x[i]; y[i] = 0.5 * v * (1 + erff(v * 0.70710678118654752)); i += 1 }
     case .geluTanh:
         for i in 0..<n {
             let v = x[i]
