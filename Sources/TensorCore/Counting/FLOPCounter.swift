@@ -50,18 +50,15 @@ public final class FLOPCounter: Backend, @unchecked Sendable {
     }
 
     public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: ConvPadding) -> Tensor {
-        let kernel = weight.shape[1]
-        let outH = (x.shape[1] + padding.top + padding.bottom - kernel) / stride + 1
-        let outW = (x.shape[2] + padding.left + padding.right - kernel) / stride + 1
-        let pixels = Double(x.shape[0] * outH * outW)
-        tally.convolution += 2 * pixels * Double(weight.shape[0]) * Double(kernel * kernel * weight.shape[3])
-        return make([x.shape[0], outH, outW, weight.shape[0]])
+        let g = ConvolutionGeometry(input: x.shape, weight: weight.shape, stride: stride, padding: padding)
+        tally.convolution += 2 * Double(g.outputPixels) * Double(g.outputChannels) * Double(g.patch)
+        return make(g.outputShape)
     }
 
     public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, scale: Float, causal: Bool, keyMask: Tensor?) -> Tensor {
-        // Q·Kᵀ and P·V, each 2·Lq·Lk·width per batch element.
-        tally.attention += 4 * Double(q.shape[0]) * Double(q.shape[1]) * Double(k.shape[1]) * Double(q.shape[2])
-        return make(q.shape)
+        let geometry = AttentionGeometry(q: q.shape, k: k.shape, v: v.shape, heads: heads, keyMask: keyMask?.shape)
+        tally.attention += geometry.flops
+        return make(geometry.outputShape)
     }
 
     public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor, bias: Tensor, eps: Float, silu: Bool) -> Tensor { make(x.shape) }

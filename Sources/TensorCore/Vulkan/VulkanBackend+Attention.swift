@@ -9,13 +9,9 @@ extension VulkanBackend {
 
     public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, scale: Float,
                           causal: Bool, keyMask: Tensor?) -> Tensor {
-        precondition(q.rank == 3 && k.rank == 3 && v.shape == k.shape && q.shape[0] == k.shape[0],
-                     "attention: q \(q.shape), k \(k.shape), v \(v.shape)")
-        let (batch, queries, width) = (q.shape[0], q.shape[1], q.shape[2])
-        let keys = k.shape[1]
-        precondition(k.shape[2] == width && width % heads == 0, "attention: width \(width) for \(heads) heads")
-        if let keyMask { precondition(keyMask.shape == [batch, keys], "attention: key mask \(keyMask.shape)") }
-        let headDim = width / heads
+        let geometry = AttentionGeometry(q: q.shape, k: k.shape, v: v.shape, heads: heads, keyMask: keyMask?.shape)
+        let (batch, queries, keys, width) = (geometry.batch, geometry.queries, geometry.keys, geometry.width)
+        let headDim = geometry.headDim
         if queries == 0 || keys == 0 || headDim == 0 { return zeros([batch, queries, width], dtype: .f32) }
         let (q, k, v) = (f32(q), f32(k), f32(v))
         let mask = keyMask.map(f32)

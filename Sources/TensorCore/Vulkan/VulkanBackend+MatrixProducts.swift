@@ -100,15 +100,10 @@ extension VulkanBackend {
     }
 
     public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: ConvPadding) -> Tensor {
-        precondition(x.rank == 4 && weight.rank == 4, "conv2d: expects NHWC input and [Cout,kh,kw,Cin] weight")
-        let (batch, height, width, cin) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        let (cout, kernel) = (weight.shape[0], weight.shape[1])
-        precondition(weight.shape[2] == kernel && weight.shape[3] == cin,
-                     "conv2d: weight \(weight.shape) for \(cin) input channels")
-        let outH = (height + padding.top + padding.bottom - kernel) / stride + 1
-        let outW = (width + padding.left + padding.right - kernel) / stride + 1
-        precondition(outH > 0 && outW > 0, "conv2d: \(height)×\(width) input too small")
-        if kernel == 1 && stride == 1 && padding == .none {
+        let geometry = ConvolutionGeometry(input: x.shape, weight: weight.shape, stride: stride, padding: padding)
+        let (batch, height, width, cin) = (geometry.batch, geometry.height, geometry.width, geometry.inputChannels)
+        let (cout, kernel, outH, outW) = (geometry.outputChannels, geometry.kernel, geometry.outputHeight, geometry.outputWidth)
+        if geometry.isPointwise {
             return linear(x, weight: weight.reshaped([cout, cin]), bias: bias)
         }
         let out = makeTensor([batch, outH, outW, cout])

@@ -1,0 +1,48 @@
+/// The shape arithmetic and checks of `conv2d`, shared by every backend:
+/// NHWC input, [Cout, k, k, Cin] kernel, output size from stride and padding.
+public struct ConvolutionGeometry: Sendable, Equatable {
+    public let batch, height, width, inputChannels: Int
+    public let outputChannels, kernel, stride: Int
+    public let padding: ConvPadding
+    public let outputHeight, outputWidth: Int
+
+    public init(input: [Int], weight: [Int], stride: Int, padding: ConvPadding) {
+        precondition(input.count == 4 && weight.count == 4, "conv2d: expects NHWC input and [Cout,kh,kw,Cin] weight")
+        (batch, height, width, inputChannels) = (input[0], input[1], input[2], input[3])
+        (outputChannels, kernel) = (weight[0], weight[1])
+        precondition(weight[2] == kernel && weight[3] == inputChannels,
+                     "conv2d: weight \(weight) for \(inputChannels) input channels")
+        self.stride = stride
+        self.padding = padding
+        outputHeight = (height + padding.top + padding.bottom - kernel) / stride + 1
+        outputWidth = (width + padding.left + padding.right - kernel) / stride + 1
+        precondition(outputHeight > 0 && outputWidth > 0, "conv2d: \(height)×\(width) input too small")
+    }
+
+    public var outputShape: [Int] { [batch, outputHeight, outputWidth, outputChannels] }
+    /// Rows of the patch matrix: one per output pixel.
+    public var outputPixels: Int { batch * outputHeight * outputWidth }
+    /// Columns of the patch matrix.
+    public var patch: Int { kernel * kernel * inputChannels }
+    /// A 1×1, stride-1, unpadded convolution is a plain linear layer on NHWC data.
+    public var isPointwise: Bool { kernel == 1 && stride == 1 && padding == .none }
+}
+
+/// The shape checks of `attention`, shared by every backend: q [B, Lq, H·D],
+/// k and v [B, Lk, H·D], an optional key mask [B, Lk].
+public struct AttentionGeometry: Sendable, Equatable {
+    public let batch, queries, keys, width, heads: Int
+
+    public init(q: [Int], k: [Int], v: [Int], heads: Int, keyMask: [Int]?) {
+        precondition(q.count == 3 && k.count == 3 && v == k && q[0] == k[0], "attention: q \(q), k \(k), v \(v)")
+        (batch, queries, width, keys) = (q[0], q[1], q[2], k[1])
+        precondition(k[2] == width && heads > 0 && width % heads == 0, "attention: width \(width) for \(heads) heads")
+        if let keyMask { precondition(keyMask == [batch, keys], "attention: key mask \(keyMask)") }
+        self.heads = heads
+    }
+
+    public var headDim: Int { width / heads }
+    public var outputShape: [Int] { [batch, queries, width] }
+    /// Multiply-adds ×2 of Q·Kᵀ and P·V.
+    public var flops: Double { 4 * Double(batch) * Double(queries) * Double(keys) * Double(width) }
+}
