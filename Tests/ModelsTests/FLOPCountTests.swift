@@ -27,11 +27,9 @@ final class FLOPCountTests: XCTestCase {
         }
         assertGFLOP(tally.total, 1607, "UNet total")
         // The published split counts the transformers' proj_in/proj_out as
-        // convolutions (SD 1.5 stores them as 1×1 convs); sdgen runs them as
-        // the linear layers they are, which moves 51 GFLOP between the two.
-        let projections = 51.5e9
-        assertGFLOP(tally.convolution + projections, 888, "UNet convolutions")
-        assertGFLOP(tally.linear - projections, 466, "UNet linear layers")
+        // convolutions (SD 1.5 stores them as 1×1 convs) while sdgen runs them
+        // as the linear layers they are, so only the sum of the two is compared.
+        assertGFLOP(tally.convolution + tally.linear, 888 + 466, "UNet convolutions and linear layers")
         assertGFLOP(tally.attention, 252, "UNet attention")
     }
 
