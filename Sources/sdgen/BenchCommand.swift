@@ -15,8 +15,6 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "cpu, gpu or both (default: both when a Vulkan GPU exists, else cpu; lavapipe only with --device gpu).")
     var device: DeviceChoice?
 
-    @Option(help: "The Vulkan device for gpu (see `sdgen devices`; default: first discrete, else integrated, else CPU implementation).")
-    var gpuIndex: Int?
 
     @Option(help: "Image size in pixels (square), a multiple of 8.")
     var size = 512
@@ -24,8 +22,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Timed UNet steps.")
     var steps = 5
 
-    @Option(help: "CPU threads (default: every core).")
-    var threads: Int?
+    @OptionGroup var backendOptions: BackendOptions
 
     @Flag(help: "Measure each device's sgemm peak and show the fraction reached.")
     var peak = false
@@ -39,7 +36,6 @@ struct BenchCommand: ParsableCommand {
     func validate() throws {
         guard size > 0, size % 8 == 0 else { throw ValidationError("--size must be a positive multiple of 8") }
         guard steps > 0 else { throw ValidationError("--steps must be positive") }
-        if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
     }
 
     func run() throws {
@@ -48,7 +44,7 @@ struct BenchCommand: ParsableCommand {
         var peaks: [String: Double] = [:]
         var names: [String: String] = [:]
         for device in devices {
-            let backend = try device.makeBackend(threads: threads, gpuIndex: gpuIndex)
+            let backend = try backendOptions.backend(for: device)
             names[device.rawValue] = backend.name
             if peak { peaks[device.rawValue] = PeakThroughput.measure(on: backend) }
             if !json { Progress.line("\(device.rawValue.uppercased()): synthesising SD 1.5 weights") }

@@ -19,8 +19,6 @@ struct BertBenchCommand: ParsableCommand {
     @Option(help: "cpu, gpu or both (default: both when a Vulkan GPU exists, else cpu; lavapipe only with --device gpu).")
     var device: DeviceChoice?
 
-    @Option(help: "The Vulkan device for gpu (see `sdgen devices`; default: first discrete, else integrated, else CPU implementation).")
-    var gpuIndex: Int?
 
     @Option(help: "Batch sizes, comma-separated.")
     var batch = IntegerList(argument: "1,4")!
@@ -31,8 +29,7 @@ struct BertBenchCommand: ParsableCommand {
     @Option(help: "Timed runs per configuration (after 2 warm-up runs).")
     var runs = 50
 
-    @Option(help: "CPU threads (default: every core).")
-    var threads: Int?
+    @OptionGroup var backendOptions: BackendOptions
 
     @Option(help: "A Hugging Face BERT folder (model.safetensors, config.json) instead of random weights.")
     var weights: String?
@@ -48,7 +45,6 @@ struct BertBenchCommand: ParsableCommand {
 
     func validate() throws {
         guard runs > 0 else { throw ValidationError("--runs must be positive") }
-        if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
     }
 
     func run() throws {
@@ -58,7 +54,7 @@ struct BertBenchCommand: ParsableCommand {
         var names: [String: String] = [:]
         var configuration = BertConfiguration()
         for device in devices {
-            let backend = try device.makeBackend(threads: threads, gpuIndex: gpuIndex)
+            let backend = try backendOptions.backend(for: device)
             names[device.rawValue] = backend.name
             let benchmark: BertBenchmark
             if let weights {

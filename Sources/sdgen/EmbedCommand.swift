@@ -17,11 +17,8 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "cpu or gpu.")
     var device: ComputeDevice = .cpu
 
-    @Option(help: "With --device gpu: the Vulkan device of 'sdgen devices' to use.")
-    var gpuIndex: Int?
 
-    @Option(help: "CPU threads (default: every core).")
-    var threads: Int?
+    @OptionGroup var backendOptions: BackendOptions
 
     @Flag(help: "Print [{\"text\": …, \"embedding\": […]}] as JSON.")
     var json = false
@@ -35,7 +32,7 @@ struct EmbedCommand: ParsableCommand {
 
     func run() throws {
         let embedder = try SentenceEmbedder(folder: URL(fileURLWithPath: weights),
-                                            backend: device.makeBackend(threads: threads, gpuIndex: gpuIndex))
+                                            backend: backendOptions.backend(for: device))
         let vectors = try embedder.embed(texts)
         if json {
             struct Item: Encodable { let text: String; let embedding: [Float] }

@@ -59,8 +59,6 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "cpu or gpu.")
     var device: ComputeDevice = .cpu
 
-    @Option(help: "With --device gpu: the Vulkan device of 'sdgen devices' to use.")
-    var gpuIndex: Int?
 
     @Option(help: "A diffusers folder or a single-file .safetensors checkpoint (default: the one model in weights/); 'random' runs SD 1.5's architecture with random weights (noise images, real timings).")
     var weights: String?
@@ -68,8 +66,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "For a single-file checkpoint: a diffusers folder whose configs to use.")
     var config: String?
 
-    @Option(help: "CPU threads (default: every core).")
-    var threads: Int?
+    @OptionGroup var backendOptions: BackendOptions
 
     @Option(help: "Text encoder layers to skip from the end (diffusers' clip_skip; A1111's 'Clip skip' minus 1).")
     var clipSkip = 0
@@ -92,7 +89,6 @@ struct GenerateCommand: ParsableCommand {
         }
         guard count > 0 else { throw ValidationError("--count must be at least 1") }
         guard clipSkip >= 0 else { throw ValidationError("--clip-skip must not be negative") }
-        if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
         guard guidance.isFinite else { throw ValidationError("--guidance must be a number") }
     }
 
@@ -107,7 +103,7 @@ struct GenerateCommand: ParsableCommand {
         let destinations = try plannedDestinations(for: jobs, seed: baseSeed)
 
         let setup = Stopwatch()
-        let backend = try device.makeBackend(threads: threads, gpuIndex: gpuIndex)
+        let backend = try backendOptions.backend(for: device)
         let checkpoint: StableDiffusionCheckpoint
         if let modelURL {
             checkpoint = try StableDiffusionCheckpoint(url: modelURL, backend: backend,
