@@ -34,15 +34,11 @@ extension CPUBackend {
     }
 
     public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool, alpha: Float) -> Tensor {
-        precondition(a.rank == 3 && (b.rank == 3 || b.rank == 2), "matmul: shapes \(a.shape) × \(b.shape)")
-        let batch = a.shape[0]
-        let m = transposeA ? a.shape[2] : a.shape[1], k = transposeA ? a.shape[1] : a.shape[2]
-        let bRows = b.dim(-2), bCols = b.dim(-1)
-        let n = transposeB ? bRows : bCols
-        precondition((transposeB ? bCols : bRows) == k, "matmul: inner sizes differ in \(a.shape) × \(b.shape)")
-        precondition(b.rank == 2 || b.shape[0] == batch, "matmul: batch sizes differ")
+        let geometry = MatmulGeometry(a: a.shape, b: b.shape, transposeA: transposeA, transposeB: transposeB)
+        let (batch, m, n, k) = (geometry.batch, geometry.m, geometry.n, geometry.k)
+        let bCols = geometry.bColumns
         let (out, c) = makeTensor([batch, m, n])
-        let bStride = b.rank == 2 ? 0 : bRows * bCols
+        let bStride = geometry.bBatchStride
         for i in 0..<batch {
             sgemm(transA: transposeA, transB: transposeB, m: m, n: n, k: k, alpha: alpha,
                   a: a.floats + i * m * k, lda: a.shape[2], b: b.floats + i * bStride, ldb: bCols,

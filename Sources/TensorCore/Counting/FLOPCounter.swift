@@ -43,10 +43,9 @@ public final class FLOPCounter: Backend, @unchecked Sendable {
     }
 
     public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool, alpha: Float) -> Tensor {
-        let m = transposeA ? a.shape[2] : a.shape[1], k = transposeA ? a.shape[1] : a.shape[2]
-        let n = transposeB ? b.dim(-2) : b.dim(-1)
-        tally.linear += 2 * Double(a.shape[0] * m) * Double(n) * Double(k)
-        return make([a.shape[0], m, n])
+        let g = MatmulGeometry(a: a.shape, b: b.shape, transposeA: transposeA, transposeB: transposeB)
+        tally.linear += 2 * Double(g.batch * g.m) * Double(g.n) * Double(g.k)
+        return make(g.outputShape)
     }
 
     public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: ConvPadding) -> Tensor {

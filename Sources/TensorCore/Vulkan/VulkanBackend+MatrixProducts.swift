@@ -78,20 +78,15 @@ extension VulkanBackend {
     }
 
     public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool, alpha: Float) -> Tensor {
-        precondition(a.rank == 3 && (b.rank == 3 || b.rank == 2), "matmul: shapes \(a.shape) × \(b.shape)")
-        let batch = a.shape[0]
-        let m = transposeA ? a.shape[2] : a.shape[1], k = transposeA ? a.shape[1] : a.shape[2]
-        let bRows = b.dim(-2), bCols = b.dim(-1)
-        let n = transposeB ? bRows : bCols
-        precondition((transposeB ? bCols : bRows) == k, "matmul: inner sizes differ in \(a.shape) × \(b.shape)")
-        precondition(b.rank == 2 || b.shape[0] == batch, "matmul: batch sizes differ")
+        let geometry = MatmulGeometry(a: a.shape, b: b.shape, transposeA: transposeA, transposeB: transposeB)
+        let (batch, m, n, k) = (geometry.batch, geometry.m, geometry.n, geometry.k)
         let out = makeTensor([batch, m, n])
         if k == 0 { return zeros([batch, m, n], dtype: .f32) }
         var g = GEMM()
         (g.m, g.n, g.k, g.batch) = (m, n, k, batch)
         g.aBatchStride = a.shape[1] * a.shape[2]
         (g.aRowStride, g.aColumnStride) = transposeA ? (1, m) : (k, 1)
-        g.bBatchStride = b.rank == 2 ? 0 : bRows * bCols
+        g.bBatchStride = geometry.bBatchStride
         (g.bRowStride, g.bColumnStride) = transposeB ? (1, k) : (n, 1)
         (g.cBatchStride, g.cRowStride) = (m * n, n)
         g.alpha = alpha

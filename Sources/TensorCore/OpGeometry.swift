@@ -1,3 +1,5 @@
+/// Shape arithmetic and checks that every backend shares, one struct per op.
+
 /// The shape arithmetic and checks of `conv2d`, shared by every backend:
 /// NHWC input, [Cout, k, k, Cin] kernel, output size from stride and padding.
 public struct ConvolutionGeometry: Sendable, Equatable {
@@ -45,4 +47,25 @@ public struct AttentionGeometry: Sendable, Equatable {
     public var outputShape: [Int] { [batch, queries, width] }
     /// Multiply-adds ×2 of Q·Kᵀ and P·V.
     public var flops: Double { 4 * Double(batch) * Double(queries) * Double(keys) * Double(width) }
+}
+
+/// The shape checks of batched `matmul`, shared by every backend:
+/// op(a) [B, M, K] · op(b) [B, K, N] (b may be [K, N], shared by the batch).
+public struct MatmulGeometry: Sendable, Equatable {
+    public let batch, m, n, k: Int
+    /// b's stored rows and columns, and its batch stride (0 when shared).
+    public let bRows, bColumns, bBatchStride: Int
+
+    public init(a: [Int], b: [Int], transposeA: Bool, transposeB: Bool) {
+        precondition(a.count == 3 && (b.count == 3 || b.count == 2), "matmul: shapes \(a) × \(b)")
+        batch = a[0]
+        (m, k) = transposeA ? (a[2], a[1]) : (a[1], a[2])
+        (bRows, bColumns) = (b[b.count - 2], b[b.count - 1])
+        n = transposeB ? bRows : bColumns
+        precondition((transposeB ? bColumns : bRows) == k, "matmul: inner sizes differ in \(a) × \(b)")
+        precondition(b.count == 2 || b[0] == batch, "matmul: batch sizes differ")
+        bBatchStride = b.count == 2 ? 0 : bRows * bColumns
+    }
+
+    public var outputShape: [Int] { [batch, m, n] }
 }
