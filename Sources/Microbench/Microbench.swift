@@ -215,13 +215,22 @@ extension Microbench {
 extension Microbench {
     /// The 3×3 convolutions that dominate the VAE decoder and the UNet.
     static func convolution(_ backend: CPUBackend) {
-        for (side, cin, cout, batch) in [(512, 128, 128, 1), (256, 256, 256, 1), (128, 512, 512, 1), (64, 320, 320, 2), (32, 640, 640, 2)] {
-            let x = backend.upload(random(batch * side * side * cin), shape: [batch, side, side, cin])
-            let w = backend.upload(random(cout * 9 * cin, scale: 0.05), shape: [cout, 3, 3, cin])
-            let seconds = time(repeats: 2) { _ = x.conv2d(w, padding: 1) }
+        let direct = CPUBackend(threads: backend.threads, convolution: .direct)
+        let winograd = CPUBackend(threads: backend.threads, convolution: .winograd)
+        let shapes = [(512, 128, 128, 1), (256, 256, 256, 1), (128, 512, 512, 1), (64, 512, 512, 1),
+                      (64, 320, 320, 2), (32, 640, 640, 2), (16, 1280, 1280, 2), (8, 1280, 1280, 2)]
+        for (side, cin, cout, batch) in shapes {
+            let input = random(batch * side * side * cin), kernel = random(cout * 9 * cin, scale: 0.05)
             let flops = 2.0 * Double(batch * side * side) * Double(cout) * Double(9 * cin)
-            print(String(format: "conv3x3 %d×%d×%d → %d (batch %d): %.3f s  %.1f GFLOP/s",
-                         side, side, cin, cout, batch, seconds, flops / seconds / 1e9))
+            var line = String(format: "conv3x3 %d×%d×%d → %d (batch %d):", side, side, cin, cout, batch)
+            // Interleaved so a noisy neighbour hits both alike; GFLOP/s counts direct-convolution work.
+            for b in [direct, winograd, direct, winograd] {
+                let x = b.upload(input, shape: [batch, side, side, cin])
+                let w = b.upload(kernel, shape: [cout, 3, 3, cin])
+                let seconds = time(repeats: 2) { _ = x.conv2d(w, padding: 1) }
+                line += String(format: "  %@ %.3f s (%.0f)", b.convolutionAlgorithm.rawValue, seconds, flops / seconds / 1e9)
+            }
+            print(line)
         }
     }
 }

@@ -2,10 +2,17 @@ import ArgumentParser
 import Pipeline
 import TensorCore
 
-/// `--threads` and `--gpu-index`, the options every command that computes takes.
+extension CPUBackend.ConvolutionAlgorithm: ExpressibleByArgument {}
+
+/// `--threads`, `--convolution` and `--gpu-index`, the options every command that computes takes.
 struct BackendOptions: ParsableArguments {
     @Option(help: "CPU threads (default: every core).")
     var threads: Int?
+
+    @Option(help: ArgumentHelp(
+        "With cpu: 3×3 convolutions by Winograd F(4×4,3×3) where it pays (automatic), always (winograd), or as im2col GEMMs (direct).",
+        discussion: "Winograd needs 2.25 multiply-adds per output instead of 9; its f32 rounding error is about 5× direct's on average (see docs/performance.md)."))
+    var convolution: CPUBackend.ConvolutionAlgorithm = .automatic
 
     @Option(help: "With gpu: the Vulkan device to use (see `sdgen devices`; default: first discrete, else integrated, else CPU implementation).")
     var gpuIndex: Int?
@@ -16,6 +23,6 @@ struct BackendOptions: ParsableArguments {
     }
 
     func backend(for device: ComputeDevice) throws -> any Backend {
-        try device.makeBackend(threads: threads, gpuIndex: gpuIndex)
+        try device.makeBackend(threads: threads, gpuIndex: gpuIndex, convolution: convolution)
     }
 }

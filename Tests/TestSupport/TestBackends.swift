@@ -2,14 +2,18 @@ import Foundation
 import TensorCore
 import XCTest
 
-/// Every backend the op and model tests run on: the CPU, and the Vulkan
-/// backend whenever one can be created (lavapipe in CI). Tests loop over all.
+/// Every backend the op and model tests run on: the CPU as users get it, the
+/// CPU with every eligible 3×3 convolution through Winograd (the small
+/// fixtures have too few tiles for the automatic choice to take it), and the
+/// Vulkan backend whenever one can be created (lavapipe in CI). Tests loop
+/// over all.
 ///
 /// Without a Vulkan device the GPU half of every test silently cannot run,
 /// so that is said loudly, and under CI (the CI environment variable set) it
 /// fails every test that asks for the backends.
 public enum TestBackends {
     public static let cpu = CPUBackend(threads: 2)
+    public static let cpuWinograd = CPUBackend(threads: 2, convolution: .winograd)
 
     /// The Vulkan backend with f32 weights, so GPU results are held to the
     /// same tolerances as the CPU's (f16 weights are tested separately, with
@@ -42,8 +46,8 @@ public enum TestBackends {
             if isCI {
                 XCTFail("no Vulkan device under CI: install mesa-vulkan-drivers (lavapipe); \(vulkanUnavailable ?? "")")
             }
-            return [cpu]
+            return [cpu, cpuWinograd]
         }
-        return [cpu, vulkan]
+        return [cpu, cpuWinograd, vulkan]
     }
 }

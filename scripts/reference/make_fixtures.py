@@ -187,6 +187,10 @@ def make_op_fixtures(root: Path) -> None:
     _conv(out_dir, "conv2d_3x3_s2_p0", 1006, (1, 5, 8, 10), (6, 5, 3, 3), stride=2, padding=0)
     _conv(out_dir, "conv2d_1x1", 1007, (2, 16, 5, 6), (8, 16, 1, 1), stride=1, padding=0)
     _conv(out_dir, "conv2d_3x3_wide", 1008, (1, 40, 6, 6), (36, 40, 3, 3), stride=1, padding=1)
+    # Sizes that are not multiples of the 4×4 Winograd tile, with enough tiles
+    # that sdgen's automatic choice takes Winograd; the second has SD-deep sums.
+    _conv(out_dir, "conv2d_3x3_winograd", 1100, (2, 64, 30, 33), (48, 64, 3, 3), stride=1, padding=1)
+    _conv(out_dir, "conv2d_3x3_winograd_deep", 1101, (1, 256, 34, 29), (64, 256, 3, 3), stride=1, padding=1)
 
     # group norm
     torch.manual_seed(1009)

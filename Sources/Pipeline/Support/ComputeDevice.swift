@@ -8,10 +8,12 @@ public enum ComputeDevice: String, Sendable, CaseIterable, Codable {
     /// - Parameter threads: CPU worker threads (nil: every core).
     /// - Parameter gpuIndex: the Vulkan device (`sdgen devices` lists them);
     ///   nil takes the first discrete GPU, else integrated, else lavapipe.
-    public func makeBackend(threads: Int?, gpuIndex: Int? = nil) throws -> any Backend {
+    /// - Parameter convolution: how the CPU computes 3×3 convolutions.
+    public func makeBackend(threads: Int?, gpuIndex: Int? = nil,
+                            convolution: CPUBackend.ConvolutionAlgorithm = .automatic) throws -> any Backend {
         switch self {
         case .cpu:
-            return CPUBackend(threads: threads)
+            return CPUBackend(threads: threads, convolution: convolution)
         case .gpu:
             do {
                 return try VulkanBackend(options: VulkanOptions(deviceIndex: gpuIndex))

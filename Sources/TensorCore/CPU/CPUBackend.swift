@@ -9,14 +9,29 @@ import Foundation
 /// cores.
 public final class CPUBackend: Backend, @unchecked Sendable {
     public let threads: Int
+    public let convolutionAlgorithm: ConvolutionAlgorithm
 
-    public init(threads: Int? = nil) {
+    public init(threads: Int? = nil, convolution: ConvolutionAlgorithm = .automatic) {
         let count = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
         self.threads = count
+        convolutionAlgorithm = convolution
         openblas_set_num_threads(Int32(count))
     }
 
-    public var name: String { "CPU (OpenBLAS, \(threads) thread\(threads == 1 ? "" : "s"))" }
+    public var name: String {
+        let convolutions = convolutionAlgorithm == .automatic ? "" : ", \(convolutionAlgorithm.rawValue) 3×3 convolutions"
+        return "CPU (OpenBLAS, \(threads) thread\(threads == 1 ? "" : "s")\(convolutions))"
+    }
+
+    /// How 3×3 stride-1 convolutions are computed.
+    public enum ConvolutionAlgorithm: String, Sendable, CaseIterable {
+        /// Winograd where the image has enough tiles to repay it, else direct.
+        case automatic
+        /// im2col + GEMM: the 9·Cin multiply-adds per output of the definition.
+        case direct
+        /// Winograd F(4×4, 3×3) whenever the channel counts allow it.
+        case winograd
+    }
 
     // MARK: Memory
 

@@ -17,6 +17,9 @@ extension CPUBackend {
         if g.isPointwise {
             return linear(x, weight: weight.reshaped([cout, cin]), bias: bias)
         }
+        if usesWinograd(g) {
+            return winogradConvolution(x, weight: weight, bias: bias, geometry: g)
+        }
 
         let (out, c) = makeTensor([batch, outH, outW, cout])
         let (patch, pixels) = (g.patch, g.outputPixels)
