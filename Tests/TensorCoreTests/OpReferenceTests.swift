@@ -96,6 +96,14 @@ final class OpReferenceTests: XCTestCase {
         }
     }
 
+    /// Kernels transformed a chunk of output channels at a time, as for
+    /// 1280-channel layers: here 16 (of 48) and 8 (of 64) channels a chunk.
+    func testWinogradInOutputChannelChunks() throws {
+        let chunked = CPUBackend(threads: 2, convolution: .winograd, winogradKernelChunkBytes: 36 * 4 * 64 * 16)
+        try checkConvolution("conv2d_3x3_winograd_deep", on: [chunked])
+        try checkConvolution("conv2d_3x3_winograd", on: [chunked])
+    }
+
     func testAutomaticConvolutionTakesWinogradWhereItPays() {
         let backend = CPUBackend(threads: 2)
         XCTAssertTrue(backend.usesWinograd(ConvolutionGeometry(input: [1, 34, 29, 256], weight: [64, 3, 3, 256],

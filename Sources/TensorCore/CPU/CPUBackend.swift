@@ -10,11 +10,16 @@ import Foundation
 public final class CPUBackend: Backend, @unchecked Sendable {
     public let threads: Int
     public let convolutionAlgorithm: ConvolutionAlgorithm
+    /// Winograd's transformed kernels are made this many bytes of output
+    /// channels at a time (tests shrink it to exercise the chunking).
+    public let winogradKernelChunkBytes: Int
 
-    public init(threads: Int? = nil, convolution: ConvolutionAlgorithm = .automatic) {
+    public init(threads: Int? = nil, convolution: ConvolutionAlgorithm = .automatic,
+                winogradKernelChunkBytes: Int = 64 << 20) {
         let count = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
         self.threads = count
         convolutionAlgorithm = convolution
+        self.winogradKernelChunkBytes = winogradKernelChunkBytes
         openblas_set_num_threads(Int32(count))
     }
 

@@ -4,14 +4,22 @@ import CBLAS
 /// 2.25 multiply-adds per output and input channel instead of 9, which is
 /// what takes a UNet step or a VAE decode under the direct-GEMM limit.
 ///
-/// Tiles are processed a block at a time, so the transformed input
-/// (36 × tiles × Cin) and the products (36 × tiles × Cout) of a block stay a
-/// few MB: a 512×512 VAE layer never holds its 2.25×-inflated transform at
-/// once. The block's 36 GEMMs are independent; they run one per worker with
-/// OpenBLAS single-threaded, which beats splitting each small GEMM in two.
+/// Work is cut two ways so every buffer stays a few MB, in cache, and is
+/// recycled call after call instead of page-faulted in:
+/// - tiles, a block at a time: a 512×512 VAE layer never holds its
+///   2.25×-inflated input transform at once;
+/// - output channels, a chunk at a time: the transformed kernels
+///   (36 × Cin × Cout, 236 MB for 1280 channels) are made a chunk at a time
+///   right before the GEMMs that read them. Wide layers have small images,
+///   so then a single block holds every tile and no chunk is made twice.
+/// The 36 GEMMs of a block and chunk are independent; they run one per
+/// worker with OpenBLAS single-threaded, which beats splitting each small
+/// GEMM in two.
 extension CPUBackend {
     /// Transformed input plus products of one block of tiles, in bytes.
     static let winogradBlockBytes = 12 << 20
+    /// Transformed input of all tiles, when kernels come in several chunks.
+    static let winogradChunkedBlockBytes = 48 << 20
 
     /// Whether this convolution goes through Winograd. Automatically only when
     /// there are enough tiles to amortise the per-call kernel transform
@@ -30,90 +38,76 @@ extension CPUBackend {
     func winogradConvolution(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvolutionGeometry) -> Tensor {
         let tiling = WinogradTiling(g)
         let (cin, cout, points) = (g.inputChannels, g.outputChannels, Winograd.points)
-        let (kernelTensor, kernels) = winogradKernels(weight, geometry: g)
-        let blockTiles = max(16, min(tiling.tiles, Self.winogradBlockBytes / (points * (cin + cout) * 4)))
-        let (transformedTensor, transformed) = makeTensor([points, blockTiles, cin])
-        let (productTensor, products) = makeTensor([points, blockTiles, cout])
-        let (out, y) = makeTensor(g.outputShape)
-        let input = x.floats, biases = bias?.floats
         if let bias { precondition(bias.count == cout, "conv2d: bias \(bias.shape) for \(cout) outputs") }
+        let perChannel = points * 4
+        let chunk = min(cout, max(vectorWidth, winogradKernelChunkBytes / (perChannel * cin) / vectorWidth * vectorWidth))
+        let blockTiles = chunk == cout
+            ? max(16, min(tiling.tiles, Self.winogradBlockBytes / (perChannel * (cin + cout))))
+            : max(16, min(tiling.tiles, Self.winogradChunkedBlockBytes / (perChannel * cin)))
+        let (kernelTensor, kernels) = makeTensor([points, chunk, cin])
+        let (transformedTensor, transformed) = makeTensor([points, blockTiles, cin])
+        let (productTensor, products) = makeTensor([points, blockTiles, chunk])
+        let (out, y) = makeTensor(g.outputShape)
+        let input = x.floats, w = weight.floats, biases = bias?.floats
 
-        var start = 0
-        while start < tiling.tiles {
-            let rows = min(blockTiles, tiling.tiles - start)
-            let first = start
-            // Input transform: Bᵀ d B for every window of the block.
-            parallelFor(rows, threads: threads, minimumPerThread: 4) { range in
-                let scratch = WinogradScratch(channels: max(cin, cout))
-                defer { scratch.deallocate() }
-                for t in range {
-                    tiling.gatherWindow(first + t, input: input, zeros: scratch.zeros, into: scratch.sources)
-                    for c in stride(from: 0, to: cin, by: vectorWidth) {
-                        for p in 0..<points { scratch.window[p] = loadVector(scratch.sources[p] + c) }
-                        for column in 0..<6 {
-                            Winograd.transformInput(scratch.window + column, stride: 6, into: scratch.half + column, stride: 6)
-                        }
-                        for row in 0..<6 {
-                            Winograd.transformInput(scratch.half + 6 * row, stride: 1, into: scratch.window + 6 * row, stride: 1)
-                        }
-                        for p in 0..<points {
-                            storeVector(scratch.window[p], transformed + (p * blockTiles + t) * cin + c)
-                        }
-                    }
+        var transformedChunk = -1
+        for first in stride(from: 0, to: tiling.tiles, by: blockTiles) {
+            let rows = min(blockTiles, tiling.tiles - first)
+            transformInputs(tiling, input: input, tiles: first..<first + rows, into: transformed, blockTiles: blockTiles)
+            for k0 in stride(from: 0, to: cout, by: chunk) {
+                let width = min(chunk, cout - k0)
+                if transformedChunk != k0 {
+                    transformKernels(w, geometry: g, outputs: k0..<k0 + width, into: kernels)
+                    transformedChunk = k0
                 }
+                multiplyPoints(transformed, kernels, into: products, rows: rows, blockTiles: blockTiles,
+                               inputs: cin, outputs: width)
+                transformOutputs(tiling, products: products, tiles: first..<first + rows, blockTiles: blockTiles,
+                                 outputs: k0..<k0 + width, bias: biases, into: y)
             }
-            // 36 independent GEMMs: [tiles × Cin] · [Cin × Cout] per point.
-            let workers = min(threads, points)
-            if workers > 1 { openblas_set_num_threads(1) }
-            parallelFor(points, threads: workers) { range in
-                for p in range {
-                    sgemm(transB: true, m: rows, n: cout, k: cin,
-                          a: transformed + p * blockTiles * cin, lda: cin,
-                          b: kernels + p * cout * cin, ldb: cin,
-                          c: products + p * blockTiles * cout, ldc: cout)
-                }
-            }
-            if workers > 1 { openblas_set_num_threads(Int32(threads)) }
-            // Output transform: Aᵀ M A plus bias, written where the tile is inside the image.
-            parallelFor(rows, threads: threads, minimumPerThread: 4) { range in
-                let scratch = WinogradScratch(channels: max(cin, cout))
-                defer { scratch.deallocate() }
-                for t in range {
-                    tiling.scatterTile(first + t, output: y, discard: scratch.zeros, into: scratch.sources)
-                    for k in stride(from: 0, to: cout, by: vectorWidth) {
-                        for p in 0..<points { scratch.window[p] = loadVector(products + (p * blockTiles + t) * cout + k) }
-                        for column in 0..<6 {
-                            Winograd.transformOutput(scratch.window + column, stride: 6, into: scratch.half + column, stride: 6)
-                        }
-                        for row in 0..<4 {
-                            Winograd.transformOutput(scratch.half + 6 * row, stride: 1, into: scratch.window + 4 * row, stride: 1)
-                        }
-                        let shift = biases.map { loadVector($0 + k) } ?? FloatVector()
-                        for p in 0..<16 {
-                            storeVector(scratch.window[p] + shift, UnsafeMutablePointer(mutating: scratch.sources[p]) + k)
-                        }
-                    }
-                }
-            }
-            start += rows
         }
         withExtendedLifetime((kernelTensor, transformedTensor, productTensor)) {}
         return out
     }
 
-    /// G g Gᵀ for every (output, input) channel pair, as [36, Cout, Cin]:
-    /// per point, the B operand of that point's GEMM.
-    private func winogradKernels(_ weight: Tensor, geometry g: ConvolutionGeometry) -> (Tensor, UnsafeMutablePointer<Float>) {
-        let (cin, cout) = (g.inputChannels, g.outputChannels)
-        let (tensor, kernels) = makeTensor([Winograd.points, cout, cin])
-        let w = weight.floats
-        parallelFor(cout, threads: threads, minimumPerThread: 8) { range in
+    /// Bᵀ d B for the window of every tile in `tiles`, as [36, blockTiles, Cin].
+    private func transformInputs(_ tiling: WinogradTiling, input: UnsafePointer<Float>, tiles: Range<Int>,
+                                 into transformed: UnsafeMutablePointer<Float>, blockTiles: Int) {
+        let cin = tiling.geometry.inputChannels
+        parallelFor(tiles.count, threads: threads, minimumPerThread: 4) { range in
+            let scratch = WinogradScratch(channels: cin)
+            defer { scratch.deallocate() }
+            for t in range {
+                tiling.gatherWindow(tiles.lowerBound + t, input: input, zeros: scratch.zeros, into: scratch.sources)
+                for c in stride(from: 0, to: cin, by: vectorWidth) {
+                    for p in 0..<Winograd.points { scratch.window[p] = loadVector(scratch.sources[p] + c) }
+                    for column in 0..<6 {
+                        Winograd.transformInput(scratch.window + column, stride: 6, into: scratch.half + column, stride: 6)
+                    }
+                    for row in 0..<6 {
+                        Winograd.transformInput(scratch.half + 6 * row, stride: 1, into: scratch.window + 6 * row, stride: 1)
+                    }
+                    for p in 0..<Winograd.points {
+                        storeVector(scratch.window[p], transformed + (p * blockTiles + t) * cin + c)
+                    }
+                }
+            }
+        }
+    }
+
+    /// G g Gᵀ for output channels `outputs` and every input channel, as
+    /// [36, outputs.count, Cin]: per point, the B operand of that point's GEMM.
+    private func transformKernels(_ w: UnsafePointer<Float>, geometry g: ConvolutionGeometry, outputs: Range<Int>,
+                                  into kernels: UnsafeMutablePointer<Float>) {
+        let cin = g.inputChannels, width = outputs.count
+        parallelFor(width, threads: threads, minimumPerThread: 8) { range in
             let taps = UnsafeMutablePointer<FloatVector>.allocate(capacity: 9 + 18 + 36)
             defer { taps.deallocate() }
             let half = taps + 9, points = half + 18
             for k in range {
+                let kernel = w + (outputs.lowerBound + k) * 9 * cin
                 for c in stride(from: 0, to: cin, by: vectorWidth) {
-                    for tap in 0..<9 { taps[tap] = loadVector(w + (k * 9 + tap) * cin + c) }
+                    for tap in 0..<9 { taps[tap] = loadVector(kernel + tap * cin + c) }
                     for column in 0..<3 {
                         Winograd.transformKernel(taps[column], taps[3 + column], taps[6 + column],
                                                  into: half + column, stride: 3)
@@ -123,12 +117,59 @@ extension CPUBackend {
                                                  into: points + 6 * row, stride: 1)
                     }
                     for p in 0..<Winograd.points {
-                        storeVector(points[p], kernels + (p * cout + k) * cin + c)
+                        storeVector(points[p], kernels + (p * width + k) * cin + c)
                     }
                 }
             }
         }
-        return (tensor, kernels)
+    }
+
+    /// The 36 independent GEMMs: [tiles × Cin] · [Cin × outputs] per point.
+    private func multiplyPoints(_ transformed: UnsafePointer<Float>, _ kernels: UnsafePointer<Float>,
+                                into products: UnsafeMutablePointer<Float>, rows: Int, blockTiles: Int,
+                                inputs cin: Int, outputs width: Int) {
+        let workers = min(threads, Winograd.points)
+        if workers > 1 { openblas_set_num_threads(1) }
+        parallelFor(Winograd.points, threads: workers) { range in
+            for p in range {
+                sgemm(transB: true, m: rows, n: width, k: cin,
+                      a: transformed + p * blockTiles * cin, lda: cin,
+                      b: kernels + p * width * cin, ldb: cin,
+                      c: products + p * blockTiles * width, ldc: width)
+            }
+        }
+        if workers > 1 { openblas_set_num_threads(Int32(threads)) }
+    }
+
+    /// Aᵀ M A plus bias for output channels `outputs` of every tile in
+    /// `tiles`, written where the tile lies inside the image.
+    private func transformOutputs(_ tiling: WinogradTiling, products: UnsafePointer<Float>, tiles: Range<Int>,
+                                  blockTiles: Int, outputs: Range<Int>, bias: UnsafePointer<Float>?,
+                                  into y: UnsafeMutablePointer<Float>) {
+        let width = outputs.count
+        parallelFor(tiles.count, threads: threads, minimumPerThread: 4) { range in
+            let scratch = WinogradScratch(channels: tiling.geometry.outputChannels)
+            defer { scratch.deallocate() }
+            for t in range {
+                tiling.scatterTile(tiles.lowerBound + t, output: y, discard: scratch.zeros, into: scratch.sources)
+                for k in stride(from: 0, to: width, by: vectorWidth) {
+                    for p in 0..<Winograd.points {
+                        scratch.window[p] = loadVector(products + (p * blockTiles + t) * width + k)
+                    }
+                    for column in 0..<6 {
+                        Winograd.transformOutput(scratch.window + column, stride: 6, into: scratch.half + column, stride: 6)
+                    }
+                    for row in 0..<4 {
+                        Winograd.transformOutput(scratch.half + 6 * row, stride: 1, into: scratch.window + 4 * row, stride: 1)
+                    }
+                    let channel = outputs.lowerBound + k
+                    let shift = bias.map { loadVector($0 + channel) } ?? FloatVector()
+                    for p in 0..<16 {
+                        storeVector(scratch.window[p] + shift, UnsafeMutablePointer(mutating: scratch.sources[p]) + channel)
+                    }
+                }
+            }
+        }
     }
 }
 
