@@ -79,6 +79,16 @@ public final class SafeTensorsFile: @unchecked Sendable {
 
     deinit { munmap(base, mappedLength) }
 
+    /// Drops this process's resident copy of the mapped pages. Tensors that
+    /// alias the file fault theirs back in from the page cache when next
+    /// read; the pages of tensors that were converted or permuted into
+    /// memory of their own (f16 → f32, conv kernels) stop counting against
+    /// the process, which otherwise holds those weights twice. Values never
+    /// change: sdgen does not write to the mapping.
+    public func releaseResidentPages() {
+        _ = madvise(base, mappedLength, MADV_DONTNEED)
+    }
+
     /// Tensor names in file order of their data.
     public var names: [String] { tensors.values.sorted { $0.dataRange.lowerBound < $1.dataRange.lowerBound }.map(\.name) }
 
@@ -100,9 +110,8 @@ public final class SafeTensorsFile: @unchecked Sendable {
         }
         let target = dtype ?? stored
         let pointer = base + dataStart + entry.dataRange.lowerBound
-        if stored == target, target == .f32, let cpu = backend as? CPUBackend,
-           Int(bitPattern: pointer) % MemoryLayout<Float>.alignment == 0 {
-            return cpu.wrap(pointer, shape: entry.shape, dtype: .f32, owner: self)
+        if stored == target, let cpu = backend as? CPUBackend, Int(bitPattern: pointer) % target.byteSize == 0 {
+            return cpu.wrap(pointer, shape: entry.shape, dtype: target, owner: self)
         }
         if stored != target && !(backend is CPUBackend) {
             // Convert on the host: a GPU then never holds the stored copy too.

@@ -40,6 +40,9 @@ public protocol Backend: AnyObject, Sendable {
     var name: String { get }
     /// The dtype weights should be stored in (model loaders ask; default f32).
     var preferredWeightDType: DType { get }
+    /// The dtype a weight of `shape`, stored as `stored` in a checkpoint, is
+    /// kept in on this backend (default: `preferredWeightDType`).
+    func weightDType(storedAs stored: DType, shape: [Int]) -> DType
 
     // MARK: Memory
     /// A tensor with the given f32 values converted to `dtype`.
@@ -109,6 +112,8 @@ extension Backend {
     /// The dtype weights should be stored in on this backend: f16 where a GPU
     /// stores weights in half precision, f32 everywhere else.
     public var preferredWeightDType: DType { .f32 }
+
+    public func weightDType(storedAs stored: DType, shape: [Int]) -> DType { preferredWeightDType }
 
     public func upload(_ values: [Float], shape: [Int], dtype: DType = .f32) -> Tensor {
         precondition(values.count == shape.reduce(1, *), "\(values.count) values for shape \(shape)")

@@ -20,6 +20,8 @@ public struct StableDiffusionCheckpoint: Sendable {
     /// The folder's scheduler/scheduler_config.json, if present.
     public let schedulerConfiguration: URL?
     private let vaeSource: WeightSource
+    /// Every source the models were read from.
+    private let sources: [WeightSource]
 
     /// A short name for reports: the folder or file name.
     public var name: String { url.deletingPathExtension().lastPathComponent }
@@ -48,6 +50,7 @@ public struct StableDiffusionCheckpoint: Sendable {
                                      backend: backend, dtype: dtype, keyMap: CheckpointKeyMap.vaeFolder)
             textEncoder = try CLIPTextModel(configuration: clipConfig, weights: text.root)
             unet = try UNet2DConditionModel(configuration: unetConfig, weights: unetSource.root)
+            sources = [text, unetSource, vaeSource]
             let tokenizer = url.appendingPathComponent("tokenizer")
             tokenizerFolder = FileManager.default.fileExists(atPath: tokenizer.path) ? tokenizer : nil
             let scheduler = url.appendingPathComponent("scheduler/scheduler_config.json")
@@ -63,6 +66,7 @@ public struct StableDiffusionCheckpoint: Sendable {
                 inferred.clip = try CLIPTextConfiguration.load(folder.config("text_encoder"))
             }
             let source = WeightSource(files: [file], backend: backend, dtype: dtype)
+            sources = [source]
             vaeConfiguration = inferred.vae
             vaeSource = source.remapped(CheckpointKeyMap.vaeSingleFile(blocks: inferred.vae.blockOutChannels.count))
             textEncoder = try CLIPTextModel(configuration: inferred.clip,
@@ -77,6 +81,16 @@ public struct StableDiffusionCheckpoint: Sendable {
         }
         vaeDecoder = try VAEDecoder(configuration: vaeConfiguration, weights: vaeSource.root("decoder"),
                                     postQuant: vaeSource.root("post_quant_conv"))
+        // The models hold what they need; pages read only to be copied go.
+        releaseResidentPages()
+    }
+
+    /// Drops the process's resident copy of the mapped checkpoint files
+    /// (`SafeTensorsFile.releaseResidentPages()`): weights that alias them
+    /// come back from the page cache when next used. Between the stages of
+    /// a generation this keeps only the running model's weights resident.
+    public func releaseResidentPages() {
+        for source in sources { source.releaseResidentPages() }
     }
 
     /// Stable Diffusion 1.5's architecture with random weights: the whole
@@ -92,6 +106,7 @@ public struct StableDiffusionCheckpoint: Sendable {
         layout = .randomWeights
         vaeConfiguration = VAEConfiguration()
         vaeSource = source
+        sources = [source]
         textEncoder = try CLIPTextModel(configuration: CLIPTextConfiguration(), weights: source.root)
         unet = try UNet2DConditionModel(configuration: UNetConfiguration(), weights: source.root)
         vaeDecoder = try VAEDecoder(configuration: vaeConfiguration, weights: source.root("decoder"),

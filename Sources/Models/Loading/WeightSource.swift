@@ -3,13 +3,15 @@ import SafeTensors
 import TensorCore
 
 /// Tensors by name from one or more safetensors files, checked for presence
-/// and shape as they are taken and converted once to the backend's compute
-/// dtype. Models ask for diffusers/transformers names; `keyMap` translates
+/// and shape as they are taken and converted once to the dtype the backend
+/// keeps them in. Models ask for diffusers/transformers names; `keyMap` translates
 /// them to the names a file actually uses (the original single-file layout,
 /// a `bert.` prefix, …).
 public final class WeightSource: @unchecked Sendable {
     public let backend: any Backend
-    public let dtype: DType
+    /// The dtype every weight is converted to; nil leaves it to the backend,
+    /// weight by weight (`Backend.weightDType(storedAs:shape:)`).
+    public let dtype: DType?
     public let description: String
     private let files: [SafeTensorsFile]
     private let keyMap: @Sendable (String) -> [String]
@@ -17,13 +19,14 @@ public final class WeightSource: @unchecked Sendable {
     private let randomSeed: UInt64?
 
     /// - Parameter dtype: the dtype weights are stored in on the backend
-    ///   (nil: the backend's preference — f16 on GPUs with 16-bit storage).
+    ///   (nil: the backend's choice — f16 on GPUs with 16-bit storage, the
+    ///   checkpoint's own f16/bf16 for matrices on the CPU).
     /// - Parameter keyMap: candidate file names for a model key, tried in order.
     public init(files: [SafeTensorsFile], backend: any Backend, dtype: DType? = nil,
                 description: String? = nil, keyMap: @escaping @Sendable (String) -> [String] = { [$0] }) {
         self.files = files
         self.backend = backend
-        self.dtype = dtype ?? backend.preferredWeightDType
+        self.dtype = dtype
         self.keyMap = keyMap
         self.description = description ?? files.map(\.url.lastPathComponent).joined(separator: ", ")
         randomSeed = nil
@@ -35,7 +38,7 @@ public final class WeightSource: @unchecked Sendable {
     public init(randomWithSeed seed: UInt64, backend: any Backend, dtype: DType? = nil) {
         files = []
         self.backend = backend
-        self.dtype = dtype ?? backend.preferredWeightDType
+        self.dtype = dtype
         keyMap = { [$0] }
         description = "random weights"
         randomSeed = seed
@@ -73,14 +76,16 @@ public final class WeightSource: @unchecked Sendable {
         guard info.shape == shape || (allowReshape && info.count == shape.reduce(1, *)) else {
             throw ModelLoadError.shapeMismatch(key: info.name, expected: shape, found: info.shape, source: description)
         }
-        guard info.dtype.tensorDType != nil else {
+        guard let stored = info.dtype.tensorDType else {
             throw ModelLoadError.unsupportedDType(key: info.name, dtype: info.dtype.rawValue, source: description)
         }
-        return try file.tensor(info.name, on: backend, as: dtype).reshaped(shape)
+        let target = dtype ?? backend.weightDType(storedAs: stored, shape: shape)
+        return try file.tensor(info.name, on: backend, as: target).reshaped(shape)
     }
 
     private func randomTensor(_ key: String, shape: [Int], seed: UInt64) -> Tensor {
         // Counting FLOPs needs shapes only; skip inventing gigabytes of values.
+        let dtype = self.dtype ?? backend.weightDType(storedAs: .f32, shape: shape)
         if backend is FLOPCounter { return backend.zeros(shape, dtype: dtype) }
         let count = shape.reduce(1, *)
         // Per-key stream, so the same key gets the same values in any order.
@@ -97,6 +102,11 @@ public final class WeightSource: @unchecked Sendable {
             initialized = count
         }
         return backend.upload(values, shape: shape, dtype: dtype)
+    }
+
+    /// Once a model is built: see `SafeTensorsFile.releaseResidentPages()`.
+    public func releaseResidentPages() {
+        for file in files { file.releaseResidentPages() }
     }
 
     /// A view that prefixes every key with `prefix.`.

@@ -63,6 +63,9 @@ public final class TextToImagePipeline: @unchecked Sendable {
         let context = checkpoint.textEncoder(guided ? [negative.ids, prompt.ids] : [prompt.ids], skip: request.clipSkip)
         backend.synchronize()
         timings.textEncoderMilliseconds = textWatch.milliseconds
+        // Each stage needs only its own model: the others' mapped weights
+        // need not stay resident (they return from the page cache).
+        checkpoint.releaseResidentPages()
 
         // 3. Initial latents, drawn in NCHW order like torch.randn.
         var scheduler = try makeScheduler(request.scheduler, configuration: schedulerConfiguration, steps: request.steps)
@@ -99,6 +102,7 @@ public final class TextToImagePipeline: @unchecked Sendable {
         }
 
         // 5. VAE decode to pixels in [0, 1].
+        checkpoint.releaseResidentPages()
         let vaeWatch = Stopwatch()
         let scaled = latents.map { $0 / checkpoint.vaeConfiguration.scalingFactor }
         let decoded = checkpoint.vaeDecoder(backend.upload(scaled, shape: [1, channels, h, w]).permuted([0, 2, 3, 1]))

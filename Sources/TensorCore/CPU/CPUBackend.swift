@@ -28,6 +28,15 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         return "CPU (OpenBLAS, \(threads) thread\(threads == 1 ? "" : "s")\(convolutions))"
     }
 
+    /// Matrices and kernels stored in f16 or bf16 stay so in memory, halving
+    /// the resident weights (the issue's 3 GB bound for a 512² image); the
+    /// ops that take them (linear, conv2d, embedding) widen them to f32 as
+    /// they use them, which is exact, so results equal converting at load.
+    /// Vectors (biases, norms) are tiny and become f32.
+    public func weightDType(storedAs stored: DType, shape: [Int]) -> DType {
+        shape.count >= 2 && stored != .f32 ? stored : .f32
+    }
+
     /// How 3×3 stride-1 convolutions are computed.
     public enum ConvolutionAlgorithm: String, Sendable, CaseIterable {
         /// Winograd where the image has enough tiles to repay it, else direct.

@@ -11,6 +11,7 @@ extension CPUBackend {
 
     public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: ConvPadding) -> Tensor {
         let g = ConvolutionGeometry(input: x.shape, weight: weight.shape, stride: stride, padding: padding)
+        let weight = widened(weight)
         let (batch, height, width, cin) = (g.batch, g.height, g.width, g.inputChannels)
         let (cout, kernel, outH, outW) = (g.outputChannels, g.kernel, g.outputHeight, g.outputWidth)
 

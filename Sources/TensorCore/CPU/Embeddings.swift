@@ -5,10 +5,12 @@ extension CPUBackend {
         precondition(table.rank == 2, "embedding: table \(table.shape)")
         let (vocabulary, width) = (table.shape[0], table.shape[1])
         let (out, y) = makeTensor([ids.count, width])
-        let rows = table.floats
+        // Tables may be kept in f16/bf16: widen just the rows taken.
+        let rows = UnsafeRawPointer(table.rawBytes), rowBytes = width * table.dtype.byteSize
         for (i, id) in ids.enumerated() {
             precondition(id >= 0 && Int(id) < vocabulary, "embedding: id \(id) outside 0..<\(vocabulary)")
-            (y + i * width).update(from: rows + Int(id) * width, count: width)
+            HalfConversion.convert(from: rows + Int(id) * rowBytes, table.dtype, to: y + i * width, .f32,
+                                   range: 0..<width)
         }
         return out
     }

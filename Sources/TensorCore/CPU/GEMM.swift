@@ -18,6 +18,7 @@ func broadcastRows(_ bias: UnsafePointer<Float>, into c: UnsafeMutablePointer<Fl
 
 extension CPUBackend {
     public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
+        let weight = widened(weight)
         precondition(weight.rank == 2 && x.dim(-1) == weight.shape[1],
                      "linear: input \(x.shape) does not match weight \(weight.shape)")
         let k = weight.shape[1], n = weight.shape[0], rows = x.count / max(k, 1)

@@ -13,7 +13,7 @@ final class HostBufferPool: @unchecked Sendable {
     private var cachedBytes = 0
     private let lock = NSLock()
 
-    init(capacity: Int = 1 << 30) {
+    init(capacity: Int = 256 << 20) {
         self.capacity = capacity
     }
 

@@ -48,6 +48,7 @@ extension CPUBackend {
         return out
     }
 
+    /// Any dtype: weights kept in f16/bf16 are permuted into the CPU's kernel layout at load.
     public func permute(_ x: Tensor, _ axes: [Int]) -> Tensor {
         precondition(axes.sorted() == Array(0..<x.rank), "permute: \(axes) for rank \(x.rank)")
         let shape = axes.map { x.shape[$0] }
@@ -56,11 +57,23 @@ extension CPUBackend {
             inputStrides[axis] = inputStrides[axis + 1] * x.shape[axis + 1]
         }
         let strides = axes.map { inputStrides[$0] }
-        let (out, y) = makeTensor(shape)
+        let storage = CPUStorage(backend: self, byteCount: x.count * x.dtype.byteSize)
+        let out = Tensor(shape: shape, dtype: x.dtype, storage: storage)
         guard out.count > 0 else { return out }
-        let input = x.floats
+        switch x.dtype.byteSize {
+        case 4: gather(UInt32.self, from: x.rawBytes, to: storage.pointer, shape: shape, strides: strides)
+        case 2: gather(UInt16.self, from: x.rawBytes, to: storage.pointer, shape: shape, strides: strides)
+        default: preconditionFailure("permute: \(x.dtype)")
+        }
+        return out
+    }
+
+    /// out[i₀, …, iₙ] = in[Σ iₖ·strides[k]] for elements of type T.
+    private func gather<T>(_: T.Type, from source: UnsafeMutableRawPointer, to destination: UnsafeMutableRawPointer,
+                           shape: [Int], strides: [Int]) {
+        let input = source.assumingMemoryBound(to: T.self), y = destination.assumingMemoryBound(to: T.self)
         let innerSize = shape[shape.count - 1], innerStride = strides[strides.count - 1]
-        let rows = out.count / innerSize
+        let rows = shape.reduce(1, *) / innerSize
         parallelFor(rows, threads: threads, minimumPerThread: max(1, 16384 / innerSize)) { range in
             for row in range {
                 var rest = row, offset = 0
@@ -72,6 +85,5 @@ extension CPUBackend {
                 for i in 0..<innerSize { target[i] = input[offset + i * innerStride] }
             }
         }
-        return out
     }
 }
