@@ -2,6 +2,7 @@ import Foundation
 import Models
 import Pipeline
 import Schedulers
+import TensorCore
 import TestSupport
 import Tokenizers
 import XCTest
@@ -13,9 +14,10 @@ import XCTest
 /// Image tolerance 2e-3 on [0, 1] pixels before rounding; the token ids and
 /// initial latents must match exactly.
 final class TextToImageReferenceTests: XCTestCase {
-    func check(_ name: String, layout: StableDiffusionCheckpoint.Layout) throws {
+    func check(_ name: String, layout: StableDiffusionCheckpoint.Layout,
+               on backends: [any Backend] = TestBackends.all) throws {
         let expected = try Fixture("pipeline/expected/\(name).safetensors")
-        for backend in TestBackends.all {
+        for backend in backends {
             let folder = FixturePaths.url("pipeline")
             let checkpoint = layout == .diffusersFolder
                 ? try StableDiffusionCheckpoint(url: folder, backend: backend)
@@ -48,6 +50,16 @@ final class TextToImageReferenceTests: XCTestCase {
     func testEulerWithNegativePrompt() throws { try check("euler", layout: .diffusersFolder) }
     func testDDIMWithoutGuidanceTruncatedPrompt() throws { try check("ddim", layout: .diffusersFolder) }
     func testSingleFileCheckpointGivesTheSameImage() throws { try check("pndm", layout: .singleFile) }
+
+    /// The single file stores f16, which the CPU keeps and widens per use:
+    /// here in blocks of a few rows and Winograd kernels a few channels at a
+    /// time, so every weight crosses block boundaries.
+    func testHalfWeightsWidenedInSmallBlocks() throws {
+        var tuning = CPUBackend.Tuning()
+        tuning.widenedBlockBytes = 4 * 100
+        tuning.winogradKernelChunkBytes = 36 * 4 * 32 * 8
+        try check("pndm", layout: .singleFile, on: [CPUBackend(threads: 2, convolution: .winograd, tuning: tuning)])
+    }
 
     /// The initial latents are torch.randn's for the seed, bit for bit.
     func testInitialLatentsMatchTorch() throws {

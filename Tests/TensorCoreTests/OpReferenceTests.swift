@@ -99,7 +99,9 @@ final class OpReferenceTests: XCTestCase {
     /// Kernels transformed a chunk of output channels at a time, as for
     /// 1280-channel layers: here 16 (of 48) and 8 (of 64) channels a chunk.
     func testWinogradInOutputChannelChunks() throws {
-        let chunked = CPUBackend(threads: 2, convolution: .winograd, winogradKernelChunkBytes: 36 * 4 * 64 * 16)
+        var tuning = CPUBackend.Tuning()
+        tuning.winogradKernelChunkBytes = 36 * 4 * 64 * 16
+        let chunked = CPUBackend(threads: 2, convolution: .winograd, tuning: tuning)
         try checkConvolution("conv2d_3x3_winograd_deep", on: [chunked])
         try checkConvolution("conv2d_3x3_winograd", on: [chunked])
     }

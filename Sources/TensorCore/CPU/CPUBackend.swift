@@ -10,16 +10,25 @@ import Foundation
 public final class CPUBackend: Backend, @unchecked Sendable {
     public let threads: Int
     public let convolutionAlgorithm: ConvolutionAlgorithm
-    /// Winograd's transformed kernels are made this many bytes of output
-    /// channels at a time (tests shrink it to exercise the chunking).
-    public let winogradKernelChunkBytes: Int
+    public let tuning: Tuning
 
-    public init(threads: Int? = nil, convolution: ConvolutionAlgorithm = .automatic,
-                winogradKernelChunkBytes: Int = 64 << 20) {
+    /// Working-set sizes of the blocked kernels. The defaults keep each
+    /// block in cache at SD's sizes; tests shrink them so small fixtures
+    /// cross block boundaries too.
+    public struct Tuning: Sendable {
+        /// Winograd's transformed kernels, made this many bytes of output channels at a time.
+        public var winogradKernelChunkBytes = 64 << 20
+        /// f16/bf16 weight rows widened to f32 this many bytes at a time.
+        public var widenedBlockBytes = 16 << 20
+
+        public init() {}
+    }
+
+    public init(threads: Int? = nil, convolution: ConvolutionAlgorithm = .automatic, tuning: Tuning = Tuning()) {
         let count = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
         self.threads = count
         convolutionAlgorithm = convolution
-        self.winogradKernelChunkBytes = winogradKernelChunkBytes
+        self.tuning = tuning
         openblas_set_num_threads(Int32(count))
     }
 

@@ -11,7 +11,6 @@ extension CPUBackend {
 
     public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: ConvPadding) -> Tensor {
         let g = ConvolutionGeometry(input: x.shape, weight: weight.shape, stride: stride, padding: padding)
-        let weight = widened(weight)
         let (batch, height, width, cin) = (g.batch, g.height, g.width, g.inputChannels)
         let (cout, kernel, outH, outW) = (g.outputChannels, g.kernel, g.outputHeight, g.outputWidth)
 
@@ -29,7 +28,7 @@ extension CPUBackend {
         }
         let blockPixels = max(64, min(pixels, Self.convBlockBytes / (patch * 4)))
         let (colTensor, col) = makeTensor([blockPixels, patch])
-        let input = x.floats, w = weight.floats
+        let input = x.floats
         var start = 0
         while start < pixels {
             let rows = min(blockPixels, pixels - start)
@@ -52,8 +51,10 @@ extension CPUBackend {
                     }
                 }
             }
-            sgemm(transB: true, m: rows, n: cout, k: patch, a: col, lda: patch, b: w, ldb: patch,
-                  beta: bias == nil ? 0 : 1, c: c + start * cout, ldc: cout)
+            withWidenedRows(weight, rowLength: patch) { w, outputs in
+                sgemm(transB: true, m: rows, n: outputs.count, k: patch, a: col, lda: patch, b: w, ldb: patch,
+                      beta: bias == nil ? 0 : 1, c: c + start * cout + outputs.lowerBound, ldc: cout)
+            }
             start += rows
         }
         withExtendedLifetime(colTensor) {}

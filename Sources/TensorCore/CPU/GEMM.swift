@@ -18,7 +18,6 @@ func broadcastRows(_ bias: UnsafePointer<Float>, into c: UnsafeMutablePointer<Fl
 
 extension CPUBackend {
     public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
-        let weight = widened(weight)
         precondition(weight.rank == 2 && x.dim(-1) == weight.shape[1],
                      "linear: input \(x.shape) does not match weight \(weight.shape)")
         let k = weight.shape[1], n = weight.shape[0], rows = x.count / max(k, 1)
@@ -28,8 +27,11 @@ extension CPUBackend {
             broadcastRows(bias.floats, into: c, rows: rows, columns: n, ldc: n)
         }
         if rows > 0 {
-            sgemm(transB: true, m: rows, n: n, k: k, a: x.floats, lda: k, b: weight.floats, ldb: k,
-                  beta: bias == nil ? 0 : 1, c: c, ldc: n)
+            let a = x.floats
+            withWidenedRows(weight, rowLength: k) { w, outputs in
+                sgemm(transB: true, m: rows, n: outputs.count, k: k, a: a, lda: k, b: w, ldb: k,
+                      beta: bias == nil ? 0 : 1, c: c + outputs.lowerBound, ldc: n)
+            }
         }
         return out
     }

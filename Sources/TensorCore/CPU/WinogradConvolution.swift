@@ -40,7 +40,7 @@ extension CPUBackend {
         let (cin, cout, points) = (g.inputChannels, g.outputChannels, Winograd.points)
         if let bias { precondition(bias.count == cout, "conv2d: bias \(bias.shape) for \(cout) outputs") }
         let perChannel = points * 4
-        let chunk = min(cout, max(vectorWidth, winogradKernelChunkBytes / (perChannel * cin) / vectorWidth * vectorWidth))
+        let chunk = min(cout, max(vectorWidth, tuning.winogradKernelChunkBytes / (perChannel * cin) / vectorWidth * vectorWidth))
         let blockTiles = chunk == cout
             ? max(16, min(tiling.tiles, Self.winogradBlockBytes / (perChannel * (cin + cout))))
             : max(16, min(tiling.tiles, Self.winogradChunkedBlockBytes / (perChannel * cin)))
@@ -48,7 +48,7 @@ extension CPUBackend {
         let (transformedTensor, transformed) = makeTensor([points, blockTiles, cin])
         let (productTensor, products) = makeTensor([points, blockTiles, chunk])
         let (out, y) = makeTensor(g.outputShape)
-        let input = x.floats, w = weight.floats, biases = bias?.floats
+        let input = x.floats, biases = bias?.floats
 
         var transformedChunk = -1
         for first in stride(from: 0, to: tiling.tiles, by: blockTiles) {
@@ -57,7 +57,7 @@ extension CPUBackend {
             for k0 in stride(from: 0, to: cout, by: chunk) {
                 let width = min(chunk, cout - k0)
                 if transformedChunk != k0 {
-                    transformKernels(w, geometry: g, outputs: k0..<k0 + width, into: kernels)
+                    transformKernels(weight, geometry: g, outputs: k0..<k0 + width, into: kernels)
                     transformedChunk = k0
                 }
                 multiplyPoints(transformed, kernels, into: products, rows: rows, blockTiles: blockTiles,
@@ -97,17 +97,19 @@ extension CPUBackend {
 
     /// G g Gᵀ for output channels `outputs` and every input channel, as
     /// [36, outputs.count, Cin]: per point, the B operand of that point's GEMM.
-    private func transformKernels(_ w: UnsafePointer<Float>, geometry g: ConvolutionGeometry, outputs: Range<Int>,
+    /// Kernels kept in f16/bf16 are widened as they are read.
+    private func transformKernels(_ weight: Tensor, geometry g: ConvolutionGeometry, outputs: Range<Int>,
                                   into kernels: UnsafeMutablePointer<Float>) {
         let cin = g.inputChannels, width = outputs.count
+        let w = UnsafeRawPointer(weight.rawBytes), dtype = weight.dtype
         parallelFor(width, threads: threads, minimumPerThread: 8) { range in
             let taps = UnsafeMutablePointer<FloatVector>.allocate(capacity: 9 + 18 + 36)
             defer { taps.deallocate() }
             let half = taps + 9, points = half + 18
             for k in range {
-                let kernel = w + (outputs.lowerBound + k) * 9 * cin
+                let kernel = (outputs.lowerBound + k) * 9 * cin
                 for c in stride(from: 0, to: cin, by: vectorWidth) {
-                    for tap in 0..<9 { taps[tap] = loadVector(kernel + tap * cin + c) }
+                    for tap in 0..<9 { taps[tap] = loadWidened(w, dtype, at: kernel + tap * cin + c) }
                     for column in 0..<3 {
                         Winograd.transformKernel(taps[column], taps[3 + column], taps[6 + column],
                                                  into: half + column, stride: 3)
