@@ -38,6 +38,19 @@ final class OpReferenceTests: XCTestCase {
         }
     }
 
+    /// Large enough to be split over the CPU's workers, each way it can be.
+    func testProductsSplitOverWorkers() throws {
+        for name in ["linear_split_rows", "linear_split_columns"] {
+            try check(name) { f, b in
+                try f.tensor("x", on: b).linear(try f.tensor("weight", on: b), try f.tensor("bias", on: b))
+            }
+        }
+        try check("matmul_ta_split") { f, b in
+            XCTAssertTrue(f.bool("transpose_a"))
+            return try f.tensor("a", on: b).matmul(try f.tensor("b", on: b), transposeA: true)
+        }
+    }
+
     func testBatchedMatmul() throws {
         try check("matmul") { f, b in try f.tensor("a", on: b).matmul(try f.tensor("b", on: b)) }
     }

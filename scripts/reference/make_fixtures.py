@@ -181,6 +181,24 @@ def make_op_fixtures(root: Path) -> None:
         {"transpose_b": 1, "alpha": "0.5"},
     )
 
+    # Products big enough that sdgen splits them over its workers: by rows of
+    # the output (many rows), by columns (few rows, many outputs), and by rows
+    # of a transposed A. Unit-variance outputs keep the 1e-5 bound meaningful.
+    torch.manual_seed(1110)
+    x = torch.randn(600, 128)
+    w = torch.randn(120, 128) / math.sqrt(128)
+    b = torch.randn(120) * 0.1
+    write_fixture(out_dir, "linear_split_rows", {"x": x, "weight": w, "bias": b, "out": F.linear(x, w, b)})
+    torch.manual_seed(1111)
+    x = torch.randn(40, 256)
+    w = torch.randn(1024, 256) / math.sqrt(256)
+    b = torch.randn(1024) * 0.1
+    write_fixture(out_dir, "linear_split_columns", {"x": x, "weight": w, "bias": b, "out": F.linear(x, w, b)})
+    torch.manual_seed(1112)
+    a = torch.randn(2, 256, 200) / math.sqrt(256)
+    bm = torch.randn(2, 256, 200)
+    write_fixture(out_dir, "matmul_ta_split", {"a": a, "b": bm, "out": a.transpose(1, 2) @ bm}, {"transpose_a": 1})
+
     # conv2d
     _conv(out_dir, "conv2d_3x3", 1004, (2, 7, 9, 11), (13, 7, 3, 3), stride=1, padding=1)
     _conv(out_dir, "conv2d_3x3_s2", 1005, (2, 7, 9, 11), (13, 7, 3, 3), stride=2, padding=1)

@@ -1,4 +1,3 @@
-import CBLAS
 import Foundation
 
 /// Multi-head scaled dot-product attention, a block of queries of one head at
@@ -24,10 +23,7 @@ extension CPUBackend {
         let qs = q.floats, ks = k.floats, vs = v.floats, mask = keyMask?.floats
         let workers = min(threads, tasks)
 
-        // Many small GEMMs: one OpenBLAS thread each, our workers side by side.
-        if workers > 1 { openblas_set_num_threads(1) }
-        defer { if workers > 1 { openblas_set_num_threads(Int32(threads)) } }
-
+        // Many small GEMMs: single-threaded OpenBLAS calls, our workers side by side.
         let maskBox = UncheckedBox(mask)
         parallelFor(workers, threads: workers) { workerRange in
             for worker in workerRange {

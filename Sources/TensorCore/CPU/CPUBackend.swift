@@ -4,9 +4,9 @@ import Foundation
 /// The reference backend: f32 on the host, matrix products through OpenBLAS,
 /// everything else in SIMD loops split over `threads` workers.
 ///
-/// OpenBLAS runs its own thread pool; it is sized to the same `threads` and
-/// our loops never run while a GEMM does, so the two never oversubscribe the
-/// cores.
+/// All parallelism is ours: OpenBLAS is called single-threaded, large GEMMs
+/// are split over the workers (`gemm`), so no second thread pool competes
+/// with our loops for the cores.
 public final class CPUBackend: Backend, @unchecked Sendable {
     public let threads: Int
     public let convolutionAlgorithm: ConvolutionAlgorithm
@@ -29,7 +29,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         self.threads = count
         convolutionAlgorithm = convolution
         self.tuning = tuning
-        openblas_set_num_threads(Int32(count))
+        // We split GEMMs over our own workers (`gemm`); see there for why.
+        openblas_set_num_threads(1)
     }
 
     public var name: String {

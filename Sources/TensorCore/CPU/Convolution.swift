@@ -52,7 +52,7 @@ extension CPUBackend {
                 }
             }
             withWidenedRows(weight, rowLength: patch) { w, outputs in
-                sgemm(transB: true, m: rows, n: outputs.count, k: patch, a: col, lda: patch, b: w, ldb: patch,
+                gemm(transB: true, m: rows, n: outputs.count, k: patch, a: col, lda: patch, b: w, ldb: patch,
                       beta: bias == nil ? 0 : 1, c: c + start * cout + outputs.lowerBound, ldc: cout)
             }
             start += rows

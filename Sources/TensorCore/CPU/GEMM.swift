@@ -9,6 +9,42 @@ func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, a
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
 
+extension CPUBackend {
+    /// Products smaller than this many multiply-adds run on one worker.
+    static let parallelGEMMWork = 1 << 22
+
+    /// `sgemm` on all workers. OpenBLAS itself runs single-threaded: its idle
+    /// threads spin (sched_yield) for ~0.1 s after every call, which on a
+    /// 2-core machine steals the cores from our own loops between GEMMs
+    /// (measured: 10% of a UNet step in the scheduler). So big products are
+    /// split here instead: by rows of C when there are many (each worker packs
+    /// B whole, a small cost when M is large), else by columns (BERT's 128
+    /// tokens against 3072 outputs).
+    func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+              a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+              beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        let workers = min(threads, max(1, m * n * k / Self.parallelGEMMWork))
+        guard workers > 1 else {
+            sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                  b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
+        if m >= n {
+            parallelFor(m, threads: workers) { rows in
+                sgemm(transA: transA, transB: transB, m: rows.count, n: n, k: k, alpha: alpha,
+                      a: a + rows.lowerBound * (transA ? 1 : lda), lda: lda, b: b, ldb: ldb,
+                      beta: beta, c: c + rows.lowerBound * ldc, ldc: ldc)
+            }
+        } else {
+            parallelFor(n, threads: workers) { columns in
+                sgemm(transA: transA, transB: transB, m: m, n: columns.count, k: k, alpha: alpha,
+                      a: a, lda: lda, b: b + columns.lowerBound * (transB ? ldb : 1), ldb: ldb,
+                      beta: beta, c: c + columns.lowerBound, ldc: ldc)
+            }
+        }
+    }
+}
+
 /// Fills each of `rows` rows of C (stride ldc) with `bias`, so a following
 /// GEMM with beta = 1 adds the bias without another pass over the output.
 func broadcastRows(_ bias: UnsafePointer<Float>, into c: UnsafeMutablePointer<Float>,
@@ -29,7 +65,7 @@ extension CPUBackend {
         if rows > 0 {
             let a = x.floats
             withWidenedRows(weight, rowLength: k) { w, outputs in
-                sgemm(transB: true, m: rows, n: outputs.count, k: k, a: a, lda: k, b: w, ldb: k,
+                gemm(transB: true, m: rows, n: outputs.count, k: k, a: a, lda: k, b: w, ldb: k,
                       beta: bias == nil ? 0 : 1, c: c + outputs.lowerBound, ldc: n)
             }
         }
@@ -43,7 +79,7 @@ extension CPUBackend {
         let (out, c) = makeTensor([batch, m, n])
         let bStride = geometry.bBatchStride
         for i in 0..<batch {
-            sgemm(transA: transposeA, transB: transposeB, m: m, n: n, k: k, alpha: alpha,
+            gemm(transA: transposeA, transB: transposeB, m: m, n: n, k: k, alpha: alpha,
                   a: a.floats + i * m * k, lda: a.shape[2], b: b.floats + i * bStride, ldb: bCols,
                   c: c + i * m * n, ldc: n)
         }

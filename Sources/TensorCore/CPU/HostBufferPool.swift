@@ -26,12 +26,20 @@ final class HostBufferPool: @unchecked Sendable {
             return pointer
         }
         lock.unlock()
+        // Large buffers on 2 MB transparent huge pages: one fault per 2 MB
+        // instead of per 4 KB when a buffer is fresh, and fewer TLB misses
+        // in the GEMMs that stream them.
+        let huge = size >= Self.hugePageThreshold
         var raw: UnsafeMutableRawPointer?
-        guard posix_memalign(&raw, 64, size) == 0, let raw else {
+        guard posix_memalign(&raw, huge ? Self.hugePageSize : 64, size) == 0, let raw else {
             fatalError("out of memory allocating \(size) bytes")
         }
+        if huge { _ = madvise(raw, size, MADV_HUGEPAGE) }
         return raw
     }
+
+    static let hugePageSize = 2 << 20
+    static let hugePageThreshold = 4 << 20
 
     func release(_ pointer: UnsafeMutableRawPointer, byteCount: Int) {
         let size = max(byteCount, 64)

@@ -1,4 +1,3 @@
-import CBLAS
 
 /// 3×3 stride-1 convolution through Winograd F(4×4, 3×3) on NHWC tensors:
 /// 2.25 multiply-adds per output and input channel instead of 9, which is
@@ -131,7 +130,6 @@ extension CPUBackend {
                                 into products: UnsafeMutablePointer<Float>, rows: Int, blockTiles: Int,
                                 inputs cin: Int, outputs width: Int) {
         let workers = min(threads, Winograd.points)
-        if workers > 1 { openblas_set_num_threads(1) }
         parallelFor(Winograd.points, threads: workers) { range in
             for p in range {
                 sgemm(transB: true, m: rows, n: width, k: cin,
@@ -140,7 +138,6 @@ extension CPUBackend {
                       c: products + p * blockTiles * width, ldc: width)
             }
         }
-        if workers > 1 { openblas_set_num_threads(Int32(threads)) }
     }
 
     /// Aᵀ M A plus bias for output channels `outputs` of every tile in
