@@ -67,6 +67,7 @@ final class GenerateCommandTests: XCTestCase {
             ("unwritable output", ["a", "--weights", tinyModel, "--width", "32", "--height", "32", "--steps", "2",
                                    "-o", "/proc/sdgen-test/out.png"], "/proc/sdgen-test"),
             ("unknown option", ["a", "--weights", tinyModel, "--colour", "red"], "--colour"),
+            ("unknown convolution", ["a", "--weights", tinyModel, "--convolution", "fft"] + common, "fft"),
         ]
         for (label, arguments, fragment) in cases {
             let run = try SDGenProcess.run(arguments, in: directory)
