@@ -46,10 +46,14 @@ enum Microbench {
             let flops = 2.0 * Double(m * n * k)
             let a = random(m * k), b = random(n * k)
             var c = [Float](repeating: 0, count: m * n)
+            // OpenBLAS with its own threads, as a program calling it directly would run it
+            // (sdgen keeps it single-threaded and splits products itself).
+            openblas_set_num_threads(Int32(backend.threads))
             let direct = time {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1,
                             a, Int32(k), b, Int32(k), 0, &c, Int32(n))
             }
+            openblas_set_num_threads(1)
             let x = backend.upload(a, shape: [m, k]), w = backend.upload(b, shape: [n, k])
             let wrapped = time { _ = x.linear(w) }
             print(String(format: "sgemm %5d×%4d×%4d  OpenBLAS direct %6.1f GFLOP/s   sdgen linear %6.1f GFLOP/s",
