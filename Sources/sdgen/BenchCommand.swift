@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
         abstract: "Time Stable Diffusion 1.5 (UNet s/it, text encoder, VAE) on the CPU and the GPU.",
         discussion: """
             SD 1.5's architecture with random weights synthesised in memory (timing does not depend on \
-            values): the text encoder on a prompt batch of 2, UNet steps with classifier-free guidance \
+            values), standing in for the fp16 files SD 1.5 is distributed as: the text encoder on a prompt batch of 2, UNet steps with classifier-free guidance \
             (batch 2) after one warm-up, and one VAE decode.
             """)
 
@@ -63,7 +63,7 @@ struct BenchCommand: ParsableCommand {
             return
         }
 
-        print("Stable Diffusion 1.5 (random weights), \(size)×\(size), UNet batch 2 (guidance), \(steps) timed steps")
+        print("Stable Diffusion 1.5 (random fp16 weights), \(size)×\(size), UNet batch 2 (guidance), \(steps) timed steps")
         for device in devices {
             let peakText = peaks[device.rawValue].map { String(format: ", sgemm peak %.1f GFLOP/s", $0 / 1e9) } ?? ""
             print("\(device.rawValue.uppercased()): \(names[device.rawValue] ?? "")\(peakText)")

@@ -101,7 +101,8 @@ public struct StableDiffusionCheckpoint: Sendable {
     }
 
     private init(randomWeightsOn backend: any Backend, dtype: DType?) throws {
-        let source = WeightSource(randomWithSeed: 1234, backend: backend, dtype: dtype)
+        // fp16, as SD 1.5 is distributed and `sdgen download` fetches it.
+        let source = WeightSource(randomWithSeed: 1234, backend: backend, dtype: dtype, storedAs: .f16)
         url = URL(fileURLWithPath: "random-sd15")
         layout = .randomWeights
         vaeConfiguration = VAEConfiguration()

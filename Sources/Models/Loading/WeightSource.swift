@@ -17,6 +17,8 @@ public final class WeightSource: @unchecked Sendable {
     private let keyMap: @Sendable (String) -> [String]
     /// Set for a source that invents weights (benchmarks, shape tests).
     private let randomSeed: UInt64?
+    /// The dtype invented weights count as stored in.
+    private let randomStoredDType: DType
 
     /// - Parameter dtype: the dtype weights are stored in on the backend
     ///   (nil: the backend's choice — f16 on GPUs with 16-bit storage, the
@@ -30,24 +32,30 @@ public final class WeightSource: @unchecked Sendable {
         self.keyMap = keyMap
         self.description = description ?? files.map(\.url.lastPathComponent).joined(separator: ", ")
         randomSeed = nil
+        randomStoredDType = .f32
     }
 
     /// A source that answers every request with random values of the asked
     /// shape: speed does not depend on the values, so benchmarks need no
     /// download. Scaled like PyTorch's default init so activations stay finite.
-    public init(randomWithSeed seed: UInt64, backend: any Backend, dtype: DType? = nil) {
+    /// - Parameter storedAs: the checkpoint dtype the weights stand in for
+    ///   (the backend keeps them as it would keep such a file's).
+    public init(randomWithSeed seed: UInt64, backend: any Backend, dtype: DType? = nil, storedAs: DType = .f32) {
         files = []
         self.backend = backend
         self.dtype = dtype
         keyMap = { [$0] }
         description = "random weights"
         randomSeed = seed
+        randomStoredDType = storedAs
     }
 
     /// The same files seen through another key map (one per model of a
     /// single-file checkpoint).
     public func remapped(_ keyMap: @escaping @Sendable (String) -> [String]) -> WeightSource {
-        if let randomSeed { return WeightSource(randomWithSeed: randomSeed, backend: backend, dtype: dtype) }
+        if let randomSeed {
+            return WeightSource(randomWithSeed: randomSeed, backend: backend, dtype: dtype, storedAs: randomStoredDType)
+        }
         return WeightSource(files: files, backend: backend, dtype: dtype, description: description, keyMap: keyMap)
     }
 
@@ -85,7 +93,7 @@ public final class WeightSource: @unchecked Sendable {
 
     private func randomTensor(_ key: String, shape: [Int], seed: UInt64) -> Tensor {
         // Counting FLOPs needs shapes only; skip inventing gigabytes of values.
-        let dtype = self.dtype ?? backend.weightDType(storedAs: .f32, shape: shape)
+        let dtype = self.dtype ?? backend.weightDType(storedAs: randomStoredDType, shape: shape)
         if backend is FLOPCounter { return backend.zeros(shape, dtype: dtype) }
         let count = shape.reduce(1, *)
         // Per-key stream, so the same key gets the same values in any order.

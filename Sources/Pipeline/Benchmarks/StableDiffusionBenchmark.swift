@@ -35,9 +35,11 @@ public struct StableDiffusionBenchmark: Sendable {
         self.decoder = decoder
     }
 
-    /// SD 1.5's architecture with random weights (timing does not depend on values).
+    /// SD 1.5's architecture with random weights (timing does not depend on
+    /// values), standing in for fp16 files as SD 1.5 is distributed: each
+    /// backend keeps them as it keeps those (the CPU: f16 matrices, widened per use).
     public init(randomWeightsOn backend: any Backend) throws {
-        let weights = WeightSource(randomWithSeed: 1234, backend: backend).root
+        let weights = WeightSource(randomWithSeed: 1234, backend: backend, storedAs: .f16).root
         try self.init(textEncoder: CLIPTextModel(configuration: CLIPTextConfiguration(), weights: weights),
                       unet: UNet2DConditionModel(configuration: UNetConfiguration(), weights: weights),
                       decoder: VAEDecoder(configuration: VAEConfiguration(), weights: weights("decoder"),
