@@ -16,6 +16,7 @@ enum Microbench {
         if what == "layout" || what == "all" { layout(backend) }
         if what == "attention" || what == "all" { attention(backend) }
         if what == "conv" || what == "all" { convolution(backend) }
+        if what == "half" || what == "all" { halfWeights(backend) }
     }
 
     /// Best of `repeats` wall-clock runs, in seconds.
@@ -233,6 +234,27 @@ extension Microbench {
                 let w = b.upload(kernel, shape: [cout, 3, 3, cin])
                 let seconds = time(repeats: 2) { _ = x.conv2d(w, padding: 1) }
                 line += String(format: "  %@ %.3f s (%.0f)", b.convolutionAlgorithm.rawValue, seconds, flops / seconds / 1e9)
+            }
+            print(line)
+        }
+    }
+}
+
+extension Microbench {
+    /// `linear` with an f16 weight (widened as it is read) against the same
+    /// weight in f32, at the text encoder's shapes and the UNet's at 64×64
+    /// and 16×16 (docs/performance.md).
+    static func halfWeights(_ backend: CPUBackend) {
+        for (m, k, n) in [(154, 768, 768), (154, 768, 3072), (154, 3072, 768), (8192, 320, 2560), (512, 1280, 10240), (512, 5120, 1280)] {
+            let x = backend.upload(random(m * k), shape: [m, k])
+            let values = random(n * k, scale: 0.05)
+            let single = backend.upload(values, shape: [n, k])
+            let half = backend.upload(values, shape: [n, k], dtype: .f16)
+            let flops = 2.0 * Double(m * n * k)
+            var line = String(format: "linear %5d×%5d→%5d:", m, k, n)
+            for (label, w) in [("f32", single), ("f16", half), ("f32", single), ("f16", half)] {
+                let seconds = time(repeats: 5) { _ = x.linear(w) }
+                line += String(format: "  %@ %.2f ms (%.0f)", label, seconds * 1000, flops / seconds / 1e9)
             }
             print(line)
         }
