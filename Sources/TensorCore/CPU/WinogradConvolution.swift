@@ -1,4 +1,3 @@
-
 /// 3×3 stride-1 convolution through Winograd F(4×4, 3×3) on NHWC tensors:
 /// 2.25 multiply-adds per output and input channel instead of 9, which is
 /// what takes a UNet step or a VAE decode under the direct-GEMM limit.
@@ -11,9 +10,9 @@
 ///   (36 × Cin × Cout, 236 MB for 1280 channels) are made a chunk at a time
 ///   right before the GEMMs that read them. Wide layers have small images,
 ///   so then a single block holds every tile and no chunk is made twice.
-/// The 36 GEMMs of a block and chunk are independent; they run one per
-/// worker with OpenBLAS single-threaded, which beats splitting each small
-/// GEMM in two.
+/// The 36 GEMMs of a block and chunk are independent; they run side by side,
+/// one single-threaded OpenBLAS call per worker, which beats splitting each
+/// small GEMM in two.
 extension CPUBackend {
     /// Transformed input plus products of one block of tiles, in bytes.
     static let winogradBlockBytes = 12 << 20
@@ -23,7 +22,7 @@ extension CPUBackend {
     /// Whether this convolution goes through Winograd. Automatically only when
     /// there are enough tiles to amortise the per-call kernel transform
     /// (36·Cin·Cout values): measured, 16×16×1280 at batch 2 (32 tiles) is
-    /// 1.85× faster than direct, 8×8×1280 (8 tiles) 1.5× slower.
+    /// 1.3× faster than direct, 8×8×1280 (8 tiles) 2.4× slower.
     public func usesWinograd(_ g: ConvolutionGeometry) -> Bool {
         guard g.kernel == 3, g.stride == 1,
               g.inputChannels % vectorWidth == 0, g.outputChannels % vectorWidth == 0 else { return false }
@@ -39,7 +38,8 @@ extension CPUBackend {
         let (cin, cout, points) = (g.inputChannels, g.outputChannels, Winograd.points)
         if let bias { precondition(bias.count == cout, "conv2d: bias \(bias.shape) for \(cout) outputs") }
         let perChannel = points * 4
-        let chunk = min(cout, max(vectorWidth, tuning.winogradKernelChunkBytes / (perChannel * cin) / vectorWidth * vectorWidth))
+        let fitting = tuning.winogradKernelChunkBytes / (perChannel * cin) / vectorWidth * vectorWidth
+        let chunk = min(cout, max(vectorWidth, fitting))
         let blockTiles = chunk == cout
             ? max(16, min(tiling.tiles, Self.winogradBlockBytes / (perChannel * (cin + cout))))
             : max(16, min(tiling.tiles, Self.winogradChunkedBlockBytes / (perChannel * cin)))
