@@ -3,7 +3,7 @@
 /// of standard deviation σ_up, where σ_down² + σ_up² = σ_next² (and
 /// σ_up² = σ_next² (σ² - σ_next²) / σ²). Its results depend on the random
 /// source, which should continue the generator that made the initial latents.
-public struct EulerAncestralScheduler: Scheduler {
+public struct EulerAncestralScheduler: SigmaScheduler {
     public let timesteps: [Float]
     public let sigmas: [Float]
     public let initNoiseSigma: Float
@@ -15,18 +15,11 @@ public struct EulerAncestralScheduler: Scheduler {
     /// diffusers' Euler ancestral has no Karras option; `use_karras_sigmas`
     /// is ignored here as it is there.
     public init(configuration: SchedulerConfiguration = .init(), steps: Int) throws {
-        try configuration.validate(steps: steps)
-        let schedule = SigmaSchedule(
-            noise: try NoiseSchedule(configuration: configuration), configuration: configuration,
-            steps: steps, karras: false)
+        let schedule = try SigmaSchedule(configuration: configuration, steps: steps, karras: false)
         timesteps = schedule.timesteps
         sigmas = schedule.sigmas
         initNoiseSigma = schedule.initNoiseSigma
         predictionType = configuration.predictionType
-    }
-
-    public func scaleModelInput(_ sample: [Float], step: Int) -> [Float] {
-        SigmaScaling.scaleModelInput(sample, sigma: sigmas[step])
     }
 
     public mutating func step<Source: RandomSource>(

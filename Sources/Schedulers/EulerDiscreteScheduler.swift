@@ -1,7 +1,7 @@
 /// Euler's method on the probability-flow ODE in sigma (Karras et al. 2022,
 /// Algorithm 2 without churn), as diffusers' `EulerDiscreteScheduler`:
 /// `euler`, and `euler-karras` with Karras sigmas.
-public struct EulerDiscreteScheduler: Scheduler {
+public struct EulerDiscreteScheduler: SigmaScheduler {
     public let timesteps: [Float]
     public let sigmas: [Float]
     public let initNoiseSigma: Float
@@ -10,18 +10,11 @@ public struct EulerDiscreteScheduler: Scheduler {
     private var order = StepOrder()
 
     public init(configuration: SchedulerConfiguration = .init(), steps: Int) throws {
-        try configuration.validate(steps: steps)
-        let schedule = SigmaSchedule(
-            noise: try NoiseSchedule(configuration: configuration), configuration: configuration,
-            steps: steps, karras: configuration.useKarrasSigmas)
+        let schedule = try SigmaSchedule(configuration: configuration, steps: steps, karras: configuration.useKarrasSigmas)
         timesteps = schedule.timesteps
         sigmas = schedule.sigmas
         initNoiseSigma = schedule.initNoiseSigma
         predictionType = configuration.predictionType
-    }
-
-    public func scaleModelInput(_ sample: [Float], step: Int) -> [Float] {
-        SigmaScaling.scaleModelInput(sample, sigma: sigmas[step])
     }
 
     public mutating func step<Source: RandomSource>(

@@ -8,7 +8,7 @@
 /// ("first order") evaluations, odd ones the corrections; `sigmas` is
 /// expanded the same way (2N entries, the last 0) and `scaleModelInput` uses
 /// the entry of the evaluation, as diffusers does.
-public struct HeunDiscreteScheduler: Scheduler {
+public struct HeunDiscreteScheduler: SigmaScheduler {
     public let timesteps: [Float]
     public let sigmas: [Float]
     public let initNoiseSigma: Float
@@ -21,22 +21,14 @@ public struct HeunDiscreteScheduler: Scheduler {
     private var order = StepOrder()
 
     public init(configuration: SchedulerConfiguration = .init(), steps: Int) throws {
-        try configuration.validate(steps: steps)
-        let schedule = SigmaSchedule(
-            noise: try NoiseSchedule(configuration: configuration), configuration: configuration,
-            steps: steps, karras: configuration.useKarrasSigmas)
+        let schedule = try SigmaSchedule(configuration: configuration, steps: steps, karras: configuration.useKarrasSigmas)
         let t = schedule.timesteps, s = schedule.sigmas
         timesteps = [t[0]] + t.dropFirst().flatMap { [$0, $0] }
         sigmas = [s[0]] + s.dropFirst().dropLast().flatMap { [$0, $0] } + [s[s.count - 1]]
-        let maxSigma = sigmas.max() ?? 0
-        initNoiseSigma = (configuration.timestepSpacing ?? .linspace) == .leading
-            ? (maxSigma * maxSigma + 1).squareRoot() : maxSigma
+        // Repeating entries leaves the largest sigma, and so the initial noise, as it was.
+        initNoiseSigma = schedule.initNoiseSigma
         predictionType = configuration.predictionType
         clipRange = configuration.clipSample ? Float(configuration.clipSampleRange) : nil
-    }
-
-    public func scaleModelInput(_ sample: [Float], step: Int) -> [Float] {
-        SigmaScaling.scaleModelInput(sample, sigma: sigmas[step])
     }
 
     public mutating func step<Source: RandomSource>(

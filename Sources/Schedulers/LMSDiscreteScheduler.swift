@@ -9,7 +9,7 @@
 /// degree order - 1 ≤ 3 in σ, so a Gauss-Legendre rule integrates it exactly
 /// here, in double: the coefficients differ from diffusers' only by quad's
 /// rounding noise (~1e-7 relative).
-public struct LMSDiscreteScheduler: Scheduler {
+public struct LMSDiscreteScheduler: SigmaScheduler {
     public static let maxOrder = 4
 
     public let timesteps: [Float]
@@ -22,18 +22,11 @@ public struct LMSDiscreteScheduler: Scheduler {
     private var order = StepOrder()
 
     public init(configuration: SchedulerConfiguration = .init(), steps: Int) throws {
-        try configuration.validate(steps: steps)
-        let schedule = SigmaSchedule(
-            noise: try NoiseSchedule(configuration: configuration), configuration: configuration,
-            steps: steps, karras: configuration.useKarrasSigmas)
+        let schedule = try SigmaSchedule(configuration: configuration, steps: steps, karras: configuration.useKarrasSigmas)
         timesteps = schedule.timesteps
         sigmas = schedule.sigmas
         initNoiseSigma = schedule.initNoiseSigma
         predictionType = configuration.predictionType
-    }
-
-    public func scaleModelInput(_ sample: [Float], step: Int) -> [Float] {
-        SigmaScaling.scaleModelInput(sample, sigma: sigmas[step])
     }
 
     public mutating func step<Source: RandomSource>(

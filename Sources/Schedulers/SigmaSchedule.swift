@@ -15,7 +15,10 @@ struct SigmaSchedule: Sendable {
     /// for `leading` spacing (whose first timestep is below the training maximum).
     var initNoiseSigma: Float
 
-    init(noise: NoiseSchedule, configuration: SchedulerConfiguration, steps: Int, karras: Bool) {
+    /// Validates `configuration` for `steps` and builds the schedule.
+    init(configuration: SchedulerConfiguration, steps: Int, karras: Bool) throws {
+        try configuration.validate(steps: steps)
+        let noise = try NoiseSchedule(configuration: configuration)
         let trainCount = configuration.numTrainTimesteps
         let spacing = configuration.timestepSpacing ?? .linspace
         let table = noise.trainingSigmas
@@ -67,5 +70,14 @@ struct SigmaSchedule: Sendable {
         var w = (Double(lowValue) - logSigma) / Double(lowValue - highValue)
         w = min(max(w, 0), 1)
         return (1 - w) * Double(low) + w * Double(low + 1)
+    }
+}
+
+/// A scheduler on the sigma schedule: the model sees x / sqrt(σ² + 1).
+protocol SigmaScheduler: Scheduler {}
+
+extension SigmaScheduler {
+    public func scaleModelInput(_ sample: [Float], step: Int) -> [Float] {
+        SigmaScaling.scaleModelInput(sample, sigma: sigmas[step])
     }
 }
