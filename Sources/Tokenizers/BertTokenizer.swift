@@ -44,16 +44,9 @@ public final class BertTokenizer: Tokenizer {
 
     /// The WordPiece ids of a text, without `[CLS]` and `[SEP]`.
     public func tokenize(_ text: String) -> [Int32] {
-        var ids: [Int32] = []
-        for segment in specials.split(text) {
-            switch segment {
-            case .special(let id):
-                ids.append(id)
-            case .text(let part):
-                for word in basic.words(in: part) { wordPiece.encode(word: word, into: &ids) }
-            }
+        specials.ids(of: text) { part, ids in
+            for word in basic.words(in: part) { wordPiece.encode(word: word, into: &ids) }
         }
-        return ids
     }
 
     public func encode(_ text: String, maxLength: Int?) -> EncodedText {

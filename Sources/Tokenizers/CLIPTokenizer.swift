@@ -97,27 +97,20 @@ public final class CLIPTokenizer: Tokenizer {
 
     /// The ids of a text without BOS and EOS, nothing truncated.
     public func tokenize(_ text: String) -> [Int32] {
-        var ids: [Int32] = []
-        for segment in specials.split(text) {
-            switch segment {
-            case .special(let id):
-                ids.append(id)
-            case .text(let part):
-                for word in CLIPPreTokenizer.words(in: part, cleanup: cleanup) {
-                    if word.count < 24 {
-                        let key = String(word)!
-                        if cleanup == .slow, let id = markerIDs[key] {
-                            ids.append(id)
-                            continue
-                        }
-                        ids += cache.ids(for: key) { model.encode(word: word) }
-                    } else {
-                        ids += model.encode(word: word)
+        specials.ids(of: text) { part, ids in
+            for word in CLIPPreTokenizer.words(in: part, cleanup: cleanup) {
+                if word.count < 24 {
+                    let key = String(word)!
+                    if cleanup == .slow, let id = markerIDs[key] {
+                        ids.append(id)
+                        continue
                     }
+                    ids += cache.ids(for: key) { model.encode(word: word) }
+                } else {
+                    ids += model.encode(word: word)
                 }
             }
         }
-        return ids
     }
 
     public func encode(_ text: String, maxLength: Int?) -> EncodedText {

@@ -41,4 +41,17 @@ struct SpecialTokenSplitter: Sendable {
         if start != utf8.endIndex { segments.append(.text(text[start...])) }
         return segments
     }
+
+    /// The ids of `text`: each special token as its id, the text between
+    /// them through the tokenizer's own `encode`.
+    func ids(of text: String, encodingText encode: (Substring, inout [Int32]) -> Void) -> [Int32] {
+        var ids: [Int32] = []
+        for segment in split(text) {
+            switch segment {
+            case .special(let id): ids.append(id)
+            case .text(let part): encode(part, &ids)
+            }
+        }
+        return ids
+    }
 }
