@@ -65,6 +65,11 @@ final class OpReferenceTests: XCTestCase {
 
     static let convolutionFixtures = ["conv2d_3x3", "conv2d_3x3_s2", "conv2d_3x3_s2_p0", "conv2d_1x1",
                                       "conv2d_3x3_wide", "conv2d_3x3_winograd", "conv2d_3x3_winograd_deep"]
+                                      + winogradEdgeFixtures
+    /// Geometries a Winograd tiling must get right at its edges (every one
+    /// eligible for Winograd: stride 1, channels in whole vectors).
+    static let winogradEdgeFixtures = ["conv2d_3x3_valid", "conv2d_3x3_asymmetric", "conv2d_3x3_subtile",
+                                       "conv2d_3x3_single_pixel", "conv2d_3x3_pad2", "conv2d_3x3_batch"]
 
     /// Winograd F(4×4, 3×3) rounds differently from a direct sum: measured on
     /// the 2304-term fixture, worst error 2.2e-5 and mean 1.4e-6 on unit-scale
@@ -73,12 +78,23 @@ final class OpReferenceTests: XCTestCase {
     /// Winograd backend.
     static let winogradAbsoluteTolerance: Float = 3e-5
 
-    func checkConvolution(_ name: String, on backends: [any Backend] = TestBackends.all) throws {
-        let fixture = try Fixture("ops/\(name).safetensors")
+    /// The fixture's padding: `padding` for every side, or one per side.
+    static func padding(_ fixture: Fixture) -> ConvPadding {
+        if let all = fixture.int("padding") { return .same(all) }
+        return ConvPadding(top: fixture.int("padding_top")!, left: fixture.int("padding_left")!,
+                           bottom: fixture.int("padding_bottom")!, right: fixture.int("padding_right")!)
+    }
+
+    /// The fixture's geometry in sdgen's layouts (NHWC input, [Cout, kh, kw, Cin] kernel).
+    static func geometry(_ fixture: Fixture) -> ConvolutionGeometry {
         let (input, weight) = (fixture.shape("x"), fixture.shape("weight"))
-        let geometry = ConvolutionGeometry(input: [input[0], input[2], input[3], input[1]],
-                                           weight: [weight[0], weight[2], weight[3], weight[1]],
-                                           stride: fixture.int("stride")!, padding: .same(fixture.int("padding")!))
+        return ConvolutionGeometry(input: [input[0], input[2], input[3], input[1]],
+                                   weight: [weight[0], weight[2], weight[3], weight[1]],
+                                   stride: fixture.int("stride")!, padding: padding(fixture))
+    }
+
+    func checkConvolution(_ name: String, on backends: [any Backend] = TestBackends.all) throws {
+        let geometry = Self.geometry(try Fixture("ops/\(name).safetensors"))
         for backend in backends {
             let winograd = (backend as? CPUBackend)?.usesWinograd(geometry) ?? false
             try checkConvolution(name, on: backend, atol: winograd ? Self.winogradAbsoluteTolerance : atol)
@@ -90,7 +106,7 @@ final class OpReferenceTests: XCTestCase {
             let x = try f.imageNHWC("x", on: b)
             // PyTorch's [Cout, Cin, kh, kw] → sdgen's [Cout, kh, kw, Cin].
             let w = try f.tensor("weight", on: b).permuted([0, 2, 3, 1])
-            let y = x.conv2d(w, try f.tensor("bias", on: b), stride: f.int("stride")!, padding: f.int("padding")!)
+            let y = x.conv2d(w, try f.tensor("bias", on: b), stride: f.int("stride")!, padding: Self.padding(f))
             return y.permuted([0, 3, 1, 2])
         }
     }
@@ -103,6 +119,10 @@ final class OpReferenceTests: XCTestCase {
     /// every fixture, whatever the automatic choice would be (Winograd needs
     /// stride 1 and channel counts in whole vectors; elsewhere it falls back).
     func testConvolutionAlgorithms() throws {
+        let winograd = CPUBackend(threads: 2, convolution: .winograd)
+        for name in Self.winogradEdgeFixtures {
+            XCTAssertTrue(winograd.usesWinograd(Self.geometry(try Fixture("ops/\(name).safetensors"))), name)
+        }
         for algorithm in CPUBackend.ConvolutionAlgorithm.allCases {
             let backend = CPUBackend(threads: 2, convolution: algorithm)
             for name in Self.convolutionFixtures { try checkConvolution(name, on: [backend]) }

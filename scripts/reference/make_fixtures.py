@@ -104,17 +104,21 @@ def _canonicalize_metadata_order(path: Path) -> None:
         f.write(new_raw)
 
 
-def _conv(out_dir: Path, name: str, seed: int, x_shape, w_shape, stride: int, padding: int) -> None:
+def _conv(out_dir: Path, name: str, seed: int, x_shape, w_shape, stride: int, padding) -> None:
+    """padding: an int for all sides, or (top, left, bottom, right), applied with F.pad."""
     torch.manual_seed(seed)
     x = torch.randn(*x_shape)
     weight = torch.randn(*w_shape) * (1.0 / math.sqrt(w_shape[1] * w_shape[2] * w_shape[3]))
     bias = torch.randn(w_shape[0]) * 0.1
-    out = F.conv2d(x, weight, bias, stride=stride, padding=padding)
-    write_fixture(
-        out_dir, name,
-        {"x": x, "weight": weight, "bias": bias, "out": out},
-        {"stride": stride, "padding": padding},
-    )
+    if isinstance(padding, int):
+        out = F.conv2d(x, weight, bias, stride=stride, padding=padding)
+        meta = {"stride": stride, "padding": padding}
+    else:
+        top, left, bottom, right = padding
+        out = F.conv2d(F.pad(x, (left, right, top, bottom)), weight, bias, stride=stride)
+        meta = {"stride": stride, "padding_top": top, "padding_left": left,
+                "padding_bottom": bottom, "padding_right": right}
+    write_fixture(out_dir, name, {"x": x, "weight": weight, "bias": bias, "out": out}, meta)
 
 
 def _sdpa_heads(q, k, v, heads: int, scale: float, causal: bool, attn_mask=None) -> torch.Tensor:
@@ -209,6 +213,15 @@ def make_op_fixtures(root: Path) -> None:
     # that sdgen's automatic choice takes Winograd; the second has SD-deep sums.
     _conv(out_dir, "conv2d_3x3_winograd", 1100, (2, 64, 30, 33), (48, 64, 3, 3), stride=1, padding=1)
     _conv(out_dir, "conv2d_3x3_winograd_deep", 1101, (1, 256, 34, 29), (64, 256, 3, 3), stride=1, padding=1)
+    # Geometries a Winograd tiling must get right at the edges: no padding,
+    # asymmetric padding, images smaller than one 4×4 tile, a single pixel,
+    # padding wider than the kernel's reach, a batch of odd-sized images.
+    _conv(out_dir, "conv2d_3x3_valid", 1102, (1, 8, 9, 7), (16, 8, 3, 3), stride=1, padding=0)
+    _conv(out_dir, "conv2d_3x3_asymmetric", 1103, (1, 24, 5, 6), (40, 24, 3, 3), stride=1, padding=(0, 1, 2, 1))
+    _conv(out_dir, "conv2d_3x3_subtile", 1104, (2, 16, 3, 2), (8, 16, 3, 3), stride=1, padding=1)
+    _conv(out_dir, "conv2d_3x3_single_pixel", 1105, (1, 8, 1, 1), (8, 8, 3, 3), stride=1, padding=1)
+    _conv(out_dir, "conv2d_3x3_pad2", 1106, (1, 8, 4, 4), (8, 8, 3, 3), stride=1, padding=2)
+    _conv(out_dir, "conv2d_3x3_batch", 1107, (3, 8, 13, 17), (24, 8, 3, 3), stride=1, padding=1)
 
     # group norm
     torch.manual_seed(1009)
