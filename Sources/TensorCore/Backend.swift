@@ -40,6 +40,9 @@ public protocol Backend: AnyObject, Sendable {
     var name: String { get }
     /// The dtype weights should be stored in (model loaders ask; default f32).
     var preferredWeightDType: DType { get }
+    /// Whether ops read tensor values (false for a backend that only follows
+    /// shapes, such as the FLOP counter: loaders then need invent none).
+    var readsValues: Bool { get }
     /// The dtype a weight of `shape`, stored as `stored` in a checkpoint, is
     /// kept in on this backend (default: `preferredWeightDType`).
     func weightDType(storedAs stored: DType, shape: [Int]) -> DType
@@ -112,6 +115,8 @@ extension Backend {
     /// The dtype weights should be stored in on this backend: f16 where a GPU
     /// stores weights in half precision, f32 everywhere else.
     public var preferredWeightDType: DType { .f32 }
+
+    public var readsValues: Bool { true }
 
     public func weightDType(storedAs stored: DType, shape: [Int]) -> DType { preferredWeightDType }
 

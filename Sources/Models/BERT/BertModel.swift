@@ -67,7 +67,9 @@ public struct BertModel: Sendable {
         for layer in layers { h = layer(h, keyMask: keyMask) }
 
         let pooled = pooler.map { pooler in
-            let first = backend.permute(h, [1, 0, 2]).slice(rows: 0..<1).reshaped([batch, -1])
+            // Each sequence's [CLS] row alone, not a copy of the whole hidden state.
+            let tokens = h.reshaped([batch * length, -1])
+            let first = Tensor.concat((0..<batch).map { tokens.slice(rows: $0 * length..<$0 * length + 1) }, axis: 0)
             return pooler(first).activation(.tanh)
         }
         return Output(lastHiddenState: h, pooled: pooled)

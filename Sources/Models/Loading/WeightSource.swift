@@ -92,9 +92,9 @@ public final class WeightSource: @unchecked Sendable {
     }
 
     private func randomTensor(_ key: String, shape: [Int], seed: UInt64) -> Tensor {
-        // Counting FLOPs needs shapes only; skip inventing gigabytes of values.
         let dtype = self.dtype ?? backend.weightDType(storedAs: randomStoredDType, shape: shape)
-        if backend is FLOPCounter { return backend.zeros(shape, dtype: dtype) }
+        // Counting FLOPs needs shapes only; skip inventing gigabytes of values.
+        if !backend.readsValues { return backend.zeros(shape, dtype: dtype) }
         let count = shape.reduce(1, *)
         // Per-key stream, so the same key gets the same values in any order.
         var state = key.utf8.reduce(seed ^ 0xCBF2_9CE4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 } | 1

@@ -17,6 +17,7 @@ public final class FLOPCounter: Backend, @unchecked Sendable {
     public init() {}
 
     public var name: String { "FLOP counter" }
+    public var readsValues: Bool { false }
 
     public func reset() { tally = Tally() }
 
