@@ -29,11 +29,13 @@ let package = Package(
         .target(name: "CSentencePiece",
                 cxxSettings: [.unsafeFlags(["-std=c++17"])],
                 linkerSettings: [.linkedLibrary("sentencepiece")]),
+        // The bfloat16 GEMM kernel (AVX-512 BF16 intrinsics, chosen at run time).
+        .target(name: "CBFloat16GEMM", cSettings: [.unsafeFlags(["-O3"])]),
         // libpng calls behind setjmp, so libpng's longjmp never crosses Swift frames.
         .target(name: "CPNGShim", dependencies: ["CPNG"]),
 
         // Tensor core: Tensor, the op interface, the CPU backend.
-        .target(name: "TensorCore", dependencies: ["CBLAS", "CVulkan"],
+        .target(name: "TensorCore", dependencies: ["CBLAS", "CVulkan", "CBFloat16GEMM"],
                 exclude: ["Vulkan/Shaders"], swiftSettings: kernelFlags),
         .target(name: "SafeTensors", dependencies: ["TensorCore"]),
         // Resources/ holds the CLIP merges shipped for single-file checkpoints;

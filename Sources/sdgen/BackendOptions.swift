@@ -3,8 +3,9 @@ import Pipeline
 import TensorCore
 
 extension CPUBackend.ConvolutionAlgorithm: ExpressibleByArgument {}
+extension CPUBackend.MatmulPrecision: ExpressibleByArgument {}
 
-/// `--threads`, `--convolution` and `--gpu-index`, the options every command that computes takes.
+/// `--threads`, `--convolution`, `--precision` and `--gpu-index`, the options every command that computes takes.
 struct BackendOptions: ParsableArguments {
     @Option(help: "CPU threads (default: every core).")
     var threads: Int?
@@ -13,6 +14,11 @@ struct BackendOptions: ParsableArguments {
         "With cpu: 3×3 convolutions by Winograd F(4×4,3×3) where it pays (automatic), always (winograd), or as im2col GEMMs (direct).",
         discussion: "Winograd needs 2.25 multiply-adds per output instead of 9; its f32 rounding error is about 5× direct's on average (see docs/performance.md)."))
     var convolution: CPUBackend.ConvolutionAlgorithm = .automatic
+
+    @Option(help: ArgumentHelp(
+        "With cpu: matrix products in f32, or with operands rounded to bfloat16 and f32 sums (bf16, opt-in).",
+        discussion: "bf16 runs twice the multiply-adds per cycle on CPUs with AVX-512 BF16 (emulated, no faster, elsewhere); outputs move by about 1e-2 relative instead of 1e-6 (see docs/performance.md)."))
+    var precision: CPUBackend.MatmulPrecision = .f32
 
     @Option(help: "With gpu: the Vulkan device to use (see `sdgen devices`; default: first discrete, else integrated, else CPU implementation).")
     var gpuIndex: Int?
@@ -23,6 +29,13 @@ struct BackendOptions: ParsableArguments {
     }
 
     func backend(for device: ComputeDevice) throws -> any Backend {
-        try device.makeBackend(threads: threads, gpuIndex: gpuIndex, convolution: convolution)
+        try device.makeBackend(threads: threads, gpuIndex: gpuIndex, convolution: convolution, precision: precision)
+    }
+
+    /// A benchmark's backend: like `--convolution`, `--precision` shapes the
+    /// CPU column and leaves the GPU's (f32) alone, so `--device both` works.
+    func benchmarkBackend(for device: ComputeDevice) throws -> any Backend {
+        try device.makeBackend(threads: threads, gpuIndex: gpuIndex, convolution: convolution,
+                               precision: device == .cpu ? precision : .f32)
     }
 }

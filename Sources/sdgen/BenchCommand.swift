@@ -44,7 +44,7 @@ struct BenchCommand: ParsableCommand {
         var peaks: [String: Double] = [:]
         var names: [String: String] = [:]
         for device in devices {
-            let backend = try backendOptions.backend(for: device)
+            let backend = try backendOptions.benchmarkBackend(for: device)
             names[device.rawValue] = backend.name
             if peak { peaks[device.rawValue] = PeakThroughput.measure(on: backend) }
             if !json { Progress.line("\(device.rawValue.uppercased()): synthesising SD 1.5 weights") }

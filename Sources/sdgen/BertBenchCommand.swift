@@ -54,7 +54,7 @@ struct BertBenchCommand: ParsableCommand {
         var names: [String: String] = [:]
         var configuration = BertConfiguration()
         for device in devices {
-            let backend = try backendOptions.backend(for: device)
+            let backend = try backendOptions.benchmarkBackend(for: device)
             names[device.rawValue] = backend.name
             let benchmark: BertBenchmark
             if let weights {

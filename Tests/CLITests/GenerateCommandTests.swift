@@ -68,6 +68,9 @@ final class GenerateCommandTests: XCTestCase {
                                    "-o", "/proc/sdgen-test/out.png"], "/proc/sdgen-test"),
             ("unknown option", ["a", "--weights", tinyModel, "--colour", "red"], "--colour"),
             ("unknown convolution", ["a", "--weights", tinyModel, "--convolution", "fft"] + common, "fft"),
+            ("unknown precision", ["a", "--weights", tinyModel, "--precision", "fp8"] + common, "fp8"),
+            ("bf16 on the GPU", ["a", "--weights", tinyModel, "--device", "gpu", "--precision", "bf16"] + common,
+             "--precision bf16"),
         ]
         for (label, arguments, fragment) in cases {
             let run = try SDGenProcess.run(arguments, in: directory)
@@ -80,6 +83,15 @@ final class GenerateCommandTests: XCTestCase {
         }
         let left = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0 != "corrupt.safetensors" }
         XCTAssertEqual(left, [], "files left behind")
+    }
+
+    func testBFloat16PrecisionWritesAnImage() throws {
+        let output = directory.appendingPathComponent("bf16.png")
+        let run = try SDGenProcess.run(["a fox", "--weights", tinyModel, "--width", "16", "--height", "16", "--steps", "2",
+                                        "--precision", "bf16", "-o", output.path], in: directory)
+        XCTAssertEqual(run.status, 0, run.standardError)
+        XCTAssertTrue(run.standardOutput.contains("bf16"), "the backend line names the precision: \(run.standardOutput)")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: output.path))
     }
 
     func testNoOverwriteKeepsTheExistingFile() throws {

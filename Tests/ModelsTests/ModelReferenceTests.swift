@@ -13,7 +13,21 @@ import XCTest
 /// GEMMs and norms whose summation order differs from PyTorch's; the
 /// observed errors are reported by the assertion message when exceeded.
 final class ModelReferenceTests: XCTestCase {
-    let atol: Float = 1e-4, rtol: Float = 1e-4
+    /// Every backend, and the CPU with bf16 matrix products (`--precision bf16`).
+    let backends: [any Backend] = TestBackends.all + TestBackends.cpuBFloat16
+
+    /// f32 backends: 1e-4 absolute + 1e-4 relative. bf16 products: see
+    /// `bfloat16Tolerance`.
+    func tolerance(on backend: any Backend) -> (atol: Float, rtol: Float) {
+        (backend as? CPUBackend)?.precision == .bf16 ? Self.bfloat16Tolerance : (1e-4, 1e-4)
+    }
+
+    /// bf16 rounds every product's operands to 8 significant bits (unit
+    /// roundoff 2⁻⁹ ≈ 2e-3), and each model chains tens of products, so its
+    /// unit-scale outputs move by ~1e-2: observed 0.008 (VAE encoder) to
+    /// 0.023 (4-block UNet). Stated with a 2× margin; a wrong product or a
+    /// missed operand would be off by O(1).
+    static let bfloat16Tolerance: (atol: Float, rtol: Float) = (4e-2, 2e-2)
 
     var pipelineFolder: URL { FixturePaths.url("pipeline") }
 
@@ -54,10 +68,10 @@ final class ModelReferenceTests: XCTestCase {
     }
 
     /// Both layouts must load and give the same reference results.
-    func forEachCheckpoint(_ body: (StableDiffusionCheckpoint, String) throws -> Void) throws {
-        for backend in TestBackends.all {
-            try body(try loadFolder(backend), "diffusers folder on \(backend.name)")
-            try body(try loadSingleFile(backend), "single file on \(backend.name)")
+    func forEachCheckpoint(_ body: (StableDiffusionCheckpoint, String, (atol: Float, rtol: Float)) throws -> Void) throws {
+        for backend in backends {
+            try body(try loadFolder(backend), "diffusers folder on \(backend.name)", tolerance(on: backend))
+            try body(try loadSingleFile(backend), "single file on \(backend.name)", tolerance(on: backend))
         }
     }
 
@@ -66,18 +80,18 @@ final class ModelReferenceTests: XCTestCase {
         let ids = try io.integers("input_ids").map { Int32($0) }
         let shape = io.shape("input_ids")
         let batch = (0..<shape[0]).map { Array(ids[$0 * shape[1]..<($0 + 1) * shape[1]]) }
-        try forEachCheckpoint { checkpoint, label in
+        try forEachCheckpoint { checkpoint, label, tolerance in
             let last = checkpoint.textEncoder(batch)
             XCTAssertEqual(last.shape, io.shape("last_hidden_state"))
-            assertClose(last.toArray(), try io.floats("last_hidden_state"), atol: atol, rtol: rtol, "CLIP last, \(label)")
+            assertClose(last.toArray(), try io.floats("last_hidden_state"), atol: tolerance.atol, rtol: tolerance.rtol, "CLIP last, \(label)")
             let penultimate = checkpoint.textEncoder(batch, skip: 1)
-            assertClose(penultimate.toArray(), try io.floats("penultimate"), atol: atol, rtol: rtol, "CLIP skip 1, \(label)")
+            assertClose(penultimate.toArray(), try io.floats("penultimate"), atol: tolerance.atol, rtol: tolerance.rtol, "CLIP skip 1, \(label)")
         }
     }
 
     func testUNetNoisePrediction() throws {
         let io = try Fixture("pipeline/io/unet.safetensors")
-        try forEachCheckpoint { checkpoint, label in
+        try forEachCheckpoint { checkpoint, label, tolerance in
             let backend = checkpoint.unet.convIn.weight.backend
             let sample = try io.imageNHWC("sample", on: backend)
             let context = try io.tensor("encoder_hidden_states", on: backend)
@@ -86,28 +100,28 @@ final class ModelReferenceTests: XCTestCase {
                 let t = try io.floats(timestepName)[0]
                 let out = checkpoint.unet(sample, timestep: t, context: context).permuted([0, 3, 1, 2])
                 XCTAssertEqual(out.shape, io.shape(outName))
-                assertClose(out.toArray(), try io.floats(outName), atol: atol, rtol: rtol, "UNet t=\(t), \(label)")
+                assertClose(out.toArray(), try io.floats(outName), atol: tolerance.atol, rtol: tolerance.rtol, "UNet t=\(t), \(label)")
             }
         }
     }
 
     func testVAEDecoder() throws {
         let io = try Fixture("pipeline/io/vae_decoder.safetensors")
-        try forEachCheckpoint { checkpoint, label in
+        try forEachCheckpoint { checkpoint, label, tolerance in
             let backend = checkpoint.unet.convIn.weight.backend
             let image = checkpoint.vaeDecoder(try io.imageNHWC("latents", on: backend)).permuted([0, 3, 1, 2])
             XCTAssertEqual(image.shape, io.shape("out"))
-            assertClose(image.toArray(), try io.floats("out"), atol: atol, rtol: rtol, "VAE decoder, \(label)")
+            assertClose(image.toArray(), try io.floats("out"), atol: tolerance.atol, rtol: tolerance.rtol, "VAE decoder, \(label)")
         }
     }
 
     func testVAEEncoder() throws {
         let io = try Fixture("pipeline/io/vae_encoder.safetensors")
-        try forEachCheckpoint { checkpoint, label in
+        try forEachCheckpoint { checkpoint, label, tolerance in
             let backend = checkpoint.unet.convIn.weight.backend
             let moments = try checkpoint.loadVAEEncoder()(try io.imageNHWC("image", on: backend)).permuted([0, 3, 1, 2])
             XCTAssertEqual(moments.shape, io.shape("moments"))
-            assertClose(moments.toArray(), try io.floats("moments"), atol: atol, rtol: rtol, "VAE encoder, \(label)")
+            assertClose(moments.toArray(), try io.floats("moments"), atol: tolerance.atol, rtol: tolerance.rtol, "VAE encoder, \(label)")
         }
     }
 
@@ -116,7 +130,8 @@ final class ModelReferenceTests: XCTestCase {
     func testFourBlockUNetWithLinearProjection() throws {
         let folder = FixturePaths.url("unet4")
         let io = try Fixture("unet4/io.safetensors")
-        for backend in TestBackends.all {
+        for backend in backends {
+            let tolerance = tolerance(on: backend)
             let configuration = try UNetConfiguration.load(folder.appendingPathComponent("config.json"))
             XCTAssertEqual(configuration.blockOutChannels.count, 4)
             let file = try SafeTensorsFile(url: folder.appendingPathComponent("diffusion_pytorch_model.safetensors"))
@@ -124,7 +139,7 @@ final class ModelReferenceTests: XCTestCase {
                                                 weights: WeightSource(files: [file], backend: backend).root)
             let out = unet(try io.imageNHWC("sample", on: backend), timestep: try io.floats("timestep")[0],
                            context: try io.tensor("encoder_hidden_states", on: backend)).permuted([0, 3, 1, 2])
-            assertClose(out.toArray(), try io.floats("out"), atol: atol, rtol: rtol, "4-block UNet on \(backend.name)")
+            assertClose(out.toArray(), try io.floats("out"), atol: tolerance.atol, rtol: tolerance.rtol, "4-block UNet on \(backend.name)")
         }
     }
 
@@ -138,7 +153,8 @@ final class ModelReferenceTests: XCTestCase {
             let flat = try io.integers(name).map { Int32($0) }
             return (0..<shape[0]).map { Array(flat[$0 * shape[1]..<($0 + 1) * shape[1]]) }
         }
-        for backend in TestBackends.all {
+        for backend in backends {
+            let tolerance = tolerance(on: backend)
             let configuration = try BertConfiguration.load(folder.appendingPathComponent("config.json"))
             let file = try SafeTensorsFile(url: folder.appendingPathComponent("model.safetensors"))
             let bert = try BertModel(configuration: configuration,
@@ -147,9 +163,9 @@ final class ModelReferenceTests: XCTestCase {
             let output = bert(ids: try rows("input_ids"), attentionMask: try rows("attention_mask"),
                               tokenTypes: try rows("token_type_ids"))
             assertClose(output.lastHiddenState.toArray(), try io.floats("last_hidden_state"),
-                        atol: atol, rtol: rtol, "BERT hidden states on \(backend.name)")
+                        atol: tolerance.atol, rtol: tolerance.rtol, "BERT hidden states on \(backend.name)")
             assertClose(output.pooled?.toArray() ?? [], try io.floats("pooler_output"),
-                        atol: atol, rtol: rtol, "BERT pooler on \(backend.name)")
+                        atol: tolerance.atol, rtol: tolerance.rtol, "BERT pooler on \(backend.name)")
         }
     }
 }

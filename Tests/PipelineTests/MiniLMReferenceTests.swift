@@ -69,4 +69,31 @@ final class MiniLMReferenceTests: XCTestCase {
             }
         }
     }
+
+    /// `--precision bf16` on real weights: each sentence's embedding against
+    /// sentence-transformers' f32 one. Stated as cosine similarity ≥ 0.999
+    /// per sentence (what a search ranking sees); observed worst is printed.
+    func testBFloat16ProductsKeepEmbeddings() throws {
+        try requireWeights()
+        let io = try Fixture("minilm/reference.safetensors")
+        for backend in TestBackends.cpuBFloat16 {
+            let embedder = try SentenceEmbedder(folder: Self.folder, backend: backend)
+            for prefix in ["", "long_"] {
+                let key = prefix.isEmpty ? "sentences" : "long_sentences"
+                let sentences = try JSONDecoder().decode([String].self, from: Data(try XCTUnwrap(io.string(key)).utf8))
+                let vectors = try embedder.embed(sentences)
+                let reference = try io.floats(prefix + "embeddings")
+                let width = reference.count / sentences.count
+                var worst: Float = 1
+                for (i, vector) in vectors.enumerated() {
+                    let theirs = reference[i * width..<(i + 1) * width]
+                    let dot = zip(vector, theirs).reduce(0) { $0 + $1.0 * $1.1 }
+                    let norms = (vector.reduce(0) { $0 + $1 * $1 } * theirs.reduce(0) { $0 + $1 * $1 }).squareRoot()
+                    worst = min(worst, dot / norms)
+                }
+                print("parity: MiniLM bf16 \(key) on \(backend.name): worst cosine similarity \(worst) (bound 0.9999)")
+                XCTAssertGreaterThanOrEqual(worst, 0.9999, "MiniLM bf16 \(key) on \(backend.name)")
+            }
+        }
+    }
 }

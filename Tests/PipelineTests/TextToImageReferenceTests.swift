@@ -15,7 +15,7 @@ import XCTest
 /// initial latents must match exactly.
 final class TextToImageReferenceTests: XCTestCase {
     func check(_ name: String, layout: StableDiffusionCheckpoint.Layout,
-               on backends: [any Backend] = TestBackends.all) throws {
+               on backends: [any Backend] = TestBackends.all, atol: Float = 2e-3) throws {
         let expected = try Fixture("pipeline/expected/\(name).safetensors")
         for backend in backends {
             let folder = FixturePaths.url("pipeline")
@@ -41,7 +41,7 @@ final class TextToImageReferenceTests: XCTestCase {
 
             let result = try pipeline.generate(request)
             XCTAssertEqual(result.truncatedTokens.prompt > 0, expected.string("truncated") == "1", "\(name): truncation")
-            assertClose(result.pixels, try expected.floats("image"), atol: 2e-3, rtol: 0,
+            assertClose(result.pixels, try expected.floats("image"), atol: atol, rtol: 0,
                         "pipeline \(name), \(layout.rawValue), on \(backend.name)")
         }
     }
@@ -59,6 +59,15 @@ final class TextToImageReferenceTests: XCTestCase {
         tuning.widenedBlockBytes = 4 * 100
         tuning.winogradKernelChunkBytes = 36 * 4 * 32 * 8
         try check("pndm", layout: .singleFile, on: [CPUBackend(threads: 2, convolution: .winograd, tuning: tuning)])
+    }
+
+    /// `--precision bf16` through the whole pipeline against diffusers' f32
+    /// images: every product's operands lose 16 bits, 25 denoising steps
+    /// compound it, observed up to 1e-2 of the [0, 1] range; stated 3e-2
+    /// (8 of 255 levels). A broken product would miss by O(1).
+    func testBFloat16Products() throws {
+        try check("pndm", layout: .diffusersFolder, on: TestBackends.cpuBFloat16, atol: 3e-2)
+        try check("euler", layout: .singleFile, on: TestBackends.cpuBFloat16, atol: 3e-2)
     }
 
     /// The initial latents are torch.randn's for the seed, bit for bit.

@@ -15,6 +15,16 @@ public enum TestBackends {
     public static let cpu = CPUBackend(threads: 2)
     public static let cpuWinograd = CPUBackend(threads: 2, convolution: .winograd)
 
+    /// The CPU with bf16 matrix products (`--precision bf16`): the AVX-512
+    /// BF16 kernel where this CPU has one, and always the emulation that
+    /// stands in for it elsewhere. Held to bf16 references, not the f32 ones.
+    public static let cpuBFloat16: [CPUBackend] = {
+        var emulated = CPUBackend.Tuning()
+        emulated.nativeBFloat16 = false
+        let both = [CPUBackend(threads: 2, precision: .bf16), CPUBackend(threads: 2, precision: .bf16, tuning: emulated)]
+        return CPUBackend.hasNativeBFloat16 ? both : [both[1]]
+    }()
+
     /// The Vulkan backend with f32 weights, so GPU results are held to the
     /// same tolerances as the CPU's (f16 weights are tested separately, with
     /// wider bounds, in VulkanBackendTests).

@@ -414,11 +414,13 @@ def make_op_fixtures(root: Path) -> None:
 
 from fixtures_models import make_model_fixtures, make_pipeline_fixtures  # noqa: E402
 from fixtures_tokenizers import make_tokenizer_fixtures  # noqa: E402
+from fixtures_bf16 import make_bf16_fixtures  # noqa: E402
 
 GROUPS: Dict[str, Callable[[Path], None]] = {
     "schedulers": make_scheduler_fixtures,
     "rng": make_rng_fixtures,
     "ops": make_op_fixtures,
+    "bf16": lambda root: make_bf16_fixtures(root, write_fixture),
     "models": make_model_fixtures,
     "pipeline": make_pipeline_fixtures,
     "tokenizers": make_tokenizer_fixtures,

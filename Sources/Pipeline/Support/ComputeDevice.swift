@@ -9,12 +9,15 @@ public enum ComputeDevice: String, Sendable, CaseIterable, Codable {
     /// - Parameter gpuIndex: the Vulkan device (`sdgen devices` lists them);
     ///   nil takes the first discrete GPU, else integrated, else lavapipe.
     /// - Parameter convolution: how the CPU computes 3×3 convolutions.
+    /// - Parameter precision: the CPU's matrix-product precision (the GPU computes in f32).
     public func makeBackend(threads: Int?, gpuIndex: Int? = nil,
-                            convolution: CPUBackend.ConvolutionAlgorithm = .automatic) throws -> any Backend {
+                            convolution: CPUBackend.ConvolutionAlgorithm = .automatic,
+                            precision: CPUBackend.MatmulPrecision = .f32) throws -> any Backend {
         switch self {
         case .cpu:
-            return CPUBackend(threads: threads, convolution: convolution)
+            return CPUBackend(threads: threads, convolution: convolution, precision: precision)
         case .gpu:
+            if precision != .f32 { throw DeviceError.precisionUnsupported(precision.rawValue) }
             do {
                 return try VulkanBackend(options: VulkanOptions(deviceIndex: gpuIndex))
             } catch let error as VulkanError {
@@ -37,11 +40,14 @@ public enum ComputeDevice: String, Sendable, CaseIterable, Codable {
 
 public enum DeviceError: Error, CustomStringConvertible {
     case gpuUnavailable(String)
+    case precisionUnsupported(String)
 
     public var description: String {
         switch self {
         case let .gpuUnavailable(reason):
             "no GPU backend: \(reason); or use --device cpu"
+        case let .precisionUnsupported(precision):
+            "--precision \(precision) is a CPU option; the GPU backend computes in f32"
         }
     }
 }

@@ -23,7 +23,7 @@ extension CPUBackend {
         let qs = q.floats, ks = k.floats, vs = v.floats, mask = keyMask?.floats
         let workers = min(threads, tasks)
 
-        // Many small GEMMs: single-threaded OpenBLAS calls, our workers side by side.
+        // Many small GEMMs: single-threaded products, our workers side by side.
         let maskBox = UncheckedBox(mask)
         parallelFor(workers, threads: workers) { workerRange in
             for worker in workerRange {
@@ -37,7 +37,7 @@ extension CPUBackend {
                     let b = task / (blocksPerHead * heads)
                     let q0 = block * blockRows, rows = min(blockRows, queries - q0)
                     let column = head * headDim
-                    sgemm(transB: true, m: rows, n: keys, k: headDim, alpha: scale,
+                    gemmOnThisThread(transB: true, m: rows, n: keys, k: headDim, alpha: scale,
                           a: qs + (b * queries + q0) * width + column, lda: width,
                           b: ks + b * keys * width + column, ldb: width, c: scores, ldc: keys)
                     for r in 0..<rows {
@@ -53,7 +53,7 @@ extension CPUBackend {
                         inverseSums[r] = exponentiateRow(row, keys)
                     }
                     let target = o + (b * queries + q0) * width + column
-                    sgemm(m: rows, n: headDim, k: keys, a: scores, lda: keys,
+                    gemmOnThisThread(m: rows, n: headDim, k: keys, a: scores, lda: keys,
                           b: vs + b * keys * width + column, ldb: width, c: target, ldc: width)
                     // Softmax's division, on rows of headDim instead of keys.
                     for r in 0..<rows {

@@ -10,6 +10,7 @@ import Foundation
 public final class CPUBackend: Backend, @unchecked Sendable {
     public let threads: Int
     public let convolutionAlgorithm: ConvolutionAlgorithm
+    public let precision: MatmulPrecision
     public let tuning: Tuning
 
     /// Working-set sizes of the blocked kernels. The defaults keep each
@@ -20,14 +21,19 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         public var winogradKernelChunkBytes = 64 << 20
         /// f16/bf16 weight rows widened to f32 this many bytes at a time.
         public var widenedBlockBytes = 16 << 20
+        /// bf16 products on the AVX-512 BF16 kernel where the CPU has it; off,
+        /// they are emulated through f32 sgemm (tests check both agree).
+        public var nativeBFloat16 = true
 
         public init() {}
     }
 
-    public init(threads: Int? = nil, convolution: ConvolutionAlgorithm = .automatic, tuning: Tuning = Tuning()) {
+    public init(threads: Int? = nil, convolution: ConvolutionAlgorithm = .automatic,
+                precision: MatmulPrecision = .f32, tuning: Tuning = Tuning()) {
         let count = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
         self.threads = count
         convolutionAlgorithm = convolution
+        self.precision = precision
         self.tuning = tuning
         // We split GEMMs over our own workers (`gemm`); see there for why.
         openblas_set_num_threads(1)
@@ -35,7 +41,11 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     public var name: String {
         let convolutions = convolutionAlgorithm == .automatic ? "" : ", \(convolutionAlgorithm.rawValue) 3×3 convolutions"
-        return "CPU (OpenBLAS, \(threads) thread\(threads == 1 ? "" : "s")\(convolutions))"
+        let products = switch precision {
+        case .f32: "OpenBLAS"
+        case .bf16: Self.hasNativeBFloat16 && tuning.nativeBFloat16 ? "bf16 products, AVX-512 BF16" : "bf16 products, emulated"
+        }
+        return "CPU (\(products), \(threads) thread\(threads == 1 ? "" : "s")\(convolutions))"
     }
 
     /// Matrices and kernels stored in f16 or bf16 stay so in memory, halving

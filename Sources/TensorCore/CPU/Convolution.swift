@@ -51,8 +51,8 @@ extension CPUBackend {
                     }
                 }
             }
-            withWidenedRows(weight, rowLength: patch) { w, outputs in
-                gemm(transB: true, m: rows, n: outputs.count, k: patch, a: col, lda: patch, b: w, ldb: patch,
+            withGEMMWeightRows(weight, rowLength: patch) { w, dtype, outputs in
+                gemm(transB: true, m: rows, n: outputs.count, k: patch, a: col, lda: patch, b: w, bType: dtype, ldb: patch,
                       beta: bias == nil ? 0 : 1, c: c + start * cout + outputs.lowerBound, ldc: cout)
             }
             start += rows

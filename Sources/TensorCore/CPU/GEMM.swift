@@ -20,27 +20,60 @@ extension CPUBackend {
     /// split here instead: by rows of C when there are many (each worker packs
     /// B whole, a small cost when M is large), else by columns (BERT's 128
     /// tokens against 3072 outputs).
+    ///
+    /// B may be f16 or bf16 (a resident weight) only in bf16 precision, whose
+    /// kernel reads it as it packs; f32 precision takes f32 operands.
     func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
-              a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+              a: UnsafePointer<Float>, lda: Int, b: UnsafeRawPointer, bType: DType = .f32, ldb: Int,
               beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
         let workers = min(threads, max(1, m * n * k / Self.parallelGEMMWork))
         guard workers > 1 else {
-            sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
-                  b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            gemmOnThisThread(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                             b: b, bType: bType, ldb: ldb, beta: beta, c: c, ldc: ldc)
             return
         }
         if m >= n {
             parallelFor(m, threads: workers) { rows in
-                sgemm(transA: transA, transB: transB, m: rows.count, n: n, k: k, alpha: alpha,
-                      a: a + rows.lowerBound * (transA ? 1 : lda), lda: lda, b: b, ldb: ldb,
-                      beta: beta, c: c + rows.lowerBound * ldc, ldc: ldc)
+                gemmOnThisThread(transA: transA, transB: transB, m: rows.count, n: n, k: k, alpha: alpha,
+                                 a: a + rows.lowerBound * (transA ? 1 : lda), lda: lda, b: b, bType: bType,
+                                 ldb: ldb, beta: beta, c: c + rows.lowerBound * ldc, ldc: ldc)
             }
         } else {
             parallelFor(n, threads: workers) { columns in
-                sgemm(transA: transA, transB: transB, m: m, n: columns.count, k: k, alpha: alpha,
-                      a: a, lda: lda, b: b + columns.lowerBound * (transB ? ldb : 1), ldb: ldb,
-                      beta: beta, c: c + columns.lowerBound, ldc: ldc)
+                gemmOnThisThread(transA: transA, transB: transB, m: m, n: columns.count, k: k, alpha: alpha,
+                                 a: a, lda: lda, b: b + columns.lowerBound * (transB ? ldb : 1) * bType.byteSize,
+                                 bType: bType, ldb: ldb, beta: beta, c: c + columns.lowerBound, ldc: ldc)
             }
+        }
+    }
+
+    /// One product on the calling thread in the backend's matmul precision:
+    /// what `gemm`'s workers run, and what callers that already split their
+    /// work over the workers (attention, Winograd's point products) call.
+    @inline(__always)
+    func gemmOnThisThread(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+                          a: UnsafePointer<Float>, lda: Int, b: UnsafeRawPointer, bType: DType = .f32, ldb: Int,
+                          beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        switch precision {
+        case .f32:
+            precondition(bType == .f32, "f32 products take f32 operands; widen \(bType) first")
+            sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                  b: b.assumingMemoryBound(to: Float.self), ldb: ldb, beta: beta, c: c, ldc: ldc)
+        case .bf16:
+            bfloat16GEMM(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                         b: b, bType: bType, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        }
+    }
+
+    /// Calls `body` with a [rows, rowLength] weight in blocks of rows in a
+    /// form `gemm` takes as B: as stored in bf16 precision (its kernel
+    /// converts while packing), else widened to f32 (`withWidenedRows`).
+    func withGEMMWeightRows(_ weight: Tensor, rowLength: Int,
+                            _ body: (UnsafeRawPointer, DType, Range<Int>) -> Void) {
+        if precision == .bf16 {
+            body(weight.rawBytes, weight.dtype, 0..<(weight.count / max(rowLength, 1)))
+        } else {
+            withWidenedRows(weight, rowLength: rowLength) { body($0, .f32, $1) }
         }
     }
 }
@@ -64,8 +97,8 @@ extension CPUBackend {
         }
         if rows > 0 {
             let a = x.floats
-            withWidenedRows(weight, rowLength: k) { w, outputs in
-                gemm(transB: true, m: rows, n: outputs.count, k: k, a: a, lda: k, b: w, ldb: k,
+            withGEMMWeightRows(weight, rowLength: k) { w, dtype, outputs in
+                gemm(transB: true, m: rows, n: outputs.count, k: k, a: a, lda: k, b: w, bType: dtype, ldb: k,
                       beta: bias == nil ? 0 : 1, c: c + outputs.lowerBound, ldc: n)
             }
         }

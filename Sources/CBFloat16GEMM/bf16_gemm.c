@@ -1,0 +1,232 @@
+// A bfloat16 GEMM for CPUs with AVX-512 BF16: VDPBF16PS does two multiply-adds
+// per f32 lane, twice the rate of f32 FMA on the same units (measured on Zen 4:
+// 234 vs 117 GFLOP/s per core). Blocked the Goto/BLIS way, a KC×NC block of B
+// packed into panels of NR columns, an MC×KC block of A into panels of MR rows,
+// an MR×NR register tile per micro-kernel call, with one twist: K is not
+// blocked at the sizes models use (KC is large), so every C tile is written
+// once. Both micro-panels then stream from L2, which at 24 dot products per 14
+// loads keeps up, and the C traffic of K blocking (the tile re-read and written
+// per block) disappears: 4096×320×2880 went 140 → 190 GFLOP/s on one core.
+//
+// Packed layouts keep k in pairs because VDPBF16PS multiplies pairs: a B panel
+// holds, for each pair of k, NR dwords (b[k][j], b[k+1][j]); an A panel holds,
+// for each pair, MR dwords (a[i][k], a[i][k+1]) that the kernel broadcasts.
+// Odd K and ragged edges are zero-padded in the packs, so the kernel never
+// branches on sizes; only the final store is masked.
+#include "bf16_gemm.h"
+
+#include <immintrin.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int sdgen_bf16_gemm_supported(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw")
+        && __builtin_cpu_supports("avx512vl");
+}
+
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,f16c,fma"))), apply_to = function)
+
+enum {
+    MR = 12,                  // rows of the register tile: 24 accumulators + 2 B vectors + 1 broadcast of 32 zmm
+    NR = 32,                  // columns: two zmm of 16 lanes
+    KC = 8192,                // k per block (even); larger K is blocked
+    L2_BYTES = 768 << 10,     // packed A block + one B micro-panel, kept in the (1 MB) L2
+    MC_MAX = 96,
+    NC_MAX = 3072,
+    B_BLOCK_BYTES = 4 << 20,  // packed B block, kept in L3
+};
+
+/// Per-thread packing buffers, grown on demand and kept: every call would
+/// otherwise map and fault fresh pages (glibc serves these sizes with mmap).
+static _Thread_local uint32_t *packedA, *packedB;
+static _Thread_local size_t packedACapacity, packedBCapacity;
+
+static uint32_t *reserve(uint32_t **buffer, size_t *capacity, size_t dwords) {
+    if (*capacity < dwords) {
+        free(*buffer);
+        *buffer = aligned_alloc(64, (dwords * 4 + 63) / 64 * 64);
+        *capacity = *buffer ? dwords : 0;
+    }
+    return *buffer;
+}
+
+/// Up to 32 consecutive elements of one row as 16 dwords of bf16 pairs; lanes
+/// past `count` are zero.
+static inline __m512i load_pairs(const void *row, sdgen_gemm_dtype type, int count) {
+    __mmask16 lo = count >= 16 ? 0xFFFF : (__mmask16)((1u << count) - 1);
+    __mmask16 hi = count >= 32 ? 0xFFFF : count <= 16 ? 0 : (__mmask16)((1u << (count - 16)) - 1);
+    switch (type) {
+    case SDGEN_GEMM_F32: {
+        const float *p = row;
+        __m512 l = _mm512_maskz_loadu_ps(lo, p), h = _mm512_maskz_loadu_ps(hi, p + 16);
+        return (__m512i)_mm512_cvtne2ps_pbh(h, l);
+    }
+    case SDGEN_GEMM_F16: {
+        const uint16_t *p = row;
+        __m512 l = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(lo, p));
+        __m512 h = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(hi, p + 16));
+        return (__m512i)_mm512_cvtne2ps_pbh(h, l);
+    }
+    default: {
+        __mmask32 mask = count >= 32 ? 0xFFFFFFFFu : (__mmask32)((1u << count) - 1);
+        return _mm512_maskz_loadu_epi16(mask, row);
+    }
+    }
+}
+
+/// Packs `rows` rows (stride `ld` elements) of `kc` elements each, k along a
+/// row, into a panel of `width` dwords per k pair; rows past `rows` are zero.
+static void pack_rows(const void *source, sdgen_gemm_dtype type, ptrdiff_t ld, int rows, int kc,
+                      int width, uint32_t *panel) {
+    const size_t elementSize = type == SDGEN_GEMM_F32 ? 4 : 2;
+    const int pairs = (kc + 1) / 2;
+    uint32_t chunk[16] __attribute__((aligned(64)));
+    for (int r = 0; r < rows; r++) {
+        const char *row = (const char *)source + (size_t)r * ld * elementSize;
+        for (int k = 0; k < kc; k += 32) {
+            _mm512_store_si512(chunk, load_pairs(row + k * elementSize, type, kc - k));
+            uint32_t *out = panel + (size_t)(k / 2) * width + r;
+            const int n = pairs - k / 2 < 16 ? pairs - k / 2 : 16;
+            for (int p = 0; p < n; p++) out[(size_t)p * width] = chunk[p];
+        }
+    }
+    for (int r = rows; r < width; r++)
+        for (int p = 0; p < pairs; p++) panel[(size_t)p * width + r] = 0;
+}
+
+/// Interleaves two rows' worth of bf16 (16 each) into 16 dwords of pairs.
+static inline __m512i interleave(__m256i even, __m256i odd) {
+    const __m512i order = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
+                                           23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    return _mm512_permutexvar_epi16(order, _mm512_inserti64x4(_mm512_castsi256_si512(even), odd, 1));
+}
+
+/// Up to 16 consecutive elements as bf16, zero past `count`.
+static inline __m256i load_bf16(const void *p, sdgen_gemm_dtype type, int count) {
+    __mmask16 mask = count >= 16 ? 0xFFFF : count <= 0 ? 0 : (__mmask16)((1u << count) - 1);
+    switch (type) {
+    case SDGEN_GEMM_F32: return (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(mask, p));
+    case SDGEN_GEMM_F16: return (__m256i)_mm512_cvtneps_pbh(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, p)));
+    default: return _mm256_maskz_loadu_epi16(mask, p);
+    }
+}
+
+/// Packs a block whose k runs down the source's rows (stride `ld`): for each
+/// pair of source rows, `columns` consecutive elements into `width` dwords.
+static void pack_columns(const void *source, sdgen_gemm_dtype type, ptrdiff_t ld, int columns, int kc,
+                         int width, uint32_t *panel) {
+    const size_t elementSize = type == SDGEN_GEMM_F32 ? 4 : 2;
+    const char *base = source;
+    for (int k = 0; k < kc; k += 2) {
+        const char *even = base + (size_t)k * ld * elementSize;
+        const char *odd = even + (size_t)ld * elementSize;
+        uint32_t *out = panel + (size_t)(k / 2) * width;
+        for (int j = 0; j < width; j += 16) {
+            const int count = columns - j;
+            __m256i e = load_bf16(even + j * elementSize, type, count);
+            __m256i o = k + 1 < kc ? load_bf16(odd + j * elementSize, type, count) : _mm256_setzero_si256();
+            __m512i pairs = interleave(e, o);
+            const int n = width - j < 16 ? width - j : 16;
+            _mm512_mask_storeu_epi32(out + j, (__mmask16)((1u << n) - 1), pairs);
+        }
+    }
+}
+
+/// The register tile: C[MR×NR] (+)= alpha · A panel · B panel over `pairs` k pairs.
+/// `first`: this is the first k block, so beta applies (beta = 0 never reads C).
+static inline void kernel(int pairs, const uint32_t *restrict a, const uint32_t *restrict b,
+                          float *c, ptrdiff_t ldc, int rows, int columns, float alpha, float beta, int first) {
+    __m512 acc[MR][2];
+    for (int i = 0; i < MR; i++) { acc[i][0] = _mm512_setzero_ps(); acc[i][1] = _mm512_setzero_ps(); }
+    for (int p = 0; p < pairs; p++) {
+        const __m512bh b0 = (__m512bh)_mm512_load_si512(b), b1 = (__m512bh)_mm512_load_si512(b + 16);
+#pragma clang loop unroll(full)
+        for (int i = 0; i < MR; i++) {
+            const __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[i]);
+            acc[i][0] = _mm512_dpbf16_ps(acc[i][0], ai, b0);
+            acc[i][1] = _mm512_dpbf16_ps(acc[i][1], ai, b1);
+        }
+        a += MR;
+        b += NR;
+    }
+    const __mmask16 m0 = columns >= 16 ? 0xFFFF : (__mmask16)((1u << columns) - 1);
+    const __mmask16 m1 = columns >= 32 ? 0xFFFF : columns <= 16 ? 0 : (__mmask16)((1u << (columns - 16)) - 1);
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    for (int i = 0; i < rows; i++) {
+        float *row = c + (size_t)i * ldc;
+        __m512 r0 = _mm512_mul_ps(acc[i][0], va), r1 = _mm512_mul_ps(acc[i][1], va);
+        if (!first) {
+            r0 = _mm512_add_ps(r0, _mm512_maskz_loadu_ps(m0, row));
+            r1 = _mm512_add_ps(r1, _mm512_maskz_loadu_ps(m1, row + 16));
+        } else if (beta != 0) {
+            r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, row), r0);
+            r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, row + 16), r1);
+        }
+        _mm512_mask_storeu_ps(row, m0, r0);
+        _mm512_mask_storeu_ps(row + 16, m1, r1);
+    }
+}
+
+void sdgen_bf16_gemm(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
+                     const float *a, ptrdiff_t lda,
+                     const void *b, sdgen_gemm_dtype bType, ptrdiff_t ldb,
+                     float beta, float *c, ptrdiff_t ldc) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
+        for (ptrdiff_t i = 0; i < m; i++)
+            for (ptrdiff_t j = 0; j < n; j++) c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j];
+        return;
+    }
+    const size_t bSize = bType == SDGEN_GEMM_F32 ? 4 : 2;
+    const char *bBytes = b;
+    // K in equal even blocks; then as many rows and columns as the caches hold.
+    const ptrdiff_t kBlocks = (k + KC - 1) / KC;
+    const int KB = (int)(((k + kBlocks - 1) / kBlocks + 1) & ~(ptrdiff_t)1);
+    const int blockPairs = KB / 2;
+    int MC = (int)(L2_BYTES / (4 * blockPairs)) - NR;
+    MC = MC > MC_MAX ? MC_MAX : MC < MR ? MR : MC / MR * MR;
+    int NC = (int)(B_BLOCK_BYTES / (4 * blockPairs)) / NR * NR;
+    NC = NC < NR ? NR : NC > NC_MAX ? NC_MAX : NC;
+    uint32_t *aPack = reserve(&packedA, &packedACapacity, (size_t)MC * blockPairs);
+    uint32_t *bPack = reserve(&packedB, &packedBCapacity, (size_t)NC * blockPairs);
+    if (!aPack || !bPack) abort();  // a few MB per thread; nothing sensible to do without them
+
+    for (ptrdiff_t jc = 0; jc < n; jc += NC) {
+        const int nc = (int)(n - jc < NC ? n - jc : NC);
+        for (ptrdiff_t pc = 0; pc < k; pc += KB) {
+            const int kc = (int)(k - pc < KB ? k - pc : KB);
+            const int pairs = (kc + 1) / 2;
+            for (int jr = 0; jr < nc; jr += NR) {
+                const int columns = nc - jr < NR ? nc - jr : NR;
+                uint32_t *panel = bPack + (size_t)jr * pairs;
+                if (transB)  // B is stored n×k: each output column's k run is contiguous
+                    pack_rows(bBytes + ((jc + jr) * ldb + pc) * bSize, bType, ldb, columns, kc, NR, panel);
+                else
+                    pack_columns(bBytes + (pc * ldb + jc + jr) * bSize, bType, ldb, columns, kc, NR, panel);
+            }
+            for (ptrdiff_t ic = 0; ic < m; ic += MC) {
+                const int mc = (int)(m - ic < MC ? m - ic : MC);
+                for (int ir = 0; ir < mc; ir += MR) {
+                    const int rows = mc - ir < MR ? mc - ir : MR;
+                    uint32_t *panel = aPack + (size_t)ir * pairs;
+                    if (transA)
+                        pack_columns(a + pc * lda + ic + ir, SDGEN_GEMM_F32, lda, rows, kc, MR, panel);
+                    else
+                        pack_rows(a + (ic + ir) * lda + pc, SDGEN_GEMM_F32, lda, rows, kc, MR, panel);
+                }
+                for (int jr = 0; jr < nc; jr += NR) {
+                    const int columns = nc - jr < NR ? nc - jr : NR;
+                    for (int ir = 0; ir < mc; ir += MR) {
+                        const int rows = mc - ir < MR ? mc - ir : MR;
+                        kernel(pairs, aPack + (size_t)ir * pairs, bPack + (size_t)jr * pairs,
+                               c + (ic + ir) * ldc + jc + jr, ldc, rows, columns, alpha, beta, pc == 0);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#pragma clang attribute pop
