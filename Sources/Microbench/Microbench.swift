@@ -10,7 +10,9 @@ import TensorCore
 enum Microbench {
     static func main() {
         let what = CommandLine.arguments.dropFirst().first ?? "all"
-        let backend = CPUBackend(threads: ProcessInfo.processInfo.environment["SDGEN_THREADS"].flatMap { Int($0) })
+        let environment = ProcessInfo.processInfo.environment
+        let backend = CPUBackend(threads: environment["SDGEN_THREADS"].flatMap { Int($0) },
+                                 precision: environment["SDGEN_PRECISION"].flatMap { CPUBackend.MatmulPrecision(rawValue: $0) } ?? .f32)
         print("threads: \(backend.threads)")
         if what == "gemm" || what == "all" { gemm(backend) }
         if what == "layout" || what == "all" { layout(backend) }

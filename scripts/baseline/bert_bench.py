@@ -9,6 +9,7 @@ pass only, `--runs` timed runs after 2 warm-up runs, float32 on the CPU.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -38,6 +39,8 @@ def main() -> None:
     p.add_argument("--seq", type=int_list, default=[128, 512], help="sequence lengths, comma-separated (default 128,512)")
     p.add_argument("--runs", type=int, default=50, help="timed runs per configuration, after 2 warm-up runs")
     p.add_argument("--threads", type=int, default=all_cores(), help="CPU threads (default: every core)")
+    p.add_argument("--precision", choices=["f32", "bf16"], default="f32",
+                   help="f32, or bf16 under torch.autocast (bf16 matrix products, as sdgen's --precision bf16)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = p.parse_args()
@@ -49,7 +52,10 @@ def main() -> None:
     config = BertConfig()
     model = BertModel(config).eval()
     attention = model.config._attn_implementation  # "sdpa" unless transformers changes its default
-    name = f"CPU (PyTorch {torch.__version__}, {torch.get_num_threads()} threads, {attention} attention)"
+    name = f"CPU (PyTorch {torch.__version__}, {torch.get_num_threads()} threads, {attention} attention, {args.precision})"
+    # One autocast region around every timed call: its cast weights are cached
+    # across calls, as a serving loop would keep them.
+    precision = torch.autocast("cpu", dtype=torch.bfloat16) if args.precision == "bf16" else contextlib.nullcontext()
 
     rows = []
     for b in args.batch:
@@ -58,7 +64,7 @@ def main() -> None:
                 sys.exit(f"error: sequence {s} is longer than the model's {config.max_position_embeddings} positions")
             ids = torch.full((b, s), UNK, dtype=torch.long)
             samples = []
-            with torch.inference_mode():
+            with torch.inference_mode(), precision:
                 for _ in range(2):
                     model(input_ids=ids)
                 for _ in range(args.runs):
@@ -71,6 +77,7 @@ def main() -> None:
     if args.json:
         # sdgen's BertBenchReport fields, plus what identifies this side.
         print(json.dumps({"devices": {"cpu": name}, "rows": rows, "torch": torch.__version__,
+                          "precision": args.precision,
                           "threads": torch.get_num_threads(), "attention": attention}, indent=2, sort_keys=True))
         return
     print(f"BERT encoder (bert-base-uncased shape, random weights), forward pass, inputs of [UNK], "

@@ -10,6 +10,7 @@ warm-up, and one VAE decode; as sdgen's StableDiffusionBenchmark.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import resource
 import time
@@ -56,11 +57,20 @@ def count_gflop(latent: int) -> tuple[float, float]:
     return unet_flops / 1e9, counter.get_total_flops() / 1e9
 
 
+def precision_context(precision: str):
+    # One autocast region around every timed call: its cast weights are cached
+    # across calls, as a serving loop would keep them.
+    return torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--size", type=int, default=512, help="image size in pixels (square), a multiple of 8")
     p.add_argument("--steps", type=int, default=5, help="timed UNet steps (default 5)")
     p.add_argument("--threads", type=int, default=all_cores(), help="CPU threads (default: every core)")
+    p.add_argument("--precision", choices=["f32", "bf16"], default="f32",
+                   help="f32, or bf16 under torch.autocast (bf16 matrix products and convolutions, as sdgen's "
+                        "--precision bf16 rounds its products' operands)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = p.parse_args()
@@ -73,10 +83,10 @@ def main() -> None:
     torch.manual_seed(1234)
     text, unet, vae = build()
     attention = f"{text.config._attn_implementation} / {type(unet.attn_processors[next(iter(unet.attn_processors))]).__name__}"
-    name = f"CPU (PyTorch {torch.__version__}, {torch.get_num_threads()} threads, attention {attention})"
+    name = f"CPU (PyTorch {torch.__version__}, {torch.get_num_threads()} threads, attention {attention}, {args.precision})"
     latent = args.size // 8
 
-    with torch.inference_mode():
+    with torch.inference_mode(), precision_context(args.precision):
         ids = torch.tensor(IDS)
         text(ids)
         start = time.perf_counter()
@@ -105,6 +115,7 @@ def main() -> None:
     if args.json:
         # sdgen's BenchReport fields, plus what identifies this side.
         print(json.dumps({"devices": {"cpu": name}, "results": [result], "torch": torch.__version__,
+                          "precision": args.precision,
                           "threads": torch.get_num_threads(), "attention": attention}, indent=2, sort_keys=True))
         return
     med = median(samples)
