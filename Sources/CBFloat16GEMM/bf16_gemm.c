@@ -7,18 +7,8 @@
 // once. Both micro-panels then stream from L2, which at 24 dot products per 14
 // loads keeps up, and the C traffic of K blocking (the tile re-read and written
 // per block) disappears: 4096×320×2880 went 140 → 190 GFLOP/s on one core.
-//
-// Packed layouts keep k in pairs because VDPBF16PS multiplies pairs: a B panel
-// holds, for each pair of k, NR dwords (b[k][j], b[k+1][j]); an A panel holds,
-// for each pair, MR dwords (a[i][k], a[i][k+1]) that the kernel broadcasts.
-// Odd K and ragged edges are zero-padded in the packs, so the kernel never
-// branches on sizes; only the final store is masked.
 #include "bf16_gemm.h"
-
-#include <immintrin.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
+#include "bf16_microkernel.h"
 
 int sdgen_bf16_gemm_supported(void) {
     __builtin_cpu_init();
@@ -29,8 +19,6 @@ int sdgen_bf16_gemm_supported(void) {
 #pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,f16c,fma"))), apply_to = function)
 
 enum {
-    MR = 12,                  // rows of the register tile: 24 accumulators + 2 B vectors + 1 broadcast of 32 zmm
-    NR = 32,                  // columns: two zmm of 16 lanes
     KC = 8192,                // k per block (even); larger K is blocked
     L2_BYTES = 768 << 10,     // packed A block + one B micro-panel, kept in the (1 MB) L2
     MC_MAX = 96,
@@ -38,168 +26,8 @@ enum {
     B_BLOCK_BYTES = 4 << 20,  // packed B block, kept in L3
 };
 
-/// Per-thread packing buffers, grown on demand and kept: every call would
-/// otherwise map and fault fresh pages (glibc serves these sizes with mmap).
 static _Thread_local uint32_t *packedA, *packedB;
 static _Thread_local size_t packedACapacity, packedBCapacity;
-
-static uint32_t *reserve(uint32_t **buffer, size_t *capacity, size_t dwords) {
-    if (*capacity < dwords) {
-        free(*buffer);
-        *buffer = aligned_alloc(64, (dwords * 4 + 63) / 64 * 64);
-        *capacity = *buffer ? dwords : 0;
-    }
-    return *buffer;
-}
-
-/// Up to 32 consecutive elements of one row as 16 dwords of bf16 pairs; lanes
-/// past `count` are zero.
-static inline __m512i load_pairs(const void *row, sdgen_gemm_dtype type, int count) {
-    __mmask16 lo = count >= 16 ? 0xFFFF : (__mmask16)((1u << count) - 1);
-    __mmask16 hi = count >= 32 ? 0xFFFF : count <= 16 ? 0 : (__mmask16)((1u << (count - 16)) - 1);
-    switch (type) {
-    case SDGEN_GEMM_F32: {
-        const float *p = row;
-        __m512 l = _mm512_maskz_loadu_ps(lo, p), h = _mm512_maskz_loadu_ps(hi, p + 16);
-        return (__m512i)_mm512_cvtne2ps_pbh(h, l);
-    }
-    case SDGEN_GEMM_F16: {
-        const uint16_t *p = row;
-        __m512 l = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(lo, p));
-        __m512 h = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(hi, p + 16));
-        return (__m512i)_mm512_cvtne2ps_pbh(h, l);
-    }
-    default: {
-        __mmask32 mask = count >= 32 ? 0xFFFFFFFFu : (__mmask32)((1u << count) - 1);
-        return _mm512_maskz_loadu_epi16(mask, row);
-    }
-    }
-}
-
-/// Transposes a 16×16 block of dwords in place: rows[i] holds row i on entry,
-/// column i on return (the usual unpack/unpack/shuffle/shuffle network).
-static inline void transpose16(__m512i rows[16]) {
-    __m512i t[16], u[16];
-    for (int j = 0; j < 16; j += 2) {
-        t[j] = _mm512_unpacklo_epi32(rows[j], rows[j + 1]);
-        t[j + 1] = _mm512_unpackhi_epi32(rows[j], rows[j + 1]);
-    }
-    // u[4g + c], lane L: column 4L + c of rows 4g..4g+3.
-    for (int g = 0; g < 16; g += 4) {
-        u[g] = _mm512_unpacklo_epi64(t[g], t[g + 2]);
-        u[g + 1] = _mm512_unpackhi_epi64(t[g], t[g + 2]);
-        u[g + 2] = _mm512_unpacklo_epi64(t[g + 1], t[g + 3]);
-        u[g + 3] = _mm512_unpackhi_epi64(t[g + 1], t[g + 3]);
-    }
-    for (int c = 0; c < 4; c++) {
-        const __m512i w0 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x44), w1 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xEE);
-        const __m512i w2 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x44), w3 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xEE);
-        rows[c] = _mm512_shuffle_i32x4(w0, w2, 0x88);
-        rows[4 + c] = _mm512_shuffle_i32x4(w0, w2, 0xDD);
-        rows[8 + c] = _mm512_shuffle_i32x4(w1, w3, 0x88);
-        rows[12 + c] = _mm512_shuffle_i32x4(w1, w3, 0xDD);
-    }
-}
-
-/// Packs `rows` rows (stride `ld` elements) of `kc` elements each, k along a
-/// row, into a panel of `width` dwords per k pair; rows past `rows` are zero.
-/// Sixteen rows by sixteen pairs at a time, transposed in registers: a
-/// scalar scatter of the same dwords made packing B a sixth of a 128-token
-/// product's time.
-static void pack_rows(const void *source, sdgen_gemm_dtype type, ptrdiff_t ld, int rows, int kc,
-                      int width, uint32_t *panel) {
-    const size_t elementSize = type == SDGEN_GEMM_F32 ? 4 : 2;
-    const int pairs = (kc + 1) / 2;
-    __m512i block[16];
-    for (int r0 = 0; r0 < width; r0 += 16) {
-        const int live = rows - r0 < 16 ? (rows - r0 > 0 ? rows - r0 : 0) : 16;
-        const int stored = width - r0 < 16 ? width - r0 : 16;
-        const __mmask16 mask = (__mmask16)((1u << stored) - 1);
-        for (int k = 0; k < kc; k += 32) {
-            for (int r = 0; r < 16; r++) {
-                const char *row = (const char *)source + ((size_t)(r0 + r) * ld + k) * elementSize;
-                block[r] = r < live ? load_pairs(row, type, kc - k) : _mm512_setzero_si512();
-            }
-            transpose16(block);
-            const int n = pairs - k / 2 < 16 ? pairs - k / 2 : 16;
-            uint32_t *out = panel + (size_t)(k / 2) * width + r0;
-            for (int p = 0; p < n; p++) _mm512_mask_storeu_epi32(out + (size_t)p * width, mask, block[p]);
-        }
-    }
-}
-
-/// Interleaves two rows' worth of bf16 (16 each) into 16 dwords of pairs.
-static inline __m512i interleave(__m256i even, __m256i odd) {
-    const __m512i order = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
-                                           23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-    return _mm512_permutexvar_epi16(order, _mm512_inserti64x4(_mm512_castsi256_si512(even), odd, 1));
-}
-
-/// Up to 16 consecutive elements as bf16, zero past `count`.
-static inline __m256i load_bf16(const void *p, sdgen_gemm_dtype type, int count) {
-    __mmask16 mask = count >= 16 ? 0xFFFF : count <= 0 ? 0 : (__mmask16)((1u << count) - 1);
-    switch (type) {
-    case SDGEN_GEMM_F32: return (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(mask, p));
-    case SDGEN_GEMM_F16: return (__m256i)_mm512_cvtneps_pbh(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, p)));
-    default: return _mm256_maskz_loadu_epi16(mask, p);
-    }
-}
-
-/// Packs a block whose k runs down the source's rows (stride `ld`): for each
-/// pair of source rows, `columns` consecutive elements into `width` dwords.
-static void pack_columns(const void *source, sdgen_gemm_dtype type, ptrdiff_t ld, int columns, int kc,
-                         int width, uint32_t *panel) {
-    const size_t elementSize = type == SDGEN_GEMM_F32 ? 4 : 2;
-    const char *base = source;
-    for (int k = 0; k < kc; k += 2) {
-        const char *even = base + (size_t)k * ld * elementSize;
-        const char *odd = even + (size_t)ld * elementSize;
-        uint32_t *out = panel + (size_t)(k / 2) * width;
-        for (int j = 0; j < width; j += 16) {
-            const int count = columns - j;
-            __m256i e = load_bf16(even + j * elementSize, type, count);
-            __m256i o = k + 1 < kc ? load_bf16(odd + j * elementSize, type, count) : _mm256_setzero_si256();
-            __m512i pairs = interleave(e, o);
-            const int n = width - j < 16 ? width - j : 16;
-            _mm512_mask_storeu_epi32(out + j, (__mmask16)((1u << n) - 1), pairs);
-        }
-    }
-}
-
-/// The register tile: C[MR×NR] (+)= alpha · A panel · B panel over `pairs` k pairs.
-/// `first`: this is the first k block, so beta applies (beta = 0 never reads C).
-static inline void kernel(int pairs, const uint32_t *restrict a, const uint32_t *restrict b,
-                          float *c, ptrdiff_t ldc, int rows, int columns, float alpha, float beta, int first) {
-    __m512 acc[MR][2];
-    for (int i = 0; i < MR; i++) { acc[i][0] = _mm512_setzero_ps(); acc[i][1] = _mm512_setzero_ps(); }
-    for (int p = 0; p < pairs; p++) {
-        const __m512bh b0 = (__m512bh)_mm512_load_si512(b), b1 = (__m512bh)_mm512_load_si512(b + 16);
-#pragma clang loop unroll(full)
-        for (int i = 0; i < MR; i++) {
-            const __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[i]);
-            acc[i][0] = _mm512_dpbf16_ps(acc[i][0], ai, b0);
-            acc[i][1] = _mm512_dpbf16_ps(acc[i][1], ai, b1);
-        }
-        a += MR;
-        b += NR;
-    }
-    const __mmask16 m0 = columns >= 16 ? 0xFFFF : (__mmask16)((1u << columns) - 1);
-    const __mmask16 m1 = columns >= 32 ? 0xFFFF : columns <= 16 ? 0 : (__mmask16)((1u << (columns - 16)) - 1);
-    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-    for (int i = 0; i < rows; i++) {
-        float *row = c + (size_t)i * ldc;
-        __m512 r0 = _mm512_mul_ps(acc[i][0], va), r1 = _mm512_mul_ps(acc[i][1], va);
-        if (!first) {
-            r0 = _mm512_add_ps(r0, _mm512_maskz_loadu_ps(m0, row));
-            r1 = _mm512_add_ps(r1, _mm512_maskz_loadu_ps(m1, row + 16));
-        } else if (beta != 0) {
-            r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, row), r0);
-            r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, row + 16), r1);
-        }
-        _mm512_mask_storeu_ps(row, m0, r0);
-        _mm512_mask_storeu_ps(row + 16, m1, r1);
-    }
-}
 
 void sdgen_bf16_gemm(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
                      const float *a, ptrdiff_t lda,
@@ -223,7 +51,6 @@ void sdgen_bf16_gemm(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t
     NC = NC < NR ? NR : NC > NC_MAX ? NC_MAX : NC;
     uint32_t *aPack = reserve(&packedA, &packedACapacity, (size_t)MC * blockPairs);
     uint32_t *bPack = reserve(&packedB, &packedBCapacity, (size_t)NC * blockPairs);
-    if (!aPack || !bPack) abort();  // a few MB per thread; nothing sensible to do without them
 
     for (ptrdiff_t jc = 0; jc < n; jc += NC) {
         const int nc = (int)(n - jc < NC ? n - jc : NC);

@@ -63,10 +63,12 @@ final class BFloat16ProductTests: XCTestCase {
     }
 
     func testAttention() throws {
-        for name in ["attention_self", "attention_cross", "attention_causal"] {
+        for name in ["attention_self", "attention_cross", "attention_causal", "attention_causal_split",
+                     "attention_wide_heads", "attention_mask"] {
             try check(name, atol: 5e-5) { f, b in
-                b.attention(q: try f.tensor("q", on: b), k: try f.tensor("k", on: b), v: try f.tensor("v", on: b),
-                            heads: f.int("heads")!, scale: f.float("scale")!, causal: f.bool("causal"), keyMask: nil)
+                let mask = f.shape("key_mask").isEmpty ? nil : try f.tensor("key_mask", on: b)
+                return b.attention(q: try f.tensor("q", on: b), k: try f.tensor("k", on: b), v: try f.tensor("v", on: b),
+                                   heads: f.int("heads")!, scale: f.float("scale")!, causal: f.bool("causal"), keyMask: mask)
             }
         }
     }

@@ -33,7 +33,8 @@ def _linear(write, name: str, seed: int, x_shape, outputs: int) -> None:
     write(name, {"x": x, "weight": w, "bias": b, "out": out})
 
 
-def _attention(write, name: str, seed: int, b: int, lq: int, lk: int, c: int, heads: int, causal: bool) -> None:
+def _attention(write, name: str, seed: int, b: int, lq: int, lk: int, c: int, heads: int, causal: bool,
+               masked: bool = False) -> None:
     """Attention as sdgen computes it in bf16: scores from rounded q and k, the
     softmax's exponentials (f32) rounded as the second product's operand, the
     division by their sum after that product (as flash attention does)."""
@@ -43,12 +44,20 @@ def _attention(write, name: str, seed: int, b: int, lq: int, lk: int, c: int, he
     scale = 1.0 / math.sqrt(d)
     split = lambda t: t.view(b, -1, heads, d).transpose(1, 2)
     scores = scale * (_r(split(q)) @ _r(split(k)).transpose(-1, -2))
+    tensors = {}
+    if masked:
+        # BERT's padding mask: an additive 0 or large negative per key and batch row.
+        key_mask = torch.zeros(b, lk)
+        key_mask[:, lk - lk // 3:] = -1e4
+        key_mask[0, :] = 0
+        scores = scores + key_mask.double()[:, None, None, :]
+        tensors["key_mask"] = key_mask
     if causal:
         scores = scores.masked_fill(torch.ones(lq, lk, dtype=torch.bool).triu(1), float("-inf"))
     e = torch.exp((scores - scores.amax(-1, keepdim=True)).float())
     out = (_r(e) @ _r(split(v))) / e.double().sum(-1, keepdim=True)
     out = out.transpose(1, 2).reshape(b, lq, c).float()
-    write(name, {"q": q, "k": k, "v": v, "out": out},
+    write(name, {"q": q, "k": k, "v": v, "out": out, **tensors},
           {"heads": heads, "causal": int(causal), "scale": str(scale)})
 
 
@@ -86,3 +95,8 @@ def make_bf16_fixtures(root: Path, write_fixture) -> None:
     _attention(write, "attention_self", 2008, 2, 70, 70, 80, 2, False)
     _attention(write, "attention_cross", 2009, 2, 33, 9, 128, 2, False)
     _attention(write, "attention_causal", 2010, 1, 21, 21, 64, 1, True)
+    # One head of 100 queries: split over the workers, so causality must count
+    # from each share's first query. Head width 160 (SD's 8×8 level), a key mask.
+    _attention(write, "attention_causal_split", 2011, 1, 100, 100, 16, 1, True)
+    _attention(write, "attention_wide_heads", 2012, 1, 40, 40, 320, 2, False)
+    _attention(write, "attention_mask", 2013, 2, 45, 45, 48, 2, False, masked=True)

@@ -26,6 +26,19 @@ void sdgen_bf16_gemm(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t
                      const void *b, sdgen_gemm_dtype bType, ptrdiff_t ldb,
                      float beta, float *c, ptrdiff_t ldc);
 
+/// Scaled dot-product attention of one head for `queries` consecutive query
+/// rows, with bf16 products as sdgen_bf16_gemm's: scores = scale·q·kᵀ from
+/// rounded q and k, plus `keyBias[j]` (may be NULL), with keys after query
+/// `firstQuery + i` hidden when `causal`; softmax's exponentials (f32) rounded
+/// as the operand of the product with rounded v; the division by their sum
+/// after it. Rows are `ld*` floats apart; q, k, v and o point at the head's
+/// first column. On the calling thread. Call only where
+/// sdgen_bf16_gemm_supported() is true.
+void sdgen_bf16_attention(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t ldk,
+                          const float *v, ptrdiff_t ldv, float *o, ptrdiff_t ldo,
+                          ptrdiff_t queries, ptrdiff_t keys, int headDim, float scale,
+                          const float *keyBias, int causal, ptrdiff_t firstQuery);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,3 +1,4 @@
+import CBFloat16GEMM
 import Foundation
 
 /// Multi-head scaled dot-product attention, a block of queries of one head at
@@ -16,6 +17,12 @@ extension CPUBackend {
         let headDim = geometry.headDim
         let (out, o) = makeTensor([batch, queries, width])
         if queries == 0 || keys == 0 { o.update(repeating: 0, count: out.count); return out }
+
+        if precision == .bf16 && Self.hasNativeBFloat16 && tuning.nativeBFloat16 {
+            fusedBFloat16Attention(q: q, k: k, v: v, geometry: geometry, scale: scale, causal: causal,
+                                   keyMask: keyMask, into: o)
+            return out
+        }
 
         let blockRows = max(1, min(queries, Self.attentionBlockBytes / (4 * keys)))
         let blocksPerHead = (queries + blockRows - 1) / blockRows
@@ -65,5 +72,37 @@ extension CPUBackend {
             }
         }
         return out
+    }
+}
+
+extension CPUBackend {
+    /// bf16 attention through the fused kernel (CBFloat16GEMM/bf16_attention.c),
+    /// which packs a head's K and V once per call: so each task is a whole
+    /// head where there are enough heads to go round, else a share of its queries.
+    private func fusedBFloat16Attention(q: Tensor, k: Tensor, v: Tensor, geometry: AttentionGeometry, scale: Float,
+                                        causal: Bool, keyMask: Tensor?, into o: UnsafeMutablePointer<Float>) {
+        let (batch, heads, queries, keys) = (geometry.batch, geometry.heads, geometry.queries, geometry.keys)
+        let (width, headDim) = (geometry.width, geometry.headDim)
+        let chunksPerHead = max(1, (threads + batch * heads - 1) / (batch * heads))
+        let chunk = ((queries + chunksPerHead - 1) / chunksPerHead + 31) / 32 * 32
+        let chunks = (queries + chunk - 1) / chunk
+        let tasks = batch * heads * chunks
+        let pointers = UncheckedBox((q.floats, k.floats, v.floats, keyMask?.floats, o))
+        let workers = min(threads, tasks)
+        parallelFor(workers, threads: workers) { workerRange in
+            let (qs, ks, vs, mask, o) = pointers.value
+            for worker in workerRange {
+                for task in stride(from: worker, to: tasks, by: workers) {
+                    let first = (task % chunks) * chunk, head = (task / chunks) % heads, b = task / (chunks * heads)
+                    let column = head * headDim
+                    sdgen_bf16_attention(qs + (b * queries + first) * width + column, width,
+                                         ks + b * keys * width + column, width,
+                                         vs + b * keys * width + column, width,
+                                         o + (b * queries + first) * width + column, width,
+                                         min(chunk, queries - first), keys, Int32(headDim), scale,
+                                         mask.map { UnsafePointer($0 + b * keys) }, causal ? 1 : 0, first)
+                }
+            }
+        }
     }
 }

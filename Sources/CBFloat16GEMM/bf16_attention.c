@@ -1,0 +1,145 @@
+// Attention with bf16 products, fused: for a block of NR = 32 queries the
+// whole score block lives in this thread's cache (keys × 32 floats: 512 KB at
+// SD's 4096 tokens), is exponentiated in place and packed straight into the
+// second product, so no score matrix goes through memory and K and V are
+// packed once per call instead of once per GEMM.
+//
+// Everything runs transposed, keys down and queries across: Sᵀ = K·Qᵀ and
+// Oᵀ = Vᵀ·Pᵀ. Then the softmax over keys is element-wise across rows (one
+// query per lane, no horizontal reductions), Pᵀ packs as a B operand by
+// interleaving row pairs, and the head dimension is the register tile's M
+// side, where 40 (SD's 64×64 level) pads to 48, not to 64 as it would across.
+#include "bf16_gemm.h"
+#include "bf16_microkernel.h"
+
+#include <math.h>
+
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,f16c,fma"))), apply_to = function)
+
+static _Thread_local uint32_t *packedK, *packedV, *packedQ, *packedP;
+static _Thread_local size_t packedKCapacity, packedVCapacity, packedQCapacity, packedPCapacity;
+static _Thread_local uint32_t *scoreBuffer, *outputBuffer;
+static _Thread_local size_t scoreCapacity, outputCapacity;
+
+/// eˣ for x ≤ 0 (scores minus their maximum), to about 1 ulp: 2ⁿ·e^r with
+/// r = x − n·ln 2 in [−ln2/2, ln2/2] (ln 2 split in two for an exact
+/// reduction) and a degree-7 Taylor polynomial; −∞ and underflow give 0.
+static inline __m512 exp_nonpositive(__m512 x) {
+    const __m512 lowest = _mm512_set1_ps(-104.0f);
+    x = _mm512_max_ps(x, lowest);
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.0f / 5040);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+void sdgen_bf16_attention(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t ldk,
+                          const float *v, ptrdiff_t ldv, float *o, ptrdiff_t ldo,
+                          ptrdiff_t queries, ptrdiff_t keys, int headDim, float scale,
+                          const float *keyBias, int causal, ptrdiff_t firstQuery) {
+    if (queries <= 0) return;
+    const int d = headDim;
+    const int dPairs = (d + 1) / 2;
+    const ptrdiff_t keyTiles = (keys + MR - 1) / MR, paddedKeys = keyTiles * MR;
+    const ptrdiff_t keyPairs = paddedKeys / 2;  // MR is even
+    const int dTiles = (d + MR - 1) / MR;
+
+    // K as A panels (MR keys each, pairs along d); Vᵀ as A panels (MR of the
+    // head's columns each, pairs along keys); both once per call.
+    uint32_t *kPack = reserve(&packedK, &packedKCapacity, (size_t)paddedKeys * dPairs);
+    uint32_t *vPack = reserve(&packedV, &packedVCapacity, (size_t)dTiles * MR * keyPairs);
+    for (ptrdiff_t t = 0; t < keyTiles; t++) {
+        const int rows = keys - t * MR < MR ? (int)(keys - t * MR) : MR;
+        pack_rows(k + t * MR * ldk, SDGEN_GEMM_F32, ldk, rows, d, MR, kPack + (size_t)t * MR * dPairs);
+    }
+    for (int t = 0; t < dTiles; t++) {
+        const int columns = d - t * MR < MR ? d - t * MR : MR;
+        pack_columns(v + t * MR, SDGEN_GEMM_F32, ldv, columns, (int)keys, MR, vPack + (size_t)t * MR * keyPairs);
+        // Keys past the last are zero in P, but V's padding pairs must not be garbage either.
+        const ptrdiff_t filled = (keys + 1) / 2;
+        for (ptrdiff_t p = filled; p < keyPairs; p++)
+            for (int i = 0; i < MR; i++) vPack[(size_t)t * MR * keyPairs + p * MR + i] = 0;
+    }
+    uint32_t *qPack = reserve(&packedQ, &packedQCapacity, (size_t)NR * dPairs);
+    uint32_t *pPack = reserve(&packedP, &packedPCapacity, (size_t)keyPairs * NR);
+    float *scores = (float *)reserve(&scoreBuffer, &scoreCapacity, (size_t)paddedKeys * NR);
+    float *outputs = (float *)reserve(&outputBuffer, &outputCapacity, (size_t)dTiles * MR * NR);
+
+    for (ptrdiff_t q0 = 0; q0 < queries; q0 += NR) {
+        const int live = queries - q0 < NR ? (int)(queries - q0) : NR;
+        pack_rows(q + q0 * ldq, SDGEN_GEMM_F32, ldq, live, d, NR, qPack);
+
+        // Sᵀ = scale · K Qᵀ, a tile of MR keys × 32 queries at a time.
+        for (ptrdiff_t t = 0; t < keyTiles; t++)
+            kernel(dPairs, kPack + (size_t)t * MR * dPairs, qPack, scores + t * MR * NR, NR, MR, NR,
+                   scale, 0, 1);
+
+        // Masks, then the maximum over keys of each query (one per lane).
+        __m512 max0 = _mm512_set1_ps(-INFINITY), max1 = max0;
+        for (ptrdiff_t j = 0; j < keys; j++) {
+            float *row = scores + j * NR;
+            __m512 s0 = _mm512_load_ps(row), s1 = _mm512_load_ps(row + 16);
+            if (keyBias) {
+                const __m512 bias = _mm512_set1_ps(keyBias[j]);
+                s0 = _mm512_add_ps(s0, bias);
+                s1 = _mm512_add_ps(s1, bias);
+            }
+            if (causal) {
+                // Query firstQuery + q0 + lane sees keys up to its own index.
+                const ptrdiff_t firstSeeing = j - firstQuery - q0;  // lanes below this are hidden
+                const __m512i lane0 = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+                const __m512i lane1 = _mm512_add_epi32(lane0, _mm512_set1_epi32(16));
+                const __m512i limit = _mm512_set1_epi32(firstSeeing < -1 ? -1 : firstSeeing > NR ? NR : (int)firstSeeing);
+                const __m512 hidden = _mm512_set1_ps(-INFINITY);
+                s0 = _mm512_mask_mov_ps(s0, _mm512_cmplt_epi32_mask(lane0, limit), hidden);
+                s1 = _mm512_mask_mov_ps(s1, _mm512_cmplt_epi32_mask(lane1, limit), hidden);
+            }
+            _mm512_store_ps(row, s0);
+            _mm512_store_ps(row + 16, s1);
+            max0 = _mm512_max_ps(max0, s0);
+            max1 = _mm512_max_ps(max1, s1);
+        }
+        // A query with every key hidden: exp(−∞ − 0) = 0 for all, so 0/0 = NaN
+        // as PyTorch gives, instead of exp(−∞ + ∞) poisoning the product.
+        max0 = _mm512_mask_mov_ps(max0, _mm512_cmpeq_ps_mask(max0, _mm512_set1_ps(-INFINITY)), _mm512_setzero_ps());
+        max1 = _mm512_mask_mov_ps(max1, _mm512_cmpeq_ps_mask(max1, _mm512_set1_ps(-INFINITY)), _mm512_setzero_ps());
+
+        // P = exp(S − max) in place, with its sums; padding keys are zero.
+        __m512 sum0 = _mm512_setzero_ps(), sum1 = sum0;
+        for (ptrdiff_t j = 0; j < keys; j++) {
+            float *row = scores + j * NR;
+            const __m512 p0 = exp_nonpositive(_mm512_sub_ps(_mm512_load_ps(row), max0));
+            const __m512 p1 = exp_nonpositive(_mm512_sub_ps(_mm512_load_ps(row + 16), max1));
+            _mm512_store_ps(row, p0);
+            _mm512_store_ps(row + 16, p1);
+            sum0 = _mm512_add_ps(sum0, p0);
+            sum1 = _mm512_add_ps(sum1, p1);
+        }
+        pack_columns(scores, SDGEN_GEMM_F32, NR, NR, (int)keys, NR, pPack);
+        for (ptrdiff_t p = (keys + 1) / 2; p < keyPairs; p++)
+            for (int i = 0; i < NR; i++) pPack[p * NR + i] = 0;
+
+        // Oᵀ = Vᵀ Pᵀ, then O = Oᵀ transposed and divided by the sums.
+        for (int t = 0; t < dTiles; t++)
+            kernel((int)keyPairs, vPack + (size_t)t * MR * keyPairs, pPack, outputs + t * MR * NR, NR, MR, NR,
+                   1, 0, 1);
+        float inverse[NR] __attribute__((aligned(64)));
+        _mm512_store_ps(inverse, _mm512_div_ps(_mm512_set1_ps(1), sum0));
+        _mm512_store_ps(inverse + 16, _mm512_div_ps(_mm512_set1_ps(1), sum1));
+        for (int i = 0; i < live; i++) {
+            float *row = o + (q0 + i) * ldo;
+            for (int c = 0; c < d; c++) row[c] = outputs[c * NR + i] * inverse[i];
+        }
+    }
+}
+
+#pragma clang attribute pop
