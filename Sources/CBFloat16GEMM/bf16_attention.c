@@ -1,4 +1,4 @@
-// Attention with bf16 products, fused: for a block of NR = 32 queries the
+// Attention, fused, with bf16 or f32 products: for a block of NR = 32 queries the
 // whole score block lives in this thread's cache (keys × 32 floats: 512 KB at
 // SD's 4096 tokens), is exponentiated in place and packed straight into the
 // second product, so no score matrix goes through memory and K and V are
@@ -13,6 +13,7 @@
 #include "bf16_microkernel.h"
 
 #include <math.h>
+#include <string.h>
 
 #pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,f16c,fma"))), apply_to = function)
 
@@ -42,47 +43,55 @@ static inline __m512 exp_nonpositive(__m512 x) {
     return _mm512_scalef_ps(p, n);
 }
 
-void sdgen_bf16_attention(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t ldk,
-                          const float *v, ptrdiff_t ldv, float *o, ptrdiff_t ldo,
-                          ptrdiff_t queries, ptrdiff_t keys, int headDim, float scale,
-                          const float *keyBias, int causal, ptrdiff_t firstQuery) {
+/// The fused attention in either precision: bf16 panels hold k in pairs
+/// (`step` 2), f32 panels one k per row, where Pᵀ, already [key][query] in
+/// f32, is its own B panel.
+static inline void attention(int bf16, const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t ldk,
+                             const float *v, ptrdiff_t ldv, float *o, ptrdiff_t ldo,
+                             ptrdiff_t queries, ptrdiff_t keys, int headDim, float scale,
+                             const float *keyBias, int causal, ptrdiff_t firstQuery) {
     if (queries <= 0) return;
-    const int d = headDim;
-    const int dPairs = (d + 1) / 2;
+    const int d = headDim, step = bf16 ? 2 : 1;
+    const int dUnits = (d + step - 1) / step;
     const ptrdiff_t keyTiles = (keys + MR - 1) / MR, paddedKeys = keyTiles * MR;
-    const ptrdiff_t keyPairs = paddedKeys / 2;  // MR is even
+    const ptrdiff_t keyUnits = paddedKeys / step, usedKeyUnits = (keys + step - 1) / step;  // MR is even
     const int dTiles = (d + MR - 1) / MR;
 
-    // K as A panels (MR keys each, pairs along d); Vᵀ as A panels (MR of the
-    // head's columns each, pairs along keys); both once per call.
-    uint32_t *kPack = reserve(&packedK, &packedKCapacity, (size_t)paddedKeys * dPairs);
-    uint32_t *vPack = reserve(&packedV, &packedVCapacity, (size_t)dTiles * MR * keyPairs);
+    // K as A panels (MR keys each, k along the head's columns); Vᵀ as A panels
+    // (MR of the head's columns each, k along keys); both once per call.
+    uint32_t *kPack = reserve(&packedK, &packedKCapacity, (size_t)paddedKeys * dUnits);
+    uint32_t *vPack = reserve(&packedV, &packedVCapacity, (size_t)dTiles * MR * keyUnits);
     for (ptrdiff_t t = 0; t < keyTiles; t++) {
         const int rows = keys - t * MR < MR ? (int)(keys - t * MR) : MR;
-        pack_rows(k + t * MR * ldk, SDGEN_GEMM_F32, ldk, rows, d, MR, kPack + (size_t)t * MR * dPairs);
+        uint32_t *panel = kPack + (size_t)t * MR * dUnits;
+        if (bf16) pack_rows(k + t * MR * ldk, SDGEN_GEMM_F32, ldk, rows, d, MR, panel);
+        else pack_rows_f32(k + t * MR * ldk, ldk, rows, d, MR, (float *)panel);
     }
     for (int t = 0; t < dTiles; t++) {
         const int columns = d - t * MR < MR ? d - t * MR : MR;
-        pack_columns(v + t * MR, SDGEN_GEMM_F32, ldv, columns, (int)keys, MR, vPack + (size_t)t * MR * keyPairs);
-        // Keys past the last are zero in P, but V's padding pairs must not be garbage either.
-        const ptrdiff_t filled = (keys + 1) / 2;
-        for (ptrdiff_t p = filled; p < keyPairs; p++)
-            for (int i = 0; i < MR; i++) vPack[(size_t)t * MR * keyPairs + p * MR + i] = 0;
+        uint32_t *panel = vPack + (size_t)t * MR * keyUnits;
+        if (bf16) pack_columns(v + t * MR, SDGEN_GEMM_F32, ldv, columns, (int)keys, MR, panel);
+        else pack_columns_f32(v + t * MR, ldv, columns, (int)keys, MR, (float *)panel);
+        // P is zero past the last key, but V's padding must not be NaN garbage either.
+        memset(panel + usedKeyUnits * MR, 0, (size_t)(keyUnits - usedKeyUnits) * MR * 4);
     }
-    uint32_t *qPack = reserve(&packedQ, &packedQCapacity, (size_t)NR * dPairs);
-    uint32_t *pPack = reserve(&packedP, &packedPCapacity, (size_t)keyPairs * NR);
+    uint32_t *qPack = reserve(&packedQ, &packedQCapacity, (size_t)NR * dUnits);
+    uint32_t *pPack = reserve(&packedP, &packedPCapacity, (size_t)keyUnits * NR);
     float *scores = (float *)reserve(&scoreBuffer, &scoreCapacity, (size_t)paddedKeys * NR);
     float *outputs = (float *)reserve(&outputBuffer, &outputCapacity, (size_t)dTiles * MR * NR);
 
     for (ptrdiff_t q0 = 0; q0 < queries; q0 += NR) {
         const int live = queries - q0 < NR ? (int)(queries - q0) : NR;
-        pack_rows(q + q0 * ldq, SDGEN_GEMM_F32, ldq, live, d, NR, qPack);
+        if (bf16) pack_rows(q + q0 * ldq, SDGEN_GEMM_F32, ldq, live, d, NR, qPack);
+        else pack_rows_f32(q + q0 * ldq, ldq, live, d, NR, (float *)qPack);
 
         // Sᵀ = scale · K Qᵀ, a tile of MR keys × 32 queries at a time.
-        for (ptrdiff_t t = 0; t < keyTiles; t++)
-            kernel(dPairs, kPack + (size_t)t * MR * dPairs, qPack, scores + t * MR * NR, NR, MR, NR,
-                   scale, 0, 1);
-
+        for (ptrdiff_t t = 0; t < keyTiles; t++) {
+            const uint32_t *panel = kPack + (size_t)t * MR * dUnits;
+            if (bf16) kernel(dUnits, panel, qPack, scores + t * MR * NR, NR, MR, NR, scale, 0, 1);
+            else kernel_f32(dUnits, (const float *)panel, (const float *)qPack, scores + t * MR * NR, NR, MR, NR,
+                            scale, 0, 1);
+        }
         // Masks, then the maximum over keys of each query (one per lane).
         __m512 max0 = _mm512_set1_ps(-INFINITY), max1 = max0;
         for (ptrdiff_t j = 0; j < keys; j++) {
@@ -124,14 +133,21 @@ void sdgen_bf16_attention(const float *q, ptrdiff_t ldq, const float *k, ptrdiff
             sum0 = _mm512_add_ps(sum0, p0);
             sum1 = _mm512_add_ps(sum1, p1);
         }
-        pack_columns(scores, SDGEN_GEMM_F32, NR, NR, (int)keys, NR, pPack);
-        for (ptrdiff_t p = (keys + 1) / 2; p < keyPairs; p++)
-            for (int i = 0; i < NR; i++) pPack[p * NR + i] = 0;
+        // Padding keys contribute nothing.
+        memset(scores + keys * NR, 0, (size_t)(paddedKeys - keys) * NR * 4);
+        const void *pPanel = scores;
+        if (bf16) {
+            pack_columns(scores, SDGEN_GEMM_F32, NR, NR, (int)keys, NR, pPack);
+            memset(pPack + usedKeyUnits * NR, 0, (size_t)(keyUnits - usedKeyUnits) * NR * 4);
+            pPanel = pPack;
+        }
 
         // Oᵀ = Vᵀ Pᵀ, then O = Oᵀ transposed and divided by the sums.
-        for (int t = 0; t < dTiles; t++)
-            kernel((int)keyPairs, vPack + (size_t)t * MR * keyPairs, pPack, outputs + t * MR * NR, NR, MR, NR,
-                   1, 0, 1);
+        for (int t = 0; t < dTiles; t++) {
+            const uint32_t *panel = vPack + (size_t)t * MR * keyUnits;
+            if (bf16) kernel((int)keyUnits, panel, pPanel, outputs + t * MR * NR, NR, MR, NR, 1, 0, 1);
+            else kernel_f32((int)keyUnits, (const float *)panel, pPanel, outputs + t * MR * NR, NR, MR, NR, 1, 0, 1);
+        }
         float inverse[NR] __attribute__((aligned(64)));
         _mm512_store_ps(inverse, _mm512_div_ps(_mm512_set1_ps(1), sum0));
         _mm512_store_ps(inverse + 16, _mm512_div_ps(_mm512_set1_ps(1), sum1));
@@ -140,6 +156,20 @@ void sdgen_bf16_attention(const float *q, ptrdiff_t ldq, const float *k, ptrdiff
             for (int c = 0; c < d; c++) row[c] = outputs[c * NR + i] * inverse[i];
         }
     }
+}
+
+void sdgen_bf16_attention(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t ldk,
+                          const float *v, ptrdiff_t ldv, float *o, ptrdiff_t ldo,
+                          ptrdiff_t queries, ptrdiff_t keys, int headDim, float scale,
+                          const float *keyBias, int causal, ptrdiff_t firstQuery) {
+    attention(1, q, ldq, k, ldk, v, ldv, o, ldo, queries, keys, headDim, scale, keyBias, causal, firstQuery);
+}
+
+void sdgen_f32_attention(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t ldk,
+                         const float *v, ptrdiff_t ldv, float *o, ptrdiff_t ldo,
+                         ptrdiff_t queries, ptrdiff_t keys, int headDim, float scale,
+                         const float *keyBias, int causal, ptrdiff_t firstQuery) {
+    attention(0, q, ldq, k, ldk, v, ldv, o, ldo, queries, keys, headDim, scale, keyBias, causal, firstQuery);
 }
 
 #pragma clang attribute pop

@@ -10,6 +10,12 @@
 #include "bf16_gemm.h"
 #include "bf16_microkernel.h"
 
+int sdgen_avx512_supported(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+        && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+}
+
 int sdgen_bf16_gemm_supported(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw")

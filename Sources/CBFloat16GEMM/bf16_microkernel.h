@@ -1,5 +1,6 @@
-// The pieces the bf16 GEMM and the bf16 attention share: packing operands
-// into k-pair panels and the MR×NR register tile. Internal to CBFloat16GEMM.
+// The pieces the bf16 GEMM and the fused attention share: packing operands
+// into panels and the MR×NR register tile, in bf16 (k in pairs) and in f32.
+// Internal to CBFloat16GEMM.
 //
 // Packed layouts keep k in pairs because VDPBF16PS multiplies pairs: a B panel
 // holds, for each pair of k, NR dwords (b[k][j], b[k+1][j]); an A panel holds,
@@ -148,6 +149,28 @@ static inline void pack_columns(const void *source, sdgen_gemm_dtype type, ptrdi
     }
 }
 
+/// Writes a register tile: C = alpha·acc + beta·C on the first k block
+/// (beta = 0 never reads C), C += alpha·acc after; masked to rows × columns.
+static inline void store_tile(__m512 acc[MR][2], float *c, ptrdiff_t ldc, int rows, int columns,
+                              float alpha, float beta, int first) {
+    const __mmask16 m0 = columns >= 16 ? 0xFFFF : (__mmask16)((1u << columns) - 1);
+    const __mmask16 m1 = columns >= 32 ? 0xFFFF : columns <= 16 ? 0 : (__mmask16)((1u << (columns - 16)) - 1);
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    for (int i = 0; i < rows; i++) {
+        float *row = c + (size_t)i * ldc;
+        __m512 r0 = _mm512_mul_ps(acc[i][0], va), r1 = _mm512_mul_ps(acc[i][1], va);
+        if (!first) {
+            r0 = _mm512_add_ps(r0, _mm512_maskz_loadu_ps(m0, row));
+            r1 = _mm512_add_ps(r1, _mm512_maskz_loadu_ps(m1, row + 16));
+        } else if (beta != 0) {
+            r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, row), r0);
+            r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, row + 16), r1);
+        }
+        _mm512_mask_storeu_ps(row, m0, r0);
+        _mm512_mask_storeu_ps(row + 16, m1, r1);
+    }
+}
+
 /// The register tile: C[MR×NR] (+)= alpha · A panel · B panel over `pairs` k pairs.
 /// `first`: this is the first k block, so beta applies (beta = 0 never reads C).
 static inline void kernel(int pairs, const uint32_t *restrict a, const uint32_t *restrict b,
@@ -165,22 +188,62 @@ static inline void kernel(int pairs, const uint32_t *restrict a, const uint32_t 
         a += MR;
         b += NR;
     }
-    const __mmask16 m0 = columns >= 16 ? 0xFFFF : (__mmask16)((1u << columns) - 1);
-    const __mmask16 m1 = columns >= 32 ? 0xFFFF : columns <= 16 ? 0 : (__mmask16)((1u << (columns - 16)) - 1);
-    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-    for (int i = 0; i < rows; i++) {
-        float *row = c + (size_t)i * ldc;
-        __m512 r0 = _mm512_mul_ps(acc[i][0], va), r1 = _mm512_mul_ps(acc[i][1], va);
-        if (!first) {
-            r0 = _mm512_add_ps(r0, _mm512_maskz_loadu_ps(m0, row));
-            r1 = _mm512_add_ps(r1, _mm512_maskz_loadu_ps(m1, row + 16));
-        } else if (beta != 0) {
-            r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, row), r0);
-            r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, row + 16), r1);
+    store_tile(acc, c, ldc, rows, columns, alpha, beta, first);
+}
+
+// f32 versions for the fused attention's f32 precision: the same panels with
+// one k per panel row instead of a pair, and FMA instead of VDPBF16PS.
+
+/// Packs `rows` f32 rows of `kc` elements (k along a row) into a panel of
+/// `width` floats per k; rows past `rows` are zero.
+static inline void pack_rows_f32(const float *source, ptrdiff_t ld, int rows, int kc, int width, float *panel) {
+    __m512i block[16];
+    for (int r0 = 0; r0 < width; r0 += 16) {
+        const int live = rows - r0 < 16 ? (rows - r0 > 0 ? rows - r0 : 0) : 16;
+        const int stored = width - r0 < 16 ? width - r0 : 16;
+        const __mmask16 mask = (__mmask16)((1u << stored) - 1);
+        for (int k = 0; k < kc; k += 16) {
+            const int count = kc - k < 16 ? kc - k : 16;
+            const __mmask16 load = (__mmask16)((1u << count) - 1);
+            for (int r = 0; r < 16; r++)
+                block[r] = r < live ? _mm512_castps_si512(_mm512_maskz_loadu_ps(load, source + (size_t)(r0 + r) * ld + k))
+                                    : _mm512_setzero_si512();
+            transpose16(block);
+            for (int p = 0; p < count; p++)
+                _mm512_mask_storeu_epi32(panel + (size_t)(k + p) * width + r0, mask, block[p]);
         }
-        _mm512_mask_storeu_ps(row, m0, r0);
-        _mm512_mask_storeu_ps(row + 16, m1, r1);
     }
+}
+
+/// Packs `kc` rows of `columns` consecutive f32 elements (stride `ld`) into
+/// `width` floats per k, zero past `columns`.
+static inline void pack_columns_f32(const float *source, ptrdiff_t ld, int columns, int kc, int width, float *panel) {
+    for (int k = 0; k < kc; k++)
+        for (int j = 0; j < width; j += 16) {
+            const int count = columns - j < 16 ? (columns - j > 0 ? columns - j : 0) : 16;
+            const int n = width - j < 16 ? width - j : 16;
+            _mm512_mask_storeu_ps(panel + (size_t)k * width + j, (__mmask16)((1u << n) - 1),
+                                  _mm512_maskz_loadu_ps((__mmask16)((1u << count) - 1), source + (size_t)k * ld + j));
+        }
+}
+
+/// The f32 register tile: C[MR×NR] (+)= alpha · A panel · B panel over `depth` k.
+static inline void kernel_f32(int depth, const float *restrict a, const float *restrict b,
+                              float *c, ptrdiff_t ldc, int rows, int columns, float alpha, float beta, int first) {
+    __m512 acc[MR][2];
+    for (int i = 0; i < MR; i++) { acc[i][0] = _mm512_setzero_ps(); acc[i][1] = _mm512_setzero_ps(); }
+    for (int p = 0; p < depth; p++) {
+        const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+#pragma clang loop unroll(full)
+        for (int i = 0; i < MR; i++) {
+            const __m512 ai = _mm512_set1_ps(a[i]);
+            acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+            acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+        }
+        a += MR;
+        b += NR;
+    }
+    store_tile(acc, c, ldc, rows, columns, alpha, beta, first);
 }
 
 #pragma clang attribute pop

@@ -183,9 +183,15 @@ final class OpReferenceTests: XCTestCase {
 
     // MARK: Attention
 
+    /// On every backend, and on the CPU as two GEMMs around a softmax (what
+    /// CPUs without AVX-512 run) besides the fused kernel.
     func testAttention() throws {
-        for name in ["attention_causal", "attention_cross", "attention_mask", "attention_long"] {
-            try check(name) { f, b in
+        var unfused = CPUBackend.Tuning()
+        unfused.fusedAttention = false
+        XCTAssertEqual(TestBackends.cpu.usesFusedAttention, CPUBackend.hasAVX512)
+        for name in ["attention_causal", "attention_cross", "attention_mask", "attention_long",
+                     "attention_causal_split", "attention_wide_heads"] {
+            try check(name, on: TestBackends.all + [CPUBackend(threads: 2, tuning: unfused)]) { f, b in
                 let mask = f.shape("key_mask").isEmpty ? nil : try f.tensor("key_mask", on: b)
                 return b.attention(q: try f.tensor("q", on: b), k: try f.tensor("k", on: b),
                                    v: try f.tensor("v", on: b), heads: f.int("heads")!,

@@ -297,6 +297,10 @@ def make_op_fixtures(root: Path) -> None:
     )
 
     _attention(out_dir, "attention_long", 1017, b=1, lq=300, lk=300, c=40, heads=1, causal=False)
+    # One causal head split over the workers (causality counted from each
+    # share's first query), and heads 160 wide (SD's 8×8 level).
+    _attention(out_dir, "attention_causal_split", 1040, b=1, lq=100, lk=100, c=16, heads=1, causal=True)
+    _attention(out_dir, "attention_wide_heads", 1041, b=1, lq=40, lk=40, c=320, heads=2, causal=False)
 
     # elementwise activations
     x = _activation_input(1018)

@@ -39,6 +39,17 @@ void sdgen_bf16_attention(const float *q, ptrdiff_t ldq, const float *k, ptrdiff
                           ptrdiff_t queries, ptrdiff_t keys, int headDim, float scale,
                           const float *keyBias, int causal, ptrdiff_t firstQuery);
 
+/// Whether this CPU has the AVX-512 (F, BW, VL, DQ) that the f32 fused
+/// attention needs.
+int sdgen_avx512_supported(void);
+
+/// sdgen_bf16_attention's f32 twin: the same fused computation with f32
+/// products (FMA), no rounding. Call only where sdgen_avx512_supported().
+void sdgen_f32_attention(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t ldk,
+                         const float *v, ptrdiff_t ldv, float *o, ptrdiff_t ldo,
+                         ptrdiff_t queries, ptrdiff_t keys, int headDim, float scale,
+                         const float *keyBias, int causal, ptrdiff_t firstQuery);
+
 #ifdef __cplusplus
 }
 #endif

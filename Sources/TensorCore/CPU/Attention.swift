@@ -18,9 +18,9 @@ extension CPUBackend {
         let (out, o) = makeTensor([batch, queries, width])
         if queries == 0 || keys == 0 { o.update(repeating: 0, count: out.count); return out }
 
-        if precision == .bf16 && Self.hasNativeBFloat16 && tuning.nativeBFloat16 {
-            fusedBFloat16Attention(q: q, k: k, v: v, geometry: geometry, scale: scale, causal: causal,
-                                   keyMask: keyMask, into: o)
+        if usesFusedAttention {
+            fusedAttention(q: q, k: k, v: v, geometry: geometry, scale: scale, causal: causal,
+                           keyMask: keyMask, into: o)
             return out
         }
 
@@ -76,10 +76,21 @@ extension CPUBackend {
 }
 
 extension CPUBackend {
-    /// bf16 attention through the fused kernel (CBFloat16GEMM/bf16_attention.c),
-    /// which packs a head's K and V once per call: so each task is a whole
-    /// head where there are enough heads to go round, else a share of its queries.
-    private func fusedBFloat16Attention(q: Tensor, k: Tensor, v: Tensor, geometry: AttentionGeometry, scale: Float,
+    /// Whether attention runs as one fused kernel (CBFloat16GEMM/bf16_attention.c:
+    /// a block of scores never leaves the cache) rather than two GEMMs around a
+    /// softmax. It needs AVX-512, and AVX-512 BF16 for bf16 products.
+    public var usesFusedAttention: Bool {
+        guard tuning.fusedAttention else { return false }
+        switch precision {
+        case .f32: return Self.hasAVX512
+        case .bf16: return Self.hasNativeBFloat16 && tuning.nativeBFloat16
+        }
+    }
+
+    /// The fused kernel packs a head's K and V once per call: so each task is
+    /// a whole head where there are enough heads to go round, else a share of
+    /// its queries.
+    private func fusedAttention(q: Tensor, k: Tensor, v: Tensor, geometry: AttentionGeometry, scale: Float,
                                         causal: Bool, keyMask: Tensor?, into o: UnsafeMutablePointer<Float>) {
         let (batch, heads, queries, keys) = (geometry.batch, geometry.heads, geometry.queries, geometry.keys)
         let (width, headDim) = (geometry.width, geometry.headDim)
@@ -88,6 +99,7 @@ extension CPUBackend {
         let chunks = (queries + chunk - 1) / chunk
         let tasks = batch * heads * chunks
         let pointers = UncheckedBox((q.floats, k.floats, v.floats, keyMask?.floats, o))
+        let bf16 = precision == .bf16
         let workers = min(threads, tasks)
         parallelFor(workers, threads: workers) { workerRange in
             let (qs, ks, vs, mask, o) = pointers.value
@@ -95,7 +107,8 @@ extension CPUBackend {
                 for task in stride(from: worker, to: tasks, by: workers) {
                     let first = (task % chunks) * chunk, head = (task / chunks) % heads, b = task / (chunks * heads)
                     let column = head * headDim
-                    sdgen_bf16_attention(qs + (b * queries + first) * width + column, width,
+                    let attention = bf16 ? sdgen_bf16_attention : sdgen_f32_attention
+                    attention(qs + (b * queries + first) * width + column, width,
                                          ks + b * keys * width + column, width,
                                          vs + b * keys * width + column, width,
                                          o + (b * queries + first) * width + column, width,

@@ -24,6 +24,9 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         /// bf16 products on the AVX-512 BF16 kernel where the CPU has it; off,
         /// they are emulated through f32 sgemm (tests check both agree).
         public var nativeBFloat16 = true
+        /// Attention as one fused kernel where the CPU has AVX-512; off, as
+        /// two GEMMs around a softmax (what other CPUs run; tests check both).
+        public var fusedAttention = true
 
         public init() {}
     }
@@ -45,7 +48,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         case .f32: "OpenBLAS"
         case .bf16: Self.hasNativeBFloat16 && tuning.nativeBFloat16 ? "bf16 products, AVX-512 BF16" : "bf16 products, emulated"
         }
-        return "CPU (\(products), \(threads) thread\(threads == 1 ? "" : "s")\(convolutions))"
+        let attention = tuning.fusedAttention ? "" : ", unfused attention"
+        return "CPU (\(products), \(threads) thread\(threads == 1 ? "" : "s")\(convolutions)\(attention))"
     }
 
     /// Matrices and kernels stored in f16 or bf16 stay so in memory, halving

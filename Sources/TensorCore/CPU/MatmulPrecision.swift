@@ -16,6 +16,9 @@ extension CPUBackend {
     /// Whether this CPU runs bf16 products natively (AVX-512 BF16); elsewhere
     /// they are emulated (rounded operands through f32 sgemm), same results, no faster.
     public static let hasNativeBFloat16 = sdgen_bf16_gemm_supported() != 0
+
+    /// Whether this CPU has AVX-512 (F, BW, VL, DQ), which the fused attention kernel needs.
+    public static let hasAVX512 = sdgen_avx512_supported() != 0
 }
 
 extension DType {
