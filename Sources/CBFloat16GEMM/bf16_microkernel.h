@@ -85,30 +85,40 @@ static inline void transpose16(__m512i rows[16]) {
 }
 
 /// Packs `rows` rows (stride `ld` elements) of `kc` elements each, k along a
-/// row, into a panel of `width` dwords per k pair; rows past `rows` are zero.
-/// Sixteen rows by sixteen pairs at a time, transposed in registers: a
-/// scalar scatter of the same dwords made packing B a sixth of a 128-token
-/// product's time.
-static inline void pack_rows(const void *source, sdgen_gemm_dtype type, ptrdiff_t ld, int rows, int kc,
-                      int width, uint32_t *panel) {
+/// row, into a panel of `width` dwords per k unit; rows past `rows` are zero.
+/// A unit is a pair of k as bf16 (`paired`), else one f32 k, as the f32
+/// panels take it (then `type` must be f32). Sixteen rows by sixteen units at
+/// a time, transposed in registers: a scalar scatter of the same dwords made
+/// packing B a sixth of a 128-token product's time.
+static inline void pack_rows_as(int paired, const void *source, sdgen_gemm_dtype type, ptrdiff_t ld, int rows,
+                                int kc, int width, uint32_t *panel) {
     const size_t elementSize = type == SDGEN_GEMM_F32 ? 4 : 2;
-    const int pairs = (kc + 1) / 2;
+    const int perUnit = paired ? 2 : 1, units = (kc + perUnit - 1) / perUnit;
     __m512i block[16];
     for (int r0 = 0; r0 < width; r0 += 16) {
         const int live = rows - r0 < 16 ? (rows - r0 > 0 ? rows - r0 : 0) : 16;
         const int stored = width - r0 < 16 ? width - r0 : 16;
         const __mmask16 mask = (__mmask16)((1u << stored) - 1);
-        for (int k = 0; k < kc; k += 32) {
+        for (int k = 0; k < kc; k += 16 * perUnit) {
             for (int r = 0; r < 16; r++) {
                 const char *row = (const char *)source + ((size_t)(r0 + r) * ld + k) * elementSize;
-                block[r] = r < live ? load_pairs(row, type, kc - k) : _mm512_setzero_si512();
+                const int count = kc - k;
+                block[r] = r >= live ? _mm512_setzero_si512()
+                         : paired ? load_pairs(row, type, count)
+                         : _mm512_maskz_loadu_epi32(count >= 16 ? 0xFFFF : (__mmask16)((1u << count) - 1), row);
             }
             transpose16(block);
-            const int n = pairs - k / 2 < 16 ? pairs - k / 2 : 16;
-            uint32_t *out = panel + (size_t)(k / 2) * width + r0;
+            const int n = units - k / perUnit < 16 ? units - k / perUnit : 16;
+            uint32_t *out = panel + (size_t)(k / perUnit) * width + r0;
             for (int p = 0; p < n; p++) _mm512_mask_storeu_epi32(out + (size_t)p * width, mask, block[p]);
         }
     }
+}
+
+/// bf16 pairs from rows of any element type.
+static inline void pack_rows(const void *source, sdgen_gemm_dtype type, ptrdiff_t ld, int rows, int kc,
+                             int width, uint32_t *panel) {
+    pack_rows_as(1, source, type, ld, rows, kc, width, panel);
 }
 
 /// Interleaves two rows' worth of bf16 (16 each) into 16 dwords of pairs.
@@ -194,25 +204,9 @@ static inline void kernel(int pairs, const uint32_t *restrict a, const uint32_t 
 // f32 versions for the fused attention's f32 precision: the same panels with
 // one k per panel row instead of a pair, and FMA instead of VDPBF16PS.
 
-/// Packs `rows` f32 rows of `kc` elements (k along a row) into a panel of
-/// `width` floats per k; rows past `rows` are zero.
+/// f32 rows, one k per panel row.
 static inline void pack_rows_f32(const float *source, ptrdiff_t ld, int rows, int kc, int width, float *panel) {
-    __m512i block[16];
-    for (int r0 = 0; r0 < width; r0 += 16) {
-        const int live = rows - r0 < 16 ? (rows - r0 > 0 ? rows - r0 : 0) : 16;
-        const int stored = width - r0 < 16 ? width - r0 : 16;
-        const __mmask16 mask = (__mmask16)((1u << stored) - 1);
-        for (int k = 0; k < kc; k += 16) {
-            const int count = kc - k < 16 ? kc - k : 16;
-            const __mmask16 load = (__mmask16)((1u << count) - 1);
-            for (int r = 0; r < 16; r++)
-                block[r] = r < live ? _mm512_castps_si512(_mm512_maskz_loadu_ps(load, source + (size_t)(r0 + r) * ld + k))
-                                    : _mm512_setzero_si512();
-            transpose16(block);
-            for (int p = 0; p < count; p++)
-                _mm512_mask_storeu_epi32(panel + (size_t)(k + p) * width + r0, mask, block[p]);
-        }
-    }
+    pack_rows_as(0, source, SDGEN_GEMM_F32, ld, rows, kc, width, (uint32_t *)panel);
 }
 
 /// Packs `kc` rows of `columns` consecutive f32 elements (stride `ld`) into

@@ -1,6 +1,7 @@
 import Foundation
 import Models
 import Pipeline
+import TensorCore
 import TestSupport
 import XCTest
 
@@ -56,34 +57,33 @@ final class MiniLMReferenceTests: XCTestCase {
     /// Text in, embedding out: WordPiece, the encoder and pooling together,
     /// against sentence-transformers on the fixture's sentences.
     func testSentenceEmbedderFromText() throws {
-        try requireWeights()
-        let io = try Fixture("minilm/reference.safetensors")
         for backend in TestBackends.all {
-            let embedder = try SentenceEmbedder(folder: Self.folder, backend: backend)
-            for prefix in ["", "long_"] {
-                let key = prefix.isEmpty ? "sentences" : "long_sentences"
-                let sentences = try JSONDecoder().decode([String].self, from: Data(try XCTUnwrap(io.string(key)).utf8))
-                let vectors = try embedder.embed(sentences)
-                assertClose(vectors.flatMap { $0 }, try io.floats(prefix + "embeddings"), atol: 1e-5, rtol: 1e-4,
-                            "sdgen embed \(key) on \(backend.name)")
+            try embedFixtureSentences(on: backend) { key, vectors, reference in
+                assertClose(vectors.flatMap { $0 }, reference, atol: 1e-5, rtol: 1e-4, "sdgen embed \(key) on \(backend.name)")
             }
         }
     }
 
-    /// `--precision bf16` on real weights: each sentence's embedding against
-    /// sentence-transformers' f32 one. Stated as cosine similarity ≥ 0.999
-    /// per sentence (what a search ranking sees); observed worst is printed.
-    func testBFloat16ProductsKeepEmbeddings() throws {
+    /// Both sentence sets of the fixture through `SentenceEmbedder` on
+    /// `backend`: the set's name, sdgen's vectors, sentence-transformers' (flat).
+    func embedFixtureSentences(on backend: any Backend, _ body: (String, [[Float]], [Float]) throws -> Void) throws {
         try requireWeights()
         let io = try Fixture("minilm/reference.safetensors")
+        let embedder = try SentenceEmbedder(folder: Self.folder, backend: backend)
+        for prefix in ["", "long_"] {
+            let key = prefix.isEmpty ? "sentences" : "long_sentences"
+            let sentences = try JSONDecoder().decode([String].self, from: Data(try XCTUnwrap(io.string(key)).utf8))
+            try body(key, try embedder.embed(sentences), try io.floats(prefix + "embeddings"))
+        }
+    }
+
+    /// `--precision bf16` on real weights: each sentence's embedding against
+    /// sentence-transformers' f32 one. Stated as cosine similarity ≥ 0.9999
+    /// per sentence (what a search ranking sees); observed worst is printed.
+    func testBFloat16ProductsKeepEmbeddings() throws {
         for backend in TestBackends.cpuBFloat16 {
-            let embedder = try SentenceEmbedder(folder: Self.folder, backend: backend)
-            for prefix in ["", "long_"] {
-                let key = prefix.isEmpty ? "sentences" : "long_sentences"
-                let sentences = try JSONDecoder().decode([String].self, from: Data(try XCTUnwrap(io.string(key)).utf8))
-                let vectors = try embedder.embed(sentences)
-                let reference = try io.floats(prefix + "embeddings")
-                let width = reference.count / sentences.count
+            try embedFixtureSentences(on: backend) { key, vectors, reference in
+                let width = reference.count / vectors.count
                 var worst: Float = 1
                 for (i, vector) in vectors.enumerated() {
                     let theirs = reference[i * width..<(i + 1) * width]
