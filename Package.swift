@@ -29,13 +29,14 @@ let package = Package(
         .target(name: "CSentencePiece",
                 cxxSettings: [.unsafeFlags(["-std=c++17"])],
                 linkerSettings: [.linkedLibrary("sentencepiece")]),
-        // The bfloat16 GEMM kernel (AVX-512 BF16 intrinsics, chosen at run time).
-        .target(name: "CBFloat16GEMM", cSettings: [.unsafeFlags(["-O3"])]),
+        // The CPU backend's AVX-512 kernels (intrinsics, chosen at run time):
+        // bf16 and f32 GEMM, fused attention.
+        .target(name: "CPUKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // libpng calls behind setjmp, so libpng's longjmp never crosses Swift frames.
         .target(name: "CPNGShim", dependencies: ["CPNG"]),
 
         // Tensor core: Tensor, the op interface, the CPU backend.
-        .target(name: "TensorCore", dependencies: ["CBLAS", "CVulkan", "CBFloat16GEMM"],
+        .target(name: "TensorCore", dependencies: ["CBLAS", "CVulkan", "CPUKernels"],
                 exclude: ["Vulkan/Shaders"], swiftSettings: kernelFlags),
         .target(name: "SafeTensors", dependencies: ["TensorCore"]),
         // Resources/ holds the CLIP merges shipped for single-file checkpoints;

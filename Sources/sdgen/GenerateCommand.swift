@@ -166,6 +166,8 @@ struct GenerateCommand: ParsableCommand {
     private func extraParameters(_ request: GenerationRequest) -> [GenerationParameters.Field] {
         var extras = [GenerationParameters.Field(key: "RNG", value: rng == .torch ? "CPU" : "NV")]
         if clipSkip > 0 { extras.append(.init(key: "Clip skip", value: "\(clipSkip + 1)")) }
+        // bf16 products give a slightly different image for the same seed; say so.
+        if backendOptions.precision != .f32 { extras.append(.init(key: "Precision", value: backendOptions.precision.rawValue)) }
         extras.append(.init(key: "Version", value: "sdgen"))
         return extras
     }

@@ -91,7 +91,8 @@ final class GenerateCommandTests: XCTestCase {
                                         "--precision", "bf16", "-o", output.path], in: directory)
         XCTAssertEqual(run.status, 0, run.standardError)
         XCTAssertTrue(run.standardOutput.contains("bf16"), "the backend line names the precision: \(run.standardOutput)")
-        XCTAssertTrue(FileManager.default.fileExists(atPath: output.path))
+        let info = try SDGenProcess.run(["info", output.path], in: directory)
+        XCTAssertTrue(info.standardOutput.contains("Precision: bf16"), "the PNG records the precision: \(info.standardOutput)")
     }
 
     func testNoOverwriteKeepsTheExistingFile() throws {

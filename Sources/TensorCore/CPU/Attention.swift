@@ -1,4 +1,4 @@
-import CBFloat16GEMM
+import CPUKernels
 import Foundation
 
 /// Multi-head scaled dot-product attention, a block of queries of one head at
@@ -76,7 +76,7 @@ extension CPUBackend {
 }
 
 extension CPUBackend {
-    /// Whether attention runs as one fused kernel (CBFloat16GEMM/bf16_attention.c:
+    /// Whether attention runs as one fused kernel (CPUKernels/attention.c:
     /// a block of scores never leaves the cache) rather than two GEMMs around a
     /// softmax. It needs AVX-512, and AVX-512 BF16 for bf16 products.
     public var usesFusedAttention: Bool {

@@ -24,6 +24,10 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         /// bf16 products on the AVX-512 BF16 kernel where the CPU has it; off,
         /// they are emulated through f32 sgemm (tests check both agree).
         public var nativeBFloat16 = true
+        /// f16/bf16 weights converted as sdgen's f32 GEMM packs them where the
+        /// CPU has AVX-512; off, widened in blocks for OpenBLAS (what other
+        /// CPUs do; tests check both).
+        public var packsStoredWeights = true
         /// Attention as one fused kernel where the CPU has AVX-512; off, as
         /// two GEMMs around a softmax (what other CPUs run; tests check both).
         public var fusedAttention = true

@@ -1,4 +1,5 @@
 import CBLAS
+import CPUKernels
 
 /// Row-major C = alpha·op(A)·op(B) + beta·C through OpenBLAS.
 @inline(__always)
@@ -21,8 +22,8 @@ extension CPUBackend {
     /// B whole, a small cost when M is large), else by columns (BERT's 128
     /// tokens against 3072 outputs).
     ///
-    /// B may be f16 or bf16 (a resident weight) only in bf16 precision, whose
-    /// kernel reads it as it packs; f32 precision takes f32 operands.
+    /// B may be f16 or bf16 (a resident weight) only where
+    /// `packsStoredWeights(rows:)`: sdgen's kernels read it as they pack it.
     func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
               a: UnsafePointer<Float>, lda: Int, b: UnsafeRawPointer, bType: DType = .f32, ldb: Int,
               beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
@@ -55,22 +56,41 @@ extension CPUBackend {
                           a: UnsafePointer<Float>, lda: Int, b: UnsafeRawPointer, bType: DType = .f32, ldb: Int,
                           beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
         switch precision {
-        case .f32:
-            precondition(bType == .f32, "f32 products take f32 operands; widen \(bType) first")
+        case .f32 where bType == .f32:
             sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                   b: b.assumingMemoryBound(to: Float.self), ldb: ldb, beta: beta, c: c, ldc: ldc)
+        case .f32:
+            precondition(Self.hasAVX512, "f32 products take \(bType) operands only through sdgen's kernel")
+            sdgen_f32_gemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, bType.gemmType, ldb,
+                           beta, c, ldc)
         case .bf16:
             bfloat16GEMM(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                          b: b, bType: bType, ldb: ldb, beta: beta, c: c, ldc: ldc)
         }
     }
 
+    /// Whether a product with `rows` rows of A takes an f16/bf16 weight as
+    /// stored, converted as sdgen's kernel packs it, instead of widened to f32
+    /// for OpenBLAS first: in bf16 precision always; in f32 where the CPU has
+    /// AVX-512 and the rows are few. Widening costs ∝ N·K against the
+    /// product's M·N·K, so it shows at BERT's and CLIP's 128–154 rows (own
+    /// kernel 5–19% faster) and not at the UNet's 8192 (OpenBLAS 0–10% faster
+    /// on K = 320 products).
+    func packsStoredWeights(rows: Int) -> Bool {
+        switch precision {
+        case .bf16: true
+        case .f32: Self.hasAVX512 && tuning.packsStoredWeights && rows <= Self.packedWeightRowLimit
+        }
+    }
+
+    static let packedWeightRowLimit = 1024
+
     /// Calls `body` with a [rows, rowLength] weight in blocks of rows in a
-    /// form `gemm` takes as B: as stored in bf16 precision (its kernel
-    /// converts while packing), else widened to f32 (`withWidenedRows`).
-    func withGEMMWeightRows(_ weight: Tensor, rowLength: Int,
+    /// form `gemm` takes as B for a product with `rows` rows of A: as stored
+    /// where `packsStoredWeights`, else widened to f32 (`withWidenedRows`).
+    func withGEMMWeightRows(_ weight: Tensor, rowLength: Int, productRows: Int,
                             _ body: (UnsafeRawPointer, DType, Range<Int>) -> Void) {
-        if precision == .bf16 {
+        if packsStoredWeights(rows: productRows) || weight.dtype == .f32 {
             body(weight.rawBytes, weight.dtype, 0..<(weight.count / max(rowLength, 1)))
         } else {
             withWidenedRows(weight, rowLength: rowLength) { body($0, .f32, $1) }
@@ -97,7 +117,7 @@ extension CPUBackend {
         }
         if rows > 0 {
             let a = x.floats
-            withGEMMWeightRows(weight, rowLength: k) { w, dtype, outputs in
+            withGEMMWeightRows(weight, rowLength: k, productRows: rows) { w, dtype, outputs in
                 gemm(transB: true, m: rows, n: outputs.count, k: k, a: a, lda: k, b: w, bType: dtype, ldb: k,
                       beta: bias == nil ? 0 : 1, c: c + outputs.lowerBound, ldc: n)
             }

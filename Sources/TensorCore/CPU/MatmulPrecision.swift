@@ -1,4 +1,4 @@
-import CBFloat16GEMM
+import CPUKernels
 
 extension CPUBackend {
     /// The precision of the CPU's matrix products (linear layers, convolutions,

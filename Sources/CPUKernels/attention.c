@@ -9,8 +9,8 @@
 // query per lane, no horizontal reductions), Pᵀ packs as a B operand by
 // interleaving row pairs, and the head dimension is the register tile's M
 // side, where 40 (SD's 64×64 level) pads to 48, not to 64 as it would across.
-#include "bf16_gemm.h"
-#include "bf16_microkernel.h"
+#include "cpu_kernels.h"
+#include "microkernel.h"
 
 #include <math.h>
 #include <string.h>
@@ -65,13 +65,13 @@ static inline void attention(int bf16, const float *q, ptrdiff_t ldq, const floa
         const int rows = keys - t * MR < MR ? (int)(keys - t * MR) : MR;
         uint32_t *panel = kPack + (size_t)t * MR * dUnits;
         if (bf16) pack_rows(k + t * MR * ldk, SDGEN_GEMM_F32, ldk, rows, d, MR, panel);
-        else pack_rows_f32(k + t * MR * ldk, ldk, rows, d, MR, (float *)panel);
+        else pack_rows_f32(k + t * MR * ldk, SDGEN_GEMM_F32, ldk, rows, d, MR, (float *)panel);
     }
     for (int t = 0; t < dTiles; t++) {
         const int columns = d - t * MR < MR ? d - t * MR : MR;
         uint32_t *panel = vPack + (size_t)t * MR * keyUnits;
         if (bf16) pack_columns(v + t * MR, SDGEN_GEMM_F32, ldv, columns, (int)keys, MR, panel);
-        else pack_columns_f32(v + t * MR, ldv, columns, (int)keys, MR, (float *)panel);
+        else pack_columns_f32(v + t * MR, SDGEN_GEMM_F32, ldv, columns, (int)keys, MR, (float *)panel);
         // P is zero past the last key, but V's padding must not be NaN garbage either.
         memset(panel + usedKeyUnits * MR, 0, (size_t)(keyUnits - usedKeyUnits) * MR * 4);
     }
@@ -83,7 +83,7 @@ static inline void attention(int bf16, const float *q, ptrdiff_t ldq, const floa
     for (ptrdiff_t q0 = 0; q0 < queries; q0 += NR) {
         const int live = queries - q0 < NR ? (int)(queries - q0) : NR;
         if (bf16) pack_rows(q + q0 * ldq, SDGEN_GEMM_F32, ldq, live, d, NR, qPack);
-        else pack_rows_f32(q + q0 * ldq, ldq, live, d, NR, (float *)qPack);
+        else pack_rows_f32(q + q0 * ldq, SDGEN_GEMM_F32, ldq, live, d, NR, (float *)qPack);
 
         // Sᵀ = scale · K Qᵀ, a tile of MR keys × 32 queries at a time.
         for (ptrdiff_t t = 0; t < keyTiles; t++) {

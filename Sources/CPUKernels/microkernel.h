@@ -1,16 +1,16 @@
 // The pieces the bf16 GEMM and the fused attention share: packing operands
 // into panels and the MR×NR register tile, in bf16 (k in pairs) and in f32.
-// Internal to CBFloat16GEMM.
+// Internal to CPUKernels.
 //
 // Packed layouts keep k in pairs because VDPBF16PS multiplies pairs: a B panel
 // holds, for each pair of k, NR dwords (b[k][j], b[k+1][j]); an A panel holds,
 // for each pair, MR dwords (a[i][k], a[i][k+1]) that the kernel broadcasts.
 // Odd K and ragged edges are zero-padded in the packs, so the kernel never
 // branches on sizes; only the final store is masked.
-#ifndef SDGEN_BF16_MICROKERNEL_H
-#define SDGEN_BF16_MICROKERNEL_H
+#ifndef SDGEN_MICROKERNEL_H
+#define SDGEN_MICROKERNEL_H
 
-#include "bf16_gemm.h"
+#include "cpu_kernels.h"
 
 #include <immintrin.h>
 #include <stdint.h>
@@ -59,6 +59,17 @@ static inline __m512i load_pairs(const void *row, sdgen_gemm_dtype type, int cou
     }
 }
 
+/// Up to 16 consecutive elements of one row as f32 (their bits as dwords);
+/// lanes past `count` are zero.
+static inline __m512i load_units(const void *row, sdgen_gemm_dtype type, int count) {
+    const __mmask16 mask = count >= 16 ? 0xFFFF : (__mmask16)((1u << count) - 1);
+    switch (type) {
+    case SDGEN_GEMM_F32: return _mm512_maskz_loadu_epi32(mask, row);
+    case SDGEN_GEMM_F16: return _mm512_castps_si512(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, row)));
+    default: return _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, row)), 16);
+    }
+}
+
 /// Transposes a 16×16 block of dwords in place: rows[i] holds row i on entry,
 /// column i on return (the usual unpack/unpack/shuffle/shuffle network).
 static inline void transpose16(__m512i rows[16]) {
@@ -86,8 +97,8 @@ static inline void transpose16(__m512i rows[16]) {
 
 /// Packs `rows` rows (stride `ld` elements) of `kc` elements each, k along a
 /// row, into a panel of `width` dwords per k unit; rows past `rows` are zero.
-/// A unit is a pair of k as bf16 (`paired`), else one f32 k, as the f32
-/// panels take it (then `type` must be f32). Sixteen rows by sixteen units at
+/// A unit is a pair of k as bf16 (`paired`), else one k widened to f32, as
+/// the f32 panels take it. Sixteen rows by sixteen units at
 /// a time, transposed in registers: a scalar scatter of the same dwords made
 /// packing B a sixth of a 128-token product's time.
 static inline void pack_rows_as(int paired, const void *source, sdgen_gemm_dtype type, ptrdiff_t ld, int rows,
@@ -104,8 +115,7 @@ static inline void pack_rows_as(int paired, const void *source, sdgen_gemm_dtype
                 const char *row = (const char *)source + ((size_t)(r0 + r) * ld + k) * elementSize;
                 const int count = kc - k;
                 block[r] = r >= live ? _mm512_setzero_si512()
-                         : paired ? load_pairs(row, type, count)
-                         : _mm512_maskz_loadu_epi32(count >= 16 ? 0xFFFF : (__mmask16)((1u << count) - 1), row);
+                         : paired ? load_pairs(row, type, count) : load_units(row, type, count);
             }
             transpose16(block);
             const int n = units - k / perUnit < 16 ? units - k / perUnit : 16;
@@ -204,20 +214,24 @@ static inline void kernel(int pairs, const uint32_t *restrict a, const uint32_t 
 // f32 versions for the fused attention's f32 precision: the same panels with
 // one k per panel row instead of a pair, and FMA instead of VDPBF16PS.
 
-/// f32 rows, one k per panel row.
-static inline void pack_rows_f32(const float *source, ptrdiff_t ld, int rows, int kc, int width, float *panel) {
-    pack_rows_as(0, source, SDGEN_GEMM_F32, ld, rows, kc, width, (uint32_t *)panel);
+/// Rows of any element type as f32, one k per panel row.
+static inline void pack_rows_f32(const void *source, sdgen_gemm_dtype type, ptrdiff_t ld, int rows, int kc,
+                                 int width, float *panel) {
+    pack_rows_as(0, source, type, ld, rows, kc, width, (uint32_t *)panel);
 }
 
-/// Packs `kc` rows of `columns` consecutive f32 elements (stride `ld`) into
-/// `width` floats per k, zero past `columns`.
-static inline void pack_columns_f32(const float *source, ptrdiff_t ld, int columns, int kc, int width, float *panel) {
+/// Packs `kc` rows of `columns` consecutive elements (stride `ld`) as f32
+/// into `width` floats per k, zero past `columns`.
+static inline void pack_columns_f32(const void *source, sdgen_gemm_dtype type, ptrdiff_t ld, int columns, int kc,
+                                    int width, float *panel) {
+    const size_t elementSize = type == SDGEN_GEMM_F32 ? 4 : 2;
     for (int k = 0; k < kc; k++)
         for (int j = 0; j < width; j += 16) {
             const int count = columns - j < 16 ? (columns - j > 0 ? columns - j : 0) : 16;
             const int n = width - j < 16 ? width - j : 16;
-            _mm512_mask_storeu_ps(panel + (size_t)k * width + j, (__mmask16)((1u << n) - 1),
-                                  _mm512_maskz_loadu_ps((__mmask16)((1u << count) - 1), source + (size_t)k * ld + j));
+            const char *row = (const char *)source + ((size_t)k * ld + j) * elementSize;
+            _mm512_mask_storeu_epi32(panel + (size_t)k * width + j, (__mmask16)((1u << n) - 1),
+                                     count > 0 ? load_units(row, type, count) : _mm512_setzero_si512());
         }
 }
 

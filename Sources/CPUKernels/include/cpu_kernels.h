@@ -1,5 +1,5 @@
-#ifndef SDGEN_BF16_GEMM_H
-#define SDGEN_BF16_GEMM_H
+#ifndef SDGEN_CPU_KERNELS_H
+#define SDGEN_CPU_KERNELS_H
 
 #include <stddef.h>
 
@@ -25,6 +25,14 @@ void sdgen_bf16_gemm(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t
                      const float *a, ptrdiff_t lda,
                      const void *b, sdgen_gemm_dtype bType, ptrdiff_t ldb,
                      float beta, float *c, ptrdiff_t ldc);
+
+/// sdgen_bf16_gemm's f32 twin (FMA, no rounding), for B stored f16 or bf16:
+/// it widens B as it packs it, where sgemm would need a widened copy first.
+/// Call only where sdgen_avx512_supported() is true.
+void sdgen_f32_gemm(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
+                    const float *a, ptrdiff_t lda,
+                    const void *b, sdgen_gemm_dtype bType, ptrdiff_t ldb,
+                    float beta, float *c, ptrdiff_t ldc);
 
 /// Scaled dot-product attention of one head for `queries` consecutive query
 /// rows, with bf16 products as sdgen_bf16_gemm's: scores = scale·q·kᵀ from
