@@ -1,12 +1,14 @@
 import CPUKernels
 import Foundation
 
-/// Multi-head scaled dot-product attention, a block of queries of one head at
-/// a time: the score block (queries × keys) is at most a few MB, so 4096-token
-/// self-attention never holds more than `threads` such blocks.
+/// Multi-head scaled dot-product attention. Where the CPU has AVX-512, one
+/// fused kernel per head (below); elsewhere two GEMMs around a softmax, a
+/// block of queries of one head at a time: the score block (queries × keys)
+/// is at most a few MB, so 4096-token self-attention never holds more than
+/// `threads` such blocks.
 ///
-/// Heads are read in place from the [B, L, H·D] projections through GEMM
-/// leading dimensions; no transposes are materialised.
+/// Heads are read in place from the [B, L, H·D] projections through leading
+/// dimensions; no transposes are materialised.
 extension CPUBackend {
     static let attentionBlockBytes = 2 << 20
 
@@ -91,7 +93,7 @@ extension CPUBackend {
     /// a whole head where there are enough heads to go round, else a share of
     /// its queries.
     private func fusedAttention(q: Tensor, k: Tensor, v: Tensor, geometry: AttentionGeometry, scale: Float,
-                                        causal: Bool, keyMask: Tensor?, into o: UnsafeMutablePointer<Float>) {
+                                causal: Bool, keyMask: Tensor?, into o: UnsafeMutablePointer<Float>) {
         let (batch, heads, queries, keys) = (geometry.batch, geometry.heads, geometry.queries, geometry.keys)
         let (width, headDim) = (geometry.width, geometry.headDim)
         let chunksPerHead = max(1, (threads + batch * heads - 1) / (batch * heads))
@@ -109,11 +111,11 @@ extension CPUBackend {
                     let column = head * headDim
                     let attention = bf16 ? sdgen_bf16_attention : sdgen_f32_attention
                     attention(qs + (b * queries + first) * width + column, width,
-                                         ks + b * keys * width + column, width,
-                                         vs + b * keys * width + column, width,
-                                         o + (b * queries + first) * width + column, width,
-                                         min(chunk, queries - first), keys, Int32(headDim), scale,
-                                         mask.map { UnsafePointer($0 + b * keys) }, causal ? 1 : 0, first)
+                              ks + b * keys * width + column, width,
+                              vs + b * keys * width + column, width,
+                              o + (b * queries + first) * width + column, width,
+                              min(chunk, queries - first), keys, Int32(headDim), scale,
+                              mask.map { UnsafePointer($0 + b * keys) }, causal ? 1 : 0, first)
                 }
             }
         }
