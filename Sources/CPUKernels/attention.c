@@ -133,13 +133,15 @@ static inline void attention(int bf16, const float *q, ptrdiff_t ldq, const floa
             sum0 = _mm512_add_ps(sum0, p0);
             sum1 = _mm512_add_ps(sum1, p1);
         }
-        // Padding keys contribute nothing.
-        memset(scores + keys * NR, 0, (size_t)(paddedKeys - keys) * NR * 4);
+        // Pᵀ as the B panel, padding keys zero: in f32 it is the score block
+        // itself; in bf16 its rows are paired and rounded.
         const void *pPanel = scores;
         if (bf16) {
             pack_columns(scores, SDGEN_GEMM_F32, NR, NR, (int)keys, NR, pPack);
             memset(pPack + usedKeyUnits * NR, 0, (size_t)(keyUnits - usedKeyUnits) * NR * 4);
             pPanel = pPack;
+        } else {
+            memset(scores + keys * NR, 0, (size_t)(paddedKeys - keys) * NR * 4);
         }
 
         // Oᵀ = Vᵀ Pᵀ, then O = Oᵀ transposed and divided by the sums.

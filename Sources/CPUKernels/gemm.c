@@ -19,9 +19,9 @@ int sdgen_avx512_supported(void) {
 }
 
 int sdgen_bf16_gemm_supported(void) {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw")
-        && __builtin_cpu_supports("avx512vl");
+    // Every function here is compiled for the whole set (microkernel.h's
+    // target attribute), so the whole set is what a caller must have.
+    return sdgen_avx512_supported() && __builtin_cpu_supports("avx512bf16");
 }
 
 #pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,f16c,fma"))), apply_to = function)

@@ -51,6 +51,27 @@ final class OpReferenceTests: XCTestCase {
         }
     }
 
+    /// Weights kept f16 (as SD's fp16 files are) in f32 products: converted
+    /// by sdgen's GEMM as it packs them (AVX-512 CPUs, up to 1024 rows), or
+    /// widened a few rows at a time for OpenBLAS; both against PyTorch's f32
+    /// product of the same (f16-representable) values, at the f32 tolerance.
+    func testHalfWeightsInF32Products() throws {
+        var widened = CPUBackend.Tuning()
+        widened.packsStoredWeights = false
+        widened.widenedBlockBytes = 4 * 100
+        let backends = [CPUBackend(threads: 2, convolution: .direct),
+                        CPUBackend(threads: 2, convolution: .direct, tuning: widened)]
+        try check("linear_f16_weight", on: backends) { f, b in
+            let weight = b.convert(try f.tensor("weight", on: b), to: .f16)
+            return try f.tensor("x", on: b).linear(weight, try f.tensor("bias", on: b))
+        }
+        try check("conv2d_f16_weight", on: backends) { f, b in
+            let weight = b.convert(try f.tensor("weight", on: b).permuted([0, 2, 3, 1]), to: .f16)
+            return try f.imageNHWC("x", on: b).conv2d(weight, try f.tensor("bias", on: b), padding: Self.padding(f))
+                .permuted([0, 3, 1, 2])
+        }
+    }
+
     func testBatchedMatmul() throws {
         try check("matmul") { f, b in try f.tensor("a", on: b).matmul(try f.tensor("b", on: b)) }
     }

@@ -198,6 +198,21 @@ def make_op_fixtures(root: Path) -> None:
     w = torch.randn(1024, 256) / math.sqrt(256)
     b = torch.randn(1024) * 0.1
     write_fixture(out_dir, "linear_split_columns", {"x": x, "weight": w, "bias": b, "out": F.linear(x, w, b)})
+
+    # f16-representable weights (SD's checkpoints are fp16): the CPU keeps them
+    # f16 and widens them in its own GEMM as it packs them, or in blocks for
+    # OpenBLAS; either way the result is the f32 product of these values.
+    torch.manual_seed(1112)
+    x = torch.randn(3, 50, 77)
+    w = (torch.randn(45, 77) / math.sqrt(77)).half().float()
+    b = torch.randn(45) * 0.1
+    write_fixture(out_dir, "linear_f16_weight", {"x": x, "weight": w, "bias": b, "out": F.linear(x, w, b)})
+    torch.manual_seed(1113)
+    x = torch.randn(2, 24, 9, 11)
+    w = (torch.randn(40, 24, 3, 3) / math.sqrt(24 * 9)).half().float()
+    b = torch.randn(40) * 0.1
+    write_fixture(out_dir, "conv2d_f16_weight", {"x": x, "weight": w, "bias": b,
+                                                "out": F.conv2d(x, w, b, padding=1)}, {"stride": 1, "padding": 1})
     torch.manual_seed(1112)
     a = torch.randn(2, 256, 200) / math.sqrt(256)
     bm = torch.randn(2, 256, 200)

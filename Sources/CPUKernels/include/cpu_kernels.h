@@ -14,7 +14,8 @@ typedef enum {
     SDGEN_GEMM_BF16 = 2,
 } sdgen_gemm_dtype;
 
-/// Whether this CPU has AVX-512 BF16 (VDPBF16PS), which the kernel needs.
+/// Whether this CPU has AVX-512 (F, BW, VL, DQ) with BF16 (VDPBF16PS), which
+/// the bf16 kernels need.
 int sdgen_bf16_gemm_supported(void);
 
 /// Row-major C = alpha·op(A)·op(B) + beta·C with both operands rounded to

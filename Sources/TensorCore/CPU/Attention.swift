@@ -101,7 +101,7 @@ extension CPUBackend {
         let chunks = (queries + chunk - 1) / chunk
         let tasks = batch * heads * chunks
         let pointers = UncheckedBox((q.floats, k.floats, v.floats, keyMask?.floats, o))
-        let bf16 = precision == .bf16
+        let attention = precision == .bf16 ? sdgen_bf16_attention : sdgen_f32_attention
         let workers = min(threads, tasks)
         parallelFor(workers, threads: workers) { workerRange in
             let (qs, ks, vs, mask, o) = pointers.value
@@ -109,7 +109,6 @@ extension CPUBackend {
                 for task in stride(from: worker, to: tasks, by: workers) {
                     let first = (task % chunks) * chunk, head = (task / chunks) % heads, b = task / (chunks * heads)
                     let column = head * headDim
-                    let attention = bf16 ? sdgen_bf16_attention : sdgen_f32_attention
                     attention(qs + (b * queries + first) * width + column, width,
                               ks + b * keys * width + column, width,
                               vs + b * keys * width + column, width,

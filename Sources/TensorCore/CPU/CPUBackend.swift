@@ -52,8 +52,10 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         case .f32: "OpenBLAS"
         case .bf16: Self.hasNativeBFloat16 && tuning.nativeBFloat16 ? "bf16 products, AVX-512 BF16" : "bf16 products, emulated"
         }
-        let attention = tuning.fusedAttention ? "" : ", unfused attention"
-        return "CPU (\(products), \(threads) thread\(threads == 1 ? "" : "s")\(convolutions)\(attention))"
+        // Test-only switches, named so parity lines tell the paths apart.
+        let switches = (tuning.fusedAttention ? "" : ", unfused attention")
+            + (tuning.packsStoredWeights ? "" : ", widened weights")
+        return "CPU (\(products), \(threads) thread\(threads == 1 ? "" : "s")\(convolutions)\(switches))"
     }
 
     /// Matrices and kernels stored in f16 or bf16 stay so in memory, halving

@@ -14,7 +14,8 @@ extension CPUBackend {
     /// Products smaller than this many multiply-adds run on one worker.
     static let parallelGEMMWork = 1 << 22
 
-    /// `sgemm` on all workers. OpenBLAS itself runs single-threaded: its idle
+    /// A product on all workers, each running `gemmOnThisThread` (OpenBLAS,
+    /// or sdgen's kernels per precision and weight type). OpenBLAS itself runs single-threaded: its idle
     /// threads spin (sched_yield) for ~0.1 s after every call, which on a
     /// 2-core machine steals the cores from our own loops between GEMMs
     /// (measured: 10% of a UNet step in the scheduler). So big products are
@@ -90,10 +91,10 @@ extension CPUBackend {
     /// where `packsStoredWeights`, else widened to f32 (`withWidenedRows`).
     func withGEMMWeightRows(_ weight: Tensor, rowLength: Int, productRows: Int,
                             _ body: (UnsafeRawPointer, DType, Range<Int>) -> Void) {
-        if packsStoredWeights(rows: productRows) || weight.dtype == .f32 {
+        if packsStoredWeights(rows: productRows) {
             body(weight.rawBytes, weight.dtype, 0..<(weight.count / max(rowLength, 1)))
         } else {
-            withWidenedRows(weight, rowLength: rowLength) { body($0, .f32, $1) }
+            withWidenedRows(weight, rowLength: rowLength) { body($0, .f32, $1) }  // f32 weights pass through as they are
         }
     }
 }

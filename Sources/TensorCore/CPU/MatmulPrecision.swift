@@ -46,26 +46,27 @@ extension CPUBackend {
         // op(A) is m×k and op(B) k×n; their stored shapes follow the transposes.
         let (aRows, aColumns) = transA ? (k, m) : (m, k)
         let (bRows, bColumns) = transB ? (n, k) : (k, n)
-        let roundedA = roundedToBFloat16(a, .f32, rows: aRows, columns: aColumns, ld: lda)
-        let roundedB = roundedToBFloat16(b, bType, rows: bRows, columns: bColumns, ld: ldb)
-        defer { roundedA.deallocate(); roundedB.deallocate() }
+        let (aCopy, roundedA) = roundedToBFloat16(a, .f32, rows: aRows, columns: aColumns, ld: lda)
+        let (bCopy, roundedB) = roundedToBFloat16(b, bType, rows: bRows, columns: bColumns, ld: ldb)
         sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
               a: roundedA, lda: max(aColumns, 1), b: roundedB, ldb: max(bColumns, 1),
               beta: beta, c: c, ldc: ldc)
+        withExtendedLifetime((aCopy, bCopy)) {}
     }
 
-    /// A dense f32 copy of a strided matrix with every element rounded to bf16.
+    /// A dense f32 copy of a strided matrix with every element rounded to
+    /// bf16, in a pooled buffer (attention calls this per block of queries).
     private func roundedToBFloat16(_ source: UnsafeRawPointer, _ dtype: DType, rows: Int, columns: Int,
-                                   ld: Int) -> UnsafeMutablePointer<Float> {
-        let copy = UnsafeMutablePointer<Float>.allocate(capacity: max(rows * columns, 1))
+                                   ld: Int) -> (Tensor, UnsafeMutablePointer<Float>) {
+        let (copy, values) = makeTensor([rows * columns])
         var bits = [UInt16](repeating: 0, count: columns)
         bits.withUnsafeMutableBytes { row in
             for r in 0..<rows {
                 let from = source + r * ld * dtype.byteSize
                 HalfConversion.convert(from: from, dtype, to: row.baseAddress!, .bf16, range: 0..<columns)
-                HalfConversion.convert(from: row.baseAddress!, .bf16, to: copy + r * columns, .f32, range: 0..<columns)
+                HalfConversion.convert(from: row.baseAddress!, .bf16, to: values + r * columns, .f32, range: 0..<columns)
             }
         }
-        return copy
+        return (copy, values)
     }
 }
