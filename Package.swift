@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TensorCore", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors", "TensorCore", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Models", "TensorCore", "Tokenizers", "Schedulers", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["ImageIO", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["ImageIO", "Pipeline", "TensorCore", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
         .testTarget(name: "SchedulersTests", dependencies: ["Schedulers", "TestSupport"]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "TestSupport"]),

@@ -41,66 +41,41 @@ static void on_warning(png_structp png, png_const_charp message) {
 
 // ---------------------------------------------------------------- writing
 
-enum { WRITE_BUFFER_SIZE = 1 << 16 };
-
-// libpng writes each chunk as four small pieces (length, type, data, CRC);
-// buffering turns those into a few large write(2) calls. Writing to the fd
-// directly (not through FILE*) keeps errno: stdio would leave libpng only
-// "Write Error", and a full disk must be told apart from other failures.
+// The encoder writes into a growing heap buffer: the same bytes go to a file
+// (written by the caller, atomically) or stay in memory (a server's reply).
 typedef struct {
-    int fd;
-    int sys_errno;
-    size_t used;
-    unsigned char buffer[WRITE_BUFFER_SIZE];
-} write_context;
-
-static int write_all(write_context *context, const unsigned char *bytes, size_t length) {
-    while (length > 0) {
-        ssize_t written = write(context->fd, bytes, length);
-        if (written < 0) {
-            if (errno == EINTR) continue;
-            context->sys_errno = errno;
-            return -1;
-        }
-        if (written == 0) {  // not expected from a regular file; avoid spinning
-            context->sys_errno = EIO;
-            return -1;
-        }
-        bytes += written;
-        length -= (size_t)written;
-    }
-    return 0;
-}
-
-static int flush_buffer(write_context *context) {
-    if (context->used == 0) return 0;
-    size_t used = context->used;
-    context->used = 0;
-    return write_all(context, context->buffer, used);
-}
+    uint8_t *data;
+    size_t size;
+    size_t capacity;
+} memory_sink;
 
 static void on_write(png_structp png, png_bytep data, size_t length) {
-    write_context *context = (write_context *)png_get_io_ptr(png);
-    if (context->used + length > WRITE_BUFFER_SIZE) {
-        if (flush_buffer(context) != 0) png_error(png, "write failed");
+    memory_sink *sink = (memory_sink *)png_get_io_ptr(png);
+    if (length > SIZE_MAX - sink->size) png_error(png, "image too large");
+    if (sink->size + length > sink->capacity) {
+        size_t capacity = sink->capacity > 0 ? sink->capacity : 1 << 16;
+        while (capacity < sink->size + length) {
+            if (capacity > SIZE_MAX / 2) png_error(png, "image too large");
+            capacity *= 2;
+        }
+        uint8_t *grown = (uint8_t *)realloc(sink->data, capacity);
+        if (grown == NULL) png_error(png, "out of memory");
+        sink->data = grown;
+        sink->capacity = capacity;
     }
-    if (length >= WRITE_BUFFER_SIZE) {
-        if (write_all(context, data, length) != 0) png_error(png, "write failed");
-        return;
-    }
-    memcpy(context->buffer + context->used, data, length);
-    context->used += length;
+    memcpy(sink->data + sink->size, data, length);
+    sink->size += length;
 }
 
-static void on_flush(png_structp png) {
-    write_context *context = (write_context *)png_get_io_ptr(png);
-    if (flush_buffer(context) != 0) png_error(png, "write failed");
-}
+static void on_flush(png_structp png) { (void)png; }
 
-int sdgen_png_write_rgb8(int fd, const uint8_t *pixels, uint32_t width, uint32_t height,
-                         const sdgen_png_text_in *texts, size_t text_count,
-                         sdgen_png_error *error) {
+int sdgen_png_encode_rgb8(const uint8_t *pixels, uint32_t width, uint32_t height,
+                          const sdgen_png_text_in *texts, size_t text_count,
+                          sdgen_png_buffer *out, sdgen_png_error *error) {
     if (error != NULL) memset(error, 0, sizeof *error);
+    if (out == NULL) return SDGEN_PNG_ERR_LIBPNG;
+    out->data = NULL;
+    out->size = 0;
     if (pixels == NULL || width == 0 || height == 0) {
         set_message(error, "image has no pixels");
         return SDGEN_PNG_ERR_LIBPNG;
@@ -111,16 +86,13 @@ int sdgen_png_write_rgb8(int fd, const uint8_t *pixels, uint32_t width, uint32_t
     }
 
     // Allocated before setjmp so the error path can free them.
-    write_context *io = (write_context *)malloc(sizeof *io);
+    memory_sink *sink = (memory_sink *)calloc(1, sizeof *sink);
     png_text *text_structs = text_count > 0 ? (png_text *)calloc(text_count, sizeof(png_text)) : NULL;
-    if (io == NULL || (text_count > 0 && text_structs == NULL)) {
-        free(io);
+    if (sink == NULL || (text_count > 0 && text_structs == NULL)) {
+        free(sink);
         free(text_structs);
         return SDGEN_PNG_ERR_NOMEM;
     }
-    io->fd = fd;
-    io->sys_errno = 0;
-    io->used = 0;
     for (size_t i = 0; i < text_count; i++) {
         text_structs[i].compression = texts[i].utf8 ? PNG_ITXT_COMPRESSION_NONE : PNG_TEXT_COMPRESSION_NONE;
         text_structs[i].key = (png_charp)texts[i].key;
@@ -133,31 +105,27 @@ int sdgen_png_write_rgb8(int fd, const uint8_t *pixels, uint32_t width, uint32_t
     error_context errors = {error};
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &errors, on_error, on_warning);
     if (png == NULL) {
-        free(io);
+        free(sink);
         free(text_structs);
         return SDGEN_PNG_ERR_NOMEM;
     }
     png_infop info = png_create_info_struct(png);
     if (info == NULL) {
         png_destroy_write_struct(&png, NULL);
-        free(io);
+        free(sink);
         free(text_structs);
         return SDGEN_PNG_ERR_NOMEM;
     }
 
     if (setjmp(png_jmpbuf(png))) {
-        int status = SDGEN_PNG_ERR_LIBPNG;
-        if (io->sys_errno != 0) {
-            status = SDGEN_PNG_ERR_IO;
-            if (error != NULL) error->sys_errno = io->sys_errno;
-        }
         png_destroy_write_struct(&png, &info);
-        free(io);
+        free(sink->data);
+        free(sink);
         free(text_structs);
-        return status;
+        return SDGEN_PNG_ERR_LIBPNG;
     }
 
-    png_set_write_fn(png, io, on_write, on_flush);
+    png_set_write_fn(png, sink, on_write, on_flush);
     png_set_IHDR(png, info, width, height, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     if (text_count > 0) png_set_text(png, info, text_structs, (int)text_count);
@@ -167,12 +135,20 @@ int sdgen_png_write_rgb8(int fd, const uint8_t *pixels, uint32_t width, uint32_t
         png_write_row(png, (png_const_bytep)(pixels + (size_t)y * stride));
     }
     png_write_end(png, info);
-    on_flush(png);
 
     png_destroy_write_struct(&png, &info);
-    free(io);
+    out->data = sink->data;
+    out->size = sink->size;
+    free(sink);
     free(text_structs);
     return SDGEN_PNG_OK;
+}
+
+void sdgen_png_buffer_free(sdgen_png_buffer *buffer) {
+    if (buffer == NULL) return;
+    free(buffer->data);
+    buffer->data = NULL;
+    buffer->size = 0;
 }
 
 // ---------------------------------------------------------------- reading

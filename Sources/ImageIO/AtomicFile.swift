@@ -60,6 +60,23 @@ public enum AtomicFile {
         syncDirectory(directory)
     }
 
+    /// Writes every byte to `descriptor` (retrying short writes and EINTR);
+    /// returns 0 or the errno of the failure, for `failure(_:…)`.
+    public static func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) -> Int32 {
+        var offset = 0
+        while offset < bytes.count {
+            let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                return errno
+            }
+            // Not expected from a regular file; avoid spinning.
+            if written == 0 { return EIO }
+            offset += written
+        }
+        return 0
+    }
+
     /// A clear error for the usual mistakes (no such folder, a file in the
     /// way) before any file is created.
     private static func checkDirectory(_ directory: String) throws(ImageIOError) {

@@ -12,37 +12,50 @@ public enum PNGFile {
     public static let parametersKey = "parameters"
 
     /// Writes `image` as an 8-bit RGB PNG with the given text chunks placed
-    /// before the image data (readers that stop early still see them).
-    /// The file appears complete or not at all (see `AtomicFile`); with
-    /// `overwrite` false an existing file is an error, `.fileExists`.
+    /// before the image data (readers that stop early still see them): the
+    /// bytes of `encode`. The file appears complete or not at all (see
+    /// `AtomicFile`); with `overwrite` false an existing file is an error, `.fileExists`.
     public static func write(_ image: RGBImage, to url: URL,
                              textChunks: [(key: String, value: String)] = [],
                              overwrite: Bool = true) throws(ImageIOError) {
-        var encoded: [PNGText.Encoded] = []
-        for chunk in textChunks { encoded.append(try PNGText.encode(key: chunk.key, value: chunk.value)) }
+        try write(encode(image, textChunks: textChunks), to: url, overwrite: overwrite)
+    }
+
+    /// Writes already encoded PNG bytes as `write(_:to:)` does.
+    public static func write(_ bytes: [UInt8], to url: URL, overwrite: Bool = true) throws(ImageIOError) {
         let path = url.path
         let directory = url.deletingLastPathComponent().path
+        try AtomicFile.write(to: url, overwrite: overwrite) { descriptor throws(ImageIOError) in
+            let code = bytes.withUnsafeBytes { AtomicFile.writeAll(descriptor, $0) }
+            if code != 0 { throw AtomicFile.failure(code, path: path, directory: directory, operation: "write") }
+        }
+    }
+
+    /// `image` as the bytes of an 8-bit RGB PNG file, text chunks before the
+    /// image data: what `write` puts in a file, for answers that never touch the disk.
+    public static func encode(_ image: RGBImage,
+                              textChunks: [(key: String, value: String)] = []) throws(ImageIOError) -> [UInt8] {
+        var encoded: [PNGText.Encoded] = []
+        for chunk in textChunks { encoded.append(try PNGText.encode(key: chunk.key, value: chunk.value)) }
         guard image.width <= Int(UInt32.max), image.height <= Int(UInt32.max) else {
             throw .invalidImage(reason: "size \(image.width)x\(image.height) is too large for PNG")
         }
-        try AtomicFile.write(to: url, overwrite: overwrite) { descriptor throws(ImageIOError) in
-            var error = sdgen_png_error()
-            let status = withCStrings(encoded) { texts in
-                image.pixels.withUnsafeBufferPointer { pixels in
-                    sdgen_png_write_rgb8(descriptor, pixels.baseAddress, UInt32(image.width), UInt32(image.height),
-                                         texts.baseAddress, texts.count, &error)
-                }
+        var buffer = sdgen_png_buffer()
+        var error = sdgen_png_error()
+        let status = withCStrings(encoded) { texts in
+            image.pixels.withUnsafeBufferPointer { pixels in
+                sdgen_png_encode_rgb8(pixels.baseAddress, UInt32(image.width), UInt32(image.height),
+                                      texts.baseAddress, texts.count, &buffer, &error)
             }
-            switch sdgen_png_status(rawValue: UInt32(bitPattern: status)) {
-            case SDGEN_PNG_OK:
-                return
-            case SDGEN_PNG_ERR_IO:
-                throw AtomicFile.failure(error.sys_errno, path: path, directory: directory, operation: "write")
-            case SDGEN_PNG_ERR_NOMEM:
-                throw .outOfMemory(path: path)
-            default:
-                throw .invalidImage(reason: "libpng: \(message(of: error))")
-            }
+        }
+        defer { sdgen_png_buffer_free(&buffer) }
+        switch sdgen_png_status(rawValue: UInt32(bitPattern: status)) {
+        case SDGEN_PNG_OK:
+            return Array(UnsafeBufferPointer(start: buffer.data, count: buffer.size))
+        case SDGEN_PNG_ERR_NOMEM:
+            throw .outOfMemory(path: "(PNG in memory)")
+        default:
+            throw .invalidImage(reason: "libpng: \(message(of: error))")
         }
     }
 

@@ -60,3 +60,10 @@ public struct DDIMScheduler: Scheduler {
         }
     }
 }
+
+extension SchedulerKind {
+    /// DDIM with eta 0.
+    public static let ddim = SchedulerKind(name: "ddim", a1111Name: "DDIM", diffusersClassName: "DDIMScheduler") {
+        try DDIMScheduler(configuration: $0, steps: $1)
+    }
+}

@@ -127,3 +127,15 @@ public struct DPMSolverMultistepScheduler: Scheduler {
         }
     }
 }
+
+extension SchedulerKind {
+    public static let dpmSolverMultistep = SchedulerKind(name: "dpm++2m", a1111Name: "DPM++ 2M",
+                                                         diffusersClassName: "DPMSolverMultistepScheduler") {
+        try DPMSolverMultistepScheduler(configuration: $0, steps: $1)
+    }
+    public static let dpmSolverMultistepKarras = SchedulerKind(
+        name: "dpm++2m-karras", a1111Name: "DPM++ 2M Karras", diffusersClassName: "DPMSolverMultistepScheduler",
+        usesKarrasSigmas: true) {
+        try DPMSolverMultistepScheduler(configuration: $0, steps: $1)
+    }
+}

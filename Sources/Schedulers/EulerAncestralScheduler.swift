@@ -4,40 +4,39 @@
 /// σ_up² = σ_next² (σ² - σ_next²) / σ²). Its results depend on the random
 /// source, which should continue the generator that made the initial latents.
 public struct EulerAncestralScheduler: SigmaScheduler {
-    public let timesteps: [Float]
-    public let sigmas: [Float]
-    public let initNoiseSigma: Float
+    private(set) var schedule: SigmaSchedule
     public var usesRandomNoise: Bool { true }
-
-    private let predictionType: SchedulerConfiguration.PredictionType
-    private var order = StepOrder()
 
     /// diffusers' Euler ancestral has no Karras option; `use_karras_sigmas`
     /// is ignored here as it is there.
     public init(configuration: SchedulerConfiguration = .init(), steps: Int) throws {
-        let schedule = try SigmaSchedule(configuration: configuration, steps: steps, karras: false)
-        timesteps = schedule.timesteps
-        sigmas = schedule.sigmas
-        initNoiseSigma = schedule.initNoiseSigma
-        predictionType = configuration.predictionType
+        schedule = try SigmaSchedule(configuration: configuration, steps: steps, karras: false)
     }
 
     public mutating func step<Source: RandomSource>(
         modelOutput: [Float], step: Int, sample: [Float], randomSource: inout Source
     ) -> [Float] {
-        order.advance(to: step, count: timesteps.count, scheduler: "euler-a")
+        schedule.advance(to: step, scheduler: "euler-a")
         let sigma = sigmas[step]
         let from2 = sigma * sigma
         let to = sigmas[step + 1], to2 = to * to
         let sigmaUp = (to2 * (from2 - to2) / from2).squareRoot()
         let sigmaDown = (to2 - sigmaUp * sigmaUp).squareRoot()
         let dt = sigmaDown - sigma
-        let denoise = SigmaScaling.denoiser(predictionType, sigma: sigma)
+        let denoise = schedule.denoiser(sigma: sigma)
         // Drawn on every step, the last included (where σ_up = 0), as diffusers does.
         let noise = randomSource.normal(count: sample.count)
         return Elementwise.map(sample, modelOutput, noise) { s, m, z in
             let derivative = (s - denoise(s, m)) / sigma
             return (s + derivative * dt) + z * sigmaUp
         }
+    }
+}
+
+extension SchedulerKind {
+    /// Stochastic: draws noise every step.
+    public static let eulerAncestral = SchedulerKind(name: "euler-a", a1111Name: "Euler a",
+                                                     diffusersClassName: "EulerAncestralDiscreteScheduler") {
+        try EulerAncestralScheduler(configuration: $0, steps: $1)
     }
 }

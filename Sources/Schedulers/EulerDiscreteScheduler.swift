@@ -2,31 +2,33 @@
 /// Algorithm 2 without churn), as diffusers' `EulerDiscreteScheduler`:
 /// `euler`, and `euler-karras` with Karras sigmas.
 public struct EulerDiscreteScheduler: SigmaScheduler {
-    public let timesteps: [Float]
-    public let sigmas: [Float]
-    public let initNoiseSigma: Float
-
-    private let predictionType: SchedulerConfiguration.PredictionType
-    private var order = StepOrder()
+    private(set) var schedule: SigmaSchedule
 
     public init(configuration: SchedulerConfiguration = .init(), steps: Int) throws {
-        let schedule = try SigmaSchedule(configuration: configuration, steps: steps, karras: configuration.useKarrasSigmas)
-        timesteps = schedule.timesteps
-        sigmas = schedule.sigmas
-        initNoiseSigma = schedule.initNoiseSigma
-        predictionType = configuration.predictionType
+        schedule = try SigmaSchedule(configuration: configuration, steps: steps, karras: configuration.useKarrasSigmas)
     }
 
     public mutating func step<Source: RandomSource>(
         modelOutput: [Float], step: Int, sample: [Float], randomSource: inout Source
     ) -> [Float] {
-        order.advance(to: step, count: timesteps.count, scheduler: "euler")
+        schedule.advance(to: step, scheduler: "euler")
         let sigma = sigmas[step]
         let dt = sigmas[step + 1] - sigma
-        let denoise = SigmaScaling.denoiser(predictionType, sigma: sigma)
+        let denoise = schedule.denoiser(sigma: sigma)
         return Elementwise.map(sample, modelOutput) { s, m in
             let derivative = (s - denoise(s, m)) / sigma
             return s + derivative * dt
         }
+    }
+}
+
+extension SchedulerKind {
+    public static let euler = SchedulerKind(name: "euler", a1111Name: "Euler",
+                                            diffusersClassName: "EulerDiscreteScheduler") {
+        try EulerDiscreteScheduler(configuration: $0, steps: $1)
+    }
+    public static let eulerKarras = SchedulerKind(name: "euler-karras", a1111Name: "Euler Karras",
+                                                  diffusersClassName: "EulerDiscreteScheduler", usesKarrasSigmas: true) {
+        try EulerDiscreteScheduler(configuration: $0, steps: $1)
     }
 }

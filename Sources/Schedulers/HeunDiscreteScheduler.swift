@@ -9,38 +9,28 @@
 /// expanded the same way (2N entries, the last 0) and `scaleModelInput` uses
 /// the entry of the evaluation, as diffusers does.
 public struct HeunDiscreteScheduler: SigmaScheduler {
-    public let timesteps: [Float]
-    public let sigmas: [Float]
-    public let initNoiseSigma: Float
-
-    private let predictionType: SchedulerConfiguration.PredictionType
+    private(set) var schedule: SigmaSchedule
     private let clipRange: Float?
 
     /// After a first-order evaluation: its slope, its dt and its start sample.
     private var pending: (derivative: [Float], dt: Float, sample: [Float])?
-    private var order = StepOrder()
 
     public init(configuration: SchedulerConfiguration = .init(), steps: Int) throws {
-        let schedule = try SigmaSchedule(configuration: configuration, steps: steps, karras: configuration.useKarrasSigmas)
-        let t = schedule.timesteps, s = schedule.sigmas
-        timesteps = [t[0]] + t.dropFirst().flatMap { [$0, $0] }
-        sigmas = [s[0]] + s.dropFirst().dropLast().flatMap { [$0, $0] } + [s[s.count - 1]]
-        // Repeating entries leaves the largest sigma, and so the initial noise, as it was.
-        initNoiseSigma = schedule.initNoiseSigma
-        predictionType = configuration.predictionType
+        schedule = try SigmaSchedule(configuration: configuration, steps: steps, karras: configuration.useKarrasSigmas)
+            .repeatingIntermediateSteps()
         clipRange = configuration.clipSample ? Float(configuration.clipSampleRange) : nil
     }
 
     public mutating func step<Source: RandomSource>(
         modelOutput: [Float], step: Int, sample: [Float], randomSource: inout Source
     ) -> [Float] {
-        order.advance(to: step, count: timesteps.count, scheduler: "heun")
+        schedule.advance(to: step, scheduler: "heun")
         let clipRange = self.clipRange
         if let pending {
             // Correction: slope at the end point, averaged with the Euler slope,
             // applied from the step's start sample.
             let sigmaNext = sigmas[step]
-            let denoise = SigmaScaling.denoiser(predictionType, sigma: sigmaNext)
+            let denoise = schedule.denoiser(sigma: sigmaNext)
             let derivative = Elementwise.map(sample, modelOutput, pending.derivative) { s, m, d in
                 var x0 = denoise(s, m)
                 if let clipRange { x0 = Elementwise.clamp(x0, clipRange) }
@@ -52,7 +42,7 @@ public struct HeunDiscreteScheduler: SigmaScheduler {
         }
         let sigma = sigmas[step]
         let dt = sigmas[step + 1] - sigma
-        let denoise = SigmaScaling.denoiser(predictionType, sigma: sigma)
+        let denoise = schedule.denoiser(sigma: sigma)
         let derivative = Elementwise.map(sample, modelOutput) { s, m in
             var x0 = denoise(s, m)
             if let clipRange { x0 = Elementwise.clamp(x0, clipRange) }
@@ -60,5 +50,12 @@ public struct HeunDiscreteScheduler: SigmaScheduler {
         }
         pending = (derivative, dt, sample)
         return Elementwise.map(sample, derivative) { s, d in s + d * dt }
+    }
+}
+
+extension SchedulerKind {
+    /// Two model evaluations per step.
+    public static let heun = SchedulerKind(name: "heun", a1111Name: "Heun", diffusersClassName: "HeunDiscreteScheduler") {
+        try HeunDiscreteScheduler(configuration: $0, steps: $1)
     }
 }

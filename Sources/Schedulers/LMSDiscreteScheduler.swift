@@ -12,29 +12,20 @@
 public struct LMSDiscreteScheduler: SigmaScheduler {
     public static let maxOrder = 4
 
-    public let timesteps: [Float]
-    public let sigmas: [Float]
-    public let initNoiseSigma: Float
-
-    private let predictionType: SchedulerConfiguration.PredictionType
+    private(set) var schedule: SigmaSchedule
     /// The most recent slopes, oldest first.
     private var derivatives: [[Float]] = []
-    private var order = StepOrder()
 
     public init(configuration: SchedulerConfiguration = .init(), steps: Int) throws {
-        let schedule = try SigmaSchedule(configuration: configuration, steps: steps, karras: configuration.useKarrasSigmas)
-        timesteps = schedule.timesteps
-        sigmas = schedule.sigmas
-        initNoiseSigma = schedule.initNoiseSigma
-        predictionType = configuration.predictionType
+        schedule = try SigmaSchedule(configuration: configuration, steps: steps, karras: configuration.useKarrasSigmas)
     }
 
     public mutating func step<Source: RandomSource>(
         modelOutput: [Float], step: Int, sample: [Float], randomSource: inout Source
     ) -> [Float] {
-        order.advance(to: step, count: timesteps.count, scheduler: "lms")
+        schedule.advance(to: step, scheduler: "lms")
         let sigma = sigmas[step]
-        let denoise = SigmaScaling.denoiser(predictionType, sigma: sigma)
+        let denoise = schedule.denoiser(sigma: sigma)
         derivatives.append(Elementwise.map(sample, modelOutput) { s, m in (s - denoise(s, m)) / sigma })
         if derivatives.count > Self.maxOrder { derivatives.removeFirst() }
 
@@ -84,5 +75,15 @@ enum GaussLegendre {
     static func integrate(_ f: (Double) -> Double, from a: Double, to b: Double) -> Double {
         let half = (b - a) / 2, middle = (a + b) / 2
         return half * nodes.reduce(0) { $0 + $1.weight * f(middle + half * $1.x) }
+    }
+}
+
+extension SchedulerKind {
+    public static let lms = SchedulerKind(name: "lms", a1111Name: "LMS", diffusersClassName: "LMSDiscreteScheduler") {
+        try LMSDiscreteScheduler(configuration: $0, steps: $1)
+    }
+    public static let lmsKarras = SchedulerKind(name: "lms-karras", a1111Name: "LMS Karras",
+                                                diffusersClassName: "LMSDiscreteScheduler", usesKarrasSigmas: true) {
+        try LMSDiscreteScheduler(configuration: $0, steps: $1)
     }
 }

@@ -102,3 +102,10 @@ public struct PNDMScheduler: Scheduler {
         }
     }
 }
+
+extension SchedulerKind {
+    /// Stable Diffusion 1.5's default; A1111 calls it PLMS.
+    public static let pndm = SchedulerKind(name: "pndm", a1111Name: "PLMS", diffusersClassName: "PNDMScheduler") {
+        try PNDMScheduler(configuration: $0, steps: $1)
+    }
+}

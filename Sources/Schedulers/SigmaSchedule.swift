@@ -14,6 +14,10 @@ struct SigmaSchedule: Sendable {
     /// diffusers' `init_noise_sigma`: the largest sigma, or sqrt(max² + 1)
     /// for `leading` spacing (whose first timestep is below the training maximum).
     var initNoiseSigma: Float
+    /// What the model predicts, for `denoiser(at:)`.
+    let predictionType: SchedulerConfiguration.PredictionType
+    /// Which evaluation comes next (see `StepOrder`).
+    private var order = StepOrder()
 
     /// Validates `configuration` for `steps` and builds the schedule.
     init(configuration: SchedulerConfiguration, steps: Int, karras: Bool) throws {
@@ -47,6 +51,29 @@ struct SigmaSchedule: Sendable {
 
         let maxSigma = self.sigmas.max() ?? 0
         initNoiseSigma = spacing == .leading ? (maxSigma * maxSigma + 1).squareRoot() : maxSigma
+        predictionType = configuration.predictionType
+    }
+
+    /// Checks that `step` is the evaluation due (see `StepOrder`) and moves past it.
+    mutating func advance(to step: Int, scheduler: String) {
+        order.advance(to: step, count: timesteps.count, scheduler: scheduler)
+    }
+
+    /// The clean-sample estimate x₀(x, model output) at `sigma`.
+    func denoiser(sigma: Float) -> (Float, Float) -> Float {
+        SigmaScaling.denoiser(predictionType, sigma: sigma)
+    }
+
+    /// Each entry after the first repeated, as Heun evaluates the model twice
+    /// per step: timesteps t₀, t₁, t₁, …, t_{N-1}, t_{N-1} and sigmas expanded
+    /// the same way (2N entries, the last 0). The largest sigma, and so the
+    /// initial noise, stays as it was.
+    func repeatingIntermediateSteps() -> SigmaSchedule {
+        var expanded = self
+        let t = timesteps, s = sigmas
+        expanded.timesteps = [t[0]] + t.dropFirst().flatMap { [$0, $0] }
+        expanded.sigmas = [s[0]] + s.dropFirst().dropLast().flatMap { [$0, $0] } + [s[s.count - 1]]
+        return expanded
     }
 
     /// `np.log` of the float32 sigma table, kept in float32 as numpy does.
@@ -73,10 +100,16 @@ struct SigmaSchedule: Sendable {
     }
 }
 
-/// A scheduler on the sigma schedule: the model sees x / sqrt(σ² + 1).
-protocol SigmaScheduler: Scheduler {}
-
+/// A scheduler on the sigma schedule: its timesteps, sigmas and initial
+/// noise are the schedule's, and the model sees x / sqrt(σ² + 1).
+protocol SigmaScheduler: Scheduler {
+    var schedule: SigmaSchedule { get }
+}
 extension SigmaScheduler {
+    public var timesteps: [Float] { schedule.timesteps }
+    public var sigmas: [Float] { schedule.sigmas }
+    public var initNoiseSigma: Float { schedule.initNoiseSigma }
+
     public func scaleModelInput(_ sample: [Float], step: Int) -> [Float] {
         SigmaScaling.scaleModelInput(sample, sigma: sigmas[step])
     }

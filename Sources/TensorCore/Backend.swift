@@ -40,6 +40,9 @@ public protocol Backend: AnyObject, Sendable {
     var name: String { get }
     /// The dtype weights should be stored in (model loaders ask; default f32).
     var preferredWeightDType: DType { get }
+    /// The precision its matrix products run in (default f32): what an
+    /// image's parameters record, since it changes the image for a seed.
+    var matmulPrecision: MatmulPrecision { get }
     /// Whether ops read tensor values (false for a backend that only follows
     /// shapes, such as the FLOP counter: loaders then need invent none).
     var readsValues: Bool { get }
@@ -117,6 +120,8 @@ extension Backend {
     public var preferredWeightDType: DType { .f32 }
 
     public var readsValues: Bool { true }
+
+    public var matmulPrecision: MatmulPrecision { .f32 }
 
     public func weightDType(storedAs stored: DType, shape: [Int]) -> DType { preferredWeightDType }
 

@@ -3,7 +3,7 @@ import Pipeline
 import TensorCore
 
 extension CPUBackend.ConvolutionAlgorithm: ExpressibleByArgument {}
-extension CPUBackend.MatmulPrecision: ExpressibleByArgument {}
+extension MatmulPrecision: ExpressibleByArgument {}
 
 /// `--threads`, `--convolution`, `--precision` and `--gpu-index`, the options every command that computes takes.
 struct BackendOptions: ParsableArguments {
@@ -18,7 +18,7 @@ struct BackendOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
         "With cpu: matrix products in f32, or with operands rounded to bfloat16 and f32 sums (bf16, opt-in).",
         discussion: "bf16 runs twice the multiply-adds per cycle on CPUs with AVX-512 BF16 (emulated, no faster, elsewhere); outputs move by about 1e-2 relative instead of 1e-6 (see docs/performance.md)."))
-    var precision: CPUBackend.MatmulPrecision = .f32
+    var precision: MatmulPrecision = .f32
 
     @Option(help: "With gpu: the Vulkan device to use (see `sdgen devices`; default: first discrete, else integrated, else CPU implementation).")
     var gpuIndex: Int?
@@ -28,14 +28,7 @@ struct BackendOptions: ParsableArguments {
         if let gpuIndex, gpuIndex < 0 { throw ValidationError("--gpu-index must not be negative") }
     }
 
-    func backend(for device: ComputeDevice) throws -> any Backend {
-        try device.makeBackend(threads: threads, gpuIndex: gpuIndex, convolution: convolution, precision: precision)
-    }
-
-    /// A benchmark's backend: like `--convolution`, `--precision` shapes the
-    /// CPU column and leaves the GPU's (f32) alone, so `--device both` works.
-    func benchmarkBackend(for device: ComputeDevice) throws -> any Backend {
-        try device.makeBackend(threads: threads, gpuIndex: gpuIndex, convolution: convolution,
-                               precision: device == .cpu ? precision : .f32)
+    var settings: BackendSettings {
+        BackendSettings(threads: threads, gpuIndex: gpuIndex, convolution: convolution, precision: precision)
     }
 }

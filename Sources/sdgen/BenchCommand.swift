@@ -12,26 +12,13 @@ struct BenchCommand: ParsableCommand {
             (batch 2) after one warm-up, and one VAE decode.
             """)
 
-    @Option(help: "cpu, gpu or both (default: both when a Vulkan GPU exists, else cpu; lavapipe only with --device gpu).")
-    var device: DeviceChoice?
-
-
     @Option(help: "Image size in pixels (square), a multiple of 8.")
     var size = 512
 
     @Option(help: "Timed UNet steps.")
     var steps = 5
 
-    @OptionGroup var backendOptions: BackendOptions
-
-    @Flag(help: "Measure each device's sgemm peak and show the fraction reached.")
-    var peak = false
-
-    @Flag(help: "Print the results as JSON.")
-    var json = false
-
-    @Flag(help: "Print the table as Markdown.")
-    var markdown = false
+    @OptionGroup var options: BenchmarkOptions
 
     func validate() throws {
         guard size > 0, size % 8 == 0 else { throw ValidationError("--size must be a positive multiple of 8") }
@@ -39,35 +26,23 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let devices = (device ?? DeviceChoice.defaultChoice).devices
         var results: [StableDiffusionBenchmark.Result] = []
-        var peaks: [String: Double] = [:]
-        var names: [String: String] = [:]
-        for device in devices {
-            let backend = try backendOptions.benchmarkBackend(for: device)
-            names[device.rawValue] = backend.name
-            if peak { peaks[device.rawValue] = PeakThroughput.measure(on: backend) }
-            if !json { Progress.line("\(device.rawValue.uppercased()): synthesising SD 1.5 weights") }
+        let found = try options.forEachDevice { device, backend in
+            options.progress(device, "synthesising SD 1.5 weights")
             let benchmark = try StableDiffusionBenchmark(randomWeightsOn: backend)
             results.append(try benchmark.run(device: device.rawValue, width: size, height: size, steps: steps) { stage in
-                if !json { Progress.line("\(device.rawValue.uppercased()): \(stage)") }
+                options.progress(device, stage)
             })
-            if !json { Progress.clear() }
         }
-
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            let report = BenchReport(devices: names, peakGFLOPPerSecond: peaks.mapValues { $0 / 1e9 }, results: results)
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        let (devices, peaks, peak) = (options.devices, found.peaks, options.peak)
+        if options.json {
+            try options.printJSON(BenchReport(devices: found.names, peakGFLOPPerSecond: peaks.mapValues { $0 / 1e9 },
+                                              results: results))
             return
         }
 
         print("Stable Diffusion 1.5 (random fp16 weights), \(size)×\(size), UNet batch 2 (guidance), \(steps) timed steps")
-        for device in devices {
-            let peakText = peaks[device.rawValue].map { String(format: ", sgemm peak %.1f GFLOP/s", $0 / 1e9) } ?? ""
-            print("\(device.rawValue.uppercased()): \(names[device.rawValue] ?? "")\(peakText)")
-        }
+        print(found.heading(devices))
         var header = ["device", "UNet s/it (median)", "UNet min", "text encoder ms", "VAE decode s",
                       "50-step image s", "UNet GFLOP/s"]
         if peak { header.append("% peak") }
@@ -93,11 +68,11 @@ struct BenchCommand: ParsableCommand {
             }
             table.append(cells)
         }
-        print(table.render(markdown: markdown))
+        print(table.render(markdown: options.markdown))
         if let first = results.first {
             print(String(format: "Work: UNet step %.0f GFLOP, VAE decode %.0f GFLOP (multiply-add = 2)",
                          first.unetGFLOP, first.vaeGFLOP))
-            if results.contains(where: { $0.device == ComputeDevice.cpu.rawValue }) && backendOptions.convolution != .direct {
+            if results.contains(where: { $0.device == ComputeDevice.cpu.rawValue }) && options.backendOptions.convolution != .direct {
                 // GFLOP/s divide the definition's work by time; Winograd does less of it.
                 print("CPU GFLOP/s count 3×3 convolutions as direct (9 multiply-adds per output and input channel); "
                       + "Winograd needs 2.25, so the CPU can pass its sgemm peak (--convolution direct to compare)")

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import Models
 import Pipeline
-import SafeTensors
 import TensorCore
 
 struct BertBenchCommand: ParsableCommand {
@@ -16,10 +15,6 @@ struct BertBenchCommand: ParsableCommand {
             Hugging Face BERT folder instead.
             """)
 
-    @Option(help: "cpu, gpu or both (default: both when a Vulkan GPU exists, else cpu; lavapipe only with --device gpu).")
-    var device: DeviceChoice?
-
-
     @Option(help: "Batch sizes, comma-separated.")
     var batch = IntegerList(argument: "1,4")!
 
@@ -29,74 +24,45 @@ struct BertBenchCommand: ParsableCommand {
     @Option(help: "Timed runs per configuration (after 2 warm-up runs).")
     var runs = 50
 
-    @OptionGroup var backendOptions: BackendOptions
+    @OptionGroup var options: BenchmarkOptions
 
     @Option(help: "A Hugging Face BERT folder (model.safetensors, config.json) instead of random weights.")
     var weights: String?
-
-    @Flag(help: "Measure each device's sgemm peak and show the fraction reached.")
-    var peak = false
-
-    @Flag(help: "Print the results as JSON.")
-    var json = false
-
-    @Flag(help: "Print the table as Markdown.")
-    var markdown = false
 
     func validate() throws {
         guard runs > 0 else { throw ValidationError("--runs must be positive") }
     }
 
     func run() throws {
-        let devices = (device ?? DeviceChoice.defaultChoice).devices
         var rows: [String: [BertBenchmark.Row]] = [:]
-        var peaks: [String: Double] = [:]
-        var names: [String: String] = [:]
-        var configuration = BertConfiguration()
-        for device in devices {
-            let backend = try backendOptions.benchmarkBackend(for: device)
-            names[device.rawValue] = backend.name
-            let benchmark: BertBenchmark
-            if let weights {
-                let folder = URL(fileURLWithPath: weights)
-                configuration = try BertConfiguration.load(folder.appendingPathComponent("config.json"))
-                let file = try SafeTensorsFile(url: folder.appendingPathComponent("model.safetensors"))
-                benchmark = BertBenchmark(model: try BertModel(
-                    configuration: configuration,
-                    weights: WeightSource(files: [file], backend: backend, keyMap: CheckpointKeyMap.bertFolder).root))
-            } else {
-                benchmark = try BertBenchmark(randomWeightsOn: backend)
-            }
-            if peak { peaks[device.rawValue] = PeakThroughput.measure(on: backend) }
+        let found = try options.forEachDevice { device, backend in
+            // Weights as the backend keeps such a file's (f16 matrices stay f16 on the CPU).
+            let benchmark = try weights.map {
+                BertBenchmark(model: try BertModel(folder: URL(fileURLWithPath: $0), backend: backend, dtype: nil))
+            } ?? BertBenchmark(randomWeightsOn: backend)
+            let positions = benchmark.model.configuration.maxPositionEmbeddings
             for b in batch.values {
                 for s in sequence.values {
-                    guard s <= configuration.maxPositionEmbeddings else {
-                        throw ValidationError("sequence \(s) is longer than the model's \(configuration.maxPositionEmbeddings) positions")
+                    guard s <= positions else {
+                        throw ValidationError("sequence \(s) is longer than the model's \(positions) positions")
                     }
                     let row = try benchmark.run(device: device.rawValue, batch: b, length: s, runs: runs) { done in
-                        if !json { Progress.line("\(device.rawValue.uppercased()) batch \(b) seq \(s): run \(done)/\(runs)") }
+                        options.progress(device, "batch \(b) seq \(s): run \(done)/\(runs)")
                     }
                     rows[device.rawValue, default: []].append(row)
                 }
             }
-            if !json { Progress.clear() }
         }
-
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            let report = BertBenchReport(devices: names, peakGFLOPPerSecond: peaks.mapValues { $0 / 1e9 },
-                                         rows: devices.flatMap { rows[$0.rawValue] ?? [] })
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        let (devices, peaks, peak) = (options.devices, found.peaks, options.peak)
+        if options.json {
+            try options.printJSON(BertBenchReport(devices: found.names, peakGFLOPPerSecond: peaks.mapValues { $0 / 1e9 },
+                                                  rows: devices.flatMap { rows[$0.rawValue] ?? [] }))
             return
         }
 
         print("BERT encoder (\(weights == nil ? "bert-base-uncased shape, random weights" : weights!)), " +
               "forward pass, inputs of [UNK], \(runs) runs after warm-up")
-        for device in devices {
-            let peakText = peaks[device.rawValue].map { String(format: ", sgemm peak %.1f GFLOP/s", $0 / 1e9) } ?? ""
-            print("\(device.rawValue.uppercased()): \(names[device.rawValue] ?? "")\(peakText)")
-        }
+        print(found.heading(devices))
         var header = ["batch × seq"]
         for device in devices {
             let d = device.rawValue.uppercased()
@@ -121,7 +87,7 @@ struct BertBenchCommand: ParsableCommand {
             }
             table.append(cells)
         }
-        print(table.render(markdown: markdown))
+        print(table.render(markdown: options.markdown))
     }
 }
 

@@ -32,7 +32,7 @@ struct EmbedCommand: ParsableCommand {
 
     func run() throws {
         let embedder = try SentenceEmbedder(folder: URL(fileURLWithPath: weights),
-                                            backend: backendOptions.backend(for: device))
+                                            backend: backendOptions.settings.makeBackend(for: device))
         let vectors = try embedder.embed(texts)
         if json {
             struct Item: Encodable { let text: String; let embedding: [Float] }

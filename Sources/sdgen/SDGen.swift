@@ -28,7 +28,7 @@ struct SDGen: ParsableCommand {
             let code = exitCode(for: error)
             if code == .success || code.rawValue == 0 { exit(withError: error) }
             // The parser's messages can span lines (a list of valid values): one line here.
-            let message = message(for: error).split(separator: "\n")
+            let message = (ErrorMessage.describe(error) ?? message(for: error)).split(separator: "\n")
                 .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.joined(separator: " ")
             FileHandle.standardError.write(Data("error: \(message)\n".utf8))
             Foundation.exit(code.rawValue)

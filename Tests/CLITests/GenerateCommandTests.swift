@@ -1,5 +1,7 @@
 import Foundation
 import ImageIO
+import Pipeline
+import TensorCore
 import TestSupport
 import XCTest
 
@@ -93,6 +95,49 @@ final class GenerateCommandTests: XCTestCase {
         XCTAssertTrue(run.standardOutput.contains("bf16"), "the backend line names the precision: \(run.standardOutput)")
         let info = try SDGenProcess.run(["info", output.path], in: directory)
         XCTAssertTrue(info.standardOutput.contains("Precision: bf16"), "the PNG records the precision: \(info.standardOutput)")
+    }
+
+    /// The CLI is a shell over the generation service: the PNG the service
+    /// encodes in memory (what a server answers) is the file's bytes.
+    func testServicePNGInMemoryEqualsTheCLIFile() throws {
+        let output = directory.appendingPathComponent("same.png")
+        let run = try SDGenProcess.run(["a lighthouse at dusk", "--weights", tinyModel, "--width", "24", "--height", "16",
+                                        "--steps", "3", "--seed", "77", "--scheduler", "dpm++2m", "--threads", "2",
+                                        "-o", output.path, "--quiet"], in: directory)
+        XCTAssertEqual(run.status, 0, run.standardError)
+        let service = try GenerationService(loading: .path(URL(fileURLWithPath: tinyModel)),
+                                            backend: CPUBackend(threads: 2))
+        var request = GenerationRequest(prompt: "a lighthouse at dusk", seed: 77)
+        request.steps = 3
+        request.width = 24
+        request.height = 16
+        request.scheduler = .dpmSolverMultistep
+        let image = try XCTUnwrap(try service.generate(request).first)
+        XCTAssertEqual(try image.pngData(), Array(try Data(contentsOf: output)))
+    }
+
+    /// A size that cannot fit is refused at once with both numbers, not killed by the kernel.
+    func testRequestTooLargeForTheMachineIsRefused() throws {
+        let output = directory.appendingPathComponent("huge.png")
+        let run = try SDGenProcess.run(["a", "--weights", tinyModel, "--width", "65536", "--height", "65536",
+                                        "--steps", "2", "-o", output.path], in: directory)
+        XCTAssertEqual(run.status, 1)
+        XCTAssertEqual(run.standardError.split(separator: "\n").count, 1, run.standardError)
+        XCTAssertTrue(run.standardError.contains("of memory available"), run.standardError)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: output.path))
+    }
+
+    /// A single file with `--config`: tokenizer and scheduler come from the
+    /// config folder, as diffusers' from_single_file(config=) takes them
+    /// (the bundled SD vocabulary would not fit the tiny model).
+    func testSingleFileWithConfigFolder() throws {
+        let output = directory.appendingPathComponent("single.png")
+        let run = try SDGenProcess.run(["a cat", "--weights", FixturePaths.url("pipeline_single_file/tiny_sd.safetensors").path,
+                                        "--config", tinyModel, "--steps", "2", "-o", output.path, "--quiet"], in: directory)
+        XCTAssertEqual(run.status, 0, run.standardError)
+        let (image, text) = try PNGFile.read(at: output)
+        XCTAssertEqual(image.width, 16, "the model's default size")
+        XCTAssertTrue(try XCTUnwrap(text[PNGFile.parametersKey]).contains("Sampler: PLMS"), "the config's scheduler")
     }
 
     func testNoOverwriteKeepsTheExistingFile() throws {

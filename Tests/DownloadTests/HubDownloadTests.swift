@@ -40,7 +40,7 @@ final class HubDownloadTests: DownloadTestCase {
         // The downloaded folder is a Stable Diffusion checkpoint sdgen loads (fp16-named files included).
         let checkpoint = try StableDiffusionCheckpoint(url: weights, backend: TestBackends.cpu)
         XCTAssertEqual(checkpoint.layout, .diffusersFolder)
-        XCTAssertNotNil(checkpoint.tokenizerFolder)
+        XCTAssertNotNil(checkpoint.tokenizerFolders.first ?? nil)
         XCTAssertNotNil(checkpoint.schedulerConfiguration)
     }
 

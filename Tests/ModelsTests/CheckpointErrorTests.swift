@@ -103,7 +103,7 @@ final class CheckpointErrorTests: XCTestCase {
     }
 
     func testUnsupportedUNetConfiguration() throws {
-        var configuration = UNetConfiguration()
+        var configuration = UNetConfiguration.stableDiffusion15
         configuration.addEmbeddingType = "text_time"
         XCTAssertThrowsError(try UNet2DConditionModel(configuration: configuration,
                                                       weights: WeightSource(randomWithSeed: 0, backend: FLOPCounter()).root)) {

@@ -22,7 +22,7 @@ final class FLOPCountTests: XCTestCase {
 
     func testUNetStepAt512WithGuidance() throws {
         let tally = try count { backend, weights in
-            let unet = try UNet2DConditionModel(configuration: UNetConfiguration(), weights: weights)
+            let unet = try UNet2DConditionModel(configuration: UNetConfiguration.stableDiffusion15, weights: weights)
             _ = unet(backend.zeros([2, 64, 64, 4], dtype: .f32), timestep: 1, context: backend.zeros([2, 77, 768], dtype: .f32))
         }
         assertGFLOP(tally.total, 1607, "UNet total")
@@ -35,7 +35,7 @@ final class FLOPCountTests: XCTestCase {
 
     func testVAEDecodeAt512() throws {
         let tally = try count { backend, weights in
-            let decoder = try VAEDecoder(configuration: VAEConfiguration(), weights: weights("decoder"),
+            let decoder = try VAEDecoder(configuration: VAEConfiguration.stableDiffusion15, weights: weights("decoder"),
                                          postQuant: weights("post_quant_conv"))
             _ = decoder(backend.zeros([1, 64, 64, 4], dtype: .f32))
         }

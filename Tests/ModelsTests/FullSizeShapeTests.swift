@@ -18,7 +18,7 @@ final class FullSizeShapeTests: XCTestCase {
 
     func testStableDiffusion15UNet() throws {
         let weights = WeightSource(randomWithSeed: 1, backend: backend).root
-        let unet = try UNet2DConditionModel(configuration: UNetConfiguration(), weights: weights)
+        let unet = try UNet2DConditionModel(configuration: UNetConfiguration.stableDiffusion15, weights: weights)
         let sample = backend.upload((0..<(2 * 8 * 8 * 4)).map { Float(sin(Double($0))) }, shape: [2, 8, 8, 4])
         let context = backend.upload((0..<(2 * 77 * 768)).map { Float(cos(Double($0))) }, shape: [2, 77, 768])
         let out = unet(sample, timestep: 981, context: context)
@@ -28,16 +28,16 @@ final class FullSizeShapeTests: XCTestCase {
 
     func testStableDiffusion15TextEncoder() throws {
         let weights = WeightSource(randomWithSeed: 2, backend: backend).root
-        let clip = try CLIPTextModel(configuration: CLIPTextConfiguration(), weights: weights)
+        let clip = try CLIPTextModel(configuration: CLIPTextConfiguration.stableDiffusion15, weights: weights)
         let ids: [[Int32]] = [[49406] + Array(repeating: 320, count: 75) + [49407], Array(repeating: 49407, count: 77)]
-        let states = clip(ids)
+        let states = try clip(ids)
         XCTAssertEqual(states.shape, [2, 77, 768])
         assertFinite(states, "CLIP")
     }
 
     func testStableDiffusion15VAE() throws {
         let weights = WeightSource(randomWithSeed: 3, backend: backend).root
-        let configuration = VAEConfiguration()
+        let configuration = VAEConfiguration.stableDiffusion15
         let decoder = try VAEDecoder(configuration: configuration, weights: weights("decoder"),
                                      postQuant: weights("post_quant_conv"))
         let latents = backend.upload((0..<(8 * 8 * 4)).map { Float(sin(Double($0))) }, shape: [1, 8, 8, 4])

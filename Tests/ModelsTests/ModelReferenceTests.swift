@@ -81,10 +81,10 @@ final class ModelReferenceTests: XCTestCase {
         let shape = io.shape("input_ids")
         let batch = (0..<shape[0]).map { Array(ids[$0 * shape[1]..<($0 + 1) * shape[1]]) }
         try forEachCheckpoint { checkpoint, label, tolerance in
-            let last = checkpoint.textEncoder(batch)
+            let last = try checkpoint.textEncoders[0](batch)
             XCTAssertEqual(last.shape, io.shape("last_hidden_state"))
             assertClose(last.toArray(), try io.floats("last_hidden_state"), atol: tolerance.atol, rtol: tolerance.rtol, "CLIP last, \(label)")
-            let penultimate = checkpoint.textEncoder(batch, skip: 1)
+            let penultimate = try checkpoint.textEncoders[0](batch, skip: 1)
             assertClose(penultimate.toArray(), try io.floats("penultimate"), atol: tolerance.atol, rtol: tolerance.rtol, "CLIP skip 1, \(label)")
         }
     }

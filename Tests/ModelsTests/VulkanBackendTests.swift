@@ -27,7 +27,7 @@ final class VulkanBackendTests: XCTestCase {
     }
 
     static var smallUNet: UNetConfiguration {
-        var c = UNetConfiguration()
+        var c = UNetConfiguration.stableDiffusion15
         c.blockOutChannels = [32, 64]
         c.downBlockTypes = ["CrossAttnDownBlock2D", "DownBlock2D"]
         c.upBlockTypes = ["UpBlock2D", "CrossAttnUpBlock2D"]
@@ -70,7 +70,7 @@ final class VulkanBackendTests: XCTestCase {
     }
 
     func testTextEncoderMatchesCPU() throws {
-        var c = CLIPTextConfiguration()
+        var c = CLIPTextConfiguration.stableDiffusion15
         (c.vocabSize, c.hiddenSize, c.intermediateSize, c.numAttentionHeads, c.numHiddenLayers) = (100, 64, 128, 2, 2)
         let ids: [[Int32]] = [[0, 5, 17, 99] + Array(repeating: 1, count: 73), Array(repeating: 3, count: 77)]
         func run(_ backend: any Backend) throws -> Tensor {
@@ -96,7 +96,7 @@ final class VulkanBackendTests: XCTestCase {
     func testVAEMatchesCPU() throws {
         // 192 channels in the mid block: one 192-wide attention head, which
         // takes the blocked (GEMM + softmax) attention path.
-        var c = VAEConfiguration()
+        var c = VAEConfiguration.stableDiffusion15
         c.blockOutChannels = [32, 192]
         c.layersPerBlock = 1
         let latent = values(8 * 8 * 4, 3)

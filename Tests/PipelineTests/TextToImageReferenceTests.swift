@@ -19,14 +19,11 @@ final class TextToImageReferenceTests: XCTestCase {
         let expected = try Fixture("pipeline/expected/\(name).safetensors")
         for backend in backends {
             let folder = FixturePaths.url("pipeline")
-            let checkpoint = layout == .diffusersFolder
-                ? try StableDiffusionCheckpoint(url: folder, backend: backend)
-                : try StableDiffusionCheckpoint(url: FixturePaths.url("pipeline_single_file/tiny_sd.safetensors"),
-                                                backend: backend, configurationFolder: folder)
-            let tokenizer = try CLIPTokenizer(contentsOf: folder.appendingPathComponent("tokenizer"))
-            let pipeline = try TextToImagePipeline(checkpoint: checkpoint, tokenizer: tokenizer,
-                                                   schedulerConfiguration: SchedulerConfiguration.load(
-                                                       from: folder.appendingPathComponent("scheduler/scheduler_config.json")))
+            let service = layout == .diffusersFolder
+                ? try GenerationService(loading: .path(folder), backend: backend)
+                : try GenerationService(loading: .path(FixturePaths.url("pipeline_single_file/tiny_sd.safetensors")),
+                                        configurationFolder: folder, backend: backend)
+            let tokenizer = service.model.textEncoders[0].tokenizer
 
             var request = GenerationRequest(prompt: expected.string("prompt")!, seed: UInt64(expected.string("seed")!)!)
             request.negativePrompt = expected.string("negative_prompt") ?? ""
@@ -39,7 +36,7 @@ final class TextToImageReferenceTests: XCTestCase {
             let ids = tokenizer.encode(request.prompt, maxLength: 77).ids
             XCTAssertEqual(ids.map(Int64.init), try expected.integers("input_ids"), "\(name): prompt ids")
 
-            let result = try pipeline.generate(request)
+            let result = try XCTUnwrap(try service.generate(request).first)
             XCTAssertEqual(result.truncatedTokens.prompt > 0, expected.string("truncated") == "1", "\(name): truncation")
             assertClose(result.pixels, try expected.floats("image"), atol: atol, rtol: 0,
                         "pipeline \(name), \(layout.rawValue), on \(backend.name)")

@@ -124,3 +124,21 @@ final class SchedulerConfigurationTests: XCTestCase {
         XCTAssertEqual(heun.sigmas[1], heun.sigmas[2])
     }
 }
+
+/// The registry: one entry per kind, each reachable by its name and by the
+/// diffusers class a model's scheduler_config.json names.
+final class SchedulerRegistryTests: XCTestCase {
+    func testEveryKindIsFoundByNameAndClass() throws {
+        XCTAssertEqual(Set(SchedulerKind.allCases.map(\.rawValue)).count, SchedulerKind.allCases.count)
+        XCTAssertEqual(Set(SchedulerKind.allCases.map(\.a1111Name)).count, SchedulerKind.allCases.count)
+        for kind in SchedulerKind.allCases {
+            XCTAssertEqual(SchedulerKind(rawValue: kind.rawValue), kind)
+            var configuration = SchedulerConfiguration()
+            configuration.useKarrasSigmas = kind.usesKarrasSigmas
+            XCTAssertEqual(SchedulerKind(diffusersClassName: kind.diffusersClassName, configuration: configuration), kind)
+        }
+        XCTAssertNil(SchedulerKind(rawValue: "magic"))
+        XCTAssertNil(SchedulerKind(diffusersClassName: "UniPCMultistepScheduler", configuration: SchedulerConfiguration()))
+        XCTAssertEqual(SchedulerKind.dpmSolverMultistepKarras.a1111Name, "DPM++ 2M Karras")
+    }
+}

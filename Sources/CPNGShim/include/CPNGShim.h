@@ -40,12 +40,20 @@ typedef struct {
     int utf8;          ///< nonzero: write an iTXt chunk, else tEXt
 } sdgen_png_text_in;
 
-/// Writes an 8-bit RGB PNG (rows of `width * 3` bytes, top row first) to the
-/// open file descriptor `fd`, with the text chunks placed before the image
-/// data. Does not close or fsync `fd`.
-int sdgen_png_write_rgb8(int fd, const uint8_t *pixels, uint32_t width, uint32_t height,
-                         const sdgen_png_text_in *texts, size_t text_count,
-                         sdgen_png_error *error);
+/// An encoded PNG in a heap buffer; free it with `sdgen_png_buffer_free`.
+typedef struct {
+    uint8_t *data;
+    size_t size;
+} sdgen_png_buffer;
+
+/// Encodes an 8-bit RGB PNG (rows of `width * 3` bytes, top row first) into
+/// memory, with the text chunks placed before the image data. On success
+/// `out` holds the bytes; on failure it is empty and needs no freeing.
+int sdgen_png_encode_rgb8(const uint8_t *pixels, uint32_t width, uint32_t height,
+                          const sdgen_png_text_in *texts, size_t text_count,
+                          sdgen_png_buffer *out, sdgen_png_error *error);
+
+void sdgen_png_buffer_free(sdgen_png_buffer *buffer);
 
 /// One text chunk read back; `key` and `value` are NUL-terminated and owned
 /// by the `sdgen_png_decoded` they came in.

@@ -4,8 +4,9 @@ import TensorCore
 
 extension BertModel {
     /// Loads a Hugging Face BERT folder: config.json and model.safetensors
-    /// (with or without the `bert.` prefix; pre-training heads are ignored).
-    public init(folder: URL, backend: any Backend, dtype: DType = .f32) throws {
+    /// (with or without the `bert.` prefix; pre-training heads are ignored),
+    /// weights in `dtype` (nil: as the backend keeps such a file's).
+    public init(folder: URL, backend: any Backend, dtype: DType? = .f32) throws {
         let config = folder.appendingPathComponent("config.json")
         let weights = folder.appendingPathComponent("model.safetensors")
         guard FileManager.default.fileExists(atPath: config.path) else {

@@ -1,12 +1,13 @@
 import Foundation
 
 /// CLIPTextModel hyperparameters under transformers' config.json names.
-/// Defaults are openai/clip-vit-large-patch14's text tower (SD 1.x).
+/// A key a config.json leaves out takes transformers' `CLIPTextConfig`
+/// default; `stableDiffusion15` is openai/clip-vit-large-patch14's text tower.
 public struct CLIPTextConfiguration: Codable, Sendable, Equatable {
     public var vocabSize = 49408
-    public var hiddenSize = 768
-    public var intermediateSize = 3072
-    public var numAttentionHeads = 12
+    public var hiddenSize = 512
+    public var intermediateSize = 2048
+    public var numAttentionHeads = 8
     public var numHiddenLayers = 12
     public var maxPositionEmbeddings = 77
     public var hiddenAct = "quick_gelu"
@@ -19,7 +20,17 @@ public struct CLIPTextConfiguration: Codable, Sendable, Equatable {
         case layerNormEps = "layer_norm_eps"
     }
 
+    /// transformers' `CLIPTextConfig()` defaults.
     public init() {}
+
+    /// SD 1.x's text encoder (openai/clip-vit-large-patch14).
+    public static let stableDiffusion15: CLIPTextConfiguration = {
+        var c = CLIPTextConfiguration()
+        c.hiddenSize = 768
+        c.intermediateSize = 3072
+        c.numAttentionHeads = 12
+        return c
+    }()
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)

@@ -35,10 +35,19 @@ public struct CLIPTextModel: Sendable {
     ///   0 gives last_hidden_state; 1 the penultimate layer's output. The final
     ///   LayerNorm is applied either way, as diffusers does.
     /// - Returns: hidden states [batch, length, hiddenSize].
-    public func callAsFunction(_ ids: [[Int32]], skip: Int = 0) -> Tensor {
+    /// - Throws: `ModelInputError` for sequences of unequal length, longer
+    ///   than the position table, or ids outside the vocabulary (a tokenizer
+    ///   that does not belong to this model); prompts of any length are the
+    ///   prompt encoder's to cut into chunks.
+    public func callAsFunction(_ ids: [[Int32]], skip: Int = 0) throws -> Tensor {
         let batch = ids.count, length = ids.first?.count ?? 0
-        precondition(ids.allSatisfy { $0.count == length } && length <= configuration.maxPositionEmbeddings,
-                     "CLIP: \(batch) sequences must share one length ≤ \(configuration.maxPositionEmbeddings)")
+        guard ids.allSatisfy({ $0.count == length }) else { throw ModelInputError.unequalLengths(ids.map(\.count)) }
+        guard length <= configuration.maxPositionEmbeddings else {
+            throw ModelInputError.sequenceTooLong(length, limit: configuration.maxPositionEmbeddings)
+        }
+        if let bad = ids.lazy.flatMap({ $0 }).first(where: { $0 < 0 || Int($0) >= configuration.vocabSize }) {
+            throw ModelInputError.tokenOutOfRange(bad, vocabulary: configuration.vocabSize)
+        }
         let backend = tokenEmbedding.backend
         let tokens = backend.embedding(ids.flatMap { $0 }, table: tokenEmbedding).reshaped([batch, length, -1])
         let positions = backend.embedding((0..<Int32(length)).map { $0 }, table: positionEmbedding)

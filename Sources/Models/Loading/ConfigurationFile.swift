@@ -21,7 +21,7 @@ func loadConfiguration<T: Decodable>(_ type: T.Type, from url: URL, what: String
 
 extension KeyedDecodingContainer {
     /// Overwrites `value` with the key's value when the config has it, so
-    /// keys a file leaves out keep the Stable Diffusion 1.5 / BERT defaults.
+    /// keys a file leaves out keep the reference class's default.
     func update<T: Decodable>(_ value: inout T, _ key: Key) throws {
         if let decoded = try decodeIfPresent(T.self, forKey: key) { value = decoded }
     }

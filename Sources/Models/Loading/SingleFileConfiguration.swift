@@ -1,9 +1,14 @@
 import SafeTensors
 
-/// Hyperparameters of a single-file checkpoint, read off its tensor shapes
-/// (such files carry no config). Only SD 1.x/2.x-style UNets are recognised;
-/// SDXL and others get a message saying so.
+/// Hyperparameters of a single-file checkpoint, read off its tensor names
+/// and shapes (such files carry no config); what shapes cannot tell (head
+/// counts) comes from the detected `ModelFamily`. The families whose
+/// single-file layout sdgen reads are `loadableFamilies`; others get a
+/// message naming the family.
 public struct SingleFileConfiguration: Sendable {
+    public static let loadableFamilies: [ModelFamily] = [.stableDiffusion1]
+
+    public var family: ModelFamily
     public var unet: UNetConfiguration
     public var vae: VAEConfiguration
     public var clip: CLIPTextConfiguration
@@ -18,21 +23,26 @@ public struct SingleFileConfiguration: Sendable {
             return s
         }
 
+        let known = Self.loadableFamilies.map(\.rawValue).joined(separator: ", ")
         if shape("conditioner.embedders.0.transformer.text_model.embeddings.token_embedding.weight") != nil
             || shape("model.diffusion_model.label_emb.0.0.weight") != nil {
-            throw ModelLoadError.unrecognisedCheckpoint("\(path): an SDXL checkpoint; sdgen runs Stable Diffusion 1.x")
-        }
-        if shape("cond_stage_model.model.token_embedding.weight") != nil {
-            throw ModelLoadError.unrecognisedCheckpoint("\(path): an SD 2.x checkpoint (OpenCLIP text encoder); sdgen runs Stable Diffusion 1.x")
-        }
-        guard shape("model.diffusion_model.input_blocks.0.0.weight") != nil else {
+            family = .stableDiffusionXL
+        } else if shape("cond_stage_model.model.token_embedding.weight") != nil {
+            family = .stableDiffusion2
+        } else if shape("model.diffusion_model.input_blocks.0.0.weight") != nil {
+            family = .stableDiffusion1
+        } else {
             throw ModelLoadError.unrecognisedCheckpoint(
-                "\(path): not a Stable Diffusion checkpoint (no model.diffusion_model.input_blocks.0.0.weight)")
+                "\(path): not a Stable Diffusion checkpoint of a known family (\(known)): no model.diffusion_model.input_blocks.0.0.weight")
+        }
+        guard Self.loadableFamilies.contains(family) else {
+            throw ModelLoadError.unrecognisedCheckpoint(
+                "\(path): an \(family.rawValue) single-file checkpoint; sdgen reads single files of \(known)")
         }
 
         // UNet: walk input_blocks; a block with an `op` is a downsampler.
         let unetPrefix = "model.diffusion_model."
-        var u = UNetConfiguration()
+        var u = UNetConfiguration.stableDiffusion15
         let convIn = try need(unetPrefix + "input_blocks.0.0.weight")
         u.inChannels = convIn[1]
         u.outChannels = try need(unetPrefix + "out.2.weight")[0]
@@ -66,16 +76,14 @@ public struct SingleFileConfiguration: Sendable {
         let midProjection = try need(unetPrefix + "middle_block.1.proj_in.weight")
         u.useLinearProjection = midProjection.count == 2
         u.crossAttentionDim = try need(unetPrefix + "middle_block.1.transformer_blocks.0.attn2.to_k.weight")[1]
-        // Head counts are not in the shapes: SD 1.x uses 8 heads everywhere,
-        // SD 2.x heads of 64 channels.
-        u.attentionHeadDim = u.crossAttentionDim == 1024 ? .perBlock(widths.map { $0 / 64 }) : .one(8)
+        u.attentionHeadDim = family.unetAttentionHeads(blockWidths: widths)
         var depth = 0
         while shape(unetPrefix + "middle_block.1.transformer_blocks.\(depth).norm1.weight") != nil { depth += 1 }
         u.transformerLayersPerBlock = .one(max(depth, 1))
         unet = u
 
         // VAE: first_stage_model.encoder.down.{i}.block.{j}.
-        var v = VAEConfiguration()
+        var v = VAEConfiguration.stableDiffusion15
         let vaePrefix = "first_stage_model."
         var vaeWidths: [Int] = []
         while let conv = shape(vaePrefix + "encoder.down.\(vaeWidths.count).block.0.conv1.weight") { vaeWidths.append(conv[0]) }
@@ -94,7 +102,7 @@ public struct SingleFileConfiguration: Sendable {
         vae = v
 
         // CLIP: cond_stage_model.transformer.text_model.*
-        var c = CLIPTextConfiguration()
+        var c = CLIPTextConfiguration.stableDiffusion15
         let clipPrefix = "cond_stage_model.transformer.text_model."
         let tokens = try need(clipPrefix + "embeddings.token_embedding.weight")
         c.vocabSize = tokens[0]
@@ -104,8 +112,7 @@ public struct SingleFileConfiguration: Sendable {
         var clipLayers = 0
         while shape(clipPrefix + "encoder.layers.\(clipLayers).layer_norm1.weight") != nil { clipLayers += 1 }
         c.numHiddenLayers = clipLayers
-        // CLIP text towers use 64-wide heads (12 for ViT-L/14's 768).
-        c.numAttentionHeads = max(1, c.hiddenSize / 64)
+        c.numAttentionHeads = family.textEncoderAttentionHeads(width: c.hiddenSize)
         clip = c
     }
 }

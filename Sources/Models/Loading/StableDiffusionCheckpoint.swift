@@ -2,8 +2,11 @@ import Foundation
 import SafeTensors
 import TensorCore
 
-/// The three networks of a Stable Diffusion 1.x checkpoint, from either
-/// layout users have: a diffusers folder or a single original `.safetensors`.
+/// The networks of a Stable Diffusion checkpoint — its text encoders (one
+/// for SD 1.x/2.x, two for SDXL), the UNet and the VAE — with the
+/// architectures their configs give, from either layout users have: a
+/// diffusers folder or a single original `.safetensors` (whose architecture
+/// is read off its tensors for the known families, or from `--config`).
 public struct StableDiffusionCheckpoint: Sendable {
     public enum Layout: String, Sendable {
         case diffusersFolder = "diffusers folder", singleFile = "single file", randomWeights = "random weights"
@@ -11,12 +14,17 @@ public struct StableDiffusionCheckpoint: Sendable {
 
     public let url: URL
     public let layout: Layout
-    public let textEncoder: CLIPTextModel
+    public let family: ModelFamily
+    /// In the order their hidden states are concatenated (diffusers'
+    /// `text_encoder`, then `text_encoder_2`).
+    public let textEncoders: [CLIPTextModel]
     public let unet: UNet2DConditionModel
     public let vaeDecoder: VAEDecoder
     public let vaeConfiguration: VAEConfiguration
-    /// The folder's tokenizer/ (nil for single files: use the bundled vocabulary).
-    public let tokenizerFolder: URL?
+    /// Each text encoder's tokenizer folder, if the checkpoint has one (a
+    /// diffusers folder's tokenizer/, or a `--config` folder's); nil: the
+    /// family's standard vocabulary.
+    public let tokenizerFolders: [URL?]
     /// The folder's scheduler/scheduler_config.json, if present.
     public let schedulerConfiguration: URL?
     private let vaeSource: WeightSource
@@ -48,36 +56,39 @@ public struct StableDiffusionCheckpoint: Sendable {
                                           backend: backend, dtype: dtype)
             vaeSource = WeightSource(files: [try folder.weights("vae", base: "diffusion_pytorch_model")],
                                      backend: backend, dtype: dtype, keyMap: CheckpointKeyMap.vaeFolder)
-            textEncoder = try CLIPTextModel(configuration: clipConfig, weights: text.root)
+            textEncoders = [try CLIPTextModel(configuration: clipConfig, weights: text.root)]
             unet = try UNet2DConditionModel(configuration: unetConfig, weights: unetSource.root)
+            family = ModelFamily(unet: unetConfig)
             sources = [text, unetSource, vaeSource]
-            let tokenizer = url.appendingPathComponent("tokenizer")
-            tokenizerFolder = FileManager.default.fileExists(atPath: tokenizer.path) ? tokenizer : nil
-            let scheduler = url.appendingPathComponent("scheduler/scheduler_config.json")
-            schedulerConfiguration = FileManager.default.fileExists(atPath: scheduler.path) ? scheduler : nil
+            tokenizerFolders = [folder.optional("tokenizer")]
+            schedulerConfiguration = folder.optional("scheduler/scheduler_config.json")
         } else {
             layout = .singleFile
             let file = try SafeTensorsFile(url: url)
             var inferred = try SingleFileConfiguration(file)
+            var configurationFiles: DiffusersFolder?
             if let configurationFolder {
                 let folder = try DiffusersFolder(configurationFolder)
                 inferred.unet = try UNetConfiguration.load(folder.config("unet"))
                 inferred.vae = try VAEConfiguration.load(folder.config("vae"))
                 inferred.clip = try CLIPTextConfiguration.load(folder.config("text_encoder"))
+                configurationFiles = folder
             }
+            family = configurationFiles == nil ? inferred.family : ModelFamily(unet: inferred.unet)
             let source = WeightSource(files: [file], backend: backend, dtype: dtype)
             sources = [source]
             vaeConfiguration = inferred.vae
             vaeSource = source.remapped(CheckpointKeyMap.vaeSingleFile(blocks: inferred.vae.blockOutChannels.count))
-            textEncoder = try CLIPTextModel(configuration: inferred.clip,
-                                            weights: source.remapped(CheckpointKeyMap.clipSingleFile).root)
+            textEncoders = [try CLIPTextModel(configuration: inferred.clip,
+                                              weights: source.remapped(CheckpointKeyMap.clipSingleFile).root)]
             unet = try UNet2DConditionModel(
                 configuration: inferred.unet,
                 weights: source.remapped(CheckpointKeyMap.unetSingleFile(
                     layersPerBlock: inferred.unet.layersPerBlock,
                     upBlockHasAttention: inferred.unet.upBlockTypes.map { $0 == "CrossAttnUpBlock2D" })).root)
-            tokenizerFolder = nil
-            schedulerConfiguration = nil
+            // As diffusers' from_single_file(config=): tokenizer and scheduler come with the configs.
+            tokenizerFolders = [configurationFiles?.optional("tokenizer")]
+            schedulerConfiguration = configurationFiles?.optional("scheduler/scheduler_config.json")
         }
         vaeDecoder = try VAEDecoder(configuration: vaeConfiguration, weights: vaeSource.root("decoder"),
                                     postQuant: vaeSource.root("post_quant_conv"))
@@ -95,7 +106,8 @@ public struct StableDiffusionCheckpoint: Sendable {
 
     /// Stable Diffusion 1.5's architecture with random weights: the whole
     /// pipeline at full size with nothing downloaded (images are noise; the
-    /// time per step is real).
+    /// time per step is real). The one place SD 1.5's shape is spelled out
+    /// for generation; `sdgen bench` uses it too.
     public static func randomWeights(backend: any Backend, dtype: DType? = nil) throws -> StableDiffusionCheckpoint {
         try StableDiffusionCheckpoint(randomWeightsOn: backend, dtype: dtype)
     }
@@ -105,16 +117,24 @@ public struct StableDiffusionCheckpoint: Sendable {
         let source = WeightSource(randomWithSeed: 1234, backend: backend, dtype: dtype, storedAs: .f16)
         url = URL(fileURLWithPath: "random-sd15")
         layout = .randomWeights
-        vaeConfiguration = VAEConfiguration()
+        family = .stableDiffusion1
+        vaeConfiguration = .stableDiffusion15
         vaeSource = source
         sources = [source]
-        textEncoder = try CLIPTextModel(configuration: CLIPTextConfiguration(), weights: source.root)
-        unet = try UNet2DConditionModel(configuration: UNetConfiguration(), weights: source.root)
+        textEncoders = [try CLIPTextModel(configuration: .stableDiffusion15, weights: source.root)]
+        unet = try UNet2DConditionModel(configuration: .stableDiffusion15, weights: source.root)
         vaeDecoder = try VAEDecoder(configuration: vaeConfiguration, weights: source.root("decoder"),
                                     postQuant: source.root("post_quant_conv"))
-        tokenizerFolder = nil
+        tokenizerFolders = [nil]
         schedulerConfiguration = nil
     }
+
+    /// Whether the UNet takes the masked image and the mask besides the
+    /// latents (diffusers' inpainting checkpoints: 4 + 4 + 1 input channels).
+    public var isInpainting: Bool { unet.configuration.inChannels == 2 * vaeConfiguration.latentChannels + 1 }
+
+    /// Every weight tensor as held on the backend, in bytes (for memory admission).
+    public var weightBytes: Int { sources.reduce(0) { $0 + $1.loadedBytes } }
 
     /// The VAE encoder, loaded on demand (only img2img needs it).
     public func loadVAEEncoder() throws -> VAEEncoder {
@@ -134,6 +154,12 @@ struct DiffusersFolder {
             throw ModelLoadError.unrecognisedCheckpoint(
                 "\(url.path): not a diffusers Stable Diffusion folder (no unet/); expected model_index.json, unet/, text_encoder/, vae/")
         }
+    }
+
+    /// A file or folder inside, if present.
+    func optional(_ path: String) -> URL? {
+        let item = url.appendingPathComponent(path)
+        return FileManager.default.fileExists(atPath: item.path) ? item : nil
     }
 
     func config(_ component: String) throws -> URL {

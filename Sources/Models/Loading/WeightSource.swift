@@ -19,13 +19,26 @@ public final class WeightSource: @unchecked Sendable {
     private let randomSeed: UInt64?
     /// The dtype invented weights count as stored in.
     private let randomStoredDType: DType
+    /// Bytes of every tensor taken so far, shared with `remapped` views.
+    private let taken: TakenBytes
+
+    /// The bytes the tensors taken from this source (and its remapped
+    /// views) occupy on the backend, as kept there (f16 matrices count 2 a value).
+    public var loadedBytes: Int { taken.total }
 
     /// - Parameter dtype: the dtype weights are stored in on the backend
     ///   (nil: the backend's choice — f16 on GPUs with 16-bit storage, the
     ///   checkpoint's own f16/bf16 for matrices on the CPU).
     /// - Parameter keyMap: candidate file names for a model key, tried in order.
-    public init(files: [SafeTensorsFile], backend: any Backend, dtype: DType? = nil,
+    public convenience init(files: [SafeTensorsFile], backend: any Backend, dtype: DType? = nil,
                 description: String? = nil, keyMap: @escaping @Sendable (String) -> [String] = { [$0] }) {
+        self.init(files: files, backend: backend, dtype: dtype, description: description, keyMap: keyMap,
+                  taken: TakenBytes())
+    }
+
+    private init(files: [SafeTensorsFile], backend: any Backend, dtype: DType?, description: String?,
+                 keyMap: @escaping @Sendable (String) -> [String], taken: TakenBytes) {
+        self.taken = taken
         self.files = files
         self.backend = backend
         self.dtype = dtype
@@ -40,7 +53,13 @@ public final class WeightSource: @unchecked Sendable {
     /// download. Scaled like PyTorch's default init so activations stay finite.
     /// - Parameter storedAs: the checkpoint dtype the weights stand in for
     ///   (the backend keeps them as it would keep such a file's).
-    public init(randomWithSeed seed: UInt64, backend: any Backend, dtype: DType? = nil, storedAs: DType = .f32) {
+    public convenience init(randomWithSeed seed: UInt64, backend: any Backend, dtype: DType? = nil,
+                            storedAs: DType = .f32) {
+        self.init(randomWithSeed: seed, backend: backend, dtype: dtype, storedAs: storedAs, taken: TakenBytes())
+    }
+
+    private init(randomWithSeed seed: UInt64, backend: any Backend, dtype: DType?, storedAs: DType, taken: TakenBytes) {
+        self.taken = taken
         files = []
         self.backend = backend
         self.dtype = dtype
@@ -54,9 +73,11 @@ public final class WeightSource: @unchecked Sendable {
     /// single-file checkpoint).
     public func remapped(_ keyMap: @escaping @Sendable (String) -> [String]) -> WeightSource {
         if let randomSeed {
-            return WeightSource(randomWithSeed: randomSeed, backend: backend, dtype: dtype, storedAs: randomStoredDType)
+            return WeightSource(randomWithSeed: randomSeed, backend: backend, dtype: dtype, storedAs: randomStoredDType,
+                                taken: taken)
         }
-        return WeightSource(files: files, backend: backend, dtype: dtype, description: description, keyMap: keyMap)
+        return WeightSource(files: files, backend: backend, dtype: dtype, description: description, keyMap: keyMap,
+                            taken: taken)
     }
 
     /// Where a model key lives, if anywhere.
@@ -77,6 +98,12 @@ public final class WeightSource: @unchecked Sendable {
     /// A tensor that must exist with exactly `shape` (element count equal is
     /// accepted when `reshape` is set: 1×1 conv kernels stored as [C, C, 1, 1]).
     public func tensor(_ key: String, shape: [Int], allowReshape: Bool = false) throws -> Tensor {
+        let tensor = try load(key, shape: shape, allowReshape: allowReshape)
+        taken.add(tensor.byteCount)
+        return tensor
+    }
+
+    private func load(_ key: String, shape: [Int], allowReshape: Bool) throws -> Tensor {
         if let randomSeed { return randomTensor(key, shape: shape, seed: randomSeed) }
         guard let (file, info) = locate(key) else {
             throw ModelLoadError.missingTensor(key: key, expectedShape: shape, source: description)
@@ -120,6 +147,16 @@ public final class WeightSource: @unchecked Sendable {
     /// A view that prefixes every key with `prefix.`.
     public func scope(_ prefix: String) -> Weights { Weights(source: self, prefix: prefix) }
     public var root: Weights { Weights(source: self, prefix: "") }
+}
+
+/// A running byte count; models are built on one thread at a time, the lock
+/// only keeps concurrent loads from tearing it.
+private final class TakenBytes: @unchecked Sendable {
+    private let lock = NSLock()
+    private var bytes = 0
+
+    var total: Int { lock.withLock { bytes } }
+    func add(_ count: Int) { lock.withLock { bytes += count } }
 }
 
 /// A position in the model's parameter tree ("down_blocks.0.resnets.1"),

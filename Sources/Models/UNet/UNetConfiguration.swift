@@ -1,7 +1,8 @@
 import Foundation
 
 /// UNet2DConditionModel hyperparameters under diffusers' config.json names.
-/// Defaults are Stable Diffusion 1.5's.
+/// A key a config.json leaves out takes diffusers' own default, as
+/// `from_pretrained` would; `stableDiffusion15` is SD 1.5's whole config.
 public struct UNetConfiguration: Codable, Sendable, Equatable {
     public var inChannels = 4
     public var outChannels = 4
@@ -10,7 +11,7 @@ public struct UNetConfiguration: Codable, Sendable, Equatable {
     public var downBlockTypes = ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"]
     public var upBlockTypes = ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"]
     public var midBlockType: String? = "UNetMidBlock2DCrossAttn"
-    public var crossAttentionDim = 768
+    public var crossAttentionDim = 1280
     /// SD 1.x's config names the head *count* here; diffusers reads it so.
     public var attentionHeadDim: IntOrList = .one(8)
     public var numAttentionHeads: IntOrList?
@@ -20,7 +21,8 @@ public struct UNetConfiguration: Codable, Sendable, Equatable {
     public var useLinearProjection = false
     public var flipSinToCos = true
     public var freqShift: Float = 0
-    public var sampleSize = 64
+    /// Latent size the model was trained at (nil: unknown).
+    public var sampleSize: Int?
     public var addEmbeddingType: String?
     public var classEmbedType: String?
 
@@ -37,7 +39,16 @@ public struct UNetConfiguration: Codable, Sendable, Equatable {
         case addEmbeddingType = "addition_embed_type", classEmbedType = "class_embed_type"
     }
 
+    /// diffusers' `UNet2DConditionModel()` defaults.
     public init() {}
+
+    /// stable-diffusion-v1-5's unet/config.json.
+    public static let stableDiffusion15: UNetConfiguration = {
+        var c = UNetConfiguration()
+        c.crossAttentionDim = 768
+        c.sampleSize = 64
+        return c
+    }()
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -51,7 +62,7 @@ public struct UNetConfiguration: Codable, Sendable, Equatable {
         try c.update(&d.transformerLayersPerBlock, .transformerLayersPerBlock)
         try c.update(&d.normNumGroups, .normNumGroups); try c.update(&d.normEps, .normEps)
         try c.update(&d.useLinearProjection, .useLinearProjection); try c.update(&d.flipSinToCos, .flipSinToCos)
-        try c.update(&d.freqShift, .freqShift); try c.update(&d.sampleSize, .sampleSize)
+        try c.update(&d.freqShift, .freqShift); d.sampleSize = try c.decodeIfPresent(Int.self, forKey: .sampleSize)
         d.addEmbeddingType = try c.decodeIfPresent(String.self, forKey: .addEmbeddingType)
         d.classEmbedType = try c.decodeIfPresent(String.self, forKey: .classEmbedType)
         self = d

@@ -1,13 +1,14 @@
 import Foundation
 
 /// AutoencoderKL hyperparameters under diffusers' config.json names.
-/// Defaults are Stable Diffusion 1.5's.
+/// A key a config.json leaves out takes diffusers' `AutoencoderKL()`
+/// default; `stableDiffusion15` is SD 1.5's VAE.
 public struct VAEConfiguration: Codable, Sendable, Equatable {
     public var inChannels = 3
     public var outChannels = 3
     public var latentChannels = 4
-    public var blockOutChannels = [128, 256, 512, 512]
-    public var layersPerBlock = 2
+    public var blockOutChannels = [64]
+    public var layersPerBlock = 1
     public var normNumGroups = 32
     public var scalingFactor: Float = 0.18215
     public var midBlockAddAttention = true
@@ -19,7 +20,19 @@ public struct VAEConfiguration: Codable, Sendable, Equatable {
         case midBlockAddAttention = "mid_block_add_attention"
     }
 
+    /// diffusers' `AutoencoderKL()` defaults.
     public init() {}
+
+    /// SD 1.x/2.x's VAE.
+    public static let stableDiffusion15: VAEConfiguration = {
+        var c = VAEConfiguration()
+        c.blockOutChannels = [128, 256, 512, 512]
+        c.layersPerBlock = 2
+        return c
+    }()
+
+    /// How many pixels one latent spans on each side: 2^(blocks − 1).
+    public var scaleFactor: Int { 1 << (blockOutChannels.count - 1) }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)

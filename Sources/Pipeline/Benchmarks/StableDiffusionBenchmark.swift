@@ -36,14 +36,12 @@ public struct StableDiffusionBenchmark: Sendable {
     }
 
     /// SD 1.5's architecture with random weights (timing does not depend on
-    /// values), standing in for fp16 files as SD 1.5 is distributed: each
-    /// backend keeps them as it keeps those (the CPU: f16 matrices, widened per use).
+    /// values), as `--weights random` generates with: standing in for the
+    /// fp16 files SD 1.5 is distributed as, each backend keeps them as it
+    /// keeps those (the CPU: f16 matrices, widened per use).
     public init(randomWeightsOn backend: any Backend) throws {
-        let weights = WeightSource(randomWithSeed: 1234, backend: backend, storedAs: .f16).root
-        try self.init(textEncoder: CLIPTextModel(configuration: CLIPTextConfiguration(), weights: weights),
-                      unet: UNet2DConditionModel(configuration: UNetConfiguration(), weights: weights),
-                      decoder: VAEDecoder(configuration: VAEConfiguration(), weights: weights("decoder"),
-                                          postQuant: weights("post_quant_conv")))
+        let checkpoint = try StableDiffusionCheckpoint.randomWeights(backend: backend)
+        self.init(textEncoder: checkpoint.textEncoders[0], unet: checkpoint.unet, decoder: checkpoint.vaeDecoder)
     }
 
     /// FLOPs of one UNet step (batch 2) and one VAE decode at this size.
@@ -70,10 +68,10 @@ public struct StableDiffusionBenchmark: Sendable {
                               [49406] + Array(repeating: 49407, count: 76)]
 
         progress("text encoder")
-        _ = textEncoder(ids)
+        _ = try textEncoder(ids)
         backend.synchronize()
         let textWatch = Stopwatch()
-        let context = textEncoder(ids)
+        let context = try textEncoder(ids)
         backend.synchronize()
         let textMilliseconds = textWatch.milliseconds
 

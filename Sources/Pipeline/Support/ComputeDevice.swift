@@ -4,28 +4,6 @@ import TensorCore
 public enum ComputeDevice: String, Sendable, CaseIterable, Codable {
     case cpu, gpu
 
-    /// A backend for this device.
-    /// - Parameter threads: CPU worker threads (nil: every core).
-    /// - Parameter gpuIndex: the Vulkan device (`sdgen devices` lists them);
-    ///   nil takes the first discrete GPU, else integrated, else lavapipe.
-    /// - Parameter convolution: how the CPU computes 3×3 convolutions.
-    /// - Parameter precision: the CPU's matrix-product precision (the GPU computes in f32).
-    public func makeBackend(threads: Int?, gpuIndex: Int? = nil,
-                            convolution: CPUBackend.ConvolutionAlgorithm = .automatic,
-                            precision: CPUBackend.MatmulPrecision = .f32) throws -> any Backend {
-        switch self {
-        case .cpu:
-            return CPUBackend(threads: threads, convolution: convolution, precision: precision)
-        case .gpu:
-            if precision != .f32 { throw DeviceError.precisionUnsupported(precision.rawValue) }
-            do {
-                return try VulkanBackend(options: VulkanOptions(deviceIndex: gpuIndex))
-            } catch let error as VulkanError {
-                throw DeviceError.gpuUnavailable(error.description)
-            }
-        }
-    }
-
     /// Whether `--device gpu` can work here (a Vulkan loader and a device exist).
     public static var gpuAvailable: Bool { (try? VulkanInstance.shared()) != nil }
 
@@ -38,16 +16,61 @@ public enum ComputeDevice: String, Sendable, CaseIterable, Codable {
     }
 }
 
-public enum DeviceError: Error, CustomStringConvertible {
+/// How to set up a backend: the choices every computing command offers,
+/// decided here once for both devices.
+public struct BackendSettings: Sendable, Equatable {
+    /// CPU worker threads (nil: every core).
+    public var threads: Int?
+    /// The Vulkan device (`sdgen devices` lists them); nil takes the first
+    /// discrete GPU, else integrated, else lavapipe.
+    public var gpuIndex: Int?
+    /// How the CPU computes 3×3 convolutions.
+    public var convolution: CPUBackend.ConvolutionAlgorithm = .automatic
+    /// Matrix-product precision; bf16 is the CPU's (the GPU computes in f32).
+    public var precision: MatmulPrecision = .f32
+
+    public init(threads: Int? = nil, gpuIndex: Int? = nil, convolution: CPUBackend.ConvolutionAlgorithm = .automatic,
+                precision: MatmulPrecision = .f32) {
+        self.threads = threads
+        self.gpuIndex = gpuIndex
+        self.convolution = convolution
+        self.precision = precision
+    }
+
+    /// A backend for `device`; a CPU-only choice on the GPU is an error.
+    public func makeBackend(for device: ComputeDevice) throws -> any Backend {
+        switch device {
+        case .cpu:
+            return CPUBackend(threads: threads, convolution: convolution, precision: precision)
+        case .gpu:
+            if precision != .f32 { throw DeviceError.precisionUnsupported(precision) }
+            do {
+                return try VulkanBackend(options: VulkanOptions(deviceIndex: gpuIndex))
+            } catch let error as VulkanError {
+                throw DeviceError.gpuUnavailable(error.description)
+            }
+        }
+    }
+
+    /// The settings as they apply to one column of a CPU-vs-GPU comparison:
+    /// CPU-only choices shape the CPU's and leave the GPU's at its own.
+    public func applying(to device: ComputeDevice) -> BackendSettings {
+        var settings = self
+        if device == .gpu { settings.precision = .f32 }
+        return settings
+    }
+}
+
+public enum DeviceError: Error, CustomStringConvertible, Equatable {
     case gpuUnavailable(String)
-    case precisionUnsupported(String)
+    case precisionUnsupported(MatmulPrecision)
 
     public var description: String {
         switch self {
         case let .gpuUnavailable(reason):
-            "no GPU backend: \(reason); or use --device cpu"
+            "no GPU backend: \(reason); use the CPU instead"
         case let .precisionUnsupported(precision):
-            "--precision \(precision) is a CPU option; the GPU backend computes in f32"
+            "\(precision.rawValue) matrix products are a CPU option; the GPU backend computes in f32"
         }
     }
 }

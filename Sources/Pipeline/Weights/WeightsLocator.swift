@@ -56,11 +56,11 @@ public enum WeightsError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .notFound(let path):
-            "--weights \(path): no such file or folder"
+            "\(path): no such file or folder"
         case .noneFound(let folder):
-            "no Stable Diffusion weights in \(folder)/: run 'sdgen download', or put a diffusers folder or a single-file .safetensors checkpoint there (or pass --weights PATH)"
+            "no Stable Diffusion weights in \(folder)/: run 'sdgen download', or put a diffusers folder or a single-file .safetensors checkpoint there (or name one explicitly)"
         case .ambiguous(let folder, let names):
-            "several models in \(folder)/ (\(names.joined(separator: ", "))): choose one with --weights PATH"
+            "several models in \(folder)/ (\(names.joined(separator: ", "))): name the one to use"
         }
     }
 }

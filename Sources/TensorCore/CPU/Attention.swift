@@ -12,6 +12,9 @@ import Foundation
 extension CPUBackend {
     static let attentionBlockBytes = 2 << 20
 
+    /// The most score-block bytes one attention holds at once (a block per worker).
+    public var attentionScratchBytes: Int { threads * Self.attentionBlockBytes }
+
     public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, scale: Float,
                           causal: Bool, keyMask: Tensor?) -> Tensor {
         let geometry = AttentionGeometry(q: q.shape, k: k.shape, v: v.shape, heads: heads, keyMask: keyMask?.shape)

@@ -11,6 +11,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     public let threads: Int
     public let convolutionAlgorithm: ConvolutionAlgorithm
     public let precision: MatmulPrecision
+    public var matmulPrecision: MatmulPrecision { precision }
     public let tuning: Tuning
 
     /// Working-set sizes of the blocked kernels. The defaults keep each

@@ -4,6 +4,11 @@
 ///
 /// Only the matrix work is counted, by kind; element-wise ops and norms are a
 /// rounding error next to it (under 1% for the UNet and BERT).
+///
+/// It also follows memory: the bytes of the tensors alive at once (a tensor
+/// dies when the model drops it, as on a real backend) and their peak, with
+/// each attention's score blocks on top while it runs — the activation
+/// memory a run of the model needs, for admission before the real run.
 public final class FLOPCounter: Backend, @unchecked Sendable {
     public struct Tally: Sendable, Equatable {
         public var convolution: Double = 0
@@ -13,6 +18,12 @@ public final class FLOPCounter: Backend, @unchecked Sendable {
     }
 
     public private(set) var tally = Tally()
+    /// Bytes of the tensors alive now, and the most alive at once since `resetPeak`.
+    public private(set) var liveBytes = 0
+    public private(set) var peakBytes = 0
+    /// Score-block bytes an attention holds while it runs (CPU: a few
+    /// blocks of queries × keys per worker; nil counts whole score matrices, one head at a time).
+    public var attentionScratchLimit: Int?
 
     public init() {}
 
@@ -21,10 +32,24 @@ public final class FLOPCounter: Backend, @unchecked Sendable {
 
     public func reset() { tally = Tally() }
 
+    /// Starts a new peak from what is alive now.
+    public func resetPeak() { peakBytes = liveBytes }
+
     private final class ShapeOnly: TensorStorage, @unchecked Sendable {
-        let backend: any Backend
+        let counter: FLOPCounter
         let byteCount: Int
-        init(_ backend: any Backend, _ byteCount: Int) { self.backend = backend; self.byteCount = byteCount }
+        var backend: any Backend { counter }
+        init(_ counter: FLOPCounter, _ byteCount: Int) {
+            self.counter = counter
+            self.byteCount = byteCount
+            counter.allocated(byteCount)
+        }
+        deinit { counter.liveBytes -= byteCount }
+    }
+
+    private func allocated(_ bytes: Int) {
+        liveBytes += bytes
+        peakBytes = max(peakBytes, liveBytes)
     }
 
     private func make(_ shape: [Int], _ dtype: DType = .f32) -> Tensor {
@@ -58,6 +83,10 @@ public final class FLOPCounter: Backend, @unchecked Sendable {
     public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, scale: Float, causal: Bool, keyMask: Tensor?) -> Tensor {
         let geometry = AttentionGeometry(q: q.shape, k: k.shape, v: v.shape, heads: heads, keyMask: keyMask?.shape)
         tally.attention += geometry.flops
+        // In Double: a whole score matrix of a huge image overflows Int.
+        let scores = 4 * Double(q.shape[0]) * Double(q.shape[1]) * Double(k.shape[1])
+        let held = min(scores, Double(attentionScratchLimit ?? Int.max), Double(Int.max / 4))
+        peakBytes = max(peakBytes, liveBytes + Int(held))
         return make(geometry.outputShape)
     }
 

@@ -1,18 +1,6 @@
 import CPUKernels
 
 extension CPUBackend {
-    /// The precision of the CPU's matrix products (linear layers, convolutions,
-    /// attention). Everything else — norms, softmax, activations, the
-    /// scheduler — is f32 either way.
-    public enum MatmulPrecision: String, Sendable, CaseIterable {
-        /// f32 operands, f32 accumulation (OpenBLAS): matches the reference to ~1e-6.
-        case f32
-        /// Operands rounded to bfloat16 (8 significant bits), products
-        /// accumulated in f32: PyTorch's `set_float32_matmul_precision("medium")`.
-        /// Twice the multiply-add rate where the CPU has AVX-512 BF16.
-        case bf16
-    }
-
     /// Whether this CPU runs bf16 products natively (AVX-512 BF16); elsewhere
     /// they are emulated (rounded operands through f32 sgemm), same results, no faster.
     public static let hasNativeBFloat16 = sdgen_bf16_gemm_supported() != 0

@@ -1,0 +1,43 @@
+import Foundation
+
+/// Why a generation did not run or did not finish, in words that name the
+/// request's parameter (the CLI and the server name their own flag or field).
+public enum GenerationError: Error, CustomStringConvertible, Equatable {
+    /// `requirement` completes "<parameter> …", e.g. "must be at least 1 (got 0)".
+    case invalid(GenerationParameter, requirement: String)
+    /// The estimated peak memory exceeds what the machine can give.
+    case exceedsMemory(needed: Int, available: Int, detail: String)
+    case cancelled
+
+    public var description: String { description(naming: { $0.defaultName }) }
+
+    /// The message with each parameter called by `name` (a CLI flag, a JSON field).
+    public func description(naming name: (GenerationParameter) -> String) -> String {
+        switch self {
+        case let .invalid(parameter, requirement):
+            "\(name(parameter)) \(requirement)"
+        case let .exceedsMemory(needed, available, detail):
+            "this request needs about \(MemoryFormat.gigabytes(needed)) (\(detail)), more than the "
+                + "\(MemoryFormat.gigabytes(available)) of memory available; ask for a smaller size"
+        case .cancelled:
+            "cancelled"
+        }
+    }
+}
+
+extension GenerationParameter {
+    /// Plain names for messages outside any interface.
+    public var defaultName: String {
+        switch self {
+        case .size: "width and height"
+        case .clipSkip: "clip skip"
+        default: rawValue
+        }
+    }
+}
+
+enum MemoryFormat {
+    static func gigabytes(_ bytes: Int) -> String {
+        bytes >= 100_000_000 ? String(format: "%.1f GB", Double(bytes) / 1e9) : String(format: "%.0f MB", Double(bytes) / 1e6)
+    }
+}

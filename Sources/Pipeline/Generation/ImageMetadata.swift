@@ -1,0 +1,20 @@
+import ImageIO
+import TensorCore
+
+/// The A1111 infotext of an image, from the resolved request and the
+/// backend that actually ran it (so a bf16 image says so however it was asked for).
+enum ImageMetadata {
+    static func parameters(for generation: ResolvedGeneration, seed: UInt64, model: ModelBundle) -> GenerationParameters {
+        let request = generation.request
+        var extras = [GenerationParameters.Field(key: "RNG", value: request.rng == .torch ? "CPU" : "NV")]
+        if request.clipSkip > 0 { extras.append(.init(key: "Clip skip", value: "\(request.clipSkip + 1)")) }
+        // Lower-precision products give a slightly different image for the same seed; say so.
+        let precision = model.backend.matmulPrecision
+        if precision != .f32 { extras.append(.init(key: "Precision", value: precision.rawValue)) }
+        extras.append(.init(key: "Version", value: "sdgen"))
+        return GenerationParameters(
+            prompt: request.prompt, negativePrompt: request.negativePrompt, steps: request.steps,
+            sampler: generation.scheduler.a1111Name, cfgScale: Double(request.guidance), seed: seed,
+            width: generation.width, height: generation.height, model: model.name, extras: extras)
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import Models
+import TensorCore
+
+/// Refuses a generation that cannot fit before any work starts: its peak is
+/// estimated as the weights as held + the largest activation working set of
+/// one stage (text encoder, UNet step, VAE decode — counted by running each
+/// model on the `FLOPCounter`, which follows every tensor's lifetime and
+/// each attention's score blocks) + a fixed allowance for the runtime and
+/// the buffer pool; the machine offers what /proc/meminfo and the cgroup
+/// limit say is available, plus what this process already holds.
+public struct MemoryAdmission: Sendable {
+    /// Runtime, code, tokenizers, the CPU buffer pool's retained buffers.
+    static let fixedOverheadBytes = 512 << 20
+
+    /// Bytes the machine may give; nil reads the machine (`SDGEN_MEMORY_LIMIT`
+    /// in bytes overrides it, so the refusal can be tested).
+    public var limitBytes: Int?
+
+    public init(limitBytes: Int? = nil) {
+        self.limitBytes = limitBytes
+    }
+
+    public func admit(_ generation: ResolvedGeneration, on model: ModelBundle) throws {
+        let available = limitBytes ?? Self.availableBytes()
+        guard let available else { return }
+        let activations = try Self.activationBytes(generation, model: model)
+        let weights = model.checkpoint.weightBytes
+        let needed = weights + activations + Self.fixedOverheadBytes
+        guard needed <= available else {
+            throw GenerationError.exceedsMemory(
+                needed: needed, available: available,
+                detail: "weights \(MemoryFormat.gigabytes(weights)) + activations \(MemoryFormat.gigabytes(activations)) "
+                    + "at \(generation.width)×\(generation.height)")
+        }
+    }
+
+    /// The largest working set of one stage of `generation`, in bytes.
+    public static func activationBytes(_ generation: ResolvedGeneration, model: ModelBundle) throws -> Int {
+        let counter = FLOPCounter()
+        counter.attentionScratchLimit = (model.backend as? CPUBackend)?.attentionScratchBytes
+        let weights = WeightSource(randomWithSeed: 0, backend: counter).root
+        let shape = generation.latentShape
+        let batch = generation.isGuided ? 2 : 1
+
+        // Each stage's peak above what was alive when it started (its model's weights).
+        var peak = 0
+        func measure(_ stage: () throws -> Void) rethrows {
+            counter.resetPeak()
+            let base = counter.liveBytes
+            try stage()
+            peak = max(peak, counter.peakBytes - base)
+        }
+        for encoder in model.textEncoders {
+            let shadow = try CLIPTextModel(configuration: encoder.model.configuration, weights: weights)
+            let length = encoder.model.configuration.maxPositionEmbeddings
+            try measure { _ = try shadow(Array(repeating: Array(repeating: 0, count: length), count: batch)) }
+        }
+        let context = model.textEncoders.reduce(0) { $0 + $1.model.configuration.hiddenSize }
+        let tokens = model.textEncoders.first?.model.configuration.maxPositionEmbeddings ?? 77
+        let unet = try UNet2DConditionModel(configuration: model.unet.configuration, weights: weights)
+        measure {
+            _ = unet(counter.zeros([batch, shape.height, shape.width, shape.channels], dtype: .f32), timestep: 1,
+                     context: counter.zeros([batch, tokens, context], dtype: .f32))
+        }
+        let decoder = try VAEDecoder(configuration: model.vaeConfiguration, weights: weights("decoder"),
+                                     postQuant: weights("post_quant_conv"))
+        measure { _ = decoder(counter.zeros([1, shape.height, shape.width, model.latentChannels], dtype: .f32)) }
+        return peak
+    }
+
+    /// MemAvailable (or the cgroup's headroom, if smaller) plus this process's own resident pages.
+    static func availableBytes() -> Int? {
+        if let forced = ProcessInfo.processInfo.environment["SDGEN_MEMORY_LIMIT"].flatMap({ Int($0) }) { return forced }
+        guard let meminfo = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
+              let line = meminfo.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
+              let kilobytes = line.split(separator: " ").compactMap({ Int($0) }).first else { return nil }
+        var available = kilobytes * 1024
+        if let limit = cgroupValue("memory.max"), let used = cgroupValue("memory.current") {
+            available = min(available, max(0, limit - used))
+        }
+        return available + (ProcessMemory.residentBytes ?? 0)
+    }
+
+    private static func cgroupValue(_ name: String) -> Int? {
+        (try? String(contentsOfFile: "/sys/fs/cgroup/\(name)", encoding: .utf8))
+            .flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+}

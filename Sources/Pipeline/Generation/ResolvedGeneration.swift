@@ -1,0 +1,57 @@
+import Schedulers
+
+/// A request checked against the model it will run on, with every default
+/// filled in: what the service runs and what an image's parameters record.
+/// `init(_:for:)` holds every validation rule of a generation, once.
+public struct ResolvedGeneration: Sendable, Equatable {
+    public let request: GenerationRequest
+    public let width: Int
+    public let height: Int
+    public let scheduler: SchedulerKind
+    public let latentShape: LatentShape
+
+    public var isGuided: Bool { request.guidance > 1 }
+    /// The seed of image `index` of the request.
+    public func seed(ofImage index: Int) -> UInt64 { request.seed &+ UInt64(index) }
+
+    public init(_ request: GenerationRequest, for model: ModelBundle) throws(GenerationError) {
+        func invalid(_ parameter: GenerationParameter, _ requirement: String) -> GenerationError {
+            .invalid(parameter, requirement: requirement)
+        }
+        let trainSteps = model.schedulerConfiguration.numTrainTimesteps
+        guard request.steps >= 1 else { throw invalid(.steps, "must be at least 1 (got \(request.steps))") }
+        guard request.steps <= trainSteps else {
+            throw invalid(.steps, "must be at most the model's \(trainSteps) training timesteps (got \(request.steps))")
+        }
+        guard request.guidance.isFinite else { throw invalid(.guidance, "must be a number (got \(request.guidance))") }
+        guard request.count >= 1 else { throw invalid(.count, "must be at least 1 (got \(request.count))") }
+        let maximumSkip = model.textEncoders.map(\.maximumClipSkip).min() ?? 0
+        guard (0...maximumSkip).contains(request.clipSkip) else {
+            throw invalid(.clipSkip, "must be between 0 and \(maximumSkip) (got \(request.clipSkip))")
+        }
+
+        // Latents are 1/f of the image; diffusers also asks for multiples of 8.
+        let f = model.vaeScaleFactor
+        let multiple = Self.leastCommonMultiple(GenerationDefaults.sizeMultiple, f)
+        let width = request.width ?? model.defaultImageSize
+        let height = request.height ?? model.defaultImageSize
+        guard width > 0, height > 0, width % multiple == 0, height % multiple == 0 else {
+            let suggestion = "\(max(multiple, width / multiple * multiple))×\(max(multiple, height / multiple * multiple))"
+            throw invalid(.size, "must be positive multiples of \(multiple) (got \(width)×\(height); try \(suggestion))")
+        }
+        guard width <= GenerationDefaults.maximumSide, height <= GenerationDefaults.maximumSide else {
+            throw invalid(.size, "must be at most \(GenerationDefaults.maximumSide) (got \(width)×\(height))")
+        }
+        self.request = request
+        self.width = width
+        self.height = height
+        scheduler = request.scheduler ?? model.defaultScheduler
+        latentShape = LatentShape(channels: model.unet.configuration.inChannels, height: height / f, width: width / f)
+    }
+
+    private static func leastCommonMultiple(_ a: Int, _ b: Int) -> Int {
+        var (x, y) = (a, b)
+        while y != 0 { (x, y) = (y, x % y) }
+        return a / x * b
+    }
+}

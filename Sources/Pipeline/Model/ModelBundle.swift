@@ -1,0 +1,84 @@
+import Foundation
+import Models
+import Schedulers
+import TensorCore
+import Tokenizers
+
+/// Everything a generation needs from one loaded model: its text encoders
+/// (each with its tokenizer), the UNet, the VAE, the scheduler configuration
+/// saved with it, its family and the defaults that follow from it (image
+/// size, sampler). Loaded once by `load`, from any layout; read-only after,
+/// so one bundle can serve many generations (the service runs them one at a time).
+public final class ModelBundle: @unchecked Sendable {
+    public let checkpoint: StableDiffusionCheckpoint
+    public let textEncoders: [TextEncoderComponent]
+    public let schedulerConfiguration: SchedulerConfiguration
+    /// The sampler the model's scheduler config names (diffusers runs that one), else PNDM.
+    public let defaultScheduler: SchedulerKind
+    private let encoderLock = NSLock()
+    private var loadedEncoder: VAEEncoder?
+
+    public var backend: any Backend { checkpoint.unet.convIn.weight.backend }
+    public var name: String { checkpoint.name }
+    public var family: ModelFamily { checkpoint.family }
+    public var unet: UNet2DConditionModel { checkpoint.unet }
+    public var vaeDecoder: VAEDecoder { checkpoint.vaeDecoder }
+    public var vaeConfiguration: VAEConfiguration { checkpoint.vaeConfiguration }
+    /// Latent channels, and pixels per latent on each side.
+    public var latentChannels: Int { vaeConfiguration.latentChannels }
+    public var vaeScaleFactor: Int { vaeConfiguration.scaleFactor }
+
+    /// The image side the model was trained at: the UNet's `sample_size`
+    /// latents, as diffusers' pipelines default to; else the family's.
+    public var defaultImageSize: Int {
+        checkpoint.unet.configuration.sampleSize.map { $0 * vaeScaleFactor } ?? family.defaultImageSize
+    }
+
+    public init(checkpoint: StableDiffusionCheckpoint, textEncoders: [TextEncoderComponent],
+                schedulerConfiguration: SchedulerConfiguration, defaultScheduler: SchedulerKind) {
+        self.checkpoint = checkpoint
+        self.textEncoders = textEncoders
+        self.schedulerConfiguration = schedulerConfiguration
+        self.defaultScheduler = defaultScheduler
+    }
+
+    /// Loads a model and the tokenizers and scheduler configuration that go with it.
+    /// - Parameter configurationFolder: for a single file, a diffusers folder
+    ///   whose configs (and tokenizer, scheduler) to use instead of detection.
+    public static func load(_ source: ModelSource, configurationFolder: URL? = nil,
+                            backend: any Backend) throws -> ModelBundle {
+        let checkpoint = switch source {
+        case .path(let url):
+            try StableDiffusionCheckpoint(url: url, backend: backend, configurationFolder: configurationFolder)
+        case .randomStableDiffusion15:
+            try StableDiffusionCheckpoint.randomWeights(backend: backend)
+        }
+        let encoders = try zip(checkpoint.textEncoders, checkpoint.tokenizerFolders).map { model, folder in
+            let tokenizer = try folder.map { try CLIPTokenizer(contentsOf: $0) } ?? CLIPTokenizer.bundled()
+            return TextEncoderComponent(model: model, tokenizer: tokenizer)
+        }
+        let schedulerFile = checkpoint.schedulerConfiguration
+        let scheduler = try schedulerFile.map { try SchedulerConfiguration.load(from: $0) } ?? SchedulerConfiguration()
+        let className = schedulerFile.flatMap(Self.className(ofConfig:))
+        let kind = className.flatMap { SchedulerKind(diffusersClassName: $0, configuration: scheduler) } ?? .pndm
+        return ModelBundle(checkpoint: checkpoint, textEncoders: encoders, schedulerConfiguration: scheduler,
+                           defaultScheduler: kind)
+    }
+
+    /// The VAE encoder, loaded on first use (only image-to-image needs it).
+    public func vaeEncoder() throws -> VAEEncoder {
+        try encoderLock.withLock {
+            if let loadedEncoder { return loadedEncoder }
+            let encoder = try checkpoint.loadVAEEncoder()
+            loadedEncoder = encoder
+            return encoder
+        }
+    }
+
+    /// A config file's `_class_name`: which diffusers class saved it.
+    private static func className(ofConfig url: URL) -> String? {
+        guard let data = try? Data(contentsOf: url),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        return object["_class_name"] as? String
+    }
+}

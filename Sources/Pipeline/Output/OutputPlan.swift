@@ -1,0 +1,54 @@
+import Foundation
+
+/// Where each image of a run goes, decided and checked before any work: an
+/// explicit path (numbered `-1`, `-2`, … when there are several images), or
+/// `outputs/` as `COUNTER-SEED-PROMPT.png`, never overwriting.
+public enum OutputPlan {
+    /// The folder images go to when no path is given (A1111's outputs/).
+    public static let defaultFolder = URL(fileURLWithPath: "outputs")
+
+    /// One destination per image, in order.
+    /// - Parameters:
+    ///   - images: each image's prompt and seed.
+    ///   - explicit: a file path for the images, or nil for `defaultFolder`.
+    ///   - overwrite: whether an existing file may be replaced.
+    public static func destinations(for images: [(prompt: String, seed: UInt64)], explicit: URL?,
+                                    overwrite: Bool) throws -> [URL] {
+        let manager = FileManager.default
+        if let base = explicit {
+            let folder = base.deletingLastPathComponent()
+            var isDirectory: ObjCBool = false
+            guard manager.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw FileAccessError("cannot write \(base.path): the folder \(folder.path) does not exist")
+            }
+            guard manager.isWritableFile(atPath: folder.path) else {
+                throw FileAccessError("cannot write \(base.path): the folder \(folder.path) is not writable")
+            }
+            let urls = images.indices.map { OutputNaming.numbered(base, index: $0, of: images.count) }
+            if !overwrite, let existing = urls.first(where: { manager.fileExists(atPath: $0.path) }) {
+                throw FileAccessError("\(existing.path) exists (not overwriting)")
+            }
+            return urls
+        }
+        let folder = defaultFolder
+        do {
+            try manager.createDirectory(at: folder, withIntermediateDirectories: true)
+        } catch {
+            throw FileAccessError("cannot create the output folder \(folder.path)")
+        }
+        guard manager.isWritableFile(atPath: folder.path) else {
+            throw FileAccessError("the output folder \(folder.path) is not writable")
+        }
+        let first = OutputNaming.nextCounter(in: folder)
+        return images.enumerated().map { index, image in
+            folder.appendingPathComponent(OutputNaming.name(counter: first + index, seed: image.seed, prompt: image.prompt))
+        }
+    }
+}
+
+/// A file sdgen cannot read or write (a prompt file, an output path), as one line.
+public struct FileAccessError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,63 @@
+import Models
+import Schedulers
+import TensorCore
+
+/// The sampling loop: one UNet evaluation per scheduler timestep, on both
+/// halves of the batch when guided ([unconditional, conditional], as
+/// diffusers batches them), classifier-free guidance, the scheduler step on
+/// the host, and the optional latent mask.
+public struct DenoisingLoop: Sendable {
+    public let unet: UNet2DConditionModel
+    public let shape: LatentShape
+    /// Guidance scale; ≤ 1 runs the conditional half alone (diffusers' `do_classifier_free_guidance`).
+    public let guidance: Float
+
+    public init(unet: UNet2DConditionModel, shape: LatentShape, guidance: Float) {
+        self.unet = unet
+        self.shape = shape
+        self.guidance = guidance
+    }
+
+    public var isGuided: Bool { guidance > 1 }
+
+    /// Runs evaluations `start.firstStep..<scheduler.timesteps.count`.
+    /// - Parameter afterStep: called after each evaluation with (evaluation,
+    ///   evaluations, its seconds, the latents); throwing stops the loop.
+    public func run(from start: LatentStart, scheduler: inout any Scheduler, conditioning: Conditioning,
+                    random: inout any RandomSource,
+                    afterStep: (Int, Int, Double, [Float]) throws -> Void) throws -> [Float] {
+        let backend = unet.convIn.weight.backend
+        let count = shape.count
+        let batch = isGuided ? 2 : 1
+        var latents = start.latents
+        let evaluations = scheduler.timesteps.count
+        for i in start.firstStep..<evaluations {
+            let watch = Stopwatch()
+            let input = scheduler.scaleModelInput(latents, step: i)
+            let sample = backend.upload(Array(repeating: input, count: batch).flatMap { $0 },
+                                        shape: [batch, shape.channels, shape.height, shape.width])
+                .permuted([0, 2, 3, 1])
+            let prediction = unet(sample, timestep: scheduler.timesteps[i], context: conditioning.sequence)
+                .permuted([0, 3, 1, 2]).toArray()
+            let output = isGuided ? guided(prediction, count: count) : prediction
+            latents = scheduler.step(modelOutput: output, step: i, sample: latents, randomSource: &random)
+            start.mask?.blend(&latents, afterStep: i, scheduler: scheduler)
+            try afterStep(i, evaluations, watch.seconds, latents)
+        }
+        return latents
+    }
+
+    /// ε_uncond + g·(ε_cond − ε_uncond), element by element as diffusers computes it.
+    private func guided(_ prediction: [Float], count: Int) -> [Float] {
+        let g = guidance
+        return [Float](unsafeUninitializedCapacity: count) { output, initialized in
+            prediction.withUnsafeBufferPointer { p in
+                for j in 0..<count {
+                    let uncond = p[j], cond = p[count + j]
+                    output[j] = uncond + g * (cond - uncond)
+                }
+            }
+            initialized = count
+        }
+    }
+}
