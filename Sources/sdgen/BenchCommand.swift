@@ -12,7 +12,7 @@ struct BenchCommand: ParsableCommand {
             (batch 2) after one warm-up, and one VAE decode.
             """)
 
-    @Option(help: "Image size in pixels (square), a multiple of 8.")
+    @Option(help: "Image size in pixels (square), a multiple of \(GenerationDefaults.sizeMultiple).")
     var size = 512
 
     @Option(help: "Timed UNet steps.")
@@ -21,7 +21,8 @@ struct BenchCommand: ParsableCommand {
     @OptionGroup var options: BenchmarkOptions
 
     func validate() throws {
-        guard size > 0, size % 8 == 0 else { throw ValidationError("--size must be a positive multiple of 8") }
+        let multiple = GenerationDefaults.sizeMultiple
+        guard size > 0, size % multiple == 0 else { throw ValidationError("--size must be a positive multiple of \(multiple)") }
         guard steps > 0 else { throw ValidationError("--steps must be positive") }
     }
 
