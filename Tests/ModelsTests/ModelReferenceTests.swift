@@ -89,6 +89,33 @@ final class ModelReferenceTests: XCTestCase {
         }
     }
 
+    /// The pooled vector (transformers' pooler_output, at each sequence's
+    /// first EOS) and, through text_projection, CLIPTextModelWithProjection's
+    /// text_embeds, as SDXL's second encoder gives them; the hidden states
+    /// alongside are the plain model's.
+    func testTextEncoderPooledAndProjectedOutputs() throws {
+        let fixture = try Fixture("text_encoders/pooled.safetensors")
+        let ids = try fixture.integers("input_ids").map { Int32($0) }
+        let shape = fixture.shape("input_ids")
+        let batch = (0..<shape[0]).map { Array(ids[$0 * shape[1]..<($0 + 1) * shape[1]]) }
+        let files = [try SafeTensorsFile(url: pipelineFolder.appendingPathComponent("text_encoder/model.safetensors")),
+                     try SafeTensorsFile(url: FixturePaths.url("text_encoders/pooled.safetensors"))]
+        let configuration = try CLIPTextConfiguration.load(pipelineFolder.appendingPathComponent("text_encoder/config.json"))
+        for backend in backends {
+            let (atol, rtol) = tolerance(on: backend)
+            let weights = WeightSource(files: files, backend: backend, keyMap: CheckpointKeyMap.clipFolder).root
+            let plain = try CLIPTextModel(configuration: configuration, weights: weights)
+            let pooled = try XCTUnwrap(try plain.encode(batch, pooled: true).pooled)
+            assertClose(pooled.toArray(), try fixture.floats("pooler_output"), atol: atol, rtol: rtol,
+                        "CLIP pooler_output on \(backend.name)")
+            let projected = try CLIPTextModel(configuration: configuration, weights: weights, withProjection: true)
+            let output = try projected.encode(batch, skip: 1, pooled: true)
+            assertClose(try XCTUnwrap(output.pooled).toArray(), try fixture.floats("text_embeds"), atol: atol, rtol: rtol,
+                        "CLIP text_embeds on \(backend.name)")
+            XCTAssertEqual(output.hiddenStates.toArray(), try plain(batch, skip: 1).toArray(), "hidden states as without pooling")
+        }
+    }
+
     func testUNetNoisePrediction() throws {
         let io = try Fixture("pipeline/io/unet.safetensors")
         try forEachCheckpoint { checkpoint, label, tolerance in

@@ -178,3 +178,33 @@ final class Locked<Value>: @unchecked Sendable {
     var value: Value { lock.withLock { stored } }
     func update(_ change: (inout Value) -> Void) { lock.withLock { change(&stored) } }
 }
+
+/// The prompt-encoding seam with several encoders (SDXL's shape): hidden
+/// states side by side along the width, the pooled vector from the encoder
+/// that yields one.
+final class CLIPPromptEncoderTests: XCTestCase {
+    func testEncodersSideBySideAndPooledVector() throws {
+        let model = GenerationServiceTests.service.model
+        let first = model.textEncoders[0]
+        let second = TextEncoderComponent(model: first.model, tokenizer: first.tokenizer, hiddenState: .penultimate,
+                                          yieldsPooled: true)
+        let prompts = ["", "a red fox"]
+        let labels = ["the negative prompt", "the prompt"]
+        let single = try CLIPPromptEncoder(encoders: [first]).encode(prompts, labels: labels, clipSkip: 0)
+        let pair = try CLIPPromptEncoder(encoders: [first, second]).encode(prompts, labels: labels, clipSkip: 0)
+        XCTAssertNil(single.pooled)
+        let width = first.model.configuration.hiddenSize
+        XCTAssertEqual(pair.sequence.shape, [2, 77, 2 * width])
+
+        let ids = prompts.map { first.tokenizer.encode($0, maxLength: 77).ids }
+        let last = single.sequence.toArray()
+        let penultimate = try first.model(ids, skip: 1).toArray()
+        let both = pair.sequence.toArray()
+        for row in 0..<(2 * 77) {
+            XCTAssertEqual(Array(both[(2 * row) * width..<(2 * row + 1) * width]), Array(last[row * width..<(row + 1) * width]))
+            XCTAssertEqual(Array(both[(2 * row + 1) * width..<(2 * row + 2) * width]),
+                           Array(penultimate[row * width..<(row + 1) * width]))
+        }
+        XCTAssertEqual(try XCTUnwrap(pair.pooled).toArray(), try XCTUnwrap(first.model.encode(ids, pooled: true).pooled).toArray())
+    }
+}

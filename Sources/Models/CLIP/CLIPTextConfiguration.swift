@@ -12,12 +12,16 @@ public struct CLIPTextConfiguration: Codable, Sendable, Equatable {
     public var maxPositionEmbeddings = 77
     public var hiddenAct = "quick_gelu"
     public var layerNormEps: Float = 1e-5
+    /// Where the pooled vector is read (2, transformers' legacy default: at the highest id).
+    public var eosTokenId = 2
+    /// Width of `text_projection`'s output (CLIPTextModelWithProjection).
+    public var projectionDim = 512
 
     enum CodingKeys: String, CodingKey {
         case vocabSize = "vocab_size", hiddenSize = "hidden_size", intermediateSize = "intermediate_size"
         case numAttentionHeads = "num_attention_heads", numHiddenLayers = "num_hidden_layers"
         case maxPositionEmbeddings = "max_position_embeddings", hiddenAct = "hidden_act"
-        case layerNormEps = "layer_norm_eps"
+        case layerNormEps = "layer_norm_eps", eosTokenId = "eos_token_id", projectionDim = "projection_dim"
     }
 
     /// transformers' `CLIPTextConfig()` defaults.
@@ -29,6 +33,7 @@ public struct CLIPTextConfiguration: Codable, Sendable, Equatable {
         c.hiddenSize = 768
         c.intermediateSize = 3072
         c.numAttentionHeads = 12
+        c.projectionDim = 768
         return c
     }()
 
@@ -39,6 +44,7 @@ public struct CLIPTextConfiguration: Codable, Sendable, Equatable {
         try c.update(&d.intermediateSize, .intermediateSize); try c.update(&d.numAttentionHeads, .numAttentionHeads)
         try c.update(&d.numHiddenLayers, .numHiddenLayers); try c.update(&d.maxPositionEmbeddings, .maxPositionEmbeddings)
         try c.update(&d.hiddenAct, .hiddenAct); try c.update(&d.layerNormEps, .layerNormEps)
+        try c.update(&d.eosTokenId, .eosTokenId); try c.update(&d.projectionDim, .projectionDim)
         self = d
     }
 

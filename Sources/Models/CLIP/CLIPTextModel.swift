@@ -10,8 +10,12 @@ public struct CLIPTextModel: Sendable {
     public let positionEmbedding: Tensor
     public let layers: [TransformerBlock]
     public let finalLayerNorm: LayerNorm
+    /// `text_projection` of a `CLIPTextModelWithProjection` (SDXL's second encoder).
+    public let textProjection: Linear?
 
-    public init(configuration c: CLIPTextConfiguration, weights w: Weights) throws {
+    /// - Parameter withProjection: whether the checkpoint has `text_projection`
+    ///   (`CLIPTextModelWithProjection`), applied to the pooled vector.
+    public init(configuration c: CLIPTextConfiguration, weights w: Weights, withProjection: Bool = false) throws {
         configuration = c
         let width = c.hiddenSize, eps = c.layerNormEps
         let kind = try FeedForward.Kind(huggingFaceName: c.hiddenAct, source: w.source.description)
@@ -28,6 +32,8 @@ public struct CLIPTextModel: Sendable {
                 normPosition: .pre)
         }
         finalLayerNorm = try LayerNorm(w("final_layer_norm"), width: width, eps: eps)
+        textProjection = withProjection
+            ? try Linear(w("text_projection"), input: width, output: c.projectionDim, bias: false) : nil
     }
 
     /// Encodes a batch of equally long id sequences.
@@ -40,6 +46,15 @@ public struct CLIPTextModel: Sendable {
     ///   that does not belong to this model); prompts of any length are the
     ///   prompt encoder's to cut into chunks.
     public func callAsFunction(_ ids: [[Int32]], skip: Int = 0) throws -> Tensor {
+        try encode(ids, skip: skip, pooled: false).hiddenStates
+    }
+
+    /// The hidden states `callAsFunction` gives and, when asked, the pooled
+    /// vector per sequence: the last layer's normed state at the sequence's
+    /// first EOS (transformers' `pooler_output`; the highest id when the
+    /// config keeps the legacy `eos_token_id` 2), through `text_projection`
+    /// when the model has one (`CLIPTextModelWithProjection`'s `text_embeds`).
+    public func encode(_ ids: [[Int32]], skip: Int = 0, pooled: Bool) throws -> CLIPTextOutput {
         let batch = ids.count, length = ids.first?.count ?? 0
         guard ids.allSatisfy({ $0.count == length }) else { throw ModelInputError.unequalLengths(ids.map(\.count)) }
         guard length <= configuration.maxPositionEmbeddings else {
@@ -52,7 +67,31 @@ public struct CLIPTextModel: Sendable {
         let tokens = backend.embedding(ids.flatMap { $0 }, table: tokenEmbedding).reshaped([batch, length, -1])
         let positions = backend.embedding((0..<Int32(length)).map { $0 }, table: positionEmbedding)
         var h = tokens + positions
-        for layer in layers.prefix(max(0, layers.count - skip)) { h = layer(h, causal: true) }
-        return finalLayerNorm(h)
+        let kept = max(0, layers.count - skip)
+        var selected: Tensor?
+        for (index, layer) in layers.enumerated() {
+            if index == kept { selected = finalLayerNorm(h) }
+            if index >= kept && !pooled { break }
+            h = layer(h, causal: true)
+        }
+        guard pooled else { return CLIPTextOutput(hiddenStates: selected ?? finalLayerNorm(h), pooled: nil) }
+        let last = finalLayerNorm(h)
+        // Row b·length + (EOS position of b) of the flattened states.
+        let rows = ids.enumerated().map { b, sequence -> Int32 in
+            let position = configuration.eosTokenId == 2
+                ? sequence.indices.max { sequence[$0] < sequence[$1] } ?? 0
+                : sequence.firstIndex(of: Int32(configuration.eosTokenId)) ?? 0
+            return Int32(b * length + position)
+        }
+        let vectors = backend.embedding(rows, table: last.reshaped([batch * length, -1]))
+        return CLIPTextOutput(hiddenStates: selected ?? last, pooled: textProjection.map { $0(vectors) } ?? vectors)
     }
+}
+
+/// What `CLIPTextModel.encode` gives.
+public struct CLIPTextOutput: Sendable {
+    /// [batch, length, hiddenSize].
+    public let hiddenStates: Tensor
+    /// [batch, hiddenSize], or [batch, projectionDim] with a projection.
+    public let pooled: Tensor?
 }

@@ -15,6 +15,7 @@ public struct CLIPPromptEncoder: PromptEncoding {
 
     public func encode(_ prompts: [String], labels: [String], clipSkip: Int) throws -> Conditioning {
         var states: [Tensor] = []
+        var pooled: Tensor?
         var truncated = [Int](repeating: 0, count: prompts.count)
         var warnings: [String] = []
         var tokenizeMilliseconds = 0.0
@@ -23,15 +24,17 @@ public struct CLIPPromptEncoder: PromptEncoding {
             let tokenizeWatch = Stopwatch()
             let encoded = prompts.map { encoder.tokenizer.encode($0, maxLength: length) }
             tokenizeMilliseconds += tokenizeWatch.milliseconds
-            states.append(try encoder.model(encoded.map(\.ids),
-                                            skip: encoder.hiddenState.layersSkipped(clipSkip: clipSkip)))
+            let output = try encoder.model.encode(encoded.map(\.ids), skip: encoder.hiddenState.layersSkipped(clipSkip: clipSkip),
+                                                  pooled: encoder.yieldsPooled)
+            states.append(output.hiddenStates)
+            if encoder.yieldsPooled { pooled = output.pooled }
             // What was cut is the first tokenizer's to report (SDXL's two cut alike).
             guard index == 0 else { continue }
             truncated = encoded.map(\.truncatedCount)
             warnings = zip(encoded, labels).compactMap { encoder.tokenizer.truncationWarning(for: $0, label: $1) }
         }
         let sequence = states.count == 1 ? states[0] : states[0].backend.concat(states, axis: 2)
-        return Conditioning(sequence: sequence, truncatedTokens: truncated, warnings: warnings,
+        return Conditioning(sequence: sequence, pooled: pooled, truncatedTokens: truncated, warnings: warnings,
                             tokenizeMilliseconds: tokenizeMilliseconds)
     }
 }
