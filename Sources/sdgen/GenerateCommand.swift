@@ -83,7 +83,6 @@ struct GenerateCommand: ParsableCommand {
     /// The request fields by their flags, for error messages.
     static func flag(for parameter: GenerationParameter) -> String {
         switch parameter {
-        case .prompt: "the prompt"
         case .steps: "--steps"
         case .guidance: "--guidance"
         case .size: "--width and --height"

@@ -47,5 +47,5 @@ public struct GenerationRequest: Sendable, Equatable {
 /// The parameters of a request, by the names the service's errors use; the
 /// CLI and the server map them to their own option and field names.
 public enum GenerationParameter: String, Sendable, CaseIterable {
-    case prompt, steps, guidance, size, clipSkip, count
+    case steps, guidance, size, clipSkip, count
 }
