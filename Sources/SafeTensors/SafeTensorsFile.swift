@@ -55,9 +55,11 @@ public final class SafeTensorsFile: @unchecked Sendable {
         mappedLength = size
 
         do {
-            let headerLength = Int(UInt64(littleEndian: mapped.loadUnaligned(as: UInt64.self)))
-            guard headerLength > 1, headerLength <= Self.maximumHeaderLength else {
-                throw fail("header length \(headerLength) is not plausible; not a safetensors file?")
+            // Read as the file says, unsigned; a length past Int's range is no safetensors file.
+            let declared = UInt64(littleEndian: mapped.loadUnaligned(as: UInt64.self))
+            guard let headerLength = Int(exactly: declared), headerLength > 1,
+                  headerLength <= Self.maximumHeaderLength else {
+                throw fail("header length \(declared) is not plausible; not a safetensors file?")
             }
             guard 8 + headerLength <= size else {
                 throw fail("truncated: header says \(headerLength) bytes but the file has \(size - 8) after the length")
