@@ -56,6 +56,12 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Fuzz targets for every parser of outside bytes (scripts/fuzz.sh builds them
+        // with libFuzzer and ASan; an ordinary build replays inputs through them).
+        .executableTarget(name: "sdgen-fuzz", dependencies: ["SafeTensors", "Models", "Schedulers", "Tokenizers",
+                                                             "ImageIO", "TensorCore"],
+                          path: "Fuzz", exclude: ["Corpus"]),
+
         // Measurements behind design decisions (docs/layout.md).
         .executableTarget(name: "Microbench", dependencies: ["TensorCore", "CBLAS"], swiftSettings: kernelFlags),
 

@@ -18,20 +18,30 @@ static int64_t copy_out(const std::string &s, char *out, size_t capacity) {
     return static_cast<int64_t>(s.size());
 }
 
+static void set_error(const std::string &message, char *error, size_t error_capacity) {
+    if (error && error_capacity > 0) {
+        size_t n = message.size() < error_capacity - 1 ? message.size() : error_capacity - 1;
+        std::memcpy(error, message.data(), n);
+        error[n] = '\0';
+    }
+}
+
+// Every call into the library is behind a catch: a corrupt model makes
+// SentencePiece (its Darts trie) throw, and an exception must not cross
+// into Swift, where it would abort the process.
 extern "C" spm_processor *spm_load(const char *path, char *error, size_t error_capacity) {
     auto *p = new spm_processor();
-    auto status = p->impl.Load(path);
-    if (!status.ok()) {
-        if (error && error_capacity > 0) {
-            std::string msg = status.ToString();
-            size_t n = msg.size() < error_capacity - 1 ? msg.size() : error_capacity - 1;
-            std::memcpy(error, msg.data(), n);
-            error[n] = '\0';
-        }
-        delete p;
-        return nullptr;
+    try {
+        auto status = p->impl.Load(path);
+        if (status.ok()) return p;
+        set_error(status.ToString(), error, error_capacity);
+    } catch (const std::exception &e) {
+        set_error(std::string("corrupt model: ") + e.what(), error, error_capacity);
+    } catch (...) {
+        set_error("corrupt model", error, error_capacity);
     }
-    return p;
+    delete p;
+    return nullptr;
 }
 
 extern "C" void spm_free(spm_processor *processor) { delete processor; }
@@ -39,7 +49,11 @@ extern "C" void spm_free(spm_processor *processor) { delete processor; }
 extern "C" int64_t spm_encode(const spm_processor *processor, const char *text, size_t length,
                               int32_t *ids, size_t capacity) {
     std::vector<int> out;
-    if (!processor->impl.Encode(std::string(text, length), &out).ok()) return -1;
+    try {
+        if (!processor->impl.Encode(std::string(text, length), &out).ok()) return -1;
+    } catch (...) {
+        return -1;
+    }
     for (size_t i = 0; i < out.size() && i < capacity; ++i) ids[i] = out[i];
     return static_cast<int64_t>(out.size());
 }
@@ -48,7 +62,11 @@ extern "C" int64_t spm_decode(const spm_processor *processor, const int32_t *ids
                               char *text, size_t capacity) {
     std::vector<int> in(ids, ids + count);
     std::string out;
-    if (!processor->impl.Decode(in, &out).ok()) return -1;
+    try {
+        if (!processor->impl.Decode(in, &out).ok()) return -1;
+    } catch (...) {
+        return -1;
+    }
     return copy_out(out, text, capacity);
 }
 

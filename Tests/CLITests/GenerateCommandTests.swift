@@ -179,3 +179,29 @@ enum SDGenProcess {
                       standardError: String(decoding: errData, as: UTF8.self))
     }
 }
+
+/// The fuzz targets' committed corpora — seeds and every input a fuzzing
+/// run once crashed on — replayed through the ordinary build of
+/// `sdgen-fuzz`: each input is read or refused, none traps.
+final class FuzzCorpusReplayTests: XCTestCase {
+    func testEveryCorpusReplaysWithoutACrash() throws {
+        // Tests/Fixtures → the repository root.
+        let corpora = FixturePaths.root.deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fuzz/Corpus")
+        let targets = try FileManager.default.contentsOfDirectory(atPath: corpora.path).sorted()
+        XCTAssertGreaterThanOrEqual(targets.count, 8)
+        let binary = SDGenProcess.binary.deletingLastPathComponent().appendingPathComponent("sdgen-fuzz")
+        for target in targets {
+            let process = Process()
+            process.executableURL = binary
+            process.arguments = [target, corpora.appendingPathComponent(target).path]
+            let output = Pipe()
+            process.standardOutput = output
+            try process.run()
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationStatus, 0, "\(target): \(text)")
+            XCTAssertTrue(text.contains("no crash"), "\(target): \(text)")
+        }
+    }
+}

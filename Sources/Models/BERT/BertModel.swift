@@ -19,6 +19,7 @@ public struct BertModel: Sendable {
     }
 
     public init(configuration c: BertConfiguration, weights w: Weights) throws {
+        try c.validate(source: w.source.description)
         configuration = c
         let width = c.hiddenSize, eps = c.layerNormEps
         let kind: FeedForward.Kind

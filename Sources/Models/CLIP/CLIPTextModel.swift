@@ -16,6 +16,7 @@ public struct CLIPTextModel: Sendable {
     /// - Parameter withProjection: whether the checkpoint has `text_projection`
     ///   (`CLIPTextModelWithProjection`), applied to the pooled vector.
     public init(configuration c: CLIPTextConfiguration, weights w: Weights, withProjection: Bool = false) throws {
+        try c.validate(source: w.source.description)
         configuration = c
         let width = c.hiddenSize, eps = c.layerNormEps
         let kind = try FeedForward.Kind(huggingFaceName: c.hiddenAct, source: w.source.description)

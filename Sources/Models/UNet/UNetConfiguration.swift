@@ -90,6 +90,19 @@ public struct UNetConfiguration: Codable, Sendable, Equatable {
         for type in downBlockTypes where !["CrossAttnDownBlock2D", "DownBlock2D"].contains(type) { throw fail("down block \(type)") }
         for type in upBlockTypes where !["CrossAttnUpBlock2D", "UpBlock2D"].contains(type) { throw fail("up block \(type)") }
         if let midBlockType, midBlockType != "UNetMidBlock2DCrossAttn" { throw fail("mid block \(midBlockType)") }
-        for width in blockOutChannels where width % normNumGroups != 0 { throw fail("\(width) channels in \(normNumGroups) groups") }
+        typealias L = ConfigurationLimits
+        try L.check(blocks, L.blocks, "the number of blocks", fail)
+        try L.check(layersPerBlock, 1...16, "layers_per_block", fail)
+        try L.check(inChannels, L.imageChannels, "in_channels", fail)
+        try L.check(outChannels, L.imageChannels, "out_channels", fail)
+        try L.check(crossAttentionDim, L.channels, "cross_attention_dim", fail)
+        try L.checkEpsilon(normEps, "norm_eps", fail)
+        if let sampleSize { try L.check(sampleSize, 1...(1 << 14), "sample_size", fail) }
+        for (width, (heads, depth)) in zip(blockOutChannels, zip(headsPerBlock, transformerDepths)) {
+            try L.check(width, L.channels, "block_out_channels", fail)
+            try L.checkDivides(width, by: normNumGroups, "norm groups", fail)
+            try L.check(depth, 1...64, "transformer_layers_per_block", fail)
+            try L.checkDivides(width, by: heads, "attention heads", fail)
+        }
     }
 }

@@ -31,6 +31,22 @@ public struct VAEConfiguration: Codable, Sendable, Equatable {
         return c
     }()
 
+    /// Rejects numbers no VAE has (see `ConfigurationLimits`) with one line.
+    public func validate(source: String) throws {
+        func fail(_ why: String) -> ModelLoadError { .invalidConfiguration("\(source): unsupported VAE: \(why)") }
+        typealias L = ConfigurationLimits
+        try L.check(blockOutChannels.count, L.blocks, "the number of blocks", fail)
+        try L.check(layersPerBlock, 1...16, "layers_per_block", fail)
+        try L.check(inChannels, L.imageChannels, "in_channels", fail)
+        try L.check(outChannels, L.imageChannels, "out_channels", fail)
+        try L.check(latentChannels, L.imageChannels, "latent_channels", fail)
+        for width in blockOutChannels {
+            try L.check(width, L.channels, "block_out_channels", fail)
+            try L.checkDivides(width, by: normNumGroups, "norm groups", fail)
+        }
+        guard scalingFactor.isFinite, scalingFactor != 0 else { throw fail("scaling_factor \(scalingFactor)") }
+    }
+
     /// How many pixels one latent spans on each side: 2^(blocks − 1).
     public var scaleFactor: Int { 1 << (blockOutChannels.count - 1) }
 

@@ -16,6 +16,7 @@ public struct VAEDecoder: Sendable {
     ///   - w: the decoder's weights ("decoder" in a diffusers VAE).
     ///   - postQuant: the post_quant_conv weights (beside the decoder).
     public init(configuration c: VAEConfiguration, weights w: Weights, postQuant: Weights) throws {
+        try c.validate(source: w.source.description)
         configuration = c
         let widths = Array(c.blockOutChannels.reversed()), groups = c.normNumGroups
         postQuantConv = try Conv2d(postQuant, input: c.latentChannels, output: c.latentChannels, kernel: 1)

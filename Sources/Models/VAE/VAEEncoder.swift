@@ -12,6 +12,7 @@ public struct VAEEncoder: Sendable {
     public let quantConv: Conv2d
 
     public init(configuration c: VAEConfiguration, weights w: Weights, quant: Weights) throws {
+        try c.validate(source: w.source.description)
         configuration = c
         let widths = c.blockOutChannels, groups = c.normNumGroups
         convIn = try Conv2d(w("conv_in"), input: c.inChannels, output: widths[0], kernel: 3)

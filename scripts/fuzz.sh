@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Fuzzes sdgen's parsers of outside bytes with libFuzzer and AddressSanitizer.
+#   scripts/fuzz.sh                 every target for 60 s each
+#   scripts/fuzz.sh TARGET [SECONDS] one target (targets: `sdgen-fuzz` with no arguments lists them)
+#   SECONDS=20 scripts/fuzz.sh      every target for 20 s each (what CI runs)
+# Each target starts from its committed seeds (Fuzz/Corpus/TARGET) plus what
+# earlier runs found (.build/fuzz/corpus/TARGET); a crash, a sanitizer report,
+# a hang (> 10 s) or an out-of-memory (> 2 GB) input lands in
+# .build/fuzz/findings/ and fails the script. Reproduce one in an ordinary
+# build with `.build/release/sdgen-fuzz TARGET FILE`. Runs are seeded (-seed=1).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+targets=(safetensors config clip-files tokenizer-json wordpiece sentencepiece png infotext)
+seconds="${SECONDS_PER_TARGET:-${SECONDS:-60}}"
+if [ $# -ge 1 ]; then targets=("$1"); fi
+if [ $# -ge 2 ]; then seconds="$2"; fi
+
+build=.build/fuzz
+swift build -c release --product sdgen-fuzz --build-path "$build" \
+    -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING \
+    -Xcc -fsanitize=fuzzer-no-link,address -Xcxx -fsanitize=fuzzer-no-link,address \
+    -Xswiftc -use-ld=lld >&2
+binary="$(swift build -c release --build-path "$build" --show-bin-path)/sdgen-fuzz"
+
+status=0
+for target in "${targets[@]}"; do
+    corpus="$build/corpus/$target"
+    findings="$build/findings"
+    mkdir -p "$corpus" "$findings"
+    echo "fuzz: $target for ${seconds} s" >&2
+    if ! SDGEN_FUZZ_TARGET="$target" ASAN_OPTIONS=detect_leaks=0 "$binary" \
+            -max_total_time="$seconds" -seed=1 -timeout=10 -rss_limit_mb=2048 -max_len=1048576 \
+            -print_final_stats=1 -artifact_prefix="$findings/$target-" \
+            "$corpus" "Fuzz/Corpus/$target" 2> "$build/$target.log"; then
+        echo "fuzz: $target FOUND A PROBLEM (see $build/$target.log and $findings/)" >&2
+        tail -40 "$build/$target.log" >&2
+        status=1
+    else
+        runs=$(grep -m1 -o 'stat::number_of_executed_units: [0-9]*' "$build/$target.log" | grep -o '[0-9]*$' || echo '?')
+        echo "fuzz: $target ok, $runs inputs in ${seconds} s" >&2
+    fi
+done
+exit $status
