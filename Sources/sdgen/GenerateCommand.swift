@@ -122,27 +122,33 @@ struct GenerateCommand: ParsableCommand {
 
         var summaries: [ImageSummary] = []
         var done = 0
+        let signals = SignalCancellation()
         for request in requests {
-            try service.generate(request) { event in
-                switch event {
-                case let .started(image, _, seed):
-                    say("[\(done + image + 1)/\(images.count)] seed \(seed): \(request.prompt)")
-                case let .step(progress):
-                    if !quiet && !json {
-                        ProgressBar.show(done: progress.step, total: progress.steps, secondsPerStep: progress.seconds)
+            do {
+                try service.generate(request, cancellation: signals.token) { event in
+                    switch event {
+                    case let .started(image, _, seed):
+                        say("[\(done + image + 1)/\(images.count)] seed \(seed): \(request.prompt)")
+                    case let .step(progress):
+                        if !quiet && !json {
+                            ProgressBar.show(done: progress.step, total: progress.steps, secondsPerStep: progress.seconds)
+                        }
+                    case .decoding:
+                        break
+                    case let .finished(image):
+                        ProgressBar.finish()
+                        for warning in image.warnings { warn(warning) }
+                        let destination = destinations[done + image.index]
+                        try image.writePNG(to: destination, overwrite: !noOverwrite)
+                        let summary = ImageSummary(path: destination.path, prompt: request.prompt, seed: image.seed,
+                                                   timings: image.timings)
+                        summaries.append(summary)
+                        say(summary.line())
                     }
-                case .decoding:
-                    break
-                case let .finished(image):
-                    ProgressBar.finish()
-                    for warning in image.warnings { warn(warning) }
-                    let destination = destinations[done + image.index]
-                    try image.writePNG(to: destination, overwrite: !noOverwrite)
-                    let summary = ImageSummary(path: destination.path, prompt: request.prompt, seed: image.seed,
-                                               timings: image.timings)
-                    summaries.append(summary)
-                    say(summary.line())
                 }
+            } catch {
+                ProgressBar.finish()
+                throw signals.failure(for: error) ?? error
             }
             done += request.count
         }

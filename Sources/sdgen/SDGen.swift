@@ -25,7 +25,8 @@ struct SDGen: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch {
-            let code = exitCode(for: error)
+            // A signal's status (128 + signal) for a run it stopped; else the parser's choice.
+            let code = (error as? Interrupted).map { ExitCode($0.exitCode) } ?? exitCode(for: error)
             if code == .success || code.rawValue == 0 { exit(withError: error) }
             // The parser's messages can span lines (a list of valid values): one line here.
             let message = (ErrorMessage.describe(error) ?? message(for: error)).split(separator: "\n")

@@ -205,3 +205,44 @@ final class FuzzCorpusReplayTests: XCTestCase {
         }
     }
 }
+
+/// SIGINT or SIGTERM mid-generation: the run stops at the next step, says so
+/// in one line, exits 128 + the signal and leaves no file, partial or temporary.
+final class InterruptTests: XCTestCase {
+    func testSignalsStopTheRunAndWriteNothing() throws {
+        for (signal, status) in [(SIGINT, Int32(130)), (SIGTERM, Int32(143))] {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sdgen-signal-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let process = Process()
+            process.executableURL = SDGenProcess.binary
+            // Enough steps to be mid-run when the signal comes (a few seconds on the tiny model).
+            process.arguments = ["a fox", "--weights", FixturePaths.url("pipeline").path, "--steps", "1000",
+                                 "--width", "128", "--height", "128", "--scheduler", "euler", "-o",
+                                 directory.appendingPathComponent("out.png").path, "--json"]
+            let errors = Pipe()
+            process.standardError = errors
+            process.standardOutput = Pipe()
+            try process.run()
+            // The second line on stderr ("[1/1] seed …") says generation has begun.
+            var seen = Data()
+            while !String(decoding: seen, as: UTF8.self).contains("[1/1]") {
+                let chunk = errors.fileHandleForReading.availableData
+                XCTAssertFalse(chunk.isEmpty, "sdgen ended before generating: \(String(decoding: seen, as: UTF8.self))")
+                if chunk.isEmpty { return }
+                seen.append(chunk)
+            }
+            Thread.sleep(forTimeInterval: 0.5)
+            kill(process.processIdentifier, signal)
+            seen.append(errors.fileHandleForReading.readDataToEndOfFile())
+            process.waitUntilExit()
+            let text = String(decoding: seen, as: UTF8.self)
+            XCTAssertEqual(process.terminationReason, .exit, "ended by its own exit, not killed: \(text)")
+            XCTAssertEqual(process.terminationStatus, status, text)
+            let errorLines = text.split(separator: "\n").filter { $0.hasPrefix("error:") }
+            XCTAssertEqual(errorLines.count, 1, text)
+            XCTAssertTrue(errorLines.first?.contains("interrupted by SIG") == true, text)
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), [], "nothing written")
+        }
+    }
+}
