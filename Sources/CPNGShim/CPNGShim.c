@@ -275,6 +275,9 @@ int sdgen_png_read(const uint8_t *data, size_t size, int want_pixels,
     size_t stride = (size_t)width * 3;
     if (png_get_rowbytes(png, info) != stride) png_error(png, "unsupported pixel format");
     if (height != 0 && stride > SIZE_MAX / height) png_error(png, "image too large");
+    // A header may claim any size; no image sdgen reads needs more pixels
+    // than this, and a hostile file must not make it allocate gigabytes.
+    if ((uint64_t)width * height > SDGEN_PNG_MAX_PIXELS) png_error(png, "image too large (over 8192x8192 pixels)");
 
     if (want_pixels) {
         out->pixels = (uint8_t *)malloc(stride * height);

@@ -30,12 +30,7 @@ public final class BertTokenizer: Tokenizer {
         padID = try id(padToken, "padding")
         self.basic = basic
         wordPiece = WordPieceTokenizer(vocabulary: vocabulary, unknownID: unknownID)
-        var tokens = [String](repeating: "", count: Int(vocabulary.values.max() ?? -1) + 1)
-        for (token, id) in vocabulary {
-            guard id >= 0 else { throw TokenizerError("token '\(token)' has a negative id \(id)", path: source) }
-            tokens[Int(id)] = token
-        }
-        self.tokens = tokens
+        tokens = try TokenTable.make(vocabulary, source: source)
         var special = [unknownToken: unknownID, clsToken: clsID, sepToken: sepID, padToken: padID]
         if let mask = vocabulary[maskToken] { special[maskToken] = mask }
         specials = SpecialTokenSplitter(special)

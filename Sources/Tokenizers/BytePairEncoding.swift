@@ -29,13 +29,7 @@ struct BytePairEncoding: Sendable {
             throw TokenizerError("the unknown token '\(unknownToken)' is not in the vocabulary", path: source)
         }
         self.unknownID = unknownID
-        let size = Int(ids.values.max() ?? -1) + 1
-        var tokens = [String](repeating: "", count: size)
-        for (token, id) in ids {
-            guard id >= 0 else { throw TokenizerError("token '\(token)' has a negative id \(id)", path: source) }
-            tokens[Int(id)] = token
-        }
-        self.tokens = tokens
+        tokens = try TokenTable.make(ids, source: source)
 
         var merges = [UInt64: UInt64](minimumCapacity: pairs.count)
         for (rank, (left, right)) in pairs.enumerated() {

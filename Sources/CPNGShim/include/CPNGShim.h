@@ -72,6 +72,9 @@ typedef struct {
     size_t text_count;
 } sdgen_png_decoded;
 
+/// The most pixels `sdgen_png_read` decodes (8192 × 8192); larger images are refused.
+#define SDGEN_PNG_MAX_PIXELS ((uint64_t)1 << 26)
+
 /// Decodes a whole PNG held in memory: any colour type and bit depth comes
 /// back as 8-bit RGB (alpha dropped, 16-bit scaled). With `want_pixels` zero
 /// the image data is still decoded (that is how truncation is found, and text
