@@ -2,7 +2,9 @@
 # Fuzzes sdgen's parsers of outside bytes with libFuzzer and AddressSanitizer.
 #   scripts/fuzz.sh                 every target for 60 s each
 #   scripts/fuzz.sh TARGET [SECONDS] one target (targets: `sdgen-fuzz` with no arguments lists them)
-#   SECONDS=20 scripts/fuzz.sh      every target for 20 s each (what CI runs)
+#   SECONDS_PER_TARGET=20 scripts/fuzz.sh   every target for 20 s each
+#   RUNS=20000 scripts/fuzz.sh      every target for exactly 20000 inputs from a fresh
+#                                   corpus: the same inputs on every machine (what CI runs)
 # Each target starts from its committed seeds (Fuzz/Corpus/TARGET) plus what
 # earlier runs found (.build/fuzz/corpus/TARGET); a crash, a sanitizer report,
 # a hang (> 10 s) or an out-of-memory (> 2 GB) input lands in
@@ -12,7 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 targets=(safetensors config clip-files tokenizer-json wordpiece sentencepiece png infotext)
-seconds="${SECONDS_PER_TARGET:-${SECONDS:-60}}"
+seconds="${SECONDS_PER_TARGET:-60}"
+runs="${RUNS:-}"
 if [ $# -ge 1 ]; then targets=("$1"); fi
 if [ $# -ge 2 ]; then seconds="$2"; fi
 
@@ -28,17 +31,26 @@ for target in "${targets[@]}"; do
     corpus="$build/corpus/$target"
     findings="$build/findings"
     mkdir -p "$corpus" "$findings"
-    echo "fuzz: $target for ${seconds} s" >&2
+    if [ -n "$runs" ]; then
+        # A fixed number of inputs from the committed seeds alone: deterministic.
+        corpus="$build/corpus-ci/$target"
+        rm -rf "$corpus" && mkdir -p "$corpus"
+        limit=(-runs="$runs")
+        echo "fuzz: $target for $runs inputs" >&2
+    else
+        limit=(-max_total_time="$seconds")
+        echo "fuzz: $target for ${seconds} s" >&2
+    fi
     if ! SDGEN_FUZZ_TARGET="$target" ASAN_OPTIONS=detect_leaks=0 "$binary" \
-            -max_total_time="$seconds" -seed=1 -timeout=10 -rss_limit_mb=2048 -max_len=1048576 \
+            "${limit[@]}" -seed=1 -timeout=10 -rss_limit_mb=2048 -max_len=1048576 \
             -print_final_stats=1 -artifact_prefix="$findings/$target-" \
             "$corpus" "Fuzz/Corpus/$target" 2> "$build/$target.log"; then
         echo "fuzz: $target FOUND A PROBLEM (see $build/$target.log and $findings/)" >&2
         tail -40 "$build/$target.log" >&2
         status=1
     else
-        runs=$(grep -m1 -o 'stat::number_of_executed_units: [0-9]*' "$build/$target.log" | grep -o '[0-9]*$' || echo '?')
-        echo "fuzz: $target ok, $runs inputs in ${seconds} s" >&2
+        done_runs=$(grep -m1 -o 'stat::number_of_executed_units: [0-9]*' "$build/$target.log" | grep -o '[0-9]*$' || echo '?')
+        echo "fuzz: $target ok, $done_runs inputs" >&2
     fi
 done
 exit $status
