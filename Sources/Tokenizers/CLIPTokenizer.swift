@@ -95,6 +95,9 @@ public final class CLIPTokenizer: Tokenizer {
         cleanup == self.cleanup ? self : CLIPTokenizer(sibling: self, cleanup: cleanup)
     }
 
+    /// The id of a vocabulary entry (`",</w>"`), if the vocabulary has it.
+    public func id(ofToken token: String) -> Int32? { model.ids[token] }
+
     /// The ids of a text without BOS and EOS, nothing truncated.
     public func tokenize(_ text: String) -> [Int32] {
         specials.ids(of: text) { part, ids in

@@ -9,6 +9,8 @@ extension SchedulerKind: ExpressibleByArgument {
 }
 extension RandomSourceKind: ExpressibleByArgument {}
 extension ComputeDevice: ExpressibleByArgument {}
+extension PromptSyntax: ExpressibleByArgument {}
+extension Emphasis: ExpressibleByArgument {}
 
 /// Text to image: options in, a `GenerationRequest` per prompt to the
 /// generation service, its events printed and its images written.
@@ -70,6 +72,14 @@ struct GenerateCommand: ParsableCommand {
 
     @Option(help: "Text encoder layers to skip from the end (diffusers' clip_skip; A1111's 'Clip skip' minus 1).")
     var clipSkip = GenerationDefaults.clipSkip
+
+    @Option(help: ArgumentHelp(
+        "How prompts are read: a1111 (emphasis like (word:1.2), BREAK, any length in 75-token chunks) or diffusers (literal text cut at 77 tokens).",
+        discussion: "Plain prompts of up to 75 tokens give the same image either way."))
+    var promptSyntax: PromptSyntax = GenerationDefaults.promptSyntax
+
+    @Option(help: "With a1111 syntax: original (weights, then each chunk's mean restored; A1111's default), no-norm (weights only) or none (brackets are plain text).")
+    var emphasis: Emphasis = GenerationDefaults.emphasis
 
     @Flag(help: "Fail instead of replacing an existing output file.")
     var noOverwrite = false
@@ -176,6 +186,8 @@ struct GenerateCommand: ParsableCommand {
         request.scheduler = scheduler
         request.rng = rng
         request.clipSkip = clipSkip
+        request.promptSyntax = promptSyntax
+        request.emphasis = emphasis
         if let count { request.count = count }
         return request
     }

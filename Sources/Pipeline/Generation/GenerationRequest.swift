@@ -10,6 +10,9 @@ public enum GenerationDefaults {
     public static let rng = RandomSourceKind.torch
     public static let clipSkip = 0
     public static let count = 1
+    /// A1111's prompt language, with its default emphasis.
+    public static let promptSyntax = PromptSyntax.a1111
+    public static let emphasis = Emphasis.original
     /// diffusers and A1111 require sizes in multiples of 8 (on top of the VAE's factor).
     public static let sizeMultiple = 8
     /// The longest side accepted at all (memory admission refuses far less
@@ -37,6 +40,10 @@ public struct GenerationRequest: Sendable, Equatable {
     public var clipSkip: Int = GenerationDefaults.clipSkip
     /// Images made, seeds `seed`, `seed + 1`, … (A1111's batch count).
     public var count: Int = GenerationDefaults.count
+    /// How the prompts are read: A1111's language, or diffusers' literal text.
+    public var promptSyntax: PromptSyntax = GenerationDefaults.promptSyntax
+    /// With A1111's syntax: how token weights apply.
+    public var emphasis: Emphasis = GenerationDefaults.emphasis
 
     public init(prompt: String, seed: UInt64) {
         self.prompt = prompt

@@ -15,16 +15,21 @@ import TensorCore
 /// and the backend's buffers are shared), from any number of threads or tasks.
 public final class GenerationService: @unchecked Sendable {
     public let model: ModelBundle
-    public let promptEncoder: any PromptEncoding
     public let admission: MemoryAdmission
     /// Serialises generations: one runs at a time on this model.
     private let running = NSLock()
 
-    public init(model: ModelBundle, promptEncoder: (any PromptEncoding)? = nil,
-                admission: MemoryAdmission = MemoryAdmission()) {
+    public init(model: ModelBundle, admission: MemoryAdmission = MemoryAdmission()) {
         self.model = model
-        self.promptEncoder = promptEncoder ?? CLIPPromptEncoder(encoders: model.textEncoders)
         self.admission = admission
+    }
+
+    /// The prompt-encoding stage a request asks for.
+    public func promptEncoder(for request: GenerationRequest) -> any PromptEncoding {
+        switch request.promptSyntax {
+        case .a1111: A1111PromptEncoder(encoders: model.textEncoders, emphasis: request.emphasis)
+        case .diffusers: CLIPPromptEncoder(encoders: model.textEncoders)
+        }
     }
 
     /// Loads the model from `source` on `backend`.
@@ -97,7 +102,7 @@ public final class GenerationService: @unchecked Sendable {
         let textWatch = Stopwatch()
         let prompts = generation.isGuided ? [request.negativePrompt, request.prompt] : [request.prompt]
         let labels = generation.isGuided ? ["the negative prompt", "the prompt"] : ["the prompt"]
-        let conditioning = try promptEncoder.encode(prompts, labels: labels, clipSkip: request.clipSkip)
+        let conditioning = try promptEncoder(for: request).encode(prompts, labels: labels, clipSkip: request.clipSkip)
         backend.synchronize()
         timings.tokenizeMilliseconds = conditioning.tokenizeMilliseconds
         timings.textEncoderMilliseconds = textWatch.milliseconds - conditioning.tokenizeMilliseconds

@@ -8,6 +8,10 @@ enum ImageMetadata {
         let request = generation.request
         var extras = [GenerationParameters.Field(key: "RNG", value: request.rng == .torch ? "CPU" : "NV")]
         if request.clipSkip > 0 { extras.append(.init(key: "Clip skip", value: "\(request.clipSkip + 1)")) }
+        // As A1111: written only when not its default.
+        if request.promptSyntax == .a1111, request.emphasis != GenerationDefaults.emphasis {
+            extras.append(.init(key: "Emphasis", value: request.emphasis.a1111Name))
+        }
         // Lower-precision products give a slightly different image for the same seed; say so.
         let precision = model.backend.matmulPrecision
         if precision != .f32 { extras.append(.init(key: "Precision", value: precision.rawValue)) }

@@ -1,0 +1,101 @@
+import TensorCore
+import Tokenizers
+
+/// AUTOMATIC1111's prompt encoding: each prompt parsed for emphasis
+/// (`PromptAttention`), cut into 75-token chunks (`PromptChunker`), every
+/// chunk encoded on its own, token weights applied to the hidden states
+/// (`Emphasis`), the chunks concatenated along the tokens; prompts of a
+/// batch with fewer chunks are padded with the empty prompt's chunk
+/// (A1111's `pad_cond`), so guidance still runs as one batch.
+public struct A1111PromptEncoder: PromptEncoding {
+    public let encoders: [TextEncoderComponent]
+    public let emphasis: Emphasis
+
+    public init(encoders: [TextEncoderComponent], emphasis: Emphasis = .original) {
+        self.encoders = encoders
+        self.emphasis = emphasis
+    }
+
+    /// The weighted runs of a prompt as this encoder reads it.
+    public func runs(of prompt: String) throws -> [PromptAttention.Run] {
+        emphasis == .none ? [PromptAttention.Run(prompt, 1)] : try PromptAttention.parse(prompt)
+    }
+
+    public func encode(_ prompts: [String], labels: [String], clipSkip: Int) throws -> Conditioning {
+        let tokenizeWatch = Stopwatch()
+        let parsed = try prompts.map(runs(of:))
+        var tokenizeMilliseconds = tokenizeWatch.milliseconds
+        var states: [Tensor] = []
+        var pooled: Tensor?
+        for encoder in encoders {
+            let chunker = PromptChunker(tokenizer: encoder.tokenizer,
+                                        contextLength: encoder.model.configuration.maxPositionEmbeddings)
+            let watch = Stopwatch()
+            let chunked = parsed.map(chunker.chunks)
+            tokenizeMilliseconds += watch.milliseconds
+            let skip = encoder.hiddenState.layersSkipped(clipSkip: clipSkip)
+            // Every prompt's chunks in one batch (one chunk each: the batch diffusers encodes).
+            let all = chunked.flatMap { $0 }
+            let output = try encoder.model.encode(all.map(\.tokens), skip: skip, pooled: encoder.yieldsPooled)
+            let width = encoder.model.configuration.hiddenSize, length = all[0].tokens.count
+            var hidden = output.hiddenStates.toArray()
+            for (index, chunk) in all.enumerated() {
+                emphasis.apply(chunk.weights, to: &hidden, rows: index * length, width: width)
+            }
+            let most = chunked.map(\.count).max() ?? 1
+            // The empty prompt's chunk pads the prompts with fewer chunks.
+            let padding = chunked.allSatisfy({ $0.count == most }) ? []
+                : try encoder.model(chunker.chunks(try runs(of: "")).map(\.tokens), skip: skip).toArray()
+            var batch: [Float] = []
+            batch.reserveCapacity(prompts.count * most * length * width)
+            var first = 0
+            for chunks in chunked {
+                batch += hidden[first * length * width..<(first + chunks.count) * length * width]
+                for _ in chunks.count..<most { batch += padding }
+                first += chunks.count
+            }
+            let backend = output.hiddenStates.backend
+            states.append(backend.upload(batch, shape: [prompts.count, most * length, width]))
+            if encoder.yieldsPooled, let vectors = output.pooled {
+                // A1111 keeps the first chunk's pooled vector of each prompt.
+                let values = vectors.toArray(), size = vectors.shape[1]
+                var firstChunks: [Float] = []
+                var offset = 0
+                for chunks in chunked {
+                    firstChunks += values[offset * size..<(offset + 1) * size]
+                    offset += chunks.count
+                }
+                pooled = backend.upload(firstChunks, shape: [prompts.count, size])
+            }
+        }
+        let sequence = states.count == 1 ? states[0] : states[0].backend.concat(states, axis: 2)
+        return Conditioning(sequence: sequence, pooled: pooled, truncatedTokens: prompts.map { _ in 0 },
+                            tokenizeMilliseconds: tokenizeMilliseconds)
+    }
+}
+
+extension Emphasis {
+    /// Applies the chunk's token weights to its hidden states, `rows` rows
+    /// into `hidden` ([tokens, width] row-major), as A1111's emphasis does.
+    func apply(_ weights: [Float], to hidden: inout [Float], rows: Int, width: Int) {
+        guard self != .none, weights.contains(where: { $0 != 1 }) else { return }
+        let start = rows * width, count = weights.count * width
+        hidden.withUnsafeMutableBufferPointer { all in
+            let z = UnsafeMutableBufferPointer(rebasing: all[start..<start + count])
+            let originalMean = Self.mean(z)
+            for (token, weight) in weights.enumerated() {
+                for c in 0..<width { z[token * width + c] *= weight }
+            }
+            guard self == .original else { return }
+            let ratio = originalMean / Self.mean(z)
+            for i in z.indices { z[i] *= ratio }
+        }
+    }
+
+    /// The mean as float32, as torch's `z.mean()` returns it.
+    private static func mean(_ values: UnsafeMutableBufferPointer<Float>) -> Float {
+        var sum = 0.0
+        for v in values { sum += Double(v) }
+        return Float(sum / Double(values.count))
+    }
+}

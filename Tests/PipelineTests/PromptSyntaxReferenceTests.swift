@@ -1,0 +1,97 @@
+import Foundation
+import Pipeline
+import Schedulers
+import TensorCore
+import TestSupport
+import XCTest
+
+/// A1111's prompt language against a transcription of its algorithms
+/// (scripts/reference/fixtures_prompts.py) run with transformers and
+/// diffusers on the tiny model: the weighted runs of many strings, the
+/// chunks' tokens and weights, the conditioning of prompt and negative
+/// prompt (padded to equal length), and the final image.
+final class PromptSyntaxReferenceTests: XCTestCase {
+    static let model: ModelBundle = try! ModelBundle.load(.path(FixturePaths.url("pipeline")), backend: TestBackends.cpu)
+
+    func testParsedRunsMatchA1111() throws {
+        let data = try Data(contentsOf: FixturePaths.url("prompts/parse.json"))
+        let cases = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [[String: Any]])
+        XCTAssertGreaterThan(cases.count, 30)
+        for entry in cases {
+            let text = try XCTUnwrap(entry["text"] as? String)
+            let expected = try XCTUnwrap(entry["runs"] as? [[Any]]).map {
+                PromptAttention.Run($0[0] as! String, ($0[1] as! NSNumber).doubleValue)
+            }
+            let runs = try PromptAttention.parse(text)
+            XCTAssertEqual(runs.map(\.text), expected.map(\.text), "runs of \(text.debugDescription)")
+            for (run, reference) in zip(runs, expected) {
+                XCTAssertEqual(run.weight, reference.weight, accuracy: 1e-12 * abs(reference.weight), text.debugDescription)
+            }
+        }
+    }
+
+    func testWeightThatIsNotANumberIsAnError() {
+        XCTAssertThrowsError(try PromptAttention.parse("a (fox:1.2.3)")) {
+            XCTAssertEqual($0 as? PromptSyntaxError, .badWeight(":1.2.3)"))
+        }
+    }
+
+    static let cases = ["emphasis", "no_norm", "literal", "break", "long_commas", "long_negative", "unbalanced"]
+
+    func request(_ fixture: Fixture) throws -> GenerationRequest {
+        var request = GenerationRequest(prompt: try XCTUnwrap(fixture.string("prompt")),
+                                        seed: UInt64(try XCTUnwrap(fixture.int("seed"))))
+        request.negativePrompt = fixture.string("negative_prompt") ?? ""
+        request.emphasis = try XCTUnwrap(Emphasis(rawValue: try XCTUnwrap(fixture.string("emphasis"))))
+        request.scheduler = SchedulerKind(rawValue: try XCTUnwrap(fixture.string("scheduler")))
+        request.steps = try XCTUnwrap(fixture.int("steps"))
+        request.guidance = try XCTUnwrap(fixture.float("guidance"))
+        request.width = fixture.int("width")
+        request.height = fixture.int("height")
+        return request
+    }
+
+    /// Chunk tokens and weights exactly; conditioning within 1e-5 (f32 encoder, weights, mean restore).
+    func testChunksAndConditioningMatchA1111() throws {
+        for name in Self.cases {
+            let fixture = try Fixture("prompts/\(name).safetensors")
+            let request = try request(fixture)
+            let encoder = A1111PromptEncoder(encoders: Self.model.textEncoders, emphasis: request.emphasis)
+            let component = Self.model.textEncoders[0]
+            let chunker = PromptChunker(tokenizer: component.tokenizer, contextLength: 77)
+            let chunks = chunker.chunks(try encoder.runs(of: request.prompt))
+            XCTAssertEqual(chunks.flatMap(\.tokens).map(Int64.init), try fixture.integers("tokens"), "\(name): tokens")
+            XCTAssertEqual(chunks.flatMap(\.weights), try fixture.floats("multipliers"), "\(name): weights")
+            let negative = chunker.chunks(try encoder.runs(of: request.negativePrompt))
+            XCTAssertEqual(negative.flatMap(\.tokens).map(Int64.init), try fixture.integers("negative_tokens"),
+                           "\(name): negative tokens")
+
+            for backend in TestBackends.all {
+                let model = try ModelBundle.load(.path(FixturePaths.url("pipeline")), backend: backend)
+                let conditioning = try A1111PromptEncoder(encoders: model.textEncoders, emphasis: request.emphasis)
+                    .encode([request.negativePrompt, request.prompt], labels: ["n", "p"], clipSkip: 0)
+                let values = conditioning.sequence.toArray()
+                let half = values.count / 2
+                XCTAssertEqual(conditioning.sequence.shape[1], fixture.shape("cond")[1], "\(name): padded length")
+                assertClose(Array(values[half...]), try fixture.floats("cond"), atol: 1e-5, rtol: 1e-5,
+                            "A1111 conditioning \(name), on \(backend.name)")
+                assertClose(Array(values[..<half]), try fixture.floats("uncond"), atol: 1e-5, rtol: 1e-5,
+                            "A1111 negative conditioning \(name), on \(backend.name)")
+            }
+        }
+    }
+
+    /// The image diffusers makes from A1111's conditioning: within 2e-3 on [0, 1] pixels, as text-to-image.
+    func testImagesMatchDiffusersFromA1111Conditioning() throws {
+        for backend in TestBackends.all {
+            let service = try GenerationService(loading: .path(FixturePaths.url("pipeline")), backend: backend)
+            for name in Self.cases {
+                let fixture = try Fixture("prompts/\(name).safetensors")
+                let image = try XCTUnwrap(try service.generate(try request(fixture)).first)
+                XCTAssertEqual(image.truncatedTokens.prompt, 0, "nothing is cut")
+                assertClose(image.pixels, try fixture.floats("image"), atol: 2e-3, rtol: 0,
+                            "A1111 prompt image \(name), on \(backend.name)")
+            }
+        }
+    }
+}
