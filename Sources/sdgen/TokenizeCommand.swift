@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Pipeline
 import Tokenizers
 
 /// `sdgen tokenize`: shows how texts are cut into tokens, with the ids the
@@ -26,6 +27,12 @@ struct TokenizeCommand: ParsableCommand {
     @Flag(help: "CLIP: clean text as transformers 4's Python CLIPTokenizer did (without ftfy), not as transformers 5 does.")
     var slow = false
 
+    @Flag(help: "CLIP: show the prompt as sdgen's default (A1111) syntax reads it: 75-token chunks and each token's weight.")
+    var chunks = false
+
+    @Option(help: "With --chunks: original, no-norm or none (brackets as text).")
+    var emphasis: Emphasis = GenerationDefaults.emphasis
+
     @Flag(help: "Print a JSON array, one object per text.")
     var json = false
 
@@ -50,6 +57,15 @@ struct TokenizeCommand: ParsableCommand {
         var texts = texts
         if texts.isEmpty {
             while let line = readLine(strippingNewline: true) { texts.append(line) }
+        }
+
+        if chunks {
+            guard let clip = tokenizer as? CLIPTokenizer else { throw TokenizerError("--chunks applies to the CLIP tokenizer only") }
+            let encoder = A1111PromptEncoder(encoders: [], emphasis: emphasis)
+            let chunker = PromptChunker(tokenizer: clip, contextLength: CLIPTokenizer.defaultMaxLength)
+            let chunked = try texts.map { chunker.chunks(try encoder.runs(of: $0)) }
+            print(json ? Self.json(chunks: chunked, texts, clip) : Self.table(chunks: chunked, texts, clip), terminator: "")
+            return
         }
 
         var results: [(text: String, encoded: EncodedText)] = []
@@ -81,6 +97,41 @@ struct TokenizeCommand: ParsableCommand {
             }
         }
         return out
+    }
+
+    /// Each chunk's tokens (BOS, EOS and padding left out), a weight after any token that has one.
+    private static func table(chunks: [[PromptChunk]], _ texts: [String], _ tokenizer: CLIPTokenizer) -> String {
+        var out = ""
+        for (index, (text, textChunks)) in zip(texts, chunks).enumerated() {
+            if index > 0 { out += "\n" }
+            out += "text: \(text.debugDescription)\n"
+            for (number, chunk) in textChunks.enumerated() {
+                let content = contentRange(chunk, tokenizer)
+                let words = zip(tokenizer.tokens(for: Array(chunk.tokens[content])), chunk.weights[content]).map { token, weight in
+                    weight == 1 ? token : token + String(format: "×%.3g", weight)
+                }
+                out += "chunk \(number + 1) (\(content.count) of \(chunk.tokens.count - 2) tokens): \(words.joined(separator: " "))\n"
+            }
+        }
+        return out
+    }
+
+    private static func json(chunks: [[PromptChunk]], _ texts: [String], _ tokenizer: CLIPTokenizer) -> String {
+        struct Chunk: Encodable { let ids: [Int32]; let tokens: [String]; let weights: [Float] }
+        struct Text: Encodable { let text: String; let chunks: [Chunk] }
+        let items = zip(texts, chunks).map { text, textChunks in
+            Text(text: text, chunks: textChunks.map { Chunk(ids: $0.tokens, tokens: tokenizer.tokens(for: $0.tokens),
+                                                           weights: $0.weights) })
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes, .prettyPrinted]
+        return ((try? encoder.encode(items)).map { String(decoding: $0, as: UTF8.self) } ?? "[]") + "\n"
+    }
+
+    /// A chunk's tokens between BOS and the first EOS.
+    private static func contentRange(_ chunk: PromptChunk, _ tokenizer: CLIPTokenizer) -> Range<Int> {
+        let end = chunk.tokens.dropFirst().firstIndex(of: tokenizer.eosID) ?? chunk.tokens.count - 1
+        return 1..<end
     }
 
     private static func json(_ results: [(text: String, encoded: EncodedText)], _ tokenizer: any Tokenizer) -> String {

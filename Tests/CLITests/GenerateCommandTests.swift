@@ -73,6 +73,8 @@ final class GenerateCommandTests: XCTestCase {
             ("unknown precision", ["a", "--weights", tinyModel, "--precision", "fp8"] + common, "fp8"),
             ("bf16 on the GPU", ["a", "--weights", tinyModel, "--device", "gpu", "--precision", "bf16"] + common,
              "--precision bf16"),
+            ("weight not a number", ["a (fox:1.2.3)", "--weights", tinyModel] + common, "not a number"),
+            ("unknown emphasis", ["a", "--weights", tinyModel, "--emphasis", "loud"] + common, "loud"),
         ]
         for (label, arguments, fragment) in cases {
             let run = try SDGenProcess.run(arguments, in: directory)
@@ -138,6 +140,14 @@ final class GenerateCommandTests: XCTestCase {
         let (image, text) = try PNGFile.read(at: output)
         XCTAssertEqual(image.width, 16, "the model's default size")
         XCTAssertTrue(try XCTUnwrap(text[PNGFile.parametersKey]).contains("Sampler: PLMS"), "the config's scheduler")
+    }
+
+    /// `sdgen tokenize --chunks`: A1111's reading of a prompt, chunk by chunk with weights.
+    func testTokenizeShowsChunksAndWeights() throws {
+        let run = try SDGenProcess.run(["tokenize", "--chunks", "a (red:1.3) fox BREAK snow"], in: directory)
+        XCTAssertEqual(run.status, 0, run.standardError)
+        XCTAssertTrue(run.standardOutput.contains("chunk 1 (3 of 75 tokens): a</w> red</w>×1.3 fox</w>"), run.standardOutput)
+        XCTAssertTrue(run.standardOutput.contains("chunk 2 (1 of 75 tokens): snow</w>"), run.standardOutput)
     }
 
     func testNoOverwriteKeepsTheExistingFile() throws {
