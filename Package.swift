@@ -58,7 +58,7 @@ let package = Package(
 
         // Fuzz targets for every parser of outside bytes (scripts/fuzz.sh builds them
         // with libFuzzer and ASan; an ordinary build replays inputs through them).
-        .executableTarget(name: "sdgen-fuzz", dependencies: ["SafeTensors", "Models", "Schedulers", "Tokenizers",
+        .executableTarget(name: "sdgen-fuzz", dependencies: ["SafeTensors", "Models", "Schedulers", "Tokenizers", "Pipeline",
                                                              "ImageIO", "TensorCore"],
                           path: "Fuzz", exclude: ["Corpus"]),
 
