@@ -36,6 +36,14 @@ final class PromptSyntaxReferenceTests: XCTestCase {
         }
     }
 
+    func testPromptOverTheChunkLimitIsRefused() {
+        let encoder = A1111PromptEncoder(encoders: Self.model.textEncoders)
+        let novel = Array(repeating: "a", count: 75 * A1111PromptEncoder.maximumChunks + 1).joined(separator: " ")
+        XCTAssertThrowsError(try encoder.encode(["", novel], labels: ["the negative prompt", "the prompt"], clipSkip: 0)) {
+            XCTAssertEqual($0 as? PromptSyntaxError, .tooLong(label: "the prompt", chunks: 33, limit: 32))
+        }
+    }
+
     static let cases = ["emphasis", "no_norm", "literal", "break", "long_commas", "long_negative", "unbalanced"]
 
     func request(_ fixture: Fixture) throws -> GenerationRequest {

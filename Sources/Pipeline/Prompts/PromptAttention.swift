@@ -166,10 +166,14 @@ public enum PromptAttention {
 /// A prompt A1111's syntax cannot read, as one line.
 public enum PromptSyntaxError: Error, CustomStringConvertible, Equatable {
     case badWeight(String)
+    case tooLong(label: String, chunks: Int, limit: Int)
 
     public var description: String {
         switch self {
-        case .badWeight(let literal): "prompt: the weight in '\(literal)' is not a number"
+        case .badWeight(let literal):
+            "prompt: the weight in '\(literal)' is not a number"
+        case let .tooLong(label, chunks, limit):
+            "\(label) takes \(chunks) chunks of 75 tokens; at most \(limit) (\(limit * 75) tokens) are read"
         }
     }
 }

@@ -11,6 +11,11 @@ public struct A1111PromptEncoder: PromptEncoding {
     public let encoders: [TextEncoderComponent]
     public let emphasis: Emphasis
 
+    /// Chunks one prompt may take (32 × 75 = 2400 tokens): every chunk is a
+    /// text-encoder pass and widens each cross-attention, so a pasted novel
+    /// is refused rather than left to exhaust memory.
+    public static let maximumChunks = 32
+
     public init(encoders: [TextEncoderComponent], emphasis: Emphasis = .original) {
         self.encoders = encoders
         self.emphasis = emphasis
@@ -33,6 +38,9 @@ public struct A1111PromptEncoder: PromptEncoding {
             let watch = Stopwatch()
             let chunked = parsed.map(chunker.chunks)
             tokenizeMilliseconds += watch.milliseconds
+            for (chunks, label) in zip(chunked, labels) where chunks.count > Self.maximumChunks {
+                throw PromptSyntaxError.tooLong(label: label, chunks: chunks.count, limit: Self.maximumChunks)
+            }
             let skip = encoder.hiddenState.layersSkipped(clipSkip: clipSkip)
             // Every prompt's chunks in one batch (one chunk each: the batch diffusers encodes).
             let all = chunked.flatMap { $0 }
