@@ -4,6 +4,7 @@ public enum ModelInputError: Error, CustomStringConvertible, Equatable {
     case unequalLengths([Int])
     case sequenceTooLong(Int, limit: Int)
     case tokenOutOfRange(Int32, vocabulary: Int)
+    case badReplacement(sequence: Int, position: Int, values: Int)
 
     public var description: String {
         switch self {
@@ -13,6 +14,8 @@ public enum ModelInputError: Error, CustomStringConvertible, Equatable {
             "text encoder: \(length) tokens in one sequence; the model has \(limit) positions"
         case let .tokenOutOfRange(id, vocabulary):
             "text encoder: token id \(id) is outside the model's vocabulary of \(vocabulary) (a tokenizer of another model?)"
+        case let .badReplacement(sequence, position, values):
+            "text encoder: \(values) embedding values at position \(position) of sequence \(sequence) do not fit the batch"
         }
     }
 }

@@ -78,6 +78,9 @@ struct GenerateCommand: ParsableCommand {
         discussion: "Plain prompts of up to 75 tokens give the same image either way."))
     var promptSyntax: PromptSyntax = GenerationDefaults.promptSyntax
 
+    @Option(help: "A folder of textual-inversion embeddings (.safetensors): a prompt word equal to a file's name becomes its vectors (with a1111 syntax).")
+    var embeddingsDir = "weights/embeddings"
+
     @Option(help: "With a1111 syntax: original (weights, then each chunk's mean restored; A1111's default), no-norm (weights only) or none (brackets are plain text).")
     var emphasis: Emphasis = GenerationDefaults.emphasis
 
@@ -123,8 +126,9 @@ struct GenerateCommand: ParsableCommand {
 
         let setup = Stopwatch()
         let backend = try backendOptions.settings.makeBackend(for: device)
+        let embeddings = try TextualInversionLibrary(folder: URL(fileURLWithPath: embeddingsDir))
         let service = try GenerationService(loading: source, configurationFolder: config.map { URL(fileURLWithPath: $0) },
-                                            backend: backend)
+                                            backend: backend, embeddings: embeddings)
         let model = service.model
         say("Loaded \(model.name) (\(model.checkpoint.layout.rawValue)) on \(backend.name) in \(String(format: "%.1f", setup.seconds)) s")
         // Every request is checked, and fits, before the first one runs.

@@ -44,7 +44,33 @@ final class PromptSyntaxReferenceTests: XCTestCase {
         }
     }
 
-    static let cases = ["emphasis", "no_norm", "literal", "break", "long_commas", "long_negative", "unbalanced"]
+    func testEmbeddingLibraryAndItsErrors() throws {
+        XCTAssertEqual(Self.embeddings.embeddings.keys.sorted(), ["tinyemb", "tinyneg"])
+        XCTAssertEqual(Self.embeddings.embeddings["tinyemb"]?.vectorCount, 3)
+        XCTAssertEqual(Self.embeddings.embeddings["tinyneg"]?.vectorCount, 2)
+        // An embedding of another width, named in a prompt: one error naming it.
+        let wide = TextualInversionLibrary(embeddings: ["widefox": .init(name: "widefox", width: 48,
+                                                                         values: [Float](repeating: 0.1, count: 96))])
+        let encoder = A1111PromptEncoder(encoders: Self.model.textEncoders, embeddings: wide)
+        XCTAssertThrowsError(try encoder.encode(["", "a widefox"], labels: ["n", "p"], clipSkip: 0)) {
+            XCTAssertTrue(String(describing: $0).contains("widefox: an embedding 48 wide"), "\($0)")
+        }
+        XCTAssertNoThrow(try encoder.encode(["", "a fox"], labels: ["n", "p"], clipSkip: 0), "unused, it is no error")
+        // A safetensors file that is no embedding.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sdgen-emb-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.copyItem(at: FixturePaths.url("text_encoders/pooled.safetensors"),
+                                         to: folder.appendingPathComponent("notanembedding.safetensors"))
+        XCTAssertThrowsError(try TextualInversionLibrary(folder: folder)) {
+            XCTAssertTrue(String(describing: $0).contains("not a textual-inversion embedding"), "\($0)")
+        }
+    }
+
+    static let cases = ["emphasis", "no_norm", "literal", "break", "long_commas", "long_negative", "unbalanced",
+                        "embeddings"]
+    /// `tinyemb` (A1111's emb_params, 3 vectors) and `tinyneg` (a single tensor, 2 vectors).
+    static let embeddings = try! TextualInversionLibrary(folder: FixturePaths.url("prompts/embeddings"))
 
     func request(_ fixture: Fixture) throws -> GenerationRequest {
         var request = GenerationRequest(prompt: try XCTUnwrap(fixture.string("prompt")),
@@ -66,7 +92,7 @@ final class PromptSyntaxReferenceTests: XCTestCase {
             let request = try request(fixture)
             let encoder = A1111PromptEncoder(encoders: Self.model.textEncoders, emphasis: request.emphasis)
             let component = Self.model.textEncoders[0]
-            let chunker = PromptChunker(tokenizer: component.tokenizer, contextLength: 77)
+            let chunker = PromptChunker(tokenizer: component.tokenizer, contextLength: 77, embeddings: Self.embeddings)
             let chunks = chunker.chunks(try encoder.runs(of: request.prompt))
             XCTAssertEqual(chunks.flatMap(\.tokens).map(Int64.init), try fixture.integers("tokens"), "\(name): tokens")
             XCTAssertEqual(chunks.flatMap(\.weights), try fixture.floats("multipliers"), "\(name): weights")
@@ -76,7 +102,8 @@ final class PromptSyntaxReferenceTests: XCTestCase {
 
             for backend in TestBackends.all {
                 let model = try ModelBundle.load(.path(FixturePaths.url("pipeline")), backend: backend)
-                let conditioning = try A1111PromptEncoder(encoders: model.textEncoders, emphasis: request.emphasis)
+                let conditioning = try A1111PromptEncoder(encoders: model.textEncoders, emphasis: request.emphasis,
+                                                          embeddings: Self.embeddings)
                     .encode([request.negativePrompt, request.prompt], labels: ["n", "p"], clipSkip: 0)
                 let values = conditioning.sequence.toArray()
                 let half = values.count / 2
@@ -92,7 +119,8 @@ final class PromptSyntaxReferenceTests: XCTestCase {
     /// The image diffusers makes from A1111's conditioning: within 2e-3 on [0, 1] pixels, as text-to-image.
     func testImagesMatchDiffusersFromA1111Conditioning() throws {
         for backend in TestBackends.all {
-            let service = try GenerationService(loading: .path(FixturePaths.url("pipeline")), backend: backend)
+            let service = try GenerationService(loading: .path(FixturePaths.url("pipeline")), backend: backend,
+                                                embeddings: Self.embeddings)
             for name in Self.cases {
                 let fixture = try Fixture("prompts/\(name).safetensors")
                 let image = try XCTUnwrap(try service.generate(try request(fixture)).first)

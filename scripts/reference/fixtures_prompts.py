@@ -11,7 +11,10 @@ code of its algorithms), as the reference for sdgen's prompt encoder:
     (modules/sd_emphasis.py): each chunk encoded alone, hidden states times
     the token weights, the chunk's mean restored ('Original');
   * ``pad_cond`` (modules/sd_samplers_cfg_denoiser.py): the shorter of
-    cond/uncond padded with the empty prompt's chunk.
+    cond/uncond padded with the empty prompt's chunk;
+  * textual-inversion embeddings (modules/textual_inversion/textual_inversion.py
+    ``find_embedding_at_position``, modules/sd_hijack.py ``EmbeddingsWithFixes``):
+    a name's tokens become placeholder slots whose token embeddings are the file's vectors.
 
 Fixtures (group ``prompts``): ``prompts/parse.json`` (many strings and their
 weighted runs) and, per case, ``prompts/<name>.safetensors`` with the chunks'
@@ -27,6 +30,7 @@ import re
 from pathlib import Path
 
 import torch
+from safetensors.torch import save_file
 
 RE_ATTENTION = re.compile(r"""
 \\\(|
@@ -93,13 +97,25 @@ def parse_prompt_attention(text: str):
     return res
 
 
-def tokenize_line(tokenizer, line: str, emphasis: str):
+def embedding_lookup(tokenizer, embeddings):
+    """First token id -> [(name's ids, vectors)], longest first (A1111's ids_lookup)."""
+    lookup = {}
+    for name, vectors in embeddings.items():
+        ids = tokenizer([name], truncation=False, add_special_tokens=False)["input_ids"][0]
+        lookup.setdefault(ids[0], []).append((ids, vectors))
+    for key in lookup:
+        lookup[key].sort(key=lambda entry: -len(entry[0]))
+    return lookup
+
+
+def tokenize_line(tokenizer, line: str, emphasis: str, embeddings=None):
     parsed = parse_prompt_attention(line) if emphasis != "none" else [[line, 1.0]]
     tokenized = tokenizer([t for t, _ in parsed], truncation=False, add_special_tokens=False)["input_ids"]
     bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
     comma = tokenizer.get_vocab()[",</w>"]
     chunks = []
-    chunk = {"tokens": [], "multipliers": []}
+    lookup = embedding_lookup(tokenizer, embeddings or {})
+    chunk = {"tokens": [], "multipliers": [], "fixes": []}
     last_comma = -1
 
     def next_chunk():
@@ -112,13 +128,15 @@ def tokenize_line(tokenizer, line: str, emphasis: str):
         chunk["multipliers"] = [1.0] + chunk["multipliers"] + [1.0]
         last_comma = -1
         chunks.append(chunk)
-        chunk = {"tokens": [], "multipliers": []}
+        chunk = {"tokens": [], "multipliers": [], "fixes": []}
 
     for tokens, (text, weight) in zip(tokenized, parsed):
         if text == "BREAK" and weight == -1:
             next_chunk()
             continue
-        for token in tokens:
+        position = 0
+        while position < len(tokens):
+            token = tokens[position]
             if token == comma:
                 last_comma = len(chunk["tokens"])
             elif (COMMA_PADDING_BACKTRACK != 0 and len(chunk["tokens"]) == CHUNK_LENGTH and last_comma != -1
@@ -130,21 +148,47 @@ def tokenize_line(tokenizer, line: str, emphasis: str):
                 chunk["tokens"], chunk["multipliers"] = moved_tokens, moved_weights
             if len(chunk["tokens"]) == CHUNK_LENGTH:
                 next_chunk()
-            chunk["tokens"].append(token)
-            chunk["multipliers"].append(weight)
+            found = None
+            for ids, vectors in lookup.get(token, []):
+                if tokens[position:position + len(ids)] == ids:
+                    found = (ids, vectors)
+                    break
+            if found is None:
+                chunk["tokens"].append(token)
+                chunk["multipliers"].append(weight)
+                position += 1
+                continue
+            ids, vectors = found
+            if len(chunk["tokens"]) + vectors.shape[0] > CHUNK_LENGTH:
+                next_chunk()
+            chunk["fixes"].append((len(chunk["tokens"]), vectors))
+            chunk["tokens"] += [0] * vectors.shape[0]
+            chunk["multipliers"] += [weight] * vectors.shape[0]
+            position += len(ids)
     if chunk["tokens"] or not chunks:
         next_chunk()
     return chunks
 
 
 @torch.no_grad()
-def encode(text_encoder, tokenizer, line: str, emphasis: str = "original"):
+def encode(text_encoder, tokenizer, line: str, emphasis: str = "original", embeddings=None):
     """A1111's conditioning of one prompt: [1, 77 × chunks, width]."""
     zs = []
-    chunks = tokenize_line(tokenizer, line, emphasis)
+    chunks = tokenize_line(tokenizer, line, emphasis, embeddings)
+    # transformers ≥ 5 has no text_model wrapper level.
+    token_embedding = text_encoder.get_input_embeddings()
     for chunk in chunks:
         tokens = torch.tensor([chunk["tokens"]])
+
+        def with_fixes(module, inputs, output, fixes=chunk["fixes"]):
+            # EmbeddingsWithFixes: the vectors after BOS + offset.
+            for offset, vectors in fixes:
+                output[0, offset + 1:offset + 1 + vectors.shape[0]] = vectors
+            return output
+
+        hook = token_embedding.register_forward_hook(with_fixes)
         z = text_encoder(input_ids=tokens).last_hidden_state
+        hook.remove()
         if emphasis != "none":
             multipliers = torch.tensor([chunk["multipliers"]], dtype=torch.float32)
             original_mean = z.mean()
@@ -198,7 +242,12 @@ IMAGE_CASES = [
          scheduler="euler", seed=15),
     dict(name="unbalanced", prompt="((a fox in the (snow", negative="[blurry", emphasis="original",
          scheduler="pndm", seed=16),
+    dict(name="embeddings", prompt="a photo of tinyemb, (tinyemb:1.3) fox in snow", negative="tinyneg blurry",
+         emphasis="original", scheduler="euler", seed=17),
 ]
+
+# Textual-inversion files written to prompts/embeddings/: A1111's emb_params layout and a single-tensor file.
+EMBEDDING_SEEDS = {"tinyemb": (3, 7001, "emb_params"), "tinyneg": (2, 7002, "vector")}
 
 
 def make_prompt_fixtures(root: Path, write_fixture) -> None:
@@ -216,10 +265,17 @@ def make_prompt_fixtures(root: Path, write_fixture) -> None:
     pipe.set_progress_bar_config(disable=True)
     tokenizer, text_encoder = pipe.tokenizer, pipe.text_encoder
     base = pipe.scheduler.config
+    width = text_encoder.config.hidden_size
+    embeddings = {}
+    (out / "embeddings").mkdir(exist_ok=True)
+    for name, (count, seed, key) in EMBEDDING_SEEDS.items():
+        vectors = torch.randn(count, width, generator=torch.Generator().manual_seed(seed)) * 0.5
+        embeddings[name] = vectors
+        save_file({key: vectors.contiguous()}, str(out / "embeddings" / f"{name}.safetensors"))
     empty, _ = encode(text_encoder, tokenizer, "")
     for case in IMAGE_CASES:
-        cond, chunks = encode(text_encoder, tokenizer, case["prompt"], case["emphasis"])
-        uncond, negative_chunks = encode(text_encoder, tokenizer, case["negative"], case["emphasis"])
+        cond, chunks = encode(text_encoder, tokenizer, case["prompt"], case["emphasis"], embeddings)
+        uncond, negative_chunks = encode(text_encoder, tokenizer, case["negative"], case["emphasis"], embeddings)
         cond, uncond = pad_cond(cond, uncond, empty)
         scheduler = {"euler": EulerDiscreteScheduler, "pndm": PNDMScheduler}[case["scheduler"]]
         pipe.scheduler = scheduler.from_config(base)

@@ -55,7 +55,10 @@ public struct CLIPTextModel: Sendable {
     /// first EOS (transformers' `pooler_output`; the highest id when the
     /// config keeps the legacy `eos_token_id` 2), through `text_projection`
     /// when the model has one (`CLIPTextModelWithProjection`'s `text_embeds`).
-    public func encode(_ ids: [[Int32]], skip: Int = 0, pooled: Bool) throws -> CLIPTextOutput {
+    /// - Parameter replacing: token embeddings to use instead of the table's
+    ///   at some positions (textual-inversion vectors, A1111's `EmbeddingsWithFixes`).
+    public func encode(_ ids: [[Int32]], skip: Int = 0, pooled: Bool,
+                       replacing replacements: [TokenEmbeddingReplacement] = []) throws -> CLIPTextOutput {
         let batch = ids.count, length = ids.first?.count ?? 0
         guard ids.allSatisfy({ $0.count == length }) else { throw ModelInputError.unequalLengths(ids.map(\.count)) }
         guard length <= configuration.maxPositionEmbeddings else {
@@ -65,7 +68,20 @@ public struct CLIPTextModel: Sendable {
             throw ModelInputError.tokenOutOfRange(bad, vocabulary: configuration.vocabSize)
         }
         let backend = tokenEmbedding.backend
-        let tokens = backend.embedding(ids.flatMap { $0 }, table: tokenEmbedding).reshaped([batch, length, -1])
+        var tokens = backend.embedding(ids.flatMap { $0 }, table: tokenEmbedding).reshaped([batch, length, -1])
+        if !replacements.isEmpty {
+            let width = configuration.hiddenSize
+            var values = tokens.toArray()
+            for r in replacements {
+                guard r.sequence < batch, r.position >= 0, r.position + r.vectors.count / max(width, 1) <= length,
+                      r.vectors.count % width == 0 else {
+                    throw ModelInputError.badReplacement(sequence: r.sequence, position: r.position, values: r.vectors.count)
+                }
+                let start = (r.sequence * length + r.position) * width
+                values.replaceSubrange(start..<start + r.vectors.count, with: r.vectors)
+            }
+            tokens = backend.upload(values, shape: [batch, length, width])
+        }
         let positions = backend.embedding((0..<Int32(length)).map { $0 }, table: positionEmbedding)
         var h = tokens + positions
         let kept = max(0, layers.count - skip)
@@ -86,6 +102,20 @@ public struct CLIPTextModel: Sendable {
         }
         let vectors = backend.embedding(rows, table: last.reshaped([batch * length, -1]))
         return CLIPTextOutput(hiddenStates: selected ?? last, pooled: textProjection.map { $0(vectors) } ?? vectors)
+    }
+}
+
+/// Token embeddings put in place of the table's: rows `position…` of
+/// sequence `sequence` of the batch, `vectors` [n × hiddenSize] row-major.
+public struct TokenEmbeddingReplacement: Sendable, Equatable {
+    public let sequence: Int
+    public let position: Int
+    public let vectors: [Float]
+
+    public init(sequence: Int, position: Int, vectors: [Float]) {
+        self.sequence = sequence
+        self.position = position
+        self.vectors = vectors
     }
 }
 

@@ -15,28 +15,33 @@ import TensorCore
 /// and the backend's buffers are shared), from any number of threads or tasks.
 public final class GenerationService: @unchecked Sendable {
     public let model: ModelBundle
+    /// Textual-inversion embeddings prompts may name.
+    public let embeddings: TextualInversionLibrary
     public let admission: MemoryAdmission
     /// Serialises generations: one runs at a time on this model.
     private let running = NSLock()
 
-    public init(model: ModelBundle, admission: MemoryAdmission = MemoryAdmission()) {
+    public init(model: ModelBundle, embeddings: TextualInversionLibrary = .empty,
+                admission: MemoryAdmission = MemoryAdmission()) {
         self.model = model
+        self.embeddings = embeddings
         self.admission = admission
     }
 
     /// The prompt-encoding stage a request asks for.
     public func promptEncoder(for request: GenerationRequest) -> any PromptEncoding {
         switch request.promptSyntax {
-        case .a1111: A1111PromptEncoder(encoders: model.textEncoders, emphasis: request.emphasis)
+        case .a1111: A1111PromptEncoder(encoders: model.textEncoders, emphasis: request.emphasis, embeddings: embeddings)
         case .diffusers: CLIPPromptEncoder(encoders: model.textEncoders)
         }
     }
 
     /// Loads the model from `source` on `backend`.
     public convenience init(loading source: ModelSource, configurationFolder: URL? = nil,
-                            backend: any Backend, admission: MemoryAdmission = MemoryAdmission()) throws {
+                            backend: any Backend, embeddings: TextualInversionLibrary = .empty,
+                            admission: MemoryAdmission = MemoryAdmission()) throws {
         self.init(model: try ModelBundle.load(source, configurationFolder: configurationFolder, backend: backend),
-                  admission: admission)
+                  embeddings: embeddings, admission: admission)
     }
 
     /// The request with the model's defaults filled in, or the first rule it breaks.

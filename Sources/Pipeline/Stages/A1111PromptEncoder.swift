@@ -1,3 +1,4 @@
+import Models
 import TensorCore
 import Tokenizers
 
@@ -16,9 +17,13 @@ public struct A1111PromptEncoder: PromptEncoding {
     /// is refused rather than left to exhaust memory.
     public static let maximumChunks = 32
 
-    public init(encoders: [TextEncoderComponent], emphasis: Emphasis = .original) {
+    public let embeddings: TextualInversionLibrary
+
+    public init(encoders: [TextEncoderComponent], emphasis: Emphasis = .original,
+                embeddings: TextualInversionLibrary = .empty) {
         self.encoders = encoders
         self.emphasis = emphasis
+        self.embeddings = embeddings
     }
 
     /// The weighted runs of a prompt as this encoder reads it.
@@ -34,7 +39,8 @@ public struct A1111PromptEncoder: PromptEncoding {
         var pooled: Tensor?
         for encoder in encoders {
             let chunker = PromptChunker(tokenizer: encoder.tokenizer,
-                                        contextLength: encoder.model.configuration.maxPositionEmbeddings)
+                                        contextLength: encoder.model.configuration.maxPositionEmbeddings,
+                                        embeddings: embeddings)
             let watch = Stopwatch()
             let chunked = parsed.map(chunker.chunks)
             tokenizeMilliseconds += watch.milliseconds
@@ -44,8 +50,17 @@ public struct A1111PromptEncoder: PromptEncoding {
             let skip = encoder.hiddenState.layersSkipped(clipSkip: clipSkip)
             // Every prompt's chunks in one batch (one chunk each: the batch diffusers encodes).
             let all = chunked.flatMap { $0 }
-            let output = try encoder.model.encode(all.map(\.tokens), skip: skip, pooled: encoder.yieldsPooled)
             let width = encoder.model.configuration.hiddenSize, length = all[0].tokens.count
+            let replacements = try all.enumerated().flatMap { index, chunk in
+                try chunk.fixes.map { fix in
+                    guard fix.embedding.width == width else {
+                        throw EmbeddingError(fix.embedding.name, "an embedding \(fix.embedding.width) wide; this model's text encoder is \(width) wide")
+                    }
+                    return TokenEmbeddingReplacement(sequence: index, position: fix.position, vectors: fix.embedding.values)
+                }
+            }
+            let output = try encoder.model.encode(all.map(\.tokens), skip: skip, pooled: encoder.yieldsPooled,
+                                                  replacing: replacements)
             var hidden = output.hiddenStates.toArray()
             for (index, chunk) in all.enumerated() {
                 emphasis.apply(chunk.weights, to: &hidden, rows: index * length, width: width)

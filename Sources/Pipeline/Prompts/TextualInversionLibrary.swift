@@ -1,0 +1,89 @@
+import Foundation
+import SafeTensors
+import Tokenizers
+
+/// Textual-inversion embeddings (A1111's `EmbeddingDatabase`): the
+/// `.safetensors` files of a folder, each named by its file stem. A prompt
+/// word equal to a name is replaced by the file's vectors, several tokens
+/// long, weights and chunking included.
+public struct TextualInversionLibrary: Sendable {
+    /// One embedding: `vectors` rows of `width` values.
+    public struct Embedding: Sendable, Equatable {
+        public let name: String
+        public let width: Int
+        public let values: [Float]
+        public var vectorCount: Int { values.count / width }
+
+        public init(name: String, width: Int, values: [Float]) {
+            self.name = name
+            self.width = width
+            self.values = values
+        }
+    }
+
+    public let embeddings: [String: Embedding]
+
+    public static let empty = TextualInversionLibrary(embeddings: [:])
+
+    public init(embeddings: [String: Embedding]) {
+        self.embeddings = embeddings
+    }
+
+    /// Every `.safetensors` in `folder` (none if the folder does not exist).
+    /// A file that is not an embedding is an error naming it.
+    public init(folder: URL) throws {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        var found: [String: Embedding] = [:]
+        for file in names.sorted() where file.hasSuffix(".safetensors") {
+            let embedding = try Self.load(folder.appendingPathComponent(file))
+            found[embedding.name] = embedding
+        }
+        embeddings = found
+    }
+
+    /// A1111's layouts: `emb_params` [n, width]; SDXL's `clip_l` / `clip_g`
+    /// (the one as wide as `width` is taken when asked); or a file with a single tensor.
+    static func load(_ url: URL) throws -> Embedding {
+        let file = try SafeTensorsFile(url: url)
+        let name = url.deletingPathExtension().lastPathComponent
+        let key: String
+        if file.info("emb_params") != nil {
+            key = "emb_params"
+        } else if file.info("clip_l") != nil {
+            key = "clip_l"
+        } else if file.names.count == 1 {
+            key = file.names[0]
+        } else {
+            throw EmbeddingError(url.path, "not a textual-inversion embedding (no emb_params, clip_l or single tensor)")
+        }
+        let info = file.info(key)!
+        let shape = info.shape.count == 1 ? [1] + info.shape : info.shape
+        guard shape.count == 2, shape[0] >= 1, shape[0] <= 75, shape[1] >= 1 else {
+            throw EmbeddingError(url.path, "'\(key)' has shape \(info.shape); an embedding is [vectors ≤ 75, width]")
+        }
+        let values = try file.floats(key)
+        guard values.allSatisfy(\.isFinite) else { throw EmbeddingError(url.path, "'\(key)' holds non-finite values") }
+        return Embedding(name: name, width: shape[1], values: values)
+    }
+
+    /// For a tokenizer: each embedding's name as tokens, longest first under each first token.
+    func lookup(_ tokenizer: CLIPTokenizer) -> [Int32: [(ids: [Int32], embedding: Embedding)]] {
+        var table: [Int32: [(ids: [Int32], embedding: Embedding)]] = [:]
+        for embedding in embeddings.values {
+            let ids = tokenizer.tokenize(embedding.name)
+            guard let first = ids.first else { continue }
+            table[first, default: []].append((ids, embedding))
+        }
+        for key in table.keys {
+            table[key]!.sort { $0.ids.count != $1.ids.count ? $0.ids.count > $1.ids.count : $0.embedding.name < $1.embedding.name }
+        }
+        return table
+    }
+}
+
+/// An embedding file sdgen cannot use, as one line.
+public struct EmbeddingError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+
+    public init(_ path: String, _ problem: String) { description = "\(path): \(problem)" }
+}
