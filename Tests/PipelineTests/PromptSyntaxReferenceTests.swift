@@ -30,6 +30,20 @@ final class PromptSyntaxReferenceTests: XCTestCase {
         }
     }
 
+    /// Prompt editing and alternation against A1111's own lark grammar.
+    func testSchedulesMatchA1111() throws {
+        let data = try Data(contentsOf: FixturePaths.url("prompts/schedules.json"))
+        let cases = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [[String: Any]])
+        XCTAssertGreaterThan(cases.count, 90)
+        for entry in cases {
+            let text = try XCTUnwrap(entry["text"] as? String), steps = try XCTUnwrap(entry["steps"] as? Int)
+            let expected = try XCTUnwrap(entry["schedule"] as? [[Any]]).map {
+                PromptSchedule.Entry(endStep: ($0[0] as! NSNumber).intValue, text: $0[1] as! String)
+            }
+            XCTAssertEqual(PromptSchedule.entries(text, steps: steps), expected, "\(text.debugDescription), \(steps) steps")
+        }
+    }
+
     func testWeightThatIsNotANumberIsAnError() {
         XCTAssertThrowsError(try PromptAttention.parse("a (fox:1.2.3)")) {
             XCTAssertEqual($0 as? PromptSyntaxError, .badWeight(":1.2.3)"))
@@ -69,6 +83,8 @@ final class PromptSyntaxReferenceTests: XCTestCase {
 
     static let cases = ["emphasis", "no_norm", "literal", "break", "long_commas", "long_negative", "unbalanced",
                         "embeddings"]
+    /// Cases with an image only (their conditioning changes during sampling).
+    static let imageCases = cases + ["editing"]
     /// `tinyemb` (A1111's emb_params, 3 vectors) and `tinyneg` (a single tensor, 2 vectors).
     static let embeddings = try! TextualInversionLibrary(folder: FixturePaths.url("prompts/embeddings"))
 
@@ -121,7 +137,7 @@ final class PromptSyntaxReferenceTests: XCTestCase {
         for backend in TestBackends.all {
             let service = try GenerationService(loading: .path(FixturePaths.url("pipeline")), backend: backend,
                                                 embeddings: Self.embeddings)
-            for name in Self.cases {
+            for name in Self.imageCases {
                 let fixture = try Fixture("prompts/\(name).safetensors")
                 let image = try XCTUnwrap(try service.generate(try request(fixture)).first)
                 XCTAssertEqual(image.truncatedTokens.prompt, 0, "nothing is cut")

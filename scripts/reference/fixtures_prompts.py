@@ -32,6 +32,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
+from prompt_schedules import SCHEDULE_STRINGS, prompt_schedule
+
 RE_ATTENTION = re.compile(r"""
 \\\(|
 \\\)|
@@ -259,6 +261,10 @@ def make_prompt_fixtures(root: Path, write_fixture) -> None:
         [{"text": s, "runs": parse_prompt_attention(s)} for s in PARSE_STRINGS], ensure_ascii=False, indent=1),
         encoding="utf-8")
 
+    (out / "schedules.json").write_text(json.dumps(
+        [{"text": s, "steps": steps, "schedule": prompt_schedule(s, steps)}
+         for s in SCHEDULE_STRINGS for steps in (10, 7, 1)], ensure_ascii=False, indent=1), encoding="utf-8")
+
     pipe = StableDiffusionPipeline.from_pretrained(str(root / "pipeline"), safety_checker=None,
                                                    feature_extractor=None, requires_safety_checker=False,
                                                    local_files_only=True)
@@ -290,3 +296,52 @@ def make_prompt_fixtures(root: Path, write_fixture) -> None:
         }, {"prompt": case["prompt"], "negative_prompt": case["negative"], "emphasis": case["emphasis"],
             "scheduler": case["scheduler"], "seed": case["seed"], "steps": 4, "guidance": 7.5,
             "width": 32, "height": 32})
+    make_editing_fixture(root, write_fixture)
+
+
+EDITING_CASE = dict(name="editing", prompt="a [red:blue:0.5] fox [in snow|at dusk], (detailed:1.2)",
+                    negative="[blurry::2] lowres", scheduler="euler", seed=18, steps=4)
+
+
+@torch.no_grad()
+def make_editing_fixture(root: Path, write_fixture) -> None:
+    """Prompt editing as A1111 samples it: at model evaluation i (0-based) the
+    texts of the first schedule entries ending at or after i, encoded as
+    above and padded to each other; diffusers switches embeds between steps
+    through callback_on_step_end."""
+    from diffusers import EulerDiscreteScheduler, StableDiffusionPipeline
+
+    case = EDITING_CASE
+    out = root / "prompts"
+    pipe = StableDiffusionPipeline.from_pretrained(str(root / "pipeline"), safety_checker=None,
+                                                   feature_extractor=None, requires_safety_checker=False,
+                                                   local_files_only=True)
+    pipe.set_progress_bar_config(disable=True)
+    pipe.scheduler = EulerDiscreteScheduler.from_config(pipe.scheduler.config)
+    tokenizer, text_encoder = pipe.tokenizer, pipe.text_encoder
+    empty, _ = encode(text_encoder, tokenizer, "")
+    steps = case["steps"]
+    positive, negative = prompt_schedule(case["prompt"], steps), prompt_schedule(case["negative"], steps)
+
+    def text_at(schedule, i):
+        return next(text for end, text in schedule if i <= end)
+
+    def embeds(i):
+        cond, _ = encode(text_encoder, tokenizer, text_at(positive, i))
+        uncond, _ = encode(text_encoder, tokenizer, text_at(negative, i))
+        return pad_cond(cond, uncond, empty)
+
+    def switch(p, i, t, kw):
+        cond, uncond = embeds(i + 1)
+        return {"prompt_embeds": torch.cat([uncond, cond])}
+
+    cond, uncond = embeds(0)
+    image = pipe(prompt_embeds=cond, negative_prompt_embeds=uncond, height=32, width=32,
+                 num_inference_steps=steps, guidance_scale=7.5, output_type="np",
+                 generator=torch.Generator().manual_seed(case["seed"]), callback_on_step_end=switch,
+                 callback_on_step_end_tensor_inputs=["prompt_embeds"]).images
+    write_fixture(out, case["name"], {"image": torch.from_numpy(image)},
+                  {"prompt": case["prompt"], "negative_prompt": case["negative"], "emphasis": "original",
+                   "scheduler": case["scheduler"], "seed": case["seed"], "steps": steps, "guidance": 7.5,
+                   "width": 32, "height": 32,
+                   "schedule": json.dumps(positive), "negative_schedule": json.dumps(negative)})

@@ -104,10 +104,23 @@ public final class GenerationService: @unchecked Sendable {
         let backend = model.backend
 
         // 1. Prompt encoding: the negative prompt ("" when none) first, as diffusers batches [uncond, cond].
+        // With A1111's syntax each prompt is a schedule (prompt editing, alternation); every
+        // combination of texts is encoded once, when first needed.
         let textWatch = Stopwatch()
         let prompts = generation.isGuided ? [request.negativePrompt, request.prompt] : [request.prompt]
         let labels = generation.isGuided ? ["the negative prompt", "the prompt"] : ["the prompt"]
-        let conditioning = try promptEncoder(for: request).encode(prompts, labels: labels, clipSkip: request.clipSkip)
+        let encoder = promptEncoder(for: request)
+        let schedules = request.promptSyntax == .a1111
+            ? prompts.map { PromptSchedule.entries($0, steps: request.steps) } : nil
+        var encoded: [[String]: Conditioning] = [:]
+        func conditioning(atEvaluation index: Int) throws -> Conditioning {
+            let texts = schedules?.map { PromptSchedule.text(of: $0, atEvaluation: index) } ?? prompts
+            if let known = encoded[texts] { return known }
+            let fresh = try encoder.encode(texts, labels: labels, clipSkip: request.clipSkip)
+            encoded[texts] = fresh
+            return fresh
+        }
+        let conditioning = try conditioning(atEvaluation: 0)
         backend.synchronize()
         timings.tokenizeMilliseconds = conditioning.tokenizeMilliseconds
         timings.textEncoderMilliseconds = textWatch.milliseconds - conditioning.tokenizeMilliseconds
@@ -123,7 +136,8 @@ public final class GenerationService: @unchecked Sendable {
         // 3. Denoising.
         let loop = DenoisingLoop(unet: model.unet, shape: generation.latentShape, guidance: request.guidance)
         try cancellation.check()
-        let latents = try loop.run(from: start, scheduler: &scheduler, conditioning: conditioning, random: &random) {
+        let latents = try loop.run(from: start, scheduler: &scheduler, conditioning: conditioning(atEvaluation:),
+                                   random: &random) {
             step, steps, seconds, latents in
             timings.unetSeconds.append(seconds)
             try events(.step(.init(image: index, step: step + 1, steps: steps, seconds: seconds, elapsed: total.seconds,

@@ -5,7 +5,8 @@ import TensorCore
 /// The sampling loop: one UNet evaluation per scheduler timestep, on both
 /// halves of the batch when guided ([unconditional, conditional], as
 /// diffusers batches them), classifier-free guidance, the scheduler step on
-/// the host, and the optional latent mask.
+/// the host, and the optional latent mask. The conditioning is asked for at
+/// every evaluation (prompt editing changes it part-way).
 public struct DenoisingLoop: Sendable {
     public let unet: UNet2DConditionModel
     public let shape: LatentShape
@@ -23,7 +24,8 @@ public struct DenoisingLoop: Sendable {
     /// Runs evaluations `start.firstStep..<scheduler.timesteps.count`.
     /// - Parameter afterStep: called after each evaluation with (evaluation,
     ///   evaluations, its seconds, the latents); throwing stops the loop.
-    public func run(from start: LatentStart, scheduler: inout any Scheduler, conditioning: Conditioning,
+    public func run(from start: LatentStart, scheduler: inout any Scheduler,
+                    conditioning: (Int) throws -> Conditioning,
                     random: inout any RandomSource,
                     afterStep: (Int, Int, Double, [Float]) throws -> Void) throws -> [Float] {
         let backend = unet.convIn.weight.backend
@@ -37,7 +39,7 @@ public struct DenoisingLoop: Sendable {
             let sample = backend.upload(Array(repeating: input, count: batch).flatMap { $0 },
                                         shape: [batch, shape.channels, shape.height, shape.width])
                 .permuted([0, 2, 3, 1])
-            let prediction = unet(sample, timestep: scheduler.timesteps[i], context: conditioning.sequence)
+            let prediction = unet(sample, timestep: scheduler.timesteps[i], context: try conditioning(i).sequence)
                 .permuted([0, 3, 1, 2]).toArray()
             let output = isGuided ? guided(prediction, count: count) : prediction
             latents = scheduler.step(modelOutput: output, step: i, sample: latents, randomSource: &random)
