@@ -51,15 +51,10 @@ public struct CLIPTextConfiguration: Codable, Sendable, Equatable {
     /// Rejects numbers no text encoder has (see `ConfigurationLimits`) with one line.
     public func validate(source: String) throws {
         func fail(_ why: String) -> ModelLoadError { .invalidConfiguration("\(source): unsupported text encoder: \(why)") }
-        typealias L = ConfigurationLimits
-        try L.check(vocabSize, L.vocabulary, "vocab_size", fail)
-        try L.check(hiddenSize, L.channels, "hidden_size", fail)
-        try L.check(intermediateSize, L.channels, "intermediate_size", fail)
-        try L.check(numHiddenLayers, L.layers, "num_hidden_layers", fail)
-        try L.check(maxPositionEmbeddings, L.positions, "max_position_embeddings", fail)
-        try L.check(projectionDim, L.channels, "projection_dim", fail)
-        try L.checkDivides(hiddenSize, by: numAttentionHeads, "attention heads", fail)
-        try L.checkEpsilon(layerNormEps, "layer_norm_eps", fail)
+        try ConfigurationLimits.checkTransformer(
+            vocabSize: vocabSize, hiddenSize: hiddenSize, intermediateSize: intermediateSize, layers: numHiddenLayers,
+            positions: maxPositionEmbeddings, heads: numAttentionHeads, eps: layerNormEps, fail)
+        try ConfigurationLimits.check(projectionDim, ConfigurationLimits.channels, "projection_dim", fail)
     }
 
     public static func load(_ url: URL) throws -> CLIPTextConfiguration {

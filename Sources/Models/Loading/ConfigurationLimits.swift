@@ -21,6 +21,18 @@ enum ConfigurationLimits {
         guard parts >= 1, width % parts == 0 else { throw fail("\(width) channels do not split into \(parts) \(what)") }
     }
 
+    /// What every transformer text encoder (CLIP, BERT) must satisfy, by transformers' key names.
+    static func checkTransformer(vocabSize: Int, hiddenSize: Int, intermediateSize: Int, layers: Int, positions: Int,
+                                 heads: Int, eps: Float, _ fail: (String) -> ModelLoadError) throws {
+        try check(vocabSize, vocabulary, "vocab_size", fail)
+        try check(hiddenSize, channels, "hidden_size", fail)
+        try check(intermediateSize, channels, "intermediate_size", fail)
+        try check(layers, self.layers, "num_hidden_layers", fail)
+        try check(positions, self.positions, "max_position_embeddings", fail)
+        try checkDivides(hiddenSize, by: heads, "attention heads", fail)
+        try checkEpsilon(eps, "layer_norm_eps", fail)
+    }
+
     static func checkEpsilon(_ eps: Float, _ key: String, _ fail: (String) -> ModelLoadError) throws {
         guard eps.isFinite, eps >= 0 else { throw fail("\(key) \(eps) is not a small non-negative number") }
     }
