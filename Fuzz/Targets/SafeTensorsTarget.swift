@@ -1,16 +1,19 @@
 import Foundation
 import Models
+import Pipeline
 import SafeTensors
 import TensorCore
 
 extension FuzzTarget {
     /// A `.safetensors` file: header, offsets, dtypes, shapes; then the
     /// architecture read off a single-file checkpoint's tensors, built on the
-    /// FLOP counter (shapes only).
+    /// FLOP counter (shapes only); and the file as a textual-inversion embedding.
     static let safetensors = FuzzTarget(name: "safetensors", input: "a .safetensors file") { data in
-        let url = Scratch.write(["model.safetensors": data]).appendingPathComponent("model.safetensors")
+        let folder = Scratch.write(["model.safetensors": data])
+        let url = folder.appendingPathComponent("model.safetensors")
         guard let file = try? SafeTensorsFile(url: url) else { return }
         for name in file.names.prefix(64) { _ = try? file.floats(name) }
         _ = try? StableDiffusionCheckpoint(url: url, backend: FLOPCounter())
+        _ = try? TextualInversionLibrary(folder: folder)
     }
 }
