@@ -210,6 +210,22 @@ static int copy_texts(png_structp png, png_infop info, sdgen_png_decoded *out) {
     return SDGEN_PNG_OK;
 }
 
+// Walks the chunks up to IEND: each must fit in the data. libpng allocates
+// an ancillary chunk's declared length before reading it, so a 2 GB length
+// in a 1 KB file would otherwise cost 2 GB before the read finds the end.
+static int check_chunk_lengths(const uint8_t *data, size_t size) {
+    size_t at = 8;
+    while (size - at >= 8) {
+        uint32_t length = ((uint32_t)data[at] << 24) | ((uint32_t)data[at + 1] << 16) |
+                          ((uint32_t)data[at + 2] << 8) | data[at + 3];
+        if (length > 0x7FFFFFFFu) return SDGEN_PNG_ERR_LIBPNG;
+        if ((size_t)length + 12 > size - at) return SDGEN_PNG_ERR_TRUNCATED;
+        if (memcmp(data + at + 4, "IEND", 4) == 0) break;
+        at += (size_t)length + 12;
+    }
+    return SDGEN_PNG_OK;
+}
+
 int sdgen_png_read(const uint8_t *data, size_t size, int want_pixels,
                    sdgen_png_decoded *out, sdgen_png_error *error) {
     if (error != NULL) memset(error, 0, sizeof *error);
@@ -222,6 +238,8 @@ int sdgen_png_read(const uint8_t *data, size_t size, int want_pixels,
     if (signature_bytes == 0) return SDGEN_PNG_ERR_NOT_PNG;
     if (png_sig_cmp((png_const_bytep)data, 0, signature_bytes) != 0) return SDGEN_PNG_ERR_NOT_PNG;
     if (signature_bytes < 8) return SDGEN_PNG_ERR_TRUNCATED;
+    int structure = check_chunk_lengths(data, size);
+    if (structure != SDGEN_PNG_OK) return structure;
 
     read_context *io = (read_context *)calloc(1, sizeof *io);
     if (io == NULL) return SDGEN_PNG_ERR_NOMEM;
@@ -251,6 +269,11 @@ int sdgen_png_read(const uint8_t *data, size_t size, int want_pixels,
     }
 
     png_set_read_fn(png, io, on_read);
+    // A hostile file may declare a chunk of gigabytes (libpng allocates an
+    // ancillary chunk's declared length before reading it) or thousands of
+    // chunks (text chunks sdgen reads are a few KB; sizes are capped below).
+    png_set_chunk_malloc_max(png, 8u << 20);
+    png_set_chunk_cache_max(png, 1000);
     png_read_info(png, info);
 
     png_uint_32 width = 0, height = 0;
