@@ -20,10 +20,9 @@ case "$kind" in
         flags=(--sanitize=thread)
         export TSAN_OPTIONS="suppressions=$PWD/scripts/tsan.supp:halt_on_error=1:${TSAN_OPTIONS:-}" ;;
     undefined)
-        flags=(-Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined
-               -Xcxx -fsanitize=undefined -Xcxx -fno-sanitize-recover=undefined
-               -Xlinker -lubsan)
-        export UBSAN_OPTIONS="print_stacktrace=1:${UBSAN_OPTIONS:-}" ;;
+        # SwiftPM instruments the C targets (CPUKernels, CPNGShim, CSentencePiece) and links the toolchain's runtime.
+        flags=(--sanitize=undefined)
+        export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}" ;;
     *) echo "unknown sanitizer '$kind' (address, thread, undefined)" >&2; exit 2 ;;
 esac
 swift build -c release --build-tests --build-path ".build/$kind" "${flags[@]}"
