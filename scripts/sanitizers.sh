@@ -20,9 +20,14 @@ case "$kind" in
         flags=(--sanitize=thread)
         export TSAN_OPTIONS="suppressions=$PWD/scripts/tsan.supp:halt_on_error=1:${TSAN_OPTIONS:-}" ;;
     undefined)
-        # SwiftPM instruments the C targets (CPUKernels, CPNGShim, CSentencePiece) and links the toolchain's runtime.
-        flags=(--sanitize=undefined)
-        export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}" ;;
+        # The C targets (CPUKernels, CPNGShim, CSentencePiece and the dependencies' C) instrumented,
+        # linked with the toolchain's UBSan runtime (swiftc has no -sanitize=undefined on Linux).
+        runtime="$(dirname "$(command -v swift)")/../lib/clang"
+        runtime="$(ls -d "$runtime"/*/lib/linux | head -1)"
+        flags=(-Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined
+               -Xcxx -fsanitize=undefined -Xcxx -fno-sanitize-recover=undefined
+               -Xlinker "$runtime/libclang_rt.ubsan_standalone-x86_64.so" -Xlinker -rpath -Xlinker "$runtime")
+        export UBSAN_OPTIONS="print_stacktrace=1:${UBSAN_OPTIONS:-}" ;;
     *) echo "unknown sanitizer '$kind' (address, thread, undefined)" >&2; exit 2 ;;
 esac
 swift build -c release --build-tests --build-path ".build/$kind" "${flags[@]}"
