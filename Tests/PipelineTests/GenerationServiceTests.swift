@@ -208,3 +208,19 @@ final class CLIPPromptEncoderTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(pair.pooled).toArray(), try XCTUnwrap(first.model.encode(ids, pooled: true).pooled).toArray())
     }
 }
+
+extension CLIPPromptEncoderTests {
+    /// A1111's encoder hands on each prompt's first chunk's pooled vector (a row gather), here with
+    /// prompts of one and of several chunks (batches of different sizes round differently: 1e-5).
+    func testA1111PooledVectorIsEachPromptsFirstChunk() throws {
+        let first = GenerationServiceTests.service.model.textEncoders[0]
+        let pooling = TextEncoderComponent(model: first.model, tokenizer: first.tokenizer, yieldsPooled: true)
+        let long = Array(repeating: "a red fox", count: 60).joined(separator: " ")
+        let conditioning = try A1111PromptEncoder(encoders: [pooling]).encode(["a cat", long], labels: ["n", "p"], clipSkip: 0)
+        let chunker = PromptChunker(tokenizer: first.tokenizer, contextLength: 77)
+        let firstChunks = [chunker.chunks([.init("a cat", 1)])[0].tokens, chunker.chunks([.init(long, 1)])[0].tokens]
+        XCTAssertGreaterThan(chunker.chunks([.init(long, 1)]).count, 1)
+        let expected = try XCTUnwrap(first.model.encode(firstChunks, pooled: true).pooled).toArray()
+        assertClose(try XCTUnwrap(conditioning.pooled).toArray(), expected, atol: 1e-5, rtol: 0, "A1111 pooled rows")
+    }
+}

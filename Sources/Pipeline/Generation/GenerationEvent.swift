@@ -17,8 +17,5 @@ public enum GenerationEvent: Sendable {
         /// The latents after this step (NCHW), for a live preview.
         public let latents: [Float]
         public let shape: LatentShape
-
-        /// Fraction of the image's denoising done.
-        public var fraction: Double { Double(step) / Double(max(steps, 1)) }
     }
 }

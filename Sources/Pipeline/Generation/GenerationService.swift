@@ -66,9 +66,11 @@ public final class GenerationService: @unchecked Sendable {
                          events: (GenerationEvent) throws -> Void = { _ in }) throws -> [GeneratedImage] {
         let generation = try admit(request)
         return try running.withLock {
-            try (0..<request.count).map { index in
+            let conditioning = PromptConditioning(generation, encoder: promptEncoder(for: request))
+            return try (0..<request.count).map { index in
                 try cancellation.check()
-                let image = try makeImage(index, of: generation, cancellation: cancellation, events: events)
+                let image = try makeImage(index, of: generation, conditioning: conditioning, cancellation: cancellation,
+                                          events: events)
                 try events(.finished(image))
                 return image
             }
@@ -94,7 +96,8 @@ public final class GenerationService: @unchecked Sendable {
         }
     }
 
-    private func makeImage(_ index: Int, of generation: ResolvedGeneration, cancellation: CancellationToken,
+    private func makeImage(_ index: Int, of generation: ResolvedGeneration, conditioning prompts: PromptConditioning,
+                           cancellation: CancellationToken,
                            events: (GenerationEvent) throws -> Void) throws -> GeneratedImage {
         let request = generation.request
         let seed = generation.seed(ofImage: index)
@@ -103,27 +106,13 @@ public final class GenerationService: @unchecked Sendable {
         var timings = GenerationTimings()
         let backend = model.backend
 
-        // 1. Prompt encoding: the negative prompt ("" when none) first, as diffusers batches [uncond, cond].
-        // With A1111's syntax each prompt is a schedule (prompt editing, alternation); every
-        // combination of texts is encoded once, when first needed.
+        // 1. Prompt encoding (cached across the request's images).
         let textWatch = Stopwatch()
-        let prompts = generation.isGuided ? [request.negativePrompt, request.prompt] : [request.prompt]
-        let labels = generation.isGuided ? ["the negative prompt", "the prompt"] : ["the prompt"]
-        let encoder = promptEncoder(for: request)
-        let schedules = request.promptSyntax == .a1111
-            ? prompts.map { PromptSchedule.entries($0, steps: request.steps) } : nil
-        var encoded: [[String]: Conditioning] = [:]
-        func conditioning(atEvaluation index: Int) throws -> Conditioning {
-            let texts = schedules?.map { PromptSchedule.text(of: $0, atEvaluation: index) } ?? prompts
-            if let known = encoded[texts] { return known }
-            let fresh = try encoder.encode(texts, labels: labels, clipSkip: request.clipSkip)
-            encoded[texts] = fresh
-            return fresh
-        }
-        let conditioning = try conditioning(atEvaluation: 0)
+        let cached = prompts.isEncoded(atEvaluation: 0)
+        let conditioning = try prompts(atEvaluation: 0)
         backend.synchronize()
-        timings.tokenizeMilliseconds = conditioning.tokenizeMilliseconds
-        timings.textEncoderMilliseconds = textWatch.milliseconds - conditioning.tokenizeMilliseconds
+        timings.tokenizeMilliseconds = cached ? 0 : conditioning.tokenizeMilliseconds
+        timings.textEncoderMilliseconds = textWatch.milliseconds - timings.tokenizeMilliseconds
         // Each stage needs only its own model: the others' mapped weights
         // need not stay resident (they return from the page cache).
         model.checkpoint.releaseResidentPages()
@@ -136,7 +125,7 @@ public final class GenerationService: @unchecked Sendable {
         // 3. Denoising.
         let loop = DenoisingLoop(unet: model.unet, shape: generation.latentShape, guidance: request.guidance)
         try cancellation.check()
-        let latents = try loop.run(from: start, scheduler: &scheduler, conditioning: conditioning(atEvaluation:),
+        let latents = try loop.run(from: start, scheduler: &scheduler, conditioning: prompts.callAsFunction(atEvaluation:),
                                    random: &random) {
             step, steps, seconds, latents in
             timings.unetSeconds.append(seconds)

@@ -61,34 +61,36 @@ public struct A1111PromptEncoder: PromptEncoding {
             }
             let output = try encoder.model.encode(all.map(\.tokens), skip: skip, pooled: encoder.yieldsPooled,
                                                   replacing: replacements)
-            var hidden = output.hiddenStates.toArray()
-            for (index, chunk) in all.enumerated() {
-                emphasis.apply(chunk.weights, to: &hidden, rows: index * length, width: width)
-            }
             let most = chunked.map(\.count).max() ?? 1
-            // The empty prompt's chunk pads the prompts with fewer chunks.
-            let padding = chunked.allSatisfy({ $0.count == most }) ? []
-                : try encoder.model(chunker.chunks(try runs(of: "")).map(\.tokens), skip: skip).toArray()
-            var batch: [Float] = []
-            batch.reserveCapacity(prompts.count * most * length * width)
-            var first = 0
-            for chunks in chunked {
-                batch += hidden[first * length * width..<(first + chunks.count) * length * width]
-                for _ in chunks.count..<most { batch += padding }
-                first += chunks.count
-            }
             let backend = output.hiddenStates.backend
-            states.append(backend.upload(batch, shape: [prompts.count, most * length, width]))
-            if encoder.yieldsPooled, let vectors = output.pooled {
-                // A1111 keeps the first chunk's pooled vector of each prompt.
-                let values = vectors.toArray(), size = vectors.shape[1]
-                var firstChunks: [Float] = []
-                var offset = 0
-                for chunks in chunked {
-                    firstChunks += values[offset * size..<(offset + 1) * size]
-                    offset += chunks.count
+            let weighted = emphasis != .none && all.contains { $0.weights.contains { $0 != 1 } }
+            let padded = chunked.contains { $0.count != most }
+            if !weighted && !padded {
+                // Each prompt's chunks are consecutive rows of the batch: concatenating
+                // them along the tokens is a reshape, and the states stay on the device.
+                states.append(output.hiddenStates.reshaped([prompts.count, most * length, width]))
+            } else {
+                var hidden = output.hiddenStates.toArray()
+                for (index, chunk) in all.enumerated() {
+                    emphasis.apply(chunk.weights, to: &hidden, rows: index * length, width: width)
                 }
-                pooled = backend.upload(firstChunks, shape: [prompts.count, size])
+                // The empty prompt's chunk pads the prompts with fewer chunks.
+                let padding = padded
+                    ? try encoder.model(chunker.chunks(try runs(of: "")).map(\.tokens), skip: skip).toArray() : []
+                var batch: [Float] = []
+                batch.reserveCapacity(prompts.count * most * length * width)
+                var first = 0
+                for chunks in chunked {
+                    batch += hidden[first * length * width..<(first + chunks.count) * length * width]
+                    for _ in chunks.count..<most { batch += padding }
+                    first += chunks.count
+                }
+                states.append(backend.upload(batch, shape: [prompts.count, most * length, width]))
+            }
+            if encoder.yieldsPooled, let vectors = output.pooled {
+                // A1111 keeps each prompt's first chunk's pooled vector: a row gather.
+                let firstRows = chunked.indices.map { Int32(chunked[..<$0].reduce(0) { $0 + $1.count }) }
+                pooled = backend.embedding(firstRows, table: vectors)
             }
         }
         let sequence = states.count == 1 ? states[0] : states[0].backend.concat(states, axis: 2)

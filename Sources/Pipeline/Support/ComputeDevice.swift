@@ -65,12 +65,19 @@ public enum DeviceError: Error, CustomStringConvertible, Equatable {
     case gpuUnavailable(String)
     case precisionUnsupported(MatmulPrecision)
 
-    public var description: String {
+    public var description: String { description(naming: { _ in nil }) }
+
+    /// The setting a message names, for interfaces that spell them as options.
+    public enum Setting: Sendable { case device, precision }
+
+    /// The message with each setting spelled by `name` (a CLI flag), or in plain words where it gives nil.
+    public func description(naming name: (Setting) -> String?) -> String {
         switch self {
         case let .gpuUnavailable(reason):
-            "no GPU backend: \(reason); use the CPU instead"
+            "no GPU backend: \(reason); " + (name(.device).map { "or use \($0) cpu" } ?? "use the CPU instead")
         case let .precisionUnsupported(precision):
-            "\(precision.rawValue) matrix products are a CPU option; the GPU backend computes in f32"
+            (name(.precision).map { "\($0) \(precision.rawValue)" } ?? "\(precision.rawValue) matrix-product precision")
+                + " is a CPU option; the GPU backend computes in f32"
         }
     }
 }

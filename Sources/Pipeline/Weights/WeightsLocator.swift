@@ -53,14 +53,18 @@ public enum WeightsError: Error, CustomStringConvertible, Equatable {
     case noneFound(String)
     case ambiguous(String, [String])
 
-    public var description: String {
+    public var description: String { description(option: nil) }
+
+    /// The message with the way to name a model spelled as `option` (a CLI
+    /// flag such as "--weights"), or in plain words when nil.
+    public func description(option: String?) -> String {
         switch self {
         case .notFound(let path):
-            "\(path): no such file or folder"
+            "\(option.map { "\($0) " } ?? "")\(path): no such file or folder"
         case .noneFound(let folder):
-            "no Stable Diffusion weights in \(folder)/: run 'sdgen download', or put a diffusers folder or a single-file .safetensors checkpoint there (or name one explicitly)"
+            "no Stable Diffusion weights in \(folder)/: run 'sdgen download', or put a diffusers folder or a single-file .safetensors checkpoint there (or \(option.map { "pass \($0) PATH" } ?? "name one explicitly"))"
         case .ambiguous(let folder, let names):
-            "several models in \(folder)/ (\(names.joined(separator: ", "))): name the one to use"
+            "several models in \(folder)/ (\(names.joined(separator: ", "))): \(option.map { "choose one with \($0) PATH" } ?? "name the one to use")"
         }
     }
 }

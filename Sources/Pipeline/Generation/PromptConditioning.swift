@@ -1,0 +1,38 @@
+/// The conditioning of a request's prompts at each model evaluation. With
+/// A1111's syntax each prompt is a schedule (prompt editing, alternation);
+/// every combination of texts is encoded once per request, when first
+/// needed, however many images the request makes.
+final class PromptConditioning {
+    private let encoder: any PromptEncoding
+    /// The negative prompt ("" when none) first, as diffusers batches [uncond, cond].
+    private let prompts: [String]
+    private let labels: [String]
+    private let clipSkip: Int
+    private let schedules: [[PromptSchedule.Entry]]?
+    private var encoded: [[String]: Conditioning] = [:]
+
+    init(_ generation: ResolvedGeneration, encoder: any PromptEncoding) {
+        let request = generation.request
+        self.encoder = encoder
+        prompts = generation.isGuided ? [request.negativePrompt, request.prompt] : [request.prompt]
+        labels = generation.isGuided ? ["the negative prompt", "the prompt"] : ["the prompt"]
+        clipSkip = request.clipSkip
+        schedules = request.promptSyntax == .a1111
+            ? prompts.map { PromptSchedule.entries($0, steps: request.steps) } : nil
+    }
+
+    /// Whether evaluation `index`'s conditioning is already encoded (no time to report for it).
+    func isEncoded(atEvaluation index: Int) -> Bool { encoded[texts(atEvaluation: index)] != nil }
+
+    func callAsFunction(atEvaluation index: Int) throws -> Conditioning {
+        let texts = texts(atEvaluation: index)
+        if let known = encoded[texts] { return known }
+        let fresh = try encoder.encode(texts, labels: labels, clipSkip: clipSkip)
+        encoded[texts] = fresh
+        return fresh
+    }
+
+    private func texts(atEvaluation index: Int) -> [String] {
+        schedules?.map { PromptSchedule.text(of: $0, atEvaluation: index) } ?? prompts
+    }
+}
