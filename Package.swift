@@ -48,6 +48,8 @@ let package = Package(
         .target(name: "Pipeline", dependencies: [
             "TensorCore", "SafeTensors", "Tokenizers", "Models", "Schedulers", "ImageIO",
             .product(name: "Logging", package: "swift-log"),
+            // LoRA short hashes (A1111's sha256 of the file after its header).
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // Fetching models from the Hugging Face Hub (HTTP through Foundation's URLSession).
         .target(name: "HubDownload", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),

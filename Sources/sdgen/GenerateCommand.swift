@@ -11,6 +11,7 @@ extension RandomSourceKind: ExpressibleByArgument {}
 extension ComputeDevice: ExpressibleByArgument {}
 extension PromptSyntax: ExpressibleByArgument {}
 extension Emphasis: ExpressibleByArgument {}
+extension LoRASelection: ExpressibleByArgument {}
 
 /// Text to image: options in, a `GenerationRequest` per prompt to the
 /// generation service, its events printed and its images written.
@@ -81,6 +82,17 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "A folder of textual-inversion embeddings (.safetensors): a prompt word equal to a file's name becomes its vectors (with a1111 syntax).")
     var embeddingsDir = "weights/embeddings"
 
+    @Option(name: .customLong("lora"), help: ArgumentHelp(
+        "A LoRA/LoCon .safetensors merged into the model, at WEIGHT (default 1); repeatable. FILE may be a name under --lora-dir.",
+        valueName: "FILE[:WEIGHT]"))
+    var loras: [LoRASelection] = []
+
+    @Option(help: "Where <lora:NAME:WEIGHT> prompt tags (with a1111 syntax) find NAME.safetensors, in any subfolder.")
+    var loraDir = LoRALibrary.defaultFolder.relativePath
+
+    @Flag(help: "Fail when a LoRA module matches no weight of the model (default: a warning naming them).")
+    var strictLora = false
+
     @Option(help: "With a1111 syntax: original (weights, then each chunk's mean restored; A1111's default), no-norm (weights only) or none (brackets are plain text).")
     var emphasis: Emphasis = GenerationDefaults.emphasis
 
@@ -127,10 +139,17 @@ struct GenerateCommand: ParsableCommand {
         let setup = Stopwatch()
         let backend = try backendOptions.settings.makeBackend(for: device)
         let embeddings = try TextualInversionLibrary(folder: URL(fileURLWithPath: embeddingsDir))
+        // Loaded with the first request's LoRAs, so a run with one set loads once.
+        let firstLoRAs = try requests.first.map { try ResolvedGeneration.loras(of: $0).loras } ?? []
         let service = try GenerationService(loading: source, configurationFolder: config.map { URL(fileURLWithPath: $0) },
-                                            backend: backend, embeddings: embeddings)
-        let model = service.model
-        say("Loaded \(model.name) (\(model.checkpoint.layout.rawValue)) on \(backend.name) in \(String(format: "%.1f", setup.seconds)) s")
+                                            backend: backend, embeddings: embeddings,
+                                            loraLibrary: LoRALibrary(folder: URL(fileURLWithPath: loraDir)),
+                                            loras: firstLoRAs, strictLoRA: strictLora)
+        // Not held: a request with other LoRAs loads the model again, and the old weights should go.
+        let modelName = service.model.name
+        let applied = service.model.loras.map { "\($0.name) \($0.unetWeight)" }.joined(separator: ", ")
+        say("Loaded \(modelName) (\(service.model.checkpoint.layout.rawValue))\(applied.isEmpty ? "" : " with LoRA \(applied)") "
+            + "on \(backend.name) in \(String(format: "%.1f", setup.seconds)) s")
         // Every request is checked, and fits, before the first one runs.
         for request in requests { try service.admit(request) }
 
@@ -169,7 +188,7 @@ struct GenerateCommand: ParsableCommand {
 
         let peak = ProcessMemory.peakResidentBytes
         if json {
-            let report = GenerateReport(device: backend.name, model: model.name, images: summaries,
+            let report = GenerateReport(device: backend.name, model: modelName, images: summaries,
                                         peakResidentBytes: peak)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -192,6 +211,7 @@ struct GenerateCommand: ParsableCommand {
         request.clipSkip = clipSkip
         request.promptSyntax = promptSyntax
         request.emphasis = emphasis
+        request.loras = loras
         if let count { request.count = count }
         return request
     }

@@ -38,7 +38,9 @@ public struct StableDiffusionCheckpoint: Sendable {
     ///   whose unet/, vae/ and text_encoder/ config.json replace what the
     ///   tensor shapes imply (like diffusers' `from_single_file(config:)`):
     ///   head counts and norm groups are not in the shapes.
-    public init(url: URL, backend: any Backend, dtype: DType? = nil, configurationFolder: URL? = nil) throws {
+    /// - Parameter loras: LoRAs merged into the UNet and text encoder as they load.
+    public init(url: URL, backend: any Backend, dtype: DType? = nil, configurationFolder: URL? = nil,
+                loras: LoRAStack = LoRAStack([])) throws {
         self.url = url
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
@@ -56,9 +58,12 @@ public struct StableDiffusionCheckpoint: Sendable {
                                           backend: backend, dtype: dtype)
             vaeSource = WeightSource(files: [try folder.weights("vae", base: "diffusion_pytorch_model")],
                                      backend: backend, dtype: dtype, keyMap: CheckpointKeyMap.vaeFolder)
-            textEncoders = [try CLIPTextModel(configuration: clipConfig, weights: text.root)]
-            unet = try UNet2DConditionModel(configuration: unetConfig, weights: unetSource.root)
             family = ModelFamily(unet: unetConfig)
+            try loras.check(textEncoders: 1, family: family)
+            textEncoders = [try CLIPTextModel(configuration: clipConfig,
+                                              weights: text.patched(loras.patch(for: .textEncoder(index: 0, count: 1))).root)]
+            unet = try UNet2DConditionModel(configuration: unetConfig,
+                                            weights: unetSource.patched(loras.patch(for: .unet(of: unetConfig))).root)
             sources = [text, unetSource, vaeSource]
             tokenizerFolders = [folder.optional("tokenizer")]
             schedulerConfiguration = folder.optional("scheduler/scheduler_config.json")
@@ -79,13 +84,17 @@ public struct StableDiffusionCheckpoint: Sendable {
             sources = [source]
             vaeConfiguration = inferred.vae
             vaeSource = source.remapped(CheckpointKeyMap.vaeSingleFile(blocks: inferred.vae.blockOutChannels.count))
-            textEncoders = [try CLIPTextModel(configuration: inferred.clip,
-                                              weights: source.remapped(CheckpointKeyMap.clipSingleFile).root)]
+            try loras.check(textEncoders: 1, family: family)
+            textEncoders = [try CLIPTextModel(
+                configuration: inferred.clip,
+                weights: source.remapped(CheckpointKeyMap.clipSingleFile)
+                    .patched(loras.patch(for: .textEncoder(index: 0, count: 1))).root)]
             unet = try UNet2DConditionModel(
                 configuration: inferred.unet,
                 weights: source.remapped(CheckpointKeyMap.unetSingleFile(
                     layersPerBlock: inferred.unet.layersPerBlock,
-                    upBlockHasAttention: inferred.unet.upBlockTypes.map { $0 == "CrossAttnUpBlock2D" })).root)
+                    upBlockHasAttention: inferred.unet.upBlockTypes.map { $0 == "CrossAttnUpBlock2D" }))
+                    .patched(loras.patch(for: .unet(of: inferred.unet))).root)
             // As diffusers' from_single_file(config=): tokenizer and scheduler come with the configs.
             tokenizerFolders = [configurationFiles?.optional("tokenizer")]
             schedulerConfiguration = configurationFiles?.optional("scheduler/scheduler_config.json")
@@ -108,11 +117,12 @@ public struct StableDiffusionCheckpoint: Sendable {
     /// pipeline at full size with nothing downloaded (images are noise; the
     /// time per step is real). The one place SD 1.5's shape is spelled out
     /// for generation; `sdgen bench` uses it too.
-    public static func randomWeights(backend: any Backend, dtype: DType? = nil) throws -> StableDiffusionCheckpoint {
-        try StableDiffusionCheckpoint(randomWeightsOn: backend, dtype: dtype)
+    public static func randomWeights(backend: any Backend, dtype: DType? = nil,
+                                     loras: LoRAStack = LoRAStack([])) throws -> StableDiffusionCheckpoint {
+        try StableDiffusionCheckpoint(randomWeightsOn: backend, dtype: dtype, loras: loras)
     }
 
-    private init(randomWeightsOn backend: any Backend, dtype: DType?) throws {
+    private init(randomWeightsOn backend: any Backend, dtype: DType?, loras: LoRAStack) throws {
         // fp16, as SD 1.5 is distributed and `sdgen download` fetches it.
         let source = WeightSource(randomWithSeed: 1234, backend: backend, dtype: dtype, storedAs: .f16)
         url = URL(fileURLWithPath: "random-sd15")
@@ -121,8 +131,11 @@ public struct StableDiffusionCheckpoint: Sendable {
         vaeConfiguration = .stableDiffusion15
         vaeSource = source
         sources = [source]
-        textEncoders = [try CLIPTextModel(configuration: .stableDiffusion15, weights: source.root)]
-        unet = try UNet2DConditionModel(configuration: .stableDiffusion15, weights: source.root)
+        try loras.check(textEncoders: 1, family: family)
+        textEncoders = [try CLIPTextModel(configuration: .stableDiffusion15,
+                                          weights: source.patched(loras.patch(for: .textEncoder(index: 0, count: 1))).root)]
+        unet = try UNet2DConditionModel(configuration: .stableDiffusion15,
+                                        weights: source.patched(loras.patch(for: .unet(of: .stableDiffusion15))).root)
         vaeDecoder = try VAEDecoder(configuration: vaeConfiguration, weights: source.root("decoder"),
                                     postQuant: source.root("post_quant_conv"))
         tokenizerFolders = [nil]

@@ -21,6 +21,8 @@ public final class WeightSource: @unchecked Sendable {
     private let randomStoredDType: DType
     /// Bytes of every tensor taken so far, shared with `remapped` views.
     private let taken: TakenBytes
+    /// Changes merged into the weights as they load (LoRAs), if any.
+    private let patch: (any WeightPatch)?
 
     /// The bytes the tensors taken from this source (and its remapped
     /// views) occupy on the backend, as kept there (f16 matrices count 2 a value).
@@ -33,12 +35,13 @@ public final class WeightSource: @unchecked Sendable {
     public convenience init(files: [SafeTensorsFile], backend: any Backend, dtype: DType? = nil,
                 description: String? = nil, keyMap: @escaping @Sendable (String) -> [String] = { [$0] }) {
         self.init(files: files, backend: backend, dtype: dtype, description: description, keyMap: keyMap,
-                  taken: TakenBytes())
+                  taken: TakenBytes(), patch: nil)
     }
 
     private init(files: [SafeTensorsFile], backend: any Backend, dtype: DType?, description: String?,
-                 keyMap: @escaping @Sendable (String) -> [String], taken: TakenBytes) {
+                 keyMap: @escaping @Sendable (String) -> [String], taken: TakenBytes, patch: (any WeightPatch)?) {
         self.taken = taken
+        self.patch = patch
         self.files = files
         self.backend = backend
         self.dtype = dtype
@@ -55,11 +58,14 @@ public final class WeightSource: @unchecked Sendable {
     ///   (the backend keeps them as it would keep such a file's).
     public convenience init(randomWithSeed seed: UInt64, backend: any Backend, dtype: DType? = nil,
                             storedAs: DType = .f32) {
-        self.init(randomWithSeed: seed, backend: backend, dtype: dtype, storedAs: storedAs, taken: TakenBytes())
+        self.init(randomWithSeed: seed, backend: backend, dtype: dtype, storedAs: storedAs, taken: TakenBytes(),
+                  patch: nil)
     }
 
-    private init(randomWithSeed seed: UInt64, backend: any Backend, dtype: DType?, storedAs: DType, taken: TakenBytes) {
+    private init(randomWithSeed seed: UInt64, backend: any Backend, dtype: DType?, storedAs: DType, taken: TakenBytes,
+                 patch: (any WeightPatch)?) {
         self.taken = taken
+        self.patch = patch
         files = []
         self.backend = backend
         self.dtype = dtype
@@ -72,12 +78,22 @@ public final class WeightSource: @unchecked Sendable {
     /// The same files seen through another key map (one per model of a
     /// single-file checkpoint).
     public func remapped(_ keyMap: @escaping @Sendable (String) -> [String]) -> WeightSource {
+        view(keyMap: keyMap, patch: patch)
+    }
+
+    /// The same files with `patch` merged into the weights it changes (one
+    /// view per model: a LoRA's UNet and text-encoder parts differ).
+    public func patched(_ patch: (any WeightPatch)?) -> WeightSource {
+        view(keyMap: keyMap, patch: patch)
+    }
+
+    private func view(keyMap: @escaping @Sendable (String) -> [String], patch: (any WeightPatch)?) -> WeightSource {
         if let randomSeed {
             return WeightSource(randomWithSeed: randomSeed, backend: backend, dtype: dtype, storedAs: randomStoredDType,
-                                taken: taken)
+                                taken: taken, patch: patch)
         }
         return WeightSource(files: files, backend: backend, dtype: dtype, description: description, keyMap: keyMap,
-                            taken: taken)
+                            taken: taken, patch: patch)
     }
 
     /// Where a model key lives, if anywhere.
@@ -104,7 +120,7 @@ public final class WeightSource: @unchecked Sendable {
     }
 
     private func load(_ key: String, shape: [Int], allowReshape: Bool) throws -> Tensor {
-        if let randomSeed { return randomTensor(key, shape: shape, seed: randomSeed) }
+        if let randomSeed { return try randomTensor(key, shape: shape, seed: randomSeed) }
         guard let (file, info) = locate(key) else {
             throw ModelLoadError.missingTensor(key: key, expectedShape: shape, source: description)
         }
@@ -115,10 +131,15 @@ public final class WeightSource: @unchecked Sendable {
             throw ModelLoadError.unsupportedDType(key: info.name, dtype: info.dtype.rawValue, source: description)
         }
         let target = dtype ?? backend.weightDType(storedAs: stored, shape: shape)
+        if let patch, patch.changes(key) {
+            var values = ElementConversion.floats(try file.bytes(info.name).baseAddress!, from: stored, count: info.count)
+            try values.withUnsafeMutableBufferPointer { try patch.apply(to: key, values: $0, shape: info.shape) }
+            return values.withUnsafeBufferPointer { backend.upload($0, shape: info.shape, dtype: target) }.reshaped(shape)
+        }
         return try file.tensor(info.name, on: backend, as: target).reshaped(shape)
     }
 
-    private func randomTensor(_ key: String, shape: [Int], seed: UInt64) -> Tensor {
+    private func randomTensor(_ key: String, shape: [Int], seed: UInt64) throws -> Tensor {
         let dtype = self.dtype ?? backend.weightDType(storedAs: randomStoredDType, shape: shape)
         // Counting FLOPs needs shapes only; skip inventing gigabytes of values.
         if !backend.readsValues { return backend.zeros(shape, dtype: dtype) }
@@ -128,13 +149,16 @@ public final class WeightSource: @unchecked Sendable {
         let isNormWeight = shape.count == 1 && key.hasSuffix("weight")
         let fanIn = shape.count > 1 ? shape.dropFirst().reduce(1, *) : 1
         let bound: Float = shape.count > 1 ? 1 / Float(fanIn).squareRoot() : 0.02
-        let values = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+        var values = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
             for i in 0..<count {
                 state ^= state << 13; state ^= state >> 7; state ^= state << 17
                 let unit = Float(state >> 40) / Float(1 << 24) * 2 - 1
                 buffer[i] = (isNormWeight ? 1 : 0) + unit * bound
             }
             initialized = count
+        }
+        if let patch, patch.changes(key) {
+            try values.withUnsafeMutableBufferPointer { try patch.apply(to: key, values: $0, shape: shape) }
         }
         return backend.upload(values, shape: shape, dtype: dtype)
     }

@@ -7,6 +7,8 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable {
     case invalid(GenerationParameter, requirement: String)
     /// The estimated peak memory exceeds what the machine can give.
     case exceedsMemory(needed: Int, available: Int, detail: String)
+    /// The prompt cannot be read (an unclosed `<lora:` tag, a weight that is no number).
+    case badPrompt(String)
     case cancelled
 
     public var description: String { description(naming: { $0.defaultName }) }
@@ -19,6 +21,8 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable {
         case let .exceedsMemory(needed, available, detail):
             "this request needs about \(MemoryFormat.gigabytes(needed)) (\(detail)), more than the "
                 + "\(MemoryFormat.gigabytes(available)) of memory available; ask for a smaller size"
+        case .badPrompt(let message):
+            message
         case .cancelled:
             "cancelled"
         }

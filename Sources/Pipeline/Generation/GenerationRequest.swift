@@ -44,6 +44,9 @@ public struct GenerationRequest: Sendable, Equatable {
     public var promptSyntax: PromptSyntax = GenerationDefaults.promptSyntax
     /// With A1111's syntax: how token weights apply.
     public var emphasis: Emphasis = GenerationDefaults.emphasis
+    /// LoRAs merged into the model for this request (besides the prompt's
+    /// `<lora:…>` tags with A1111's syntax), by path or name under the LoRA folder.
+    public var loras: [LoRASelection] = []
 
     public init(prompt: String, seed: UInt64) {
         self.prompt = prompt

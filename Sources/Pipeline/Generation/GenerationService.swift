@@ -14,34 +14,57 @@ import TensorCore
 /// Generations on one service run one after the other (a model's weights
 /// and the backend's buffers are shared), from any number of threads or tasks.
 public final class GenerationService: @unchecked Sendable {
-    public let model: ModelBundle
     /// Textual-inversion embeddings prompts may name.
     public let embeddings: TextualInversionLibrary
+    /// The LoRA files requests may name.
+    public let loraLibrary: LoRALibrary
     public let admission: MemoryAdmission
     /// Serialises generations: one runs at a time on this model.
     private let running = NSLock()
+    private let state = NSLock()
+    private var loaded: ModelBundle
 
-    public init(model: ModelBundle, embeddings: TextualInversionLibrary = .empty,
+    /// The model as loaded now (with the LoRAs of the last request that ran).
+    public var model: ModelBundle { state.withLock { loaded } }
+
+    public init(model: ModelBundle, embeddings: TextualInversionLibrary = .empty, loraLibrary: LoRALibrary = LoRALibrary(),
                 admission: MemoryAdmission = MemoryAdmission()) {
-        self.model = model
+        loaded = model
         self.embeddings = embeddings
+        self.loraLibrary = loraLibrary
         self.admission = admission
     }
 
-    /// The prompt-encoding stage a request asks for.
-    public func promptEncoder(for request: GenerationRequest) -> any PromptEncoding {
+    /// The prompt-encoding stage a request asks for, on `model`.
+    func promptEncoder(for request: GenerationRequest, model: ModelBundle) -> any PromptEncoding {
         switch request.promptSyntax {
         case .a1111: A1111PromptEncoder(encoders: model.textEncoders, emphasis: request.emphasis, embeddings: embeddings)
         case .diffusers: CLIPPromptEncoder(encoders: model.textEncoders)
         }
     }
 
-    /// Loads the model from `source` on `backend`.
+    /// Loads the model from `source` on `backend`, with `loras` merged (say,
+    /// the first request's, so that it need not load twice).
+    /// - Parameter strictLoRA: a LoRA module that matches nothing is an error, not a warning.
     public convenience init(loading source: ModelSource, configurationFolder: URL? = nil,
                             backend: any Backend, embeddings: TextualInversionLibrary = .empty,
-                            admission: MemoryAdmission = MemoryAdmission()) throws {
-        self.init(model: try ModelBundle.load(source, configurationFolder: configurationFolder, backend: backend),
-                  embeddings: embeddings, admission: admission)
+                            loraLibrary: LoRALibrary = LoRALibrary(), loras: [LoRASelection] = [],
+                            strictLoRA: Bool = false, admission: MemoryAdmission = MemoryAdmission()) throws {
+        let model = try ModelBundle.load(source, configurationFolder: configurationFolder, backend: backend,
+                                         loras: try loraLibrary.resolve(loras), strictLoRA: strictLoRA)
+        self.init(model: model, embeddings: embeddings, loraLibrary: loraLibrary, admission: admission)
+    }
+
+    /// The model with the request's LoRAs merged: the loaded one when they
+    /// are the same, else the model loaded again with them (the previous
+    /// weights go once the new ones are in place).
+    private func model(for generation: ResolvedGeneration) throws -> ModelBundle {
+        let current = model
+        let loras = try loraLibrary.resolve(generation.loras)
+        if current.hasLoRAs(loras) { return current }
+        let next = try current.reloaded(with: loras)
+        state.withLock { loaded = next }
+        return next
     }
 
     /// The request with the model's defaults filled in, or the first rule it breaks.
@@ -54,6 +77,8 @@ public final class GenerationService: @unchecked Sendable {
     @discardableResult
     public func admit(_ request: GenerationRequest) throws -> ResolvedGeneration {
         let generation = try resolve(request)
+        // Every LoRA file is found, parsed and hashed now, not after minutes of work.
+        _ = try loraLibrary.resolve(generation.loras)
         try admission.admit(generation, on: model)
         return generation
     }
@@ -66,11 +91,12 @@ public final class GenerationService: @unchecked Sendable {
                          events: (GenerationEvent) throws -> Void = { _ in }) throws -> [GeneratedImage] {
         let generation = try admit(request)
         return try running.withLock {
-            let conditioning = PromptConditioning(generation, encoder: promptEncoder(for: request))
+            let model = try model(for: generation)
+            let conditioning = PromptConditioning(generation, encoder: promptEncoder(for: request, model: model))
             return try (0..<request.count).map { index in
                 try cancellation.check()
-                let image = try makeImage(index, of: generation, conditioning: conditioning, cancellation: cancellation,
-                                          events: events)
+                let image = try makeImage(index, of: generation, on: model, conditioning: conditioning,
+                                          cancellation: cancellation, events: events)
                 try events(.finished(image))
                 return image
             }
@@ -96,7 +122,8 @@ public final class GenerationService: @unchecked Sendable {
         }
     }
 
-    private func makeImage(_ index: Int, of generation: ResolvedGeneration, conditioning prompts: PromptConditioning,
+    private func makeImage(_ index: Int, of generation: ResolvedGeneration, on model: ModelBundle,
+                           conditioning prompts: PromptConditioning,
                            cancellation: CancellationToken,
                            events: (GenerationEvent) throws -> Void) throws -> GeneratedImage {
         let request = generation.request
@@ -151,6 +178,6 @@ public final class GenerationService: @unchecked Sendable {
             parameters: ImageMetadata.parameters(for: generation, seed: seed, model: model),
             timings: timings,
             truncatedTokens: (prompt: truncated.last ?? 0, negative: generation.isGuided ? truncated[0] : 0),
-            warnings: conditioning.warnings)
+            warnings: (index == 0 ? model.warnings + generation.warnings : []) + conditioning.warnings)
     }
 }

@@ -12,6 +12,11 @@ enum ImageMetadata {
         if request.promptSyntax == .a1111, request.emphasis != GenerationDefaults.emphasis {
             extras.append(.init(key: "Emphasis", value: request.emphasis.a1111Name))
         }
+        // As A1111's Lora extension: each applied LoRA's name and short hash.
+        if !model.loras.isEmpty {
+            extras.append(.init(key: "Lora hashes", value: model.loras.map { "\($0.name): \($0.shortHash)" }
+                .joined(separator: ", ")))
+        }
         // Lower-precision products give a slightly different image for the same seed; say so.
         let precision = model.backend.matmulPrecision
         if precision != .f32 { extras.append(.init(key: "Precision", value: precision.rawValue)) }

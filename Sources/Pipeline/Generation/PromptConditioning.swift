@@ -14,7 +14,7 @@ final class PromptConditioning {
     init(_ generation: ResolvedGeneration, encoder: any PromptEncoding) {
         let request = generation.request
         self.encoder = encoder
-        prompts = generation.isGuided ? [request.negativePrompt, request.prompt] : [request.prompt]
+        prompts = generation.isGuided ? [request.negativePrompt, generation.encoderPrompt] : [generation.encoderPrompt]
         labels = generation.isGuided ? ["the negative prompt", "the prompt"] : ["the prompt"]
         clipSkip = request.clipSkip
         schedules = request.promptSyntax == .a1111

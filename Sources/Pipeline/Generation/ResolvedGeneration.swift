@@ -9,6 +9,12 @@ public struct ResolvedGeneration: Sendable, Equatable {
     public let height: Int
     public let scheduler: SchedulerKind
     public let latentShape: LatentShape
+    /// The request's LoRAs, then those its prompt's tags name.
+    public let loras: [LoRASelection]
+    /// The prompt the text encoder reads: without extra-network tags.
+    public let encoderPrompt: String
+    /// What was read but not applied (tags of other network kinds).
+    public let warnings: [String]
 
     public var isGuided: Bool { request.guidance > 1 }
     /// The seed of image `index` of the request.
@@ -42,11 +48,26 @@ public struct ResolvedGeneration: Sendable, Equatable {
         guard width <= GenerationDefaults.maximumSide, height <= GenerationDefaults.maximumSide else {
             throw invalid(.size, "must be at most \(GenerationDefaults.maximumSide) (got \(width)×\(height))")
         }
+        (encoderPrompt, loras, warnings) = try Self.loras(of: request)
         self.request = request
         self.width = width
         self.height = height
         scheduler = request.scheduler ?? model.defaultScheduler
         latentShape = LatentShape(channels: model.unet.configuration.inChannels, height: height / f, width: width / f)
+    }
+
+    /// The LoRAs a request applies and the prompt without its tags: what a
+    /// caller needs before a model is loaded (to load it with them).
+    public static func loras(of request: GenerationRequest) throws(GenerationError)
+        -> (encoderPrompt: String, loras: [LoRASelection], warnings: [String]) {
+        guard request.promptSyntax == .a1111 else { return (request.prompt, request.loras, []) }
+        do {
+            let tags = try LoRATags.extract(request.prompt)
+            return (tags.text, request.loras + tags.loras,
+                    tags.ignored.map { "\($0) is not applied: sdgen applies LoRA networks only" })
+        } catch {
+            throw .badPrompt(error.description)
+        }
     }
 
     private static func leastCommonMultiple(_ a: Int, _ b: Int) -> Int {

@@ -15,6 +15,12 @@ public final class ModelBundle: @unchecked Sendable {
     public let schedulerConfiguration: SchedulerConfiguration
     /// The sampler the model's scheduler config names (diffusers runs that one), else PNDM.
     public let defaultScheduler: SchedulerKind
+    /// The LoRAs merged into the UNet and text encoder, in order.
+    public let loras: [AppliedLoRA]
+    /// What loading noticed but did not refuse (LoRA modules that match nothing).
+    public let warnings: [String]
+    /// How it was loaded, for loading it again with other LoRAs.
+    private let recipe: Recipe?
     private let encoderLock = NSLock()
     private var loadedEncoder: VAEEncoder?
 
@@ -34,24 +40,51 @@ public final class ModelBundle: @unchecked Sendable {
         checkpoint.unet.configuration.sampleSize.map { $0 * vaeScaleFactor } ?? family.defaultImageSize
     }
 
-    public init(checkpoint: StableDiffusionCheckpoint, textEncoders: [TextEncoderComponent],
+    private struct Recipe {
+        let source: ModelSource
+        let configurationFolder: URL?
+        let backend: any Backend
+        let strictLoRA: Bool
+    }
+
+    public convenience init(checkpoint: StableDiffusionCheckpoint, textEncoders: [TextEncoderComponent],
                 schedulerConfiguration: SchedulerConfiguration, defaultScheduler: SchedulerKind) {
+        self.init(checkpoint: checkpoint, textEncoders: textEncoders, schedulerConfiguration: schedulerConfiguration,
+                  defaultScheduler: defaultScheduler, loras: [], warnings: [], recipe: nil)
+    }
+
+    private init(checkpoint: StableDiffusionCheckpoint, textEncoders: [TextEncoderComponent],
+                 schedulerConfiguration: SchedulerConfiguration, defaultScheduler: SchedulerKind,
+                 loras: [AppliedLoRA], warnings: [String], recipe: Recipe?) {
         self.checkpoint = checkpoint
         self.textEncoders = textEncoders
         self.schedulerConfiguration = schedulerConfiguration
         self.defaultScheduler = defaultScheduler
+        self.loras = loras
+        self.warnings = warnings
+        self.recipe = recipe
     }
 
     /// Loads a model and the tokenizers and scheduler configuration that go with it.
     /// - Parameter configurationFolder: for a single file, a diffusers folder
     ///   whose configs (and tokenizer, scheduler) to use instead of detection.
-    public static func load(_ source: ModelSource, configurationFolder: URL? = nil,
-                            backend: any Backend) throws -> ModelBundle {
+    /// - Parameter loras: merged into the weights as they load.
+    /// - Parameter strictLoRA: a LoRA module that matches nothing is an error, not a warning.
+    public static func load(_ source: ModelSource, configurationFolder: URL? = nil, backend: any Backend,
+                            loras: [AppliedLoRA] = [], strictLoRA: Bool = false) throws -> ModelBundle {
+        let stack = LoRAStack(loras.map(\.entry))
         let checkpoint = switch source {
         case .path(let url):
-            try StableDiffusionCheckpoint(url: url, backend: backend, configurationFolder: configurationFolder)
+            try StableDiffusionCheckpoint(url: url, backend: backend, configurationFolder: configurationFolder,
+                                          loras: stack)
         case .randomStableDiffusion15:
-            try StableDiffusionCheckpoint.randomWeights(backend: backend)
+            try StableDiffusionCheckpoint.randomWeights(backend: backend, loras: stack)
+        }
+        var warnings: [String] = []
+        for (file, modules) in stack.unmatched() {
+            if strictLoRA { throw LoRAError.unmatchedModules(path: file.url.path, modules: modules) }
+            warnings.append("LoRA \(file.name): \(modules.count) of its modules match nothing in the model and are ignored ("
+                            + modules.prefix(3).joined(separator: ", ") + (modules.count > 3 ? ", …" : "") + ")")
         }
         let encoders = try zip(checkpoint.textEncoders, checkpoint.tokenizerFolders).map { model, folder in
             let tokenizer = try folder.map { try CLIPTokenizer(contentsOf: $0) } ?? CLIPTokenizer.bundled()
@@ -62,7 +95,22 @@ public final class ModelBundle: @unchecked Sendable {
         let className = schedulerFile.flatMap(Self.className(ofConfig:))
         let kind = className.flatMap { SchedulerKind(diffusersClassName: $0, configuration: scheduler) } ?? .pndm
         return ModelBundle(checkpoint: checkpoint, textEncoders: encoders, schedulerConfiguration: scheduler,
-                           defaultScheduler: kind)
+                           defaultScheduler: kind, loras: loras, warnings: warnings,
+                           recipe: Recipe(source: source, configurationFolder: configurationFolder, backend: backend,
+                                          strictLoRA: strictLoRA))
+    }
+
+    /// Whether this bundle's weights are the model's with exactly these LoRAs merged.
+    func hasLoRAs(_ loras: [AppliedLoRA]) -> Bool {
+        self.loras.map(\.identity) == loras.map(\.identity)
+    }
+
+    /// The same model loaded again with other LoRAs merged (the UNet and text
+    /// encoder are rebuilt from the mapped files; nothing is downloaded or reparsed).
+    func reloaded(with loras: [AppliedLoRA]) throws -> ModelBundle {
+        guard let recipe else { throw LoRALibraryError.notReloadable }
+        return try ModelBundle.load(recipe.source, configurationFolder: recipe.configurationFolder,
+                                    backend: recipe.backend, loras: loras, strictLoRA: recipe.strictLoRA)
     }
 
     /// The VAE encoder, loaded on first use (only image-to-image needs it).

@@ -1,3 +1,4 @@
+import Foundation
 import CBLAS
 import CPUKernels
 
@@ -138,5 +139,21 @@ extension CPUBackend {
                   c: c + i * m * n, ldc: n)
         }
         return out
+    }
+}
+
+/// Host products for loaders, outside any backend: C[m, n] += alpha · A[m, k] · B[k, n],
+/// row-major, f32, split by rows of C over the process's cores (OpenBLAS
+/// itself runs single-threaded, see `CPUBackend.gemm`). LoRA merges use it.
+public enum HostGEMM {
+    public static func accumulate(m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>,
+                                  b: UnsafePointer<Float>, into c: UnsafeMutablePointer<Float>) {
+        guard m > 0, n > 0, k > 0 else { return }
+        let threads = ProcessInfo.processInfo.activeProcessorCount
+        let rowsPerWorker = max(1, CPUBackend.parallelGEMMWork / max(1, n * k))
+        parallelFor(m, threads: threads, minimumPerThread: rowsPerWorker) { rows in
+            sgemm(m: rows.count, n: n, k: k, alpha: alpha, a: a + rows.lowerBound * k, lda: k, b: b, ldb: n,
+                  beta: 1, c: c + rows.lowerBound * n, ldc: n)
+        }
     }
 }

@@ -64,4 +64,25 @@ public enum ElementConversion {
             initialized = count * to.byteSize
         }
     }
+
+    /// `count` elements of `from` at `source` (any alignment) as f32 values.
+    public static func floats(_ source: UnsafeRawPointer, from: DType, count: Int) -> [Float] {
+        [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            if count > 0 { convert(source, from: from, into: buffer.baseAddress!, count: count) }
+            initialized = count
+        }
+    }
+
+    /// `count` elements of `from` at `source` (any alignment), converted into `destination` as f32.
+    public static func convert(_ source: UnsafeRawPointer, from: DType, into destination: UnsafeMutablePointer<Float>,
+                               count: Int) {
+        guard Int(bitPattern: source) % 4 == 0 else {
+            let aligned = UnsafeMutableRawPointer.allocate(byteCount: max(count * from.byteSize, 1), alignment: 64)
+            defer { aligned.deallocate() }
+            aligned.copyMemory(from: source, byteCount: count * from.byteSize)
+            convert(UnsafeRawPointer(aligned), from: from, into: destination, count: count)
+            return
+        }
+        HalfConversion.convert(from: source, from, to: UnsafeMutableRawPointer(destination), .f32, range: 0..<count)
+    }
 }
