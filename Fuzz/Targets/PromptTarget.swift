@@ -3,11 +3,13 @@ import Pipeline
 import Tokenizers
 
 extension FuzzTarget {
-    /// A prompt in A1111's syntax: its editing/alternation schedule over 20
+    /// A prompt in A1111's syntax: its `<lora:…>` tags; its editing/alternation schedule over 20
     /// steps, each text parsed for emphasis and BREAK and cut into chunks
     /// with the bundled CLIP vocabulary.
     static let prompt = FuzzTarget(name: "prompt", input: "a prompt (UTF-8 text)") { data in
-        for entry in PromptSchedule.entries(String(decoding: data, as: UTF8.self), steps: 20) {
+        let text = String(decoding: data, as: UTF8.self)
+        _ = try? LoRATags.extract(text)
+        for entry in PromptSchedule.entries(text, steps: 20) {
             guard let runs = try? PromptAttention.parse(entry.text) else { continue }
             _ = promptChunker.chunks(runs)
         }

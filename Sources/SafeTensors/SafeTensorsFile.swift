@@ -91,6 +91,17 @@ public final class SafeTensorsFile: @unchecked Sendable {
         _ = madvise(base, mappedLength, MADV_DONTNEED)
     }
 
+    /// `releaseResidentPages()` for one tensor's pages (and the pages it
+    /// shares with its neighbours, which come back just as well): once it
+    /// has been read into memory of its own.
+    public func releaseResidentPages(of name: String) {
+        guard let entry = tensors[name], !entry.dataRange.isEmpty else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (dataStart + entry.dataRange.lowerBound) / page * page
+        let end = min(mappedLength, dataStart + entry.dataRange.upperBound)
+        _ = madvise(base + start, end - start, MADV_DONTNEED)
+    }
+
     /// Tensor names in file order of their data.
     public var names: [String] { tensors.values.sorted { $0.dataRange.lowerBound < $1.dataRange.lowerBound }.map(\.name) }
 

@@ -142,6 +142,36 @@ final class GenerateCommandTests: XCTestCase {
         XCTAssertTrue(try XCTUnwrap(text[PNGFile.parametersKey]).contains("Sampler: PLMS"), "the config's scheduler")
     }
 
+    /// `--lora FILE:W` and `<lora:NAME:W>` tags under `--lora-dir`: the image
+    /// records the tags and A1111's `Lora hashes`; a LoRA that cannot be
+    /// applied is one line, a non-zero status and no file.
+    func testLoRAsFromFlagsAndTags() throws {
+        let loras = FixturePaths.url("lora/files").path
+        let output = directory.appendingPathComponent("lora.png")
+        let run = try SDGenProcess.run(["a fox <lora:peft:0.5>", "--weights", tinyModel, "--width", "16", "--height", "16",
+                                        "--steps", "2", "--lora", loras + "/kohya.safetensors:0.8", "--lora-dir", loras,
+                                        "-o", output.path], in: directory)
+        XCTAssertEqual(run.status, 0, run.standardError)
+        XCTAssertTrue(run.standardOutput.contains("with LoRA kohya 0.8, peft 0.5"), run.standardOutput)
+        let (_, text) = try PNGFile.read(at: output)
+        let parameters = try GenerationParameters(a1111Text: try XCTUnwrap(text[PNGFile.parametersKey]))
+        XCTAssertEqual(parameters.prompt, "a fox <lora:peft:0.5>")
+        XCTAssertEqual(parameters.extra("Lora hashes"), "kohya: 0c4cf5bf5a85, peft: 30bfc408acc5")
+
+        for (arguments, message) in [(["a fox <lora:nothere:1>"], "no LoRA 'nothere'"),
+                                     (["a fox <lora:peft:0.5"], "has no closing '>'"),
+                                     (["a fox <lora:peft:lots>"], "is not a number"),
+                                     (["a fox", "--lora", tinyModel + "/unet/config.json"], "config.json")] {
+            let bad = directory.appendingPathComponent("bad.png")
+            let failed = try SDGenProcess.run(arguments + ["--weights", tinyModel, "--steps", "1", "--lora-dir", loras,
+                                                           "-o", bad.path], in: directory)
+            XCTAssertEqual(failed.status, 1, "\(arguments)")
+            XCTAssertEqual(failed.standardError.split(separator: "\n").count, 1, failed.standardError)
+            XCTAssertTrue(failed.standardError.contains(message), failed.standardError)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: bad.path))
+        }
+    }
+
     /// `sdgen tokenize --chunks`: A1111's reading of a prompt, chunk by chunk with weights.
     func testTokenizeShowsChunksAndWeights() throws {
         let run = try SDGenProcess.run(["tokenize", "--chunks", "a (red:1.3) fox BREAK snow"], in: directory)

@@ -108,4 +108,18 @@ final class LoRAReferenceTests: XCTestCase {
             assertClose(image.pixels, try plain.floats("image"), atol: 2e-3, rtol: 0, "without LoRA again, on \(backend.name)")
         }
     }
+
+    /// A single-file (LDM) checkpoint takes the same LoRAs: every module
+    /// matches, and the image is the reference's.
+    func testSingleFileCheckpointTakesLoRAs() throws {
+        let service = try GenerationService(loading: .path(FixturePaths.url("pipeline_single_file/tiny_sd.safetensors")),
+                                            configurationFolder: FixturePaths.url("pipeline"),
+                                            backend: TestBackends.cpu, loraLibrary: Self.library)
+        for (name, loras, tags) in Self.cases {
+            let fixture = try Fixture("lora/\(name).safetensors")
+            let image = try XCTUnwrap(try service.generate(try request(fixture, loras: loras, tags: tags)).first)
+            XCTAssertTrue(image.warnings.isEmpty, "\(name): \(image.warnings)")
+            assertClose(image.pixels, try fixture.floats("image"), atol: 2e-3, rtol: 0, "LoRA image \(name), single file")
+        }
+    }
 }

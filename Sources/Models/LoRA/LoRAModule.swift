@@ -64,7 +64,8 @@ public struct LoRAModule: Sendable {
 
     /// Adds `multiplier` × the change to `weight`, the module's weight as
     /// stored ([outputs, inputs] values, row-major), in f32.
-    func addChange(into weight: UnsafeMutableBufferPointer<Float>, multiplier: Float) throws {
+    public func addChange(into weight: UnsafeMutableBufferPointer<Float>, multiplier: Float) throws {
+        precondition(weight.count == outputs * inputs, "a [\(outputs), \(inputs)] change into \(weight.count) values")
         let alpha = multiplier * scale
         let upValues = try values(up), downValues = try values(down)
         guard let mid else {
@@ -89,7 +90,12 @@ public struct LoRAModule: Sendable {
         }
     }
 
+    /// A factor as f32; its mapped pages are let go at once (a LoRA's file
+    /// should not stay resident beside the weights it was merged into).
     private func values(_ info: TensorInfo) throws -> [Float] {
-        ElementConversion.floats(try file.bytes(info.name).baseAddress!, from: info.dtype.tensorDType!, count: info.count)
+        let values = ElementConversion.floats(try file.bytes(info.name).baseAddress!, from: info.dtype.tensorDType!,
+                                              count: info.count)
+        file.releaseResidentPages(of: info.name)
+        return values
     }
 }

@@ -19,14 +19,14 @@ public final class WeightSource: @unchecked Sendable {
     private let randomSeed: UInt64?
     /// The dtype invented weights count as stored in.
     private let randomStoredDType: DType
-    /// Bytes of every tensor taken so far, shared with `remapped` views.
-    private let taken: TakenBytes
+    /// Bytes taken so far and the spill file, shared with `remapped`/`patched` views.
+    private let shared: SharedState
     /// Changes merged into the weights as they load (LoRAs), if any.
     private let patch: (any WeightPatch)?
 
     /// The bytes the tensors taken from this source (and its remapped
     /// views) occupy on the backend, as kept there (f16 matrices count 2 a value).
-    public var loadedBytes: Int { taken.total }
+    public var loadedBytes: Int { shared.total }
 
     /// - Parameter dtype: the dtype weights are stored in on the backend
     ///   (nil: the backend's choice — f16 on GPUs with 16-bit storage, the
@@ -35,12 +35,12 @@ public final class WeightSource: @unchecked Sendable {
     public convenience init(files: [SafeTensorsFile], backend: any Backend, dtype: DType? = nil,
                 description: String? = nil, keyMap: @escaping @Sendable (String) -> [String] = { [$0] }) {
         self.init(files: files, backend: backend, dtype: dtype, description: description, keyMap: keyMap,
-                  taken: TakenBytes(), patch: nil)
+                  shared: SharedState(), patch: nil)
     }
 
     private init(files: [SafeTensorsFile], backend: any Backend, dtype: DType?, description: String?,
-                 keyMap: @escaping @Sendable (String) -> [String], taken: TakenBytes, patch: (any WeightPatch)?) {
-        self.taken = taken
+                 keyMap: @escaping @Sendable (String) -> [String], shared: SharedState, patch: (any WeightPatch)?) {
+        self.shared = shared
         self.patch = patch
         self.files = files
         self.backend = backend
@@ -58,13 +58,13 @@ public final class WeightSource: @unchecked Sendable {
     ///   (the backend keeps them as it would keep such a file's).
     public convenience init(randomWithSeed seed: UInt64, backend: any Backend, dtype: DType? = nil,
                             storedAs: DType = .f32) {
-        self.init(randomWithSeed: seed, backend: backend, dtype: dtype, storedAs: storedAs, taken: TakenBytes(),
+        self.init(randomWithSeed: seed, backend: backend, dtype: dtype, storedAs: storedAs, shared: SharedState(),
                   patch: nil)
     }
 
-    private init(randomWithSeed seed: UInt64, backend: any Backend, dtype: DType?, storedAs: DType, taken: TakenBytes,
+    private init(randomWithSeed seed: UInt64, backend: any Backend, dtype: DType?, storedAs: DType, shared: SharedState,
                  patch: (any WeightPatch)?) {
-        self.taken = taken
+        self.shared = shared
         self.patch = patch
         files = []
         self.backend = backend
@@ -90,10 +90,10 @@ public final class WeightSource: @unchecked Sendable {
     private func view(keyMap: @escaping @Sendable (String) -> [String], patch: (any WeightPatch)?) -> WeightSource {
         if let randomSeed {
             return WeightSource(randomWithSeed: randomSeed, backend: backend, dtype: dtype, storedAs: randomStoredDType,
-                                taken: taken, patch: patch)
+                                shared: shared, patch: patch)
         }
         return WeightSource(files: files, backend: backend, dtype: dtype, description: description, keyMap: keyMap,
-                            taken: taken, patch: patch)
+                            shared: shared, patch: patch)
     }
 
     /// Where a model key lives, if anywhere.
@@ -115,7 +115,7 @@ public final class WeightSource: @unchecked Sendable {
     /// accepted when `reshape` is set: 1×1 conv kernels stored as [C, C, 1, 1]).
     public func tensor(_ key: String, shape: [Int], allowReshape: Bool = false) throws -> Tensor {
         let tensor = try load(key, shape: shape, allowReshape: allowReshape)
-        taken.add(tensor.byteCount)
+        shared.add(tensor.byteCount)
         return tensor
     }
 
@@ -133,10 +133,15 @@ public final class WeightSource: @unchecked Sendable {
         let target = dtype ?? backend.weightDType(storedAs: stored, shape: shape)
         if let patch, patch.changes(key) {
             var values = ElementConversion.floats(try file.bytes(info.name).baseAddress!, from: stored, count: info.count)
+            file.releaseResidentPages(of: info.name)
             try values.withUnsafeMutableBufferPointer { try patch.apply(to: key, values: $0, shape: info.shape) }
-            return values.withUnsafeBufferPointer { backend.upload($0, shape: info.shape, dtype: target) }.reshaped(shape)
+            return merged(values, shape: info.shape, dtype: target).reshaped(shape)
         }
-        return try file.tensor(info.name, on: backend, as: target).reshaped(shape)
+        let tensor = try file.tensor(info.name, on: backend, as: target).reshaped(shape)
+        // Pages read only to be converted or uploaded need not stay until the
+        // model is built (an aliased tensor's pages were not read: nothing changes).
+        file.releaseResidentPages(of: info.name)
+        return tensor
     }
 
     private func randomTensor(_ key: String, shape: [Int], seed: UInt64) throws -> Tensor {
@@ -159,13 +164,31 @@ public final class WeightSource: @unchecked Sendable {
         }
         if let patch, patch.changes(key) {
             try values.withUnsafeMutableBufferPointer { try patch.apply(to: key, values: $0, shape: shape) }
+            return merged(values, shape: shape, dtype: dtype)
         }
         return backend.upload(values, shape: shape, dtype: dtype)
+    }
+
+    /// A weight with a patch merged, in the backend's dtype for it. On the
+    /// CPU it goes to the spill file, so that between stages it leaves the
+    /// process as the checkpoint's own mapped weights do (else a merged
+    /// LoRA would hold its weights resident the whole run).
+    private func merged(_ values: [Float], shape: [Int], dtype: DType) -> Tensor {
+        if let cpu = backend as? CPUBackend, let spill = shared.spill {
+            let bytes = values.withUnsafeBytes {
+                ElementConversion.converted($0.baseAddress!, from: .f32, to: dtype, count: values.count)
+            }
+            if let stored = bytes.withUnsafeBytes({ spill.store($0) }) {
+                return cpu.wrap(stored, shape: shape, dtype: dtype, owner: spill)
+            }
+        }
+        return values.withUnsafeBufferPointer { backend.upload($0, shape: shape, dtype: dtype) }
     }
 
     /// Once a model is built: see `SafeTensorsFile.releaseResidentPages()`.
     public func releaseResidentPages() {
         for file in files { file.releaseResidentPages() }
+        shared.spillIfMade?.releaseResidentPages()
     }
 
     /// A view that prefixes every key with `prefix.`.
@@ -173,14 +196,25 @@ public final class WeightSource: @unchecked Sendable {
     public var root: Weights { Weights(source: self, prefix: "") }
 }
 
-/// A running byte count; models are built on one thread at a time, the lock
-/// only keeps concurrent loads from tearing it.
-private final class TakenBytes: @unchecked Sendable {
+/// What a source and its views share: a running byte count and the spill
+/// file for merged weights (made on first use). Models are built on one
+/// thread at a time; the lock only keeps concurrent loads from tearing it.
+private final class SharedState: @unchecked Sendable {
     private let lock = NSLock()
     private var bytes = 0
+    private var spillFile: SpillFile?
+    private var spillTried = false
 
     var total: Int { lock.withLock { bytes } }
     func add(_ count: Int) { lock.withLock { bytes += count } }
+
+    var spill: SpillFile? {
+        lock.withLock {
+            if !spillTried { spillFile = SpillFile(); spillTried = true }
+            return spillFile
+        }
+    }
+    var spillIfMade: SpillFile? { lock.withLock { spillFile } }
 }
 
 /// A position in the model's parameter tree ("down_blocks.0.resnets.1"),

@@ -152,8 +152,13 @@ public enum HostGEMM {
         let threads = ProcessInfo.processInfo.activeProcessorCount
         let rowsPerWorker = max(1, CPUBackend.parallelGEMMWork / max(1, n * k))
         parallelFor(m, threads: threads, minimumPerThread: rowsPerWorker) { rows in
-            sgemm(m: rows.count, n: n, k: k, alpha: alpha, a: a + rows.lowerBound * k, lda: k, b: b, ldb: n,
-                  beta: 1, c: c + rows.lowerBound * n, ldc: n)
+            if CPUBackend.hasAVX512 {
+                sdgen_f32_gemm(0, 0, rows.count, n, k, alpha, a + rows.lowerBound * k, k, b, SDGEN_GEMM_F32, n,
+                               1, c + rows.lowerBound * n, n)
+            } else {
+                sgemm(m: rows.count, n: n, k: k, alpha: alpha, a: a + rows.lowerBound * k, lda: k, b: b, ldb: n,
+                      beta: 1, c: c + rows.lowerBound * n, ldc: n)
+            }
         }
     }
 }
