@@ -63,7 +63,8 @@ struct TokenizeCommand: ParsableCommand {
             guard let clip = tokenizer as? CLIPTokenizer else { throw TokenizerError("--chunks applies to the CLIP tokenizer only") }
             let encoder = A1111PromptEncoder(encoders: [], emphasis: emphasis)
             let chunker = PromptChunker(tokenizer: clip, contextLength: CLIPTokenizer.defaultMaxLength)
-            let chunked = try texts.map { chunker.chunks(try encoder.runs(of: $0)) }
+            // As generation reads them: `<lora:…>` tags are not text.
+            let chunked = try texts.map { chunker.chunks(try encoder.runs(of: try LoRATags.extract($0).text)) }
             print(json ? Self.json(chunks: chunked, texts, clip) : Self.table(chunks: chunked, texts, clip), terminator: "")
             return
         }
