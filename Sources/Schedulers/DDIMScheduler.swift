@@ -16,6 +16,13 @@ public struct DDIMScheduler: Scheduler {
     private let clipRange: Float?
     private var order = StepOrder()
 
+    /// diffusers' `add_noise` (DDPM form): √ᾱ_t · original + √(1 − ᾱ_t) · noise at evaluation `step`'s timestep.
+    public func addNoise(_ original: [Float], noise: [Float], step: Int) -> [Float] {
+        let alphaProd = alphasCumprod[Int(timesteps[step])]
+        let sqrtAlpha = alphaProd.squareRoot(), sqrtOneMinusAlpha = (1 - alphaProd).squareRoot()
+        return Elementwise.map(original, noise) { x, n in sqrtAlpha * x + sqrtOneMinusAlpha * n }
+    }
+
     public init(configuration: SchedulerConfiguration = .init(), steps: Int) throws {
         try configuration.validate(steps: steps)
         let noise = try NoiseSchedule(configuration: configuration)

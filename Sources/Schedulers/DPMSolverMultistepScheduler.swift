@@ -82,6 +82,12 @@ public struct DPMSolverMultistepScheduler: Scheduler {
     }
 
     /// α_t = 1 / sqrt(σ² + 1) and σ_t = σ α_t of the VP process at noise level σ.
+    /// diffusers' `add_noise`: α_t · original + σ_t · noise at evaluation `step`'s σ.
+    public func addNoise(_ original: [Float], noise: [Float], step: Int) -> [Float] {
+        let (alpha, sigma) = Self.alphaSigma(sigmas[step])
+        return Elementwise.map(original, noise) { x, n in alpha * x + sigma * n }
+    }
+
     private static func alphaSigma(_ sigma: Float) -> (alpha: Float, sigma: Float) {
         let alpha = 1 / (sigma * sigma + 1).squareRoot()
         return (alpha, sigma * alpha)

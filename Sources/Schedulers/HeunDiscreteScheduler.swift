@@ -15,6 +15,8 @@ public struct HeunDiscreteScheduler: SigmaScheduler {
     /// After a first-order evaluation: its slope, its dt and its start sample.
     private var pending: (derivative: [Float], dt: Float, sample: [Float])?
 
+    public var evaluationsPerStep: Int { 2 }
+
     public init(configuration: SchedulerConfiguration = .init(), steps: Int) throws {
         schedule = try SigmaSchedule(configuration: configuration, steps: steps, karras: configuration.useKarrasSigmas)
             .repeatingIntermediateSteps()

@@ -44,6 +44,17 @@ public protocol Scheduler: Sendable {
     /// samplers); deterministic schedulers never touch it.
     var usesRandomNoise: Bool { get }
 
+    /// Model evaluations per step: 2 for Heun (whose corrections evaluate
+    /// again), else 1. Image-to-image starts at evaluation t_start × this, as
+    /// diffusers slices `timesteps[t_start * scheduler.order:]`.
+    var evaluationsPerStep: Int { get }
+
+    /// `original` noised to the level of evaluation `step`, as diffusers'
+    /// `add_noise` with the scheduler's begin (or current) index at `step`:
+    /// image-to-image's starting latents, and inpainting's known region
+    /// before each later evaluation. Element-wise in float32.
+    func addNoise(_ original: [Float], noise: [Float], step: Int) -> [Float]
+
     /// The model input for evaluation `step` (sigma-based schedulers divide by
     /// sqrt(sigma² + 1); the identity for DDIM, PNDM and DPM-Solver).
     func scaleModelInput(_ sample: [Float], step: Int) -> [Float]
@@ -59,6 +70,7 @@ public protocol Scheduler: Sendable {
 
 extension Scheduler {
     public var usesRandomNoise: Bool { false }
+    public var evaluationsPerStep: Int { 1 }
 
     public func scaleModelInput(_ sample: [Float], step: Int) -> [Float] { sample }
 

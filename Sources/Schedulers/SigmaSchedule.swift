@@ -113,4 +113,10 @@ extension SigmaScheduler {
     public func scaleModelInput(_ sample: [Float], step: Int) -> [Float] {
         SigmaScaling.scaleModelInput(sample, sigma: sigmas[step])
     }
+
+    /// diffusers' sigma schedulers: original + noise · σ.
+    public func addNoise(_ original: [Float], noise: [Float], step: Int) -> [Float] {
+        let sigma = sigmas[step]
+        return Elementwise.map(original, noise) { x, n in x + n * sigma }
+    }
 }

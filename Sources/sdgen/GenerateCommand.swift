@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ImageIO
 import Pipeline
 import Schedulers
 
@@ -96,6 +97,20 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "With a1111 syntax: original (weights, then each chunk's mean restored; A1111's default), no-norm (weights only) or none (brackets are plain text).")
     var emphasis: Emphasis = GenerationDefaults.emphasis
 
+    @Option(help: ArgumentHelp("Image to image: start from this PNG instead of noise (the output takes its size, multiples of 8).",
+                               valueName: "png"))
+    var initImage: String?
+
+    @Option(help: "With --init-image: how much of it is repainted, in (0, 1]; int(steps × strength) steps run, as diffusers' strength and A1111's denoising strength (default \(GenerationDefaults.strength)).")
+    var strength: Double?
+
+    @Option(help: ArgumentHelp("Inpainting (with --init-image): white repaints, black keeps; grey is cut at half, as diffusers reads masks. An inpainting checkpoint (9-channel UNet) is used as such.",
+                               valueName: "png"))
+    var mask: String?
+
+    @Flag(help: "Repaint the mask's black part instead (A1111's 'Inpaint not masked').")
+    var invertMask = false
+
     @Flag(help: "Fail instead of replacing an existing output file.")
     var noOverwrite = false
 
@@ -113,27 +128,34 @@ struct GenerateCommand: ParsableCommand {
         case .size: "--width and --height"
         case .clipSkip: "--clip-skip"
         case .count: "--count"
+        case .strength: "--strength"
+        case .initImage: "--init-image"
+        case .mask: "--mask"
         }
     }
 
     func validate() throws {
         guard prompt != nil || prompts != nil else { throw ValidationError("give a prompt, or --prompts FILE") }
         guard prompt == nil || prompts == nil else { throw ValidationError("give a prompt or --prompts, not both") }
+        guard initImage != nil || (mask == nil && strength == nil && !invertMask) else {
+            throw ValidationError("--mask, --strength and --invert-mask need --init-image")
+        }
     }
 
     func run() throws {
         let texts = try prompt.map { [$0] } ?? PromptFile.prompts(at: prompts!)
         let baseSeed = seed ?? UInt64.random(in: 0..<(1 << 32))
-        let requests = texts.map { request(for: $0, seed: baseSeed) }
+        let images = try (initImage: initImage.map(Self.readImage), mask: mask.map(Self.readImage))
+        let requests = texts.map { request(for: $0, seed: baseSeed, images: images) }
         // Fail on missing weights or an unusable destination before minutes
         // of work, not after (and before creating any folder).
         let source: ModelSource = weights == "random"
             ? .randomStableDiffusion15
             : .path(try WeightsLocator.locate(explicit: weights, defaultFolder: URL(fileURLWithPath: "weights")))
-        let images = requests.flatMap { request in
+        let outputs = requests.flatMap { request in
             (0..<request.count).map { (prompt: request.prompt, seed: request.seed &+ UInt64($0)) }
         }
-        let destinations = try OutputPlan.destinations(for: images, explicit: output.map { URL(fileURLWithPath: $0) },
+        let destinations = try OutputPlan.destinations(for: outputs, explicit: output.map { URL(fileURLWithPath: $0) },
                                                        overwrite: !noOverwrite)
 
         let setup = Stopwatch()
@@ -161,7 +183,7 @@ struct GenerateCommand: ParsableCommand {
                 try service.generate(request, cancellation: signals.token) { event in
                     switch event {
                     case let .started(image, _, seed):
-                        say("[\(done + image + 1)/\(images.count)] seed \(seed): \(request.prompt)")
+                        say("[\(done + image + 1)/\(outputs.count)] seed \(seed): \(request.prompt)")
                     case let .step(progress):
                         if !quiet && !json {
                             ProgressBar.show(done: progress.step, total: progress.steps, secondsPerStep: progress.seconds)
@@ -199,8 +221,12 @@ struct GenerateCommand: ParsableCommand {
     }
 
     /// The options as a request; what is left unset takes the service's defaults.
-    private func request(for text: String, seed: UInt64) -> GenerationRequest {
+    private func request(for text: String, seed: UInt64, images: (initImage: RGBImage?, mask: RGBImage?)) -> GenerationRequest {
         var request = GenerationRequest(prompt: text, seed: seed)
+        request.initImage = images.initImage
+        request.mask = images.mask
+        request.invertMask = invertMask
+        if let strength { request.strength = strength }
         request.negativePrompt = negativePrompt
         if let steps { request.steps = steps }
         if let guidance { request.guidance = guidance }
@@ -214,6 +240,11 @@ struct GenerateCommand: ParsableCommand {
         request.loras = loras
         if let count { request.count = count }
         return request
+    }
+
+    /// An input image, read before any model loads (a bad file fails at once).
+    private static func readImage(_ path: String) throws -> RGBImage {
+        try PNGFile.read(at: URL(fileURLWithPath: path)).image
     }
 
     private func say(_ text: String) {

@@ -35,6 +35,7 @@ extension GenerationParameter {
         switch self {
         case .size: "width and height"
         case .clipSkip: "clip skip"
+        case .initImage: "the init image"
         default: rawValue
         }
     }

@@ -1,3 +1,4 @@
+import ImageIO
 import Schedulers
 
 /// The defaults of a generation, declared once: the CLI's help, the server
@@ -15,6 +16,8 @@ public enum GenerationDefaults {
     public static let emphasis = Emphasis.original
     /// diffusers and A1111 require sizes in multiples of 8 (on top of the VAE's factor).
     public static let sizeMultiple = 8
+    /// Image-to-image: how much of the image is repainted (diffusers' and A1111's 0.75).
+    public static let strength = 0.75
     /// The longest side accepted at all (memory admission refuses far less
     /// on real machines; this keeps every size computation in range).
     public static let maximumSide = 1 << 20
@@ -47,6 +50,17 @@ public struct GenerationRequest: Sendable, Equatable {
     /// LoRAs merged into the model for this request (besides the prompt's
     /// `<lora:…>` tags with A1111's syntax), by path or name under the LoRA folder.
     public var loras: [LoRASelection] = []
+    /// Image-to-image: the image to start from. The output size defaults to
+    /// its size; it must equal the output size (multiples of 8).
+    public var initImage: RGBImage?
+    /// How much of `initImage` is repainted, in (0, 1]: int(steps × strength)
+    /// of the steps run (diffusers' `strength`, A1111's denoising strength).
+    /// A Double, as Python's float: the step count must round as diffusers rounds it.
+    public var strength: Double = GenerationDefaults.strength
+    /// Inpainting (with `initImage`): white repaints, black keeps.
+    public var mask: RGBImage?
+    /// Repaint the black part instead.
+    public var invertMask = false
 
     public init(prompt: String, seed: UInt64) {
         self.prompt = prompt
@@ -57,5 +71,5 @@ public struct GenerationRequest: Sendable, Equatable {
 /// The parameters of a request, by the names the service's errors use; the
 /// CLI and the server map them to their own option and field names.
 public enum GenerationParameter: String, Sendable, CaseIterable {
-    case steps, guidance, size, clipSkip, count
+    case steps, guidance, size, clipSkip, count, strength, initImage, mask
 }

@@ -122,6 +122,19 @@ public final class GenerationService: @unchecked Sendable {
         }
     }
 
+    /// Noise for text-to-image; the init image's latents for image-to-image; with a mask, inpainting.
+    private func startingLatents(for generation: ResolvedGeneration, on model: ModelBundle) throws -> any StartingLatents {
+        let request = generation.request
+        guard let image = request.initImage else { return NoiseLatents() }
+        let encoder = ImageLatentEncoder(encoder: try model.vaeEncoder(), scalingFactor: model.vaeConfiguration.scalingFactor)
+        guard let mask = request.mask else {
+            return ImageToImageLatents(encoder: encoder, image: image, strength: request.strength, steps: request.steps)
+        }
+        return InpaintingLatents(encoder: encoder, image: image, mask: InpaintingMask(mask, inverted: request.invertMask),
+                                 strength: request.strength, steps: request.steps,
+                                 conditionsOnMask: model.checkpoint.isInpainting)
+    }
+
     private func makeImage(_ index: Int, of generation: ResolvedGeneration, on model: ModelBundle,
                            conditioning prompts: PromptConditioning,
                            cancellation: CancellationToken,
@@ -147,7 +160,8 @@ public final class GenerationService: @unchecked Sendable {
         // 2. Starting latents, from the generator the whole run shares.
         var scheduler = try generation.scheduler.make(configuration: model.schedulerConfiguration, steps: request.steps)
         var random = request.rng.makeSource(seed: seed)
-        let start = try NoiseLatents().start(generation.latentShape, scheduler: scheduler, random: &random)
+        let start = try startingLatents(for: generation, on: model)
+            .start(generation.latentShape, scheduler: scheduler, random: &random)
 
         // 3. Denoising.
         let loop = DenoisingLoop(unet: model.unet, shape: generation.latentShape, guidance: request.guidance)

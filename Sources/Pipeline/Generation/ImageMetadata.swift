@@ -7,6 +7,13 @@ enum ImageMetadata {
     static func parameters(for generation: ResolvedGeneration, seed: UInt64, model: ModelBundle) -> GenerationParameters {
         let request = generation.request
         var extras = [GenerationParameters.Field(key: "RNG", value: request.rng == .torch ? "CPU" : "NV")]
+        // A1111's img2img fields.
+        if request.initImage != nil {
+            extras.append(.init(key: "Denoising strength", value: "\(request.strength)"))
+        }
+        if request.mask != nil, request.invertMask {
+            extras.append(.init(key: "Mask mode", value: "Inpaint not masked"))
+        }
         if request.clipSkip > 0 { extras.append(.init(key: "Clip skip", value: "\(request.clipSkip + 1)")) }
         // As A1111: written only when not its default.
         if request.promptSyntax == .a1111, request.emphasis != GenerationDefaults.emphasis {

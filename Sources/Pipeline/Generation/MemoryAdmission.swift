@@ -60,8 +60,14 @@ public struct MemoryAdmission: Sendable {
         let tokens = model.textEncoders.first?.model.configuration.maxPositionEmbeddings ?? 77
         let unet = try UNet2DConditionModel(configuration: model.unet.configuration, weights: weights)
         measure {
-            _ = unet(counter.zeros([batch, shape.height, shape.width, shape.channels], dtype: .f32), timestep: 1,
+            _ = unet(counter.zeros([batch, shape.height, shape.width, model.unet.configuration.inChannels], dtype: .f32),
+                     timestep: 1,
                      context: counter.zeros([batch, tokens, context], dtype: .f32))
+        }
+        if generation.request.initImage != nil {
+            let encoder = try VAEEncoder(configuration: model.vaeConfiguration, weights: weights("encoder"),
+                                         quant: weights("quant_conv"))
+            measure { _ = encoder(counter.zeros([1, generation.height, generation.width, 3], dtype: .f32)) }
         }
         let decoder = try VAEDecoder(configuration: model.vaeConfiguration, weights: weights("decoder"),
                                      postQuant: weights("post_quant_conv"))

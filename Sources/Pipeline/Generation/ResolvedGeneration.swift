@@ -36,11 +36,13 @@ public struct ResolvedGeneration: Sendable, Equatable {
             throw invalid(.clipSkip, "must be between 0 and \(maximumSkip) (got \(request.clipSkip))")
         }
 
+        try Self.checkImageInputs(request, model: model)
+
         // Latents are 1/f of the image; diffusers also asks for multiples of 8.
         let f = model.vaeScaleFactor
         let multiple = Self.leastCommonMultiple(GenerationDefaults.sizeMultiple, f)
-        let width = request.width ?? model.defaultImageSize
-        let height = request.height ?? model.defaultImageSize
+        let width = request.width ?? request.initImage?.width ?? model.defaultImageSize
+        let height = request.height ?? request.initImage?.height ?? model.defaultImageSize
         guard width > 0, height > 0, width % multiple == 0, height % multiple == 0 else {
             let suggestion = "\(max(multiple, width / multiple * multiple))×\(max(multiple, height / multiple * multiple))"
             throw invalid(.size, "must be positive multiples of \(multiple) (got \(width)×\(height); try \(suggestion))")
@@ -52,8 +54,44 @@ public struct ResolvedGeneration: Sendable, Equatable {
         self.request = request
         self.width = width
         self.height = height
+        if let image = request.initImage, image.width != width || image.height != height {
+            throw invalid(.initImage, "is \(image.width)×\(image.height); it must be the output size \(width)×\(height) "
+                          + "(multiples of \(multiple); resize it first)")
+        }
+        if let mask = request.mask, mask.width != width || mask.height != height {
+            throw invalid(.mask, "is \(mask.width)×\(mask.height); it must be the image's size \(width)×\(height)")
+        }
         scheduler = request.scheduler ?? model.defaultScheduler
-        latentShape = LatentShape(channels: model.unet.configuration.inChannels, height: height / f, width: width / f)
+        latentShape = LatentShape(channels: model.latentChannels, height: height / f, width: width / f)
+    }
+
+    /// The rules of image-to-image and inpainting: a strength in (0, 1] that
+    /// runs at least one step, a mask only with an image and not all black,
+    /// and an inpainting model (mask channels in its UNet) only for inpainting.
+    private static func checkImageInputs(_ request: GenerationRequest, model: ModelBundle) throws(GenerationError) {
+        if request.initImage != nil {
+            guard request.strength > 0, request.strength <= 1 else {
+                throw .invalid(.strength, requirement: "must be in (0, 1] (got \(request.strength))")
+            }
+            guard Int(Double(request.steps) * request.strength) >= 1 else {
+                throw .invalid(.strength, requirement: "\(request.strength) of \(request.steps) steps runs no step; "
+                               + "raise it or the steps")
+            }
+        }
+        if let mask = request.mask {
+            guard request.initImage != nil else { throw .invalid(.mask, requirement: "needs an init image to inpaint") }
+            guard InpaintingMask(mask, inverted: request.invertMask).repaintsAnything else {
+                throw .invalid(.mask, requirement: "is all black\(request.invertMask ? " once inverted" : ""): nothing to repaint")
+            }
+        }
+        if model.checkpoint.isInpainting && request.mask == nil {
+            throw .invalid(.mask, requirement: "is required: \(model.name) is an inpainting model (its UNet takes a mask)")
+        }
+        let inputs = model.unet.configuration.inChannels
+        guard inputs == model.latentChannels || model.checkpoint.isInpainting else {
+            throw .invalid(.initImage, requirement: "cannot condition this UNet: it takes \(inputs) input channels, "
+                           + "neither the VAE's \(model.latentChannels) nor an inpainting model's")
+        }
     }
 
     /// The LoRAs a request applies and the prompt without its tags: what a

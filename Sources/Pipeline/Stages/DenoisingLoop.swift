@@ -22,8 +22,9 @@ public struct DenoisingLoop: Sendable {
     public var isGuided: Bool { guidance > 1 }
 
     /// Runs evaluations `start.firstStep..<scheduler.timesteps.count`.
-    /// - Parameter afterStep: called after each evaluation with (evaluation,
-    ///   evaluations, its seconds, the latents); throwing stops the loop.
+    /// - Parameter afterStep: called after each evaluation with (evaluations
+    ///   done before it, evaluations this run makes, its seconds, the
+    ///   latents); throwing stops the loop.
     public func run(from start: LatentStart, scheduler: inout any Scheduler,
                     conditioning: (Int) throws -> Conditioning,
                     random: inout any RandomSource,
@@ -31,20 +32,24 @@ public struct DenoisingLoop: Sendable {
         let backend = unet.convIn.weight.backend
         let count = shape.count
         let batch = isGuided ? 2 : 1
+        let extra = start.conditioningChannels ?? []
+        let inputChannels = shape.channels + extra.count / max(shape.height * shape.width, 1)
         var latents = start.latents
         let evaluations = scheduler.timesteps.count
         for i in start.firstStep..<evaluations {
             let watch = Stopwatch()
-            let input = scheduler.scaleModelInput(latents, step: i)
+            // Per batch entry: the scaled latents, then any conditioning channels (diffusers' torch.cat on dim 1).
+            let input = scheduler.scaleModelInput(latents, step: i) + extra
             let sample = backend.upload(Array(repeating: input, count: batch).flatMap { $0 },
-                                        shape: [batch, shape.channels, shape.height, shape.width])
+                                        shape: [batch, inputChannels, shape.height, shape.width])
                 .permuted([0, 2, 3, 1])
             let prediction = unet(sample, timestep: scheduler.timesteps[i], context: try conditioning(i).sequence)
                 .permuted([0, 3, 1, 2]).toArray()
             let output = isGuided ? guided(prediction, count: count) : prediction
             latents = scheduler.step(modelOutput: output, step: i, sample: latents, randomSource: &random)
             start.mask?.blend(&latents, afterStep: i, scheduler: scheduler)
-            try afterStep(i, evaluations, watch.seconds, latents)
+            // Progress counts the evaluations this run makes (image-to-image starts part-way).
+            try afterStep(i - start.firstStep, evaluations - start.firstStep, watch.seconds, latents)
         }
         return latents
     }

@@ -7,11 +7,16 @@ public struct LatentStart: Sendable {
     public var latents: [Float]
     public var firstStep: Int
     public var mask: (any LatentMask)?
+    /// Channels the UNet takes after the latents at every evaluation, NCHW
+    /// without the batch (an inpainting model's mask and masked-image latents).
+    public var conditioningChannels: [Float]?
 
-    public init(latents: [Float], firstStep: Int = 0, mask: (any LatentMask)? = nil) {
+    public init(latents: [Float], firstStep: Int = 0, mask: (any LatentMask)? = nil,
+                conditioningChannels: [Float]? = nil) {
         self.latents = latents
         self.firstStep = firstStep
         self.mask = mask
+        self.conditioningChannels = conditioningChannels
     }
 }
 

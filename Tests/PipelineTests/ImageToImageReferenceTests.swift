@@ -1,0 +1,87 @@
+import Foundation
+import ImageIO
+import Pipeline
+import Schedulers
+import TensorCore
+import TestSupport
+import XCTest
+
+/// Image-to-image and inpainting against diffusers on the tiny model
+/// (scripts/reference/fixtures_img2img.py): `StableDiffusionImg2ImgPipeline`
+/// over several schedulers and strengths, and `StableDiffusionInpaintPipeline`
+/// with the 4-channel UNet and with a 9-channel inpainting UNet — the same
+/// PNG inputs, seeds and generator draws; images within 2e-3 on [0, 1] pixels.
+final class ImageToImageReferenceTests: XCTestCase {
+    static let folder = FixturePaths.url("img2img")
+
+    static func cases(_ kind: String) throws -> [String] {
+        let data = try Data(contentsOf: folder.appendingPathComponent("cases.json"))
+        return try XCTUnwrap((try JSONSerialization.jsonObject(with: data) as? [String: [String]])?[kind])
+    }
+
+    static func png(_ name: String) throws -> RGBImage {
+        try PNGFile.read(at: folder.appendingPathComponent(name + ".png")).image
+    }
+
+    /// The tiny pipeline with the 9-channel inpainting UNet in place of its own.
+    static let inpaintingModel: URL = {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("sdgen-inpaint-\(getpid())")
+        try? FileManager.default.removeItem(at: root)
+        try! FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        for part in ["model_index.json", "scheduler", "text_encoder", "tokenizer", "vae"] {
+            try! FileManager.default.createSymbolicLink(at: root.appendingPathComponent(part),
+                                                        withDestinationURL: FixturePaths.url("pipeline/\(part)"))
+        }
+        try! FileManager.default.createSymbolicLink(at: root.appendingPathComponent("unet"),
+                                                    withDestinationURL: folder.appendingPathComponent("inpaint_unet"))
+        return root
+    }()
+
+    func request(_ fixture: Fixture) throws -> GenerationRequest {
+        var request = GenerationRequest(prompt: try XCTUnwrap(fixture.string("prompt")),
+                                        seed: UInt64(try XCTUnwrap(fixture.int("seed"))))
+        request.negativePrompt = fixture.string("negative_prompt") ?? ""
+        request.scheduler = SchedulerKind(rawValue: try XCTUnwrap(fixture.string("scheduler")))
+        request.steps = try XCTUnwrap(fixture.int("steps"))
+        request.guidance = try XCTUnwrap(fixture.float("guidance"))
+        request.strength = try XCTUnwrap(fixture.string("strength").flatMap(Double.init))
+        request.initImage = try Self.png(try XCTUnwrap(fixture.string("image")))
+        if let mask = fixture.string("mask") { request.mask = try Self.png(mask) }
+        return request
+    }
+
+    func testImageToImageMatchesDiffusers() throws {
+        for backend in TestBackends.all {
+            let service = try GenerationService(loading: .path(FixturePaths.url("pipeline")), backend: backend)
+            for name in try Self.cases("img2img") {
+                let fixture = try Fixture("img2img/\(name).safetensors")
+                let request = try request(fixture)
+                var steps: [Int] = []
+                let image = try XCTUnwrap(try service.generate(request) { event in
+                    if case let .step(progress) = event { steps.append(progress.steps) }
+                }.first)
+                XCTAssertEqual(image.image.width, fixture.int("width"), name)
+                XCTAssertEqual(image.image.height, fixture.int("height"), name)
+                assertClose(image.pixels, try fixture.floats("image"), atol: 2e-3, rtol: 0,
+                            "img2img \(name), on \(backend.name)")
+                XCTAssertEqual(image.parameters.extra("Denoising strength"), fixture.string("strength"), name)
+                XCTAssertFalse(steps.isEmpty, name)
+            }
+        }
+    }
+
+    func testInpaintingMatchesDiffusers() throws {
+        for backend in TestBackends.all {
+            let regular = try GenerationService(loading: .path(FixturePaths.url("pipeline")), backend: backend)
+            let inpainting = try GenerationService(loading: .path(Self.inpaintingModel), backend: backend)
+            XCTAssertTrue(inpainting.model.checkpoint.isInpainting)
+            for name in try Self.cases("inpaint") {
+                let fixture = try Fixture("img2img/\(name).safetensors")
+                let service = fixture.int("unet") == 9 ? inpainting : regular
+                let image = try XCTUnwrap(try service.generate(try request(fixture)).first)
+                assertClose(image.pixels, try fixture.floats("image"), atol: 2e-3, rtol: 0,
+                            "inpainting \(name), on \(backend.name)")
+            }
+        }
+    }
+}

@@ -1,0 +1,127 @@
+"""Image-to-image and inpainting reference fixtures (group ``img2img``) on the tiny pipeline.
+
+Inputs are small PNGs written here (``img2img/init_*.png``, ``img2img/mask_*.png``) and read
+back through PIL, as a user's files would be. Each case records the image diffusers makes:
+
+  * ``StableDiffusionImg2ImgPipeline``: several schedulers, strengths < 1 and = 1, square and
+    non-square images;
+  * ``StableDiffusionInpaintPipeline`` with the tiny 4-channel UNet (the known region's latents are
+    blended back after each step) and with a 9-channel UNet (``img2img/inpaint_unet/``; the mask
+    and the masked image's latents are concatenated to the UNet input).
+
+The draws from the one generator — the VAE's ``latent_dist.sample`` for the image, then the noise,
+then (inpainting) the masked image's sample, then the sampler's — are part of what is compared.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from fixtures_models import PIPE_UNET_CONFIG, randomize_
+
+PROMPT, NEGATIVE = "a red fox in the snow", "blurry"
+
+IMG2IMG_CASES = [
+    dict(name="euler_06", scheduler="euler", strength=0.6, steps=5, image="init_32x32", seed=41, guidance=7.5),
+    dict(name="ddim_full", scheduler="ddim", strength=1.0, steps=4, image="init_40x24", seed=42, guidance=7.5),
+    dict(name="pndm_05", scheduler="pndm", strength=0.5, steps=6, image="init_32x32", seed=43, guidance=5.0),
+    dict(name="dpm_07", scheduler="dpm++2m", strength=0.7, steps=5, image="init_40x24", seed=44, guidance=7.5),
+    dict(name="heun_075", scheduler="heun", strength=0.75, steps=4, image="init_32x32", seed=45, guidance=7.5),
+    dict(name="euler_a_08", scheduler="euler-a", strength=0.8, steps=5, image="init_40x24", seed=46, guidance=1.0),
+    dict(name="lms_03", scheduler="lms", strength=0.3, steps=7, image="init_32x32", seed=47, guidance=7.5),
+]
+
+INPAINT_CASES = [
+    dict(name="inpaint4_euler", unet=4, scheduler="euler", strength=0.75, steps=5, image="init_32x32",
+         mask="mask_32x32", seed=51, guidance=7.5),
+    dict(name="inpaint4_full", unet=4, scheduler="ddim", strength=1.0, steps=4, image="init_40x24",
+         mask="mask_40x24", seed=52, guidance=7.5),
+    dict(name="inpaint9_euler", unet=9, scheduler="euler", strength=1.0, steps=5, image="init_32x32",
+         mask="mask_32x32", seed=53, guidance=7.5),
+    dict(name="inpaint9_dpm", unet=9, scheduler="dpm++2m", strength=0.6, steps=5, image="init_40x24",
+         mask="mask_40x24", seed=54, guidance=7.5),
+]
+
+
+def _scheduler(kind: str, config):
+    from diffusers import (DDIMScheduler, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler,
+                           EulerDiscreteScheduler, HeunDiscreteScheduler, LMSDiscreteScheduler, PNDMScheduler)
+    cls = {"euler": EulerDiscreteScheduler, "ddim": DDIMScheduler, "pndm": PNDMScheduler,
+           "dpm++2m": DPMSolverMultistepScheduler, "heun": HeunDiscreteScheduler,
+           "euler-a": EulerAncestralDiscreteScheduler, "lms": LMSDiscreteScheduler}[kind]
+    return cls.from_config(config)
+
+
+def _write_inputs(out: Path) -> None:
+    """Smooth colour fields with some texture (RGB) and masks with grey edges and an alpha-free grey level."""
+    for width, height in ((32, 32), (40, 24)):
+        y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+        r = 128 + 100 * np.sin(x / 5.0) * np.cos(y / 7.0)
+        g = 40 + 180 * x / width
+        b = 200 - 150 * y / height + 20 * np.sin((x + y) / 3.0)
+        rgb = np.clip(np.stack([r, g, b], axis=-1), 0, 255).round().astype(np.uint8)
+        Image.fromarray(rgb, "RGB").save(out / f"init_{width}x{height}.png")
+        mask = np.zeros((height, width), np.float64)
+        mask[height // 4: 3 * height // 4, width // 3: 5 * width // 6] = 255
+        mask[:, :2] = 200          # above the 0.5 threshold: repainted
+        mask[-2:, :] = 100         # below it: kept
+        Image.fromarray(mask.astype(np.uint8), "L").convert("RGB").save(out / f"mask_{width}x{height}.png")
+
+
+def _inpaint_unet(out: Path):
+    from diffusers import UNet2DConditionModel
+    config = dict(PIPE_UNET_CONFIG, in_channels=9)
+    torch.manual_seed(0)
+    unet = UNet2DConditionModel(**config).eval()
+    randomize_(unet, seed=104)
+    unet.save_pretrained(str(out / "inpaint_unet"), safe_serialization=True)
+    return unet
+
+
+@torch.no_grad()
+def make_img2img_fixtures(root: Path, write_fixture) -> None:
+    from diffusers import StableDiffusionImg2ImgPipeline, StableDiffusionInpaintPipeline
+
+    out = root / "img2img"
+    out.mkdir(parents=True, exist_ok=True)
+    _write_inputs(out)
+    inpaint_unet = _inpaint_unet(out)
+
+    img2img = StableDiffusionImg2ImgPipeline.from_pretrained(
+        str(root / "pipeline"), safety_checker=None, feature_extractor=None, requires_safety_checker=False,
+        local_files_only=True)
+    img2img.set_progress_bar_config(disable=True)
+    base = img2img.scheduler.config
+
+    def run(pipe, case, **inputs):
+        pipe.scheduler = _scheduler(case["scheduler"], base)
+        return pipe(PROMPT, negative_prompt=NEGATIVE, strength=case["strength"],
+                    num_inference_steps=case["steps"], guidance_scale=case["guidance"], output_type="np",
+                    generator=torch.Generator().manual_seed(case["seed"]), **inputs).images
+
+    for case in IMG2IMG_CASES:
+        image = Image.open(out / f"{case['image']}.png")
+        result = run(img2img, case, image=image)
+        write_fixture(out, case["name"], {"image": torch.from_numpy(result)},
+                      {**{k: v for k, v in case.items() if k != "name"}, "prompt": PROMPT,
+                       "negative_prompt": NEGATIVE, "width": image.width, "height": image.height})
+
+    for case in INPAINT_CASES:
+        components = dict(img2img.components)
+        if case["unet"] == 9:
+            components["unet"] = inpaint_unet
+        pipe = StableDiffusionInpaintPipeline(**components)
+        pipe.set_progress_bar_config(disable=True)
+        image = Image.open(out / f"{case['image']}.png")
+        mask = Image.open(out / f"{case['mask']}.png")
+        result = run(pipe, case, image=image, mask_image=mask, height=image.height, width=image.width)
+        write_fixture(out, case["name"], {"image": torch.from_numpy(result)},
+                      {**{k: v for k, v in case.items() if k != "name"}, "prompt": PROMPT,
+                       "negative_prompt": NEGATIVE, "width": image.width, "height": image.height})
+    (out / "cases.json").write_text(json.dumps({"img2img": [c["name"] for c in IMG2IMG_CASES],
+                                                "inpaint": [c["name"] for c in INPAINT_CASES]}, indent=1))
