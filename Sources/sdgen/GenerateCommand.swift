@@ -13,6 +13,7 @@ extension ComputeDevice: ExpressibleByArgument {}
 extension PromptSyntax: ExpressibleByArgument {}
 extension Emphasis: ExpressibleByArgument {}
 extension LoRASelection: ExpressibleByArgument {}
+extension ImageFit: ExpressibleByArgument {}
 
 /// Text to image: options in, a `GenerationRequest` per prompt to the
 /// generation service, its events printed and its images written.
@@ -111,6 +112,9 @@ struct GenerateCommand: ParsableCommand {
     @Flag(help: "Repaint the mask's black part instead (A1111's 'Inpaint not masked').")
     var invertMask = false
 
+    @Option(help: "When --width/--height differ from the init image's size: stretch (diffusers' default), crop (scale to cover, cut the centre) or pad (scale to fit, extend the edges).")
+    var resize: ImageFit = .stretch
+
     @Flag(help: "Fail instead of replacing an existing output file.")
     var noOverwrite = false
 
@@ -137,8 +141,8 @@ struct GenerateCommand: ParsableCommand {
     func validate() throws {
         guard prompt != nil || prompts != nil else { throw ValidationError("give a prompt, or --prompts FILE") }
         guard prompt == nil || prompts == nil else { throw ValidationError("give a prompt or --prompts, not both") }
-        guard initImage != nil || (mask == nil && strength == nil && !invertMask) else {
-            throw ValidationError("--mask, --strength and --invert-mask need --init-image")
+        guard initImage != nil || (mask == nil && strength == nil && !invertMask && resize == .stretch) else {
+            throw ValidationError("--mask, --strength, --invert-mask and --resize need --init-image")
         }
     }
 
@@ -226,6 +230,7 @@ struct GenerateCommand: ParsableCommand {
         request.initImage = images.initImage
         request.mask = images.mask
         request.invertMask = invertMask
+        request.fit = resize
         if let strength { request.strength = strength }
         request.negativePrompt = negativePrompt
         if let steps { request.steps = steps }

@@ -34,6 +34,8 @@ IMG2IMG_CASES = [
     dict(name="heun_075", scheduler="heun", strength=0.75, steps=4, image="init_32x32", seed=45, guidance=7.5),
     dict(name="euler_a_08", scheduler="euler-a", strength=0.8, steps=5, image="init_40x24", seed=46, guidance=1.0),
     dict(name="lms_03", scheduler="lms", strength=0.3, steps=7, image="init_32x32", seed=47, guidance=7.5),
+    # 41×25: diffusers rounds down to 40×24 and resizes (Lanczos) before encoding.
+    dict(name="euler_resized", scheduler="euler", strength=0.7, steps=5, image="init_41x25", seed=48, guidance=7.5),
 ]
 
 INPAINT_CASES = [
@@ -45,7 +47,14 @@ INPAINT_CASES = [
          mask="mask_32x32", seed=53, guidance=7.5),
     dict(name="inpaint9_dpm", unet=9, scheduler="dpm++2m", strength=0.6, steps=5, image="init_40x24",
          mask="mask_40x24", seed=54, guidance=7.5),
+    # A mask of another size is resized to the image's (grey, then Lanczos, then binarised).
+    dict(name="inpaint4_small_mask", unet=4, scheduler="euler", strength=0.9, steps=4, image="init_40x24",
+         mask="mask_20x12", seed=55, guidance=7.5),
 ]
+
+# diffusers' VaeImageProcessor.resize modes against sdgen's ImageFit, on a 37×29 image and its grey mask.
+RESIZE_MODES = {"stretch": "default", "crop": "crop", "pad": "fill"}
+RESIZE_SIZES = [(32, 24), (48, 32), (24, 40), (37, 16)]
 
 
 def _scheduler(kind: str, config):
@@ -59,7 +68,7 @@ def _scheduler(kind: str, config):
 
 def _write_inputs(out: Path) -> None:
     """Smooth colour fields with some texture (RGB) and masks with grey edges and an alpha-free grey level."""
-    for width, height in ((32, 32), (40, 24)):
+    for width, height in ((32, 32), (40, 24), (41, 25), (37, 29), (20, 12)):
         y, x = np.mgrid[0:height, 0:width].astype(np.float64)
         r = 128 + 100 * np.sin(x / 5.0) * np.cos(y / 7.0)
         g = 40 + 180 * x / width
@@ -71,6 +80,21 @@ def _write_inputs(out: Path) -> None:
         mask[:, :2] = 200          # above the 0.5 threshold: repainted
         mask[-2:, :] = 100         # below it: kept
         Image.fromarray(mask.astype(np.uint8), "L").convert("RGB").save(out / f"mask_{width}x{height}.png")
+
+
+def _resize_fixture(out: Path, write_fixture) -> None:
+    from diffusers.image_processor import VaeImageProcessor
+    processor = VaeImageProcessor(vae_scale_factor=1)
+    image = Image.open(out / "init_37x29.png")
+    mask = Image.open(out / "mask_37x29.png").convert("L")
+    tensors = {"image": torch.from_numpy(np.array(image).astype(np.int64)),
+               "mask": torch.from_numpy(np.array(mask).astype(np.int64))}
+    for ours, theirs in RESIZE_MODES.items():
+        for width, height in RESIZE_SIZES:
+            for name, source in (("image", image), ("mask", mask)):
+                resized = processor.resize(source, height, width, resize_mode=theirs)
+                tensors[f"{name}_{ours}_{width}x{height}"] = torch.from_numpy(np.array(resized).astype(np.int64))
+    write_fixture(out, "resize", tensors, {"sizes": ",".join(f"{w}x{h}" for w, h in RESIZE_SIZES)})
 
 
 def _inpaint_unet(out: Path):
@@ -123,5 +147,6 @@ def make_img2img_fixtures(root: Path, write_fixture) -> None:
         write_fixture(out, case["name"], {"image": torch.from_numpy(result)},
                       {**{k: v for k, v in case.items() if k != "name"}, "prompt": PROMPT,
                        "negative_prompt": NEGATIVE, "width": image.width, "height": image.height})
+    _resize_fixture(out, write_fixture)
     (out / "cases.json").write_text(json.dumps({"img2img": [c["name"] for c in IMG2IMG_CASES],
                                                 "inpaint": [c["name"] for c in INPAINT_CASES]}, indent=1))

@@ -51,8 +51,10 @@ public struct GenerationRequest: Sendable, Equatable {
     /// `<lora:…>` tags with A1111's syntax), by path or name under the LoRA folder.
     public var loras: [LoRASelection] = []
     /// Image-to-image: the image to start from. The output size defaults to
-    /// its size; it must equal the output size (multiples of 8).
+    /// its size rounded down to a multiple of 8 (as diffusers'); it is resized to the output size by `fit`.
     public var initImage: RGBImage?
+    /// How the init image and mask meet an output size that differs from theirs (diffusers' resize modes).
+    public var fit: ImageFit = .stretch
     /// How much of `initImage` is repainted, in (0, 1]: int(steps × strength)
     /// of the steps run (diffusers' `strength`, A1111's denoising strength).
     /// A Double, as Python's float: the step count must round as diffusers rounds it.

@@ -125,12 +125,15 @@ public final class GenerationService: @unchecked Sendable {
     /// Noise for text-to-image; the init image's latents for image-to-image; with a mask, inpainting.
     private func startingLatents(for generation: ResolvedGeneration, on model: ModelBundle) throws -> any StartingLatents {
         let request = generation.request
-        guard let image = request.initImage else { return NoiseLatents() }
+        guard let original = request.initImage else { return NoiseLatents() }
+        let image = original.fitted(width: generation.width, height: generation.height, request.fit)
         let encoder = ImageLatentEncoder(encoder: try model.vaeEncoder(), scalingFactor: model.vaeConfiguration.scalingFactor)
         guard let mask = request.mask else {
             return ImageToImageLatents(encoder: encoder, image: image, strength: request.strength, steps: request.steps)
         }
-        return InpaintingLatents(encoder: encoder, image: image, mask: InpaintingMask(mask, inverted: request.invertMask),
+        return InpaintingLatents(encoder: encoder, image: image,
+                                 mask: InpaintingMask(mask, width: generation.width, height: generation.height,
+                                                      fit: request.fit, inverted: request.invertMask),
                                  strength: request.strength, steps: request.steps,
                                  conditionsOnMask: model.checkpoint.isInpainting)
     }

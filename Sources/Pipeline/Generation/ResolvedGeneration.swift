@@ -41,8 +41,11 @@ public struct ResolvedGeneration: Sendable, Equatable {
         // Latents are 1/f of the image; diffusers also asks for multiples of 8.
         let f = model.vaeScaleFactor
         let multiple = Self.leastCommonMultiple(GenerationDefaults.sizeMultiple, f)
-        let width = request.width ?? request.initImage?.width ?? model.defaultImageSize
-        let height = request.height ?? request.initImage?.height ?? model.defaultImageSize
+        // An init image's size, rounded down as diffusers' image processor rounds it (then resizes the image).
+        let imageWidth = request.initImage.map { max(multiple, $0.width / multiple * multiple) }
+        let imageHeight = request.initImage.map { max(multiple, $0.height / multiple * multiple) }
+        let width = request.width ?? imageWidth ?? model.defaultImageSize
+        let height = request.height ?? imageHeight ?? model.defaultImageSize
         guard width > 0, height > 0, width % multiple == 0, height % multiple == 0 else {
             let suggestion = "\(max(multiple, width / multiple * multiple))×\(max(multiple, height / multiple * multiple))"
             throw invalid(.size, "must be positive multiples of \(multiple) (got \(width)×\(height); try \(suggestion))")
@@ -54,13 +57,6 @@ public struct ResolvedGeneration: Sendable, Equatable {
         self.request = request
         self.width = width
         self.height = height
-        if let image = request.initImage, image.width != width || image.height != height {
-            throw invalid(.initImage, "is \(image.width)×\(image.height); it must be the output size \(width)×\(height) "
-                          + "(multiples of \(multiple); resize it first)")
-        }
-        if let mask = request.mask, mask.width != width || mask.height != height {
-            throw invalid(.mask, "is \(mask.width)×\(mask.height); it must be the image's size \(width)×\(height)")
-        }
         scheduler = request.scheduler ?? model.defaultScheduler
         latentShape = LatentShape(channels: model.latentChannels, height: height / f, width: width / f)
     }

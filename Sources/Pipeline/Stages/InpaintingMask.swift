@@ -1,23 +1,27 @@
 import ImageIO
 
 /// Which pixels inpainting repaints, read as diffusers' mask processor reads
-/// a mask image: converted to grey as Pillow's `convert("L")` does
-/// (ITU-R 601 weights in 16-bit fixed point), then binarised at 0.5 —
-/// white (≥ 128) repaints, black keeps; `inverted` swaps them.
+/// a mask image: converted to grey as Pillow's `convert("L")` does, resized,
+/// then binarised at 0.5 — white (≥ 128) repaints, black keeps; `inverted` swaps them.
 public struct InpaintingMask: Sendable, Equatable {
     public let width: Int
     public let height: Int
     /// 1 where repainted, row-major.
     public let values: [Float]
 
-    public init(_ image: RGBImage, inverted: Bool = false) {
-        width = image.width
-        height = image.height
-        values = (0..<(image.width * image.height)).map { p in
-            let r = UInt32(image.pixels[3 * p]), g = UInt32(image.pixels[3 * p + 1]), b = UInt32(image.pixels[3 * p + 2])
-            let grey = (r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16
-            return (Float(grey) / 255 >= 0.5) != inverted ? 1 : 0
-        }
+    /// From grey bytes (Pillow's "L" image), binarised at 0.5 as diffusers' mask processor does.
+    public init(grey: [UInt8], width: Int, height: Int, inverted: Bool = false) {
+        self.width = width
+        self.height = height
+        values = grey.map { (Float($0) / 255 >= 0.5) != inverted ? 1 : 0 }
+    }
+
+    /// A mask image as diffusers reads one: grey first, then resized (Lanczos) to the output size, then binarised.
+    public init(_ image: RGBImage, width: Int? = nil, height: Int? = nil, fit: ImageFit = .stretch,
+                inverted: Bool = false) {
+        let w = width ?? image.width, h = height ?? image.height
+        self.init(grey: fit.apply(image.grey, width: image.width, height: image.height, channels: 1, to: w, h),
+                  width: w, height: h, inverted: inverted)
     }
 
     /// Whether anything is repainted (an all-black mask leaves nothing to do).
