@@ -34,6 +34,8 @@ let package = Package(
         .target(name: "CPUKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // libpng calls behind setjmp, so libpng's longjmp never crosses Swift frames.
         .target(name: "CPNGShim", dependencies: ["CPNG"]),
+        // JPEG input through libjpeg-turbo (libjpeg-dev), its error_exit behind setjmp likewise.
+        .target(name: "CJPEGShim", linkerSettings: [.linkedLibrary("jpeg")]),
 
         // Tensor core: Tensor, the op interface, the CPU backend.
         .target(name: "TensorCore", dependencies: ["CBLAS", "CVulkan", "CPUKernels"],
@@ -44,7 +46,7 @@ let package = Package(
         .target(name: "Tokenizers", dependencies: ["CSentencePiece"], resources: [.copy("Resources")]),
         .target(name: "Models", dependencies: ["TensorCore", "SafeTensors"]),
         .target(name: "Schedulers"),
-        .target(name: "ImageIO", dependencies: ["CPNGShim"]),
+        .target(name: "ImageIO", dependencies: ["CPNGShim", "CJPEGShim"]),
         .target(name: "Pipeline", dependencies: [
             "TensorCore", "SafeTensors", "Tokenizers", "Models", "Schedulers", "ImageIO",
             .product(name: "Logging", package: "swift-log"),

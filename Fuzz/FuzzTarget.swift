@@ -12,7 +12,7 @@ struct FuzzTarget: Sendable {
     /// The registry: scripts/fuzz.sh runs each of these.
     static let all: [FuzzTarget] = [
         .safetensors, .configuration, .clipTokenizerFiles, .tokenizerJSON, .wordPiece, .sentencePiece, .png,
-        .infotext, .prompt,
+        .infotext, .prompt, .image,
     ]
 
     static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libopenblas-dev libpng-dev libvulkan-dev mesa-vulkan-drivers glslc
+packages=(libopenblas-dev libpng-dev libjpeg-dev libvulkan-dev mesa-vulkan-drivers glslc
           libsentencepiece-dev pkg-config)
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -21,6 +21,10 @@ public enum ImageIOError: Error, Equatable, Sendable, CustomStringConvertible {
     case diskFull(path: String)
     case fileNotFound(path: String)
     case notPNG(path: String)
+    /// An input image that is neither PNG nor JPEG.
+    case notAnImage(path: String)
+    /// libjpeg rejected the file, or it is a JPEG sdgen does not read (CMYK, too large).
+    case corruptJPEG(path: String, detail: String)
     /// The file ends before the image does (for example an interrupted copy).
     case truncated(path: String)
     /// libpng rejected the file or the data; `detail` is its message.
@@ -52,6 +56,10 @@ public enum ImageIOError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(path) does not exist"
         case .notPNG(let path):
             return "\(path) is not a PNG file"
+        case .notAnImage(let path):
+            return "\(path) is not a PNG or JPEG image"
+        case let .corruptJPEG(path, detail):
+            return "\(path) is not a readable JPEG: \(detail)"
         case .truncated(let path):
             return "\(path) is truncated (the file ends before the image does)"
         case .corrupt(let path, let detail):

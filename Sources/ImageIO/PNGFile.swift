@@ -75,7 +75,7 @@ public enum PNGFile {
 
     // MARK: - Decoding
 
-    private static func decode(_ bytes: [UInt8], path: String,
+    static func decode(_ bytes: [UInt8], path: String,
                                wantPixels: Bool) throws(ImageIOError) -> (image: RGBImage?, textChunks: [String: String]) {
         var decoded = sdgen_png_decoded()
         var error = sdgen_png_error()
@@ -111,7 +111,7 @@ public enum PNGFile {
 
     /// The whole file: PNGs are small, and libpng then reads from memory, so
     /// a short file shows up as "truncated" rather than as an I/O error.
-    private static func readFile(_ path: String) throws(ImageIOError) -> [UInt8] {
+    static func readFile(_ path: String) throws(ImageIOError) -> [UInt8] {
         // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below).
         let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else { throw readFailure(errno, path: path, operation: "open") }

@@ -98,15 +98,15 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "With a1111 syntax: original (weights, then each chunk's mean restored; A1111's default), no-norm (weights only) or none (brackets are plain text).")
     var emphasis: Emphasis = GenerationDefaults.emphasis
 
-    @Option(help: ArgumentHelp("Image to image: start from this PNG instead of noise (the output takes its size, multiples of 8).",
-                               valueName: "png"))
+    @Option(help: ArgumentHelp("Image to image: start from this PNG or JPEG instead of noise (the output takes its size, multiples of 8).",
+                               valueName: "image"))
     var initImage: String?
 
     @Option(help: "With --init-image: how much of it is repainted, in (0, 1]; int(steps × strength) steps run, as diffusers' strength and A1111's denoising strength (default \(GenerationDefaults.strength)).")
     var strength: Double?
 
     @Option(help: ArgumentHelp("Inpainting (with --init-image): white repaints, black keeps; grey is cut at half, as diffusers reads masks. An inpainting checkpoint (9-channel UNet) is used as such.",
-                               valueName: "png"))
+                               valueName: "image"))
     var mask: String?
 
     @Flag(help: "Repaint the mask's black part instead (A1111's 'Inpaint not masked').")
@@ -249,7 +249,7 @@ struct GenerateCommand: ParsableCommand {
 
     /// An input image, read before any model loads (a bad file fails at once).
     private static func readImage(_ path: String) throws -> RGBImage {
-        try PNGFile.read(at: URL(fileURLWithPath: path)).image
+        try ImageFile.read(at: URL(fileURLWithPath: path))
     }
 
     private func say(_ text: String) {

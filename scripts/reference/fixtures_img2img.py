@@ -97,6 +97,17 @@ def _resize_fixture(out: Path, write_fixture) -> None:
     write_fixture(out, "resize", tensors, {"sizes": ",".join(f"{w}x{h}" for w, h in RESIZE_SIZES)})
 
 
+def _jpeg_fixture(out: Path, write_fixture) -> None:
+    """JPEGs as users have them (4:2:0 colour, progressive grey) and the pixels Pillow decodes from them."""
+    image = Image.open(out / "init_40x24.png")
+    image.save(out / "init_40x24.jpg", quality=90)
+    image.convert("L").save(out / "grey_40x24.jpg", quality=75, progressive=True)
+    write_fixture(out, "jpeg", {
+        "colour": torch.from_numpy(np.array(Image.open(out / "init_40x24.jpg").convert("RGB")).astype(np.int64)),
+        "grey": torch.from_numpy(np.array(Image.open(out / "grey_40x24.jpg").convert("RGB")).astype(np.int64)),
+    })
+
+
 def _inpaint_unet(out: Path):
     from diffusers import UNet2DConditionModel
     config = dict(PIPE_UNET_CONFIG, in_channels=9)
@@ -148,5 +159,6 @@ def make_img2img_fixtures(root: Path, write_fixture) -> None:
                       {**{k: v for k, v in case.items() if k != "name"}, "prompt": PROMPT,
                        "negative_prompt": NEGATIVE, "width": image.width, "height": image.height})
     _resize_fixture(out, write_fixture)
+    _jpeg_fixture(out, write_fixture)
     (out / "cases.json").write_text(json.dumps({"img2img": [c["name"] for c in IMG2IMG_CASES],
                                                 "inpaint": [c["name"] for c in INPAINT_CASES]}, indent=1))
