@@ -14,6 +14,7 @@ extension PromptSyntax: ExpressibleByArgument {}
 extension Emphasis: ExpressibleByArgument {}
 extension LoRASelection: ExpressibleByArgument {}
 extension ImageFit: ExpressibleByArgument {}
+extension OutpaintMargins: ExpressibleByArgument {}
 
 /// Text to image: options in, a `GenerationRequest` per prompt to the
 /// generation service, its events printed and its images written.
@@ -102,7 +103,7 @@ struct GenerateCommand: ParsableCommand {
                                valueName: "image"))
     var initImage: String?
 
-    @Option(help: "With --init-image: how much of it is repainted, in (0, 1]; int(steps × strength) steps run, as diffusers' strength and A1111's denoising strength (default \(GenerationDefaults.strength)).")
+    @Option(help: "With --init-image: how much of it is repainted, in (0, 1]; int(steps × strength) steps run, as diffusers' strength and A1111's denoising strength (default \(GenerationDefaults.strength); \(GenerationDefaults.outpaintStrength) with --outpaint).")
     var strength: Double?
 
     @Option(help: ArgumentHelp("Inpainting (with --init-image): white repaints, black keeps; grey is cut at half, as diffusers reads masks. An inpainting checkpoint (9-channel UNet) is used as such.",
@@ -111,6 +112,10 @@ struct GenerateCommand: ParsableCommand {
 
     @Flag(help: "Repaint the mask's black part instead (A1111's 'Inpaint not masked').")
     var invertMask = false
+
+    @Option(help: ArgumentHelp("Outpainting: extend the init image by these pixels on each side (multiples of 8; one number for all four) and paint the new border.",
+                               valueName: "L,T,R,B"))
+    var outpaint: OutpaintMargins?
 
     @Option(help: "When --width/--height differ from the init image's size: stretch (diffusers' default), crop (scale to cover, cut the centre) or pad (scale to fit, extend the edges).")
     var resize: ImageFit = .stretch
@@ -135,14 +140,15 @@ struct GenerateCommand: ParsableCommand {
         case .strength: "--strength"
         case .initImage: "--init-image"
         case .mask: "--mask"
+        case .outpaint: "--outpaint"
         }
     }
 
     func validate() throws {
         guard prompt != nil || prompts != nil else { throw ValidationError("give a prompt, or --prompts FILE") }
         guard prompt == nil || prompts == nil else { throw ValidationError("give a prompt or --prompts, not both") }
-        guard initImage != nil || (mask == nil && strength == nil && !invertMask && resize == .stretch) else {
-            throw ValidationError("--mask, --strength, --invert-mask and --resize need --init-image")
+        guard initImage != nil || (mask == nil && strength == nil && !invertMask && resize == .stretch && outpaint == nil) else {
+            throw ValidationError("--mask, --strength, --invert-mask, --outpaint and --resize need --init-image")
         }
     }
 
@@ -231,7 +237,8 @@ struct GenerateCommand: ParsableCommand {
         request.mask = images.mask
         request.invertMask = invertMask
         request.fit = resize
-        if let strength { request.strength = strength }
+        request.strength = strength
+        request.outpaint = outpaint
         request.negativePrompt = negativePrompt
         if let steps { request.steps = steps }
         if let guidance { request.guidance = guidance }

@@ -172,6 +172,53 @@ final class GenerateCommandTests: XCTestCase {
         }
     }
 
+    /// Image to image, inpainting and outpainting from the command line: the
+    /// output takes the init image's size (plus the margins), the PNG records
+    /// the strength; bad inputs are one line, a non-zero status and no file.
+    func testImageToImageInpaintingAndOutpainting() throws {
+        let images = FixturePaths.url("img2img")
+        let jpeg = images.appendingPathComponent("init_40x24.jpg").path
+        let mask = images.appendingPathComponent("mask_40x24.png").path
+        let common = ["a fox", "--weights", tinyModel, "--steps", "4", "--quiet"]
+        let cases: [([String], Int, Int, String)] = [
+            (["--init-image", jpeg, "--strength", "0.6"], 40, 24, "Denoising strength: 0.6"),
+            (["--init-image", jpeg, "--mask", mask], 40, 24, "Denoising strength: 0.75"),
+            (["--init-image", jpeg, "--outpaint", "8,0,8,16"], 56, 40, "Denoising strength: 1.0"),
+            (["--init-image", jpeg, "--width", "48", "--height", "32", "--resize", "crop"], 48, 32, "Size: 48x32"),
+        ]
+        for (arguments, width, height, field) in cases {
+            let output = directory.appendingPathComponent("img2img.png")
+            let run = try SDGenProcess.run(common + arguments + ["-o", output.path], in: directory)
+            XCTAssertEqual(run.status, 0, "\(arguments): \(run.standardError)")
+            let (image, text) = try PNGFile.read(at: output)
+            XCTAssertEqual([image.width, image.height], [width, height], "\(arguments)")
+            XCTAssertTrue(try XCTUnwrap(text[PNGFile.parametersKey]).contains(field), "\(arguments): \(text)")
+        }
+
+        let black = directory.appendingPathComponent("black.png")
+        try PNGFile.write(try RGBImage(width: 40, height: 24, pixels: [UInt8](repeating: 0, count: 40 * 24 * 3)), to: black)
+        let notImage = directory.appendingPathComponent("notes.jpg")
+        try Data("not an image".utf8).write(to: notImage)
+        let failures: [([String], String)] = [
+            (["--mask", mask], "need --init-image"),
+            (["--init-image", jpeg, "--strength", "0"], "--strength must be in (0, 1]"),
+            (["--init-image", jpeg, "--strength", "0.1"], "runs no step"),
+            (["--init-image", jpeg, "--mask", black.path], "--mask is all black"),
+            (["--init-image", notImage.path], "is not a PNG or JPEG image"),
+            (["--init-image", directory.appendingPathComponent("none.png").path], "none.png"),
+            (["--init-image", jpeg, "--outpaint", "4"], "--outpaint must be multiples of 8"),
+            (["--init-image", jpeg, "--outpaint", "8", "--mask", mask], "leave out the mask"),
+        ]
+        for (arguments, message) in failures {
+            let output = directory.appendingPathComponent("bad.png")
+            let run = try SDGenProcess.run(common + arguments + ["-o", output.path], in: directory)
+            XCTAssertNotEqual(run.status, 0, "\(arguments)")
+            XCTAssertEqual(run.standardError.split(separator: "\n").count, 1, "\(arguments): \(run.standardError)")
+            XCTAssertTrue(run.standardError.contains(message), "\(arguments): \(run.standardError)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: output.path), "\(arguments)")
+        }
+    }
+
     /// `sdgen tokenize --chunks`: A1111's reading of a prompt, chunk by chunk with weights.
     func testTokenizeShowsChunksAndWeights() throws {
         let run = try SDGenProcess.run(["tokenize", "--chunks", "a (red:1.3) fox BREAK snow"], in: directory)

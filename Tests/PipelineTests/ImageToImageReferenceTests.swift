@@ -47,6 +47,7 @@ final class ImageToImageReferenceTests: XCTestCase {
         request.strength = try XCTUnwrap(fixture.string("strength").flatMap(Double.init))
         request.initImage = try Self.png(try XCTUnwrap(fixture.string("image")))
         if let mask = fixture.string("mask") { request.mask = try Self.png(mask) }
+        request.outpaint = fixture.string("outpaint").flatMap(OutpaintMargins.init(argument:))
         return request
     }
 
@@ -75,7 +76,7 @@ final class ImageToImageReferenceTests: XCTestCase {
             let regular = try GenerationService(loading: .path(FixturePaths.url("pipeline")), backend: backend)
             let inpainting = try GenerationService(loading: .path(Self.inpaintingModel), backend: backend)
             XCTAssertTrue(inpainting.model.checkpoint.isInpainting)
-            for name in try Self.cases("inpaint") {
+            for name in try Self.cases("inpaint") + Self.cases("outpaint") {
                 let fixture = try Fixture("img2img/\(name).safetensors")
                 let service = fixture.int("unet") == 9 ? inpainting : regular
                 let image = try XCTUnwrap(try service.generate(try request(fixture)).first)

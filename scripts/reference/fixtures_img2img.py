@@ -52,6 +52,15 @@ INPAINT_CASES = [
          mask="mask_20x12", seed=55, guidance=7.5),
 ]
 
+# Outpainting: the canvas grown by (left, top, right, bottom), the border filled with the nearest edge
+# pixel (numpy's pad "edge") and masked white, then StableDiffusionInpaintPipeline.
+OUTPAINT_CASES = [
+    dict(name="outpaint4_euler", unet=4, scheduler="euler", strength=1.0, steps=4, image="init_32x32",
+         margins=(8, 0, 16, 8), seed=61, guidance=7.5),
+    dict(name="outpaint9_dpm", unet=9, scheduler="dpm++2m", strength=1.0, steps=4, image="init_40x24",
+         margins=(0, 8, 0, 8), seed=62, guidance=7.5),
+]
+
 # diffusers' VaeImageProcessor.resize modes against sdgen's ImageFit, on a 37×29 image and its grey mask.
 RESIZE_MODES = {"stretch": "default", "crop": "crop", "pad": "fill"}
 RESIZE_SIZES = [(32, 24), (48, 32), (24, 40), (37, 16)]
@@ -158,7 +167,25 @@ def make_img2img_fixtures(root: Path, write_fixture) -> None:
         write_fixture(out, case["name"], {"image": torch.from_numpy(result)},
                       {**{k: v for k, v in case.items() if k != "name"}, "prompt": PROMPT,
                        "negative_prompt": NEGATIVE, "width": image.width, "height": image.height})
+    for case in OUTPAINT_CASES:
+        components = dict(img2img.components)
+        if case["unet"] == 9:
+            components["unet"] = inpaint_unet
+        pipe = StableDiffusionInpaintPipeline(**components)
+        pipe.set_progress_bar_config(disable=True)
+        left, top, right, bottom = case["margins"]
+        pixels = np.array(Image.open(out / f"{case['image']}.png"))
+        canvas = np.pad(pixels, ((top, bottom), (left, right), (0, 0)), mode="edge")
+        mask = np.full(canvas.shape, 255, np.uint8)
+        mask[top: top + pixels.shape[0], left: left + pixels.shape[1]] = 0
+        height, width = canvas.shape[:2]
+        result = run(pipe, case, image=Image.fromarray(canvas), mask_image=Image.fromarray(mask),
+                     height=height, width=width)
+        write_fixture(out, case["name"], {"image": torch.from_numpy(result)},
+                      {**{k: v for k, v in case.items() if k not in ("name", "margins")}, "prompt": PROMPT,
+                       "negative_prompt": NEGATIVE, "outpaint": ",".join(map(str, case["margins"]))})
     _resize_fixture(out, write_fixture)
     _jpeg_fixture(out, write_fixture)
     (out / "cases.json").write_text(json.dumps({"img2img": [c["name"] for c in IMG2IMG_CASES],
-                                                "inpaint": [c["name"] for c in INPAINT_CASES]}, indent=1))
+                                                "inpaint": [c["name"] for c in INPAINT_CASES],
+                                                "outpaint": [c["name"] for c in OUTPAINT_CASES]}, indent=1))

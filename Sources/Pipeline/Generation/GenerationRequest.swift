@@ -16,8 +16,10 @@ public enum GenerationDefaults {
     public static let emphasis = Emphasis.original
     /// diffusers and A1111 require sizes in multiples of 8 (on top of the VAE's factor).
     public static let sizeMultiple = 8
-    /// Image-to-image: how much of the image is repainted (diffusers' and A1111's 0.75).
+    /// Image-to-image: how much of the image is repainted (diffusers' and A1111's 0.75);
+    /// outpainting repaints its new border whole.
     public static let strength = 0.75
+    public static let outpaintStrength = 1.0
     /// The longest side accepted at all (memory admission refuses far less
     /// on real machines; this keeps every size computation in range).
     public static let maximumSide = 1 << 20
@@ -58,11 +60,15 @@ public struct GenerationRequest: Sendable, Equatable {
     /// How much of `initImage` is repainted, in (0, 1]: int(steps × strength)
     /// of the steps run (diffusers' `strength`, A1111's denoising strength).
     /// A Double, as Python's float: the step count must round as diffusers rounds it.
-    public var strength: Double = GenerationDefaults.strength
+    /// nil: `GenerationDefaults.strength` (`outpaintStrength` when outpainting).
+    public var strength: Double?
     /// Inpainting (with `initImage`): white repaints, black keeps.
     public var mask: RGBImage?
     /// Repaint the black part instead.
     public var invertMask = false
+    /// Outpainting (with `initImage`, without `mask`): pixels added on each
+    /// side, multiples of 8; the border is inpainted (`OutpaintMargins`).
+    public var outpaint: OutpaintMargins?
 
     public init(prompt: String, seed: UInt64) {
         self.prompt = prompt
@@ -73,5 +79,5 @@ public struct GenerationRequest: Sendable, Equatable {
 /// The parameters of a request, by the names the service's errors use; the
 /// CLI and the server map them to their own option and field names.
 public enum GenerationParameter: String, Sendable, CaseIterable {
-    case steps, guidance, size, clipSkip, count, strength, initImage, mask
+    case steps, guidance, size, clipSkip, count, strength, initImage, mask, outpaint
 }

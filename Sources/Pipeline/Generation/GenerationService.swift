@@ -129,12 +129,12 @@ public final class GenerationService: @unchecked Sendable {
         let image = original.fitted(width: generation.width, height: generation.height, request.fit)
         let encoder = ImageLatentEncoder(encoder: try model.vaeEncoder(), scalingFactor: model.vaeConfiguration.scalingFactor)
         guard let mask = request.mask else {
-            return ImageToImageLatents(encoder: encoder, image: image, strength: request.strength, steps: request.steps)
+            return ImageToImageLatents(encoder: encoder, image: image, strength: generation.strength, steps: request.steps)
         }
         return InpaintingLatents(encoder: encoder, image: image,
                                  mask: InpaintingMask(mask, width: generation.width, height: generation.height,
                                                       fit: request.fit, inverted: request.invertMask),
-                                 strength: request.strength, steps: request.steps,
+                                 strength: generation.strength, steps: request.steps,
                                  conditionsOnMask: model.checkpoint.isInpainting)
     }
 

@@ -9,7 +9,7 @@ enum ImageMetadata {
         var extras = [GenerationParameters.Field(key: "RNG", value: request.rng == .torch ? "CPU" : "NV")]
         // A1111's img2img fields.
         if request.initImage != nil {
-            extras.append(.init(key: "Denoising strength", value: "\(request.strength)"))
+            extras.append(.init(key: "Denoising strength", value: "\(generation.strength)"))
         }
         if request.mask != nil, request.invertMask {
             extras.append(.init(key: "Mask mode", value: "Inpaint not masked"))

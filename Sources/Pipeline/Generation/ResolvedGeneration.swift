@@ -9,6 +9,8 @@ public struct ResolvedGeneration: Sendable, Equatable {
     public let height: Int
     public let scheduler: SchedulerKind
     public let latentShape: LatentShape
+    /// Image-to-image's strength, defaulted.
+    public let strength: Double
     /// The request's LoRAs, then those its prompt's tags name.
     public let loras: [LoRASelection]
     /// The prompt the text encoder reads: without extra-network tags.
@@ -20,7 +22,10 @@ public struct ResolvedGeneration: Sendable, Equatable {
     /// The seed of image `index` of the request.
     public func seed(ofImage index: Int) -> UInt64 { request.seed &+ UInt64(index) }
 
-    public init(_ request: GenerationRequest, for model: ModelBundle) throws(GenerationError) {
+    public init(_ original: GenerationRequest, for model: ModelBundle) throws(GenerationError) {
+        let request = try Self.outpainted(original)
+        let strength = original.strength
+            ?? (original.outpaint.map { !$0.isEmpty } == true ? GenerationDefaults.outpaintStrength : GenerationDefaults.strength)
         func invalid(_ parameter: GenerationParameter, _ requirement: String) -> GenerationError {
             .invalid(parameter, requirement: requirement)
         }
@@ -36,7 +41,8 @@ public struct ResolvedGeneration: Sendable, Equatable {
             throw invalid(.clipSkip, "must be between 0 and \(maximumSkip) (got \(request.clipSkip))")
         }
 
-        try Self.checkImageInputs(request, model: model)
+        try Self.checkImageInputs(request, strength: strength, model: model)
+        self.strength = strength
 
         // Latents are 1/f of the image; diffusers also asks for multiples of 8.
         let f = model.vaeScaleFactor
@@ -61,16 +67,38 @@ public struct ResolvedGeneration: Sendable, Equatable {
         latentShape = LatentShape(channels: model.latentChannels, height: height / f, width: width / f)
     }
 
+    /// An outpainting request as the inpainting request it is: the canvas as
+    /// the init image, its border as the mask.
+    private static func outpainted(_ request: GenerationRequest) throws(GenerationError) -> GenerationRequest {
+        guard let margins = request.outpaint, !margins.isEmpty else { return request }
+        let sides = [margins.left, margins.top, margins.right, margins.bottom]
+        guard sides.allSatisfy({ $0 >= 0 && $0 % GenerationDefaults.sizeMultiple == 0 }) else {
+            throw .invalid(.outpaint, requirement: "must be multiples of \(GenerationDefaults.sizeMultiple), 0 or more "
+                           + "(got \(sides.map(String.init).joined(separator: ",")))")
+        }
+        guard let image = request.initImage else { throw .invalid(.outpaint, requirement: "needs an init image to extend") }
+        guard request.mask == nil else { throw .invalid(.outpaint, requirement: "makes its own mask; leave out the mask") }
+        guard image.width + margins.left + margins.right <= GenerationDefaults.maximumSide,
+              image.height + margins.top + margins.bottom <= GenerationDefaults.maximumSide else {
+            throw .invalid(.outpaint, requirement: "makes a canvas wider than \(GenerationDefaults.maximumSide)")
+        }
+        var inpainting = request
+        (inpainting.initImage, inpainting.mask) = margins.canvas(for: image)
+        inpainting.outpaint = nil
+        return inpainting
+    }
+
     /// The rules of image-to-image and inpainting: a strength in (0, 1] that
     /// runs at least one step, a mask only with an image and not all black,
     /// and an inpainting model (mask channels in its UNet) only for inpainting.
-    private static func checkImageInputs(_ request: GenerationRequest, model: ModelBundle) throws(GenerationError) {
+    private static func checkImageInputs(_ request: GenerationRequest, strength: Double,
+                                         model: ModelBundle) throws(GenerationError) {
         if request.initImage != nil {
-            guard request.strength > 0, request.strength <= 1 else {
-                throw .invalid(.strength, requirement: "must be in (0, 1] (got \(request.strength))")
+            guard strength > 0, strength <= 1 else {
+                throw .invalid(.strength, requirement: "must be in (0, 1] (got \(strength))")
             }
-            guard Int(Double(request.steps) * request.strength) >= 1 else {
-                throw .invalid(.strength, requirement: "\(request.strength) of \(request.steps) steps runs no step; "
+            guard Int(Double(request.steps) * strength) >= 1 else {
+                throw .invalid(.strength, requirement: "\(strength) of \(request.steps) steps runs no step; "
                                + "raise it or the steps")
             }
         }
