@@ -113,6 +113,9 @@ struct GenerateCommand: ParsableCommand {
     @Flag(help: "Repaint the mask's black part instead (A1111's 'Inpaint not masked').")
     var invertMask = false
 
+    @Option(help: "Inpainting/outpainting: blur the mask by this many pixels (A1111's mask blur; default 0, diffusers' hard mask) and lay the result over the init image through it, so the seam fades.")
+    var maskBlur = 0
+
     @Option(help: ArgumentHelp("Outpainting: extend the init image by these pixels on each side (multiples of 8; one number for all four) and paint the new border.",
                                valueName: "L,T,R,B"))
     var outpaint: OutpaintMargins?
@@ -141,14 +144,16 @@ struct GenerateCommand: ParsableCommand {
         case .initImage: "--init-image"
         case .mask: "--mask"
         case .outpaint: "--outpaint"
+        case .maskBlur: "--mask-blur"
         }
     }
 
     func validate() throws {
         guard prompt != nil || prompts != nil else { throw ValidationError("give a prompt, or --prompts FILE") }
         guard prompt == nil || prompts == nil else { throw ValidationError("give a prompt or --prompts, not both") }
-        guard initImage != nil || (mask == nil && strength == nil && !invertMask && resize == .stretch && outpaint == nil) else {
-            throw ValidationError("--mask, --strength, --invert-mask, --outpaint and --resize need --init-image")
+        guard initImage != nil || (mask == nil && strength == nil && !invertMask && resize == .stretch && outpaint == nil
+                                  && maskBlur == 0) else {
+            throw ValidationError("--mask, --strength, --invert-mask, --mask-blur, --outpaint and --resize need --init-image")
         }
     }
 
@@ -237,6 +242,7 @@ struct GenerateCommand: ParsableCommand {
         request.mask = images.mask
         request.invertMask = invertMask
         request.fit = resize
+        request.maskBlur = maskBlur
         request.strength = strength
         request.outpaint = outpaint
         request.negativePrompt = negativePrompt

@@ -86,3 +86,39 @@ final class ImageToImageReferenceTests: XCTestCase {
         }
     }
 }
+
+/// A1111's mask blur against OpenCV's GaussianBlur as A1111 calls it, and the
+/// blurred inpainting's final image (diffusers' inpainting with the blurred
+/// mask, laid over the init image through it) — within one level.
+final class MaskBlurReferenceTests: XCTestCase {
+    func testBlurAndOverlayMatchA1111() throws {
+        let fixture = try Fixture("img2img/inpaint4_blur.safetensors")
+        let image = try PNGFile.read(at: FixturePaths.url("img2img/init_40x24.png")).image
+        let mask = try PNGFile.read(at: FixturePaths.url("img2img/mask_40x24.png")).image
+        let radius = try XCTUnwrap(fixture.int("mask_blur"))
+        let soft = MaskBlur.blurred(mask.grey, width: mask.width, height: mask.height, radius: radius)
+        let expectedSoft = try fixture.integers("soft_mask")
+        let maskError = zip(soft, expectedSoft).map { abs(Int64($0) - $1) }.max() ?? 0
+        print("parity: mask blur \(radius) against cv2.GaussianBlur: max error \(maskError) levels")
+        XCTAssertLessThanOrEqual(maskError, 1)
+
+        let service = try GenerationService(loading: .path(FixturePaths.url("pipeline")), backend: TestBackends.cpu)
+        var request = GenerationRequest(prompt: try XCTUnwrap(fixture.string("prompt")),
+                                        seed: UInt64(try XCTUnwrap(fixture.int("seed"))))
+        request.negativePrompt = fixture.string("negative_prompt") ?? ""
+        request.scheduler = SchedulerKind(rawValue: try XCTUnwrap(fixture.string("scheduler")))
+        request.steps = try XCTUnwrap(fixture.int("steps"))
+        request.guidance = try XCTUnwrap(fixture.float("guidance"))
+        request.strength = try XCTUnwrap(fixture.string("strength").flatMap(Double.init))
+        request.initImage = image
+        request.mask = mask
+        request.maskBlur = radius
+        let result = try XCTUnwrap(try service.generate(request).first)
+        let expected = try fixture.integers("final")
+        let errors = zip(result.image.pixels, expected).map { abs(Int64($0) - $1) }
+        print("parity: blurred inpainting overlay: max error \(errors.max() ?? 0) levels, "
+              + "\(errors.filter { $0 > 1 }.count) of \(errors.count) values off by more than 1")
+        XCTAssertGreaterThanOrEqual(Double(errors.filter { $0 <= 1 }.count) / Double(errors.count), 0.99)
+        XCTAssertEqual(result.parameters.extra("Mask blur"), "\(radius)")
+    }
+}

@@ -106,6 +106,39 @@ def _resize_fixture(out: Path, write_fixture) -> None:
     write_fixture(out, "resize", tensors, {"sizes": ",".join(f"{w}x{h}" for w, h in RESIZE_SIZES)})
 
 
+def a1111_mask_blur(mask: np.ndarray, radius: int) -> np.ndarray:
+    """A1111's mask blur (modules/processing.py): two cv2.GaussianBlur passes, x then y."""
+    import cv2
+    kernel = 2 * int(2.5 * radius + 0.5) + 1
+    mask = cv2.GaussianBlur(mask, (kernel, 1), radius)
+    return cv2.GaussianBlur(mask, (1, kernel), radius)
+
+
+def _mask_blur_fixture(out: Path, write_fixture, img2img, run) -> None:
+    """Inpainting with A1111's mask blur: diffusers inpaints with the blurred mask (binarised as it reads
+    masks), then the result goes over the init image through the soft mask (A1111's overlay, in floats)."""
+    from diffusers import StableDiffusionInpaintPipeline
+    # Radius 2: no blurred value lies within 1.5 of the 0.5 threshold, so sdgen's float blur (within one
+    # level of OpenCV's fixed point) binarises to the same mask; other radii would test OpenCV's rounding.
+    case = dict(scheduler="euler", strength=0.8, steps=4, image="init_40x24", mask="mask_40x24", seed=71,
+                guidance=7.5, mask_blur=2)
+    assert not np.any(np.abs(a1111_mask_blur(np.array(Image.open(out / "mask_40x24.png").convert("L")), 2)
+                             .astype(np.float64) - 127.5) <= 1.5)
+    image = np.array(Image.open(out / f"{case['image']}.png"))
+    grey = np.array(Image.open(out / f"{case['mask']}.png").convert("L"))
+    soft = a1111_mask_blur(grey, case["mask_blur"])
+    pipe = StableDiffusionInpaintPipeline(**img2img.components)
+    pipe.set_progress_bar_config(disable=True)
+    result = run(pipe, case, image=Image.fromarray(image), mask_image=Image.fromarray(soft),
+                 height=image.shape[0], width=image.shape[1])[0]
+    generated = (result * 255).round()
+    alpha = soft.astype(np.float64)[..., None] / 255
+    final = np.clip((image * (1 - alpha) + generated * alpha).round(), 0, 255)
+    write_fixture(out, "inpaint4_blur", {"soft_mask": torch.from_numpy(soft.astype(np.int64)),
+                                         "final": torch.from_numpy(final.astype(np.int64))},
+                  {**case, "prompt": PROMPT, "negative_prompt": NEGATIVE})
+
+
 def _jpeg_fixture(out: Path, write_fixture) -> None:
     """JPEGs as users have them (4:2:0 colour, progressive grey) and the pixels Pillow decodes from them."""
     image = Image.open(out / "init_40x24.png")
@@ -186,6 +219,7 @@ def make_img2img_fixtures(root: Path, write_fixture) -> None:
                        "negative_prompt": NEGATIVE, "outpaint": ",".join(map(str, case["margins"]))})
     _resize_fixture(out, write_fixture)
     _jpeg_fixture(out, write_fixture)
+    _mask_blur_fixture(out, write_fixture, img2img, run)
     (out / "cases.json").write_text(json.dumps({"img2img": [c["name"] for c in IMG2IMG_CASES],
                                                 "inpaint": [c["name"] for c in INPAINT_CASES],
                                                 "outpaint": [c["name"] for c in OUTPAINT_CASES]}, indent=1))

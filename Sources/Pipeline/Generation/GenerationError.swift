@@ -36,6 +36,7 @@ extension GenerationParameter {
         case .size: "width and height"
         case .clipSkip: "clip skip"
         case .initImage: "the init image"
+        case .maskBlur: "mask blur"
         default: rawValue
         }
     }

@@ -20,6 +20,8 @@ public enum GenerationDefaults {
     /// outpainting repaints its new border whole.
     public static let strength = 0.75
     public static let outpaintStrength = 1.0
+    /// A1111's slider ends at 64.
+    public static let maximumMaskBlur = 64
     /// The longest side accepted at all (memory admission refuses far less
     /// on real machines; this keeps every size computation in range).
     public static let maximumSide = 1 << 20
@@ -66,6 +68,9 @@ public struct GenerationRequest: Sendable, Equatable {
     public var mask: RGBImage?
     /// Repaint the black part instead.
     public var invertMask = false
+    /// A1111's mask blur in pixels (0: none, diffusers' hard mask): the result
+    /// is laid over the init image through the blurred mask (`MaskBlur`).
+    public var maskBlur = 0
     /// Outpainting (with `initImage`, without `mask`): pixels added on each
     /// side, multiples of 8; the border is inpainted (`OutpaintMargins`).
     public var outpaint: OutpaintMargins?
@@ -79,5 +84,5 @@ public struct GenerationRequest: Sendable, Equatable {
 /// The parameters of a request, by the names the service's errors use; the
 /// CLI and the server map them to their own option and field names.
 public enum GenerationParameter: String, Sendable, CaseIterable {
-    case steps, guidance, size, clipSkip, count, strength, initImage, mask, outpaint
+    case steps, guidance, size, clipSkip, count, strength, initImage, mask, outpaint, maskBlur
 }

@@ -93,10 +93,11 @@ public final class GenerationService: @unchecked Sendable {
         return try running.withLock {
             let model = try model(for: generation)
             let conditioning = PromptConditioning(generation, encoder: promptEncoder(for: request, model: model))
+            let initImage = InitImage(generation)
             return try (0..<request.count).map { index in
                 try cancellation.check()
                 let image = try makeImage(index, of: generation, on: model, conditioning: conditioning,
-                                          cancellation: cancellation, events: events)
+                                          initImage: initImage, cancellation: cancellation, events: events)
                 try events(.finished(image))
                 return image
             }
@@ -123,23 +124,20 @@ public final class GenerationService: @unchecked Sendable {
     }
 
     /// Noise for text-to-image; the init image's latents for image-to-image; with a mask, inpainting.
-    private func startingLatents(for generation: ResolvedGeneration, on model: ModelBundle) throws -> any StartingLatents {
-        let request = generation.request
-        guard let original = request.initImage else { return NoiseLatents() }
-        let image = original.fitted(width: generation.width, height: generation.height, request.fit)
+    private func startingLatents(for generation: ResolvedGeneration, initImage: InitImage?,
+                                 on model: ModelBundle) throws -> any StartingLatents {
+        guard let initImage else { return NoiseLatents() }
         let encoder = ImageLatentEncoder(encoder: try model.vaeEncoder(), scalingFactor: model.vaeConfiguration.scalingFactor)
-        guard let mask = request.mask else {
-            return ImageToImageLatents(encoder: encoder, image: image, strength: generation.strength, steps: request.steps)
+        guard let mask = initImage.mask else {
+            return ImageToImageLatents(encoder: encoder, image: initImage.image, strength: generation.strength,
+                                       steps: generation.request.steps)
         }
-        return InpaintingLatents(encoder: encoder, image: image,
-                                 mask: InpaintingMask(mask, width: generation.width, height: generation.height,
-                                                      fit: request.fit, inverted: request.invertMask),
-                                 strength: generation.strength, steps: request.steps,
-                                 conditionsOnMask: model.checkpoint.isInpainting)
+        return InpaintingLatents(encoder: encoder, image: initImage.image, mask: mask, strength: generation.strength,
+                                 steps: generation.request.steps, conditionsOnMask: model.checkpoint.isInpainting)
     }
 
     private func makeImage(_ index: Int, of generation: ResolvedGeneration, on model: ModelBundle,
-                           conditioning prompts: PromptConditioning,
+                           conditioning prompts: PromptConditioning, initImage: InitImage?,
                            cancellation: CancellationToken,
                            events: (GenerationEvent) throws -> Void) throws -> GeneratedImage {
         let request = generation.request
@@ -163,7 +161,7 @@ public final class GenerationService: @unchecked Sendable {
         // 2. Starting latents, from the generator the whole run shares.
         var scheduler = try generation.scheduler.make(configuration: model.schedulerConfiguration, steps: request.steps)
         var random = request.rng.makeSource(seed: seed)
-        let start = try startingLatents(for: generation, on: model)
+        let start = try startingLatents(for: generation, initImage: initImage, on: model)
             .start(generation.latentShape, scheduler: scheduler, random: &random)
 
         // 3. Denoising.
@@ -188,9 +186,10 @@ public final class GenerationService: @unchecked Sendable {
         timings.totalSeconds = total.seconds
 
         let truncated = conditioning.truncatedTokens
+        func finish(_ image: RGBImage) -> RGBImage { initImage?.finish(image) ?? image }
         return GeneratedImage(
             index: index, seed: seed,
-            image: try RGBImage(vaeOutput: vaeOutput, width: generation.width, height: generation.height, layout: .nhwc),
+            image: finish(try RGBImage(vaeOutput: vaeOutput, width: generation.width, height: generation.height, layout: .nhwc)),
             vaeOutput: vaeOutput,
             parameters: ImageMetadata.parameters(for: generation, seed: seed, model: model),
             timings: timings,

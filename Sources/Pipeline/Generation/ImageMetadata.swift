@@ -11,6 +11,9 @@ enum ImageMetadata {
         if request.initImage != nil {
             extras.append(.init(key: "Denoising strength", value: "\(generation.strength)"))
         }
+        if request.mask != nil, request.maskBlur > 0 {
+            extras.append(.init(key: "Mask blur", value: "\(request.maskBlur)"))
+        }
         if request.mask != nil, request.invertMask {
             extras.append(.init(key: "Mask mode", value: "Inpaint not masked"))
         }

@@ -102,6 +102,9 @@ public struct ResolvedGeneration: Sendable, Equatable {
                                + "raise it or the steps")
             }
         }
+        guard (0...GenerationDefaults.maximumMaskBlur).contains(request.maskBlur) else {
+            throw .invalid(.maskBlur, requirement: "must be between 0 and \(GenerationDefaults.maximumMaskBlur) (got \(request.maskBlur))")
+        }
         if let mask = request.mask {
             guard request.initImage != nil else { throw .invalid(.mask, requirement: "needs an init image to inpaint") }
             guard InpaintingMask(mask, inverted: request.invertMask).repaintsAnything else {

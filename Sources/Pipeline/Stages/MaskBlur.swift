@@ -1,0 +1,54 @@
+import Foundation
+import ImageIO
+
+/// A1111's mask blur (modules/processing.py): the grey mask through a
+/// Gaussian of σ = `radius` pixels, kernel 2·⌊2.5σ + 0.5⌋ + 1 wide, first
+/// along rows then along columns (two 8-bit passes, as its two
+/// `cv2.GaussianBlur` calls; borders reflected without repeating the edge,
+/// OpenCV's default). Generation still reads the mask binarised at 0.5;
+/// the soft mask then lays the result over the original image
+/// (`overlay`), as A1111's `apply_overlay` does, so the seam fades.
+public enum MaskBlur {
+    public static func blurred(_ grey: [UInt8], width: Int, height: Int, radius: Int) -> [UInt8] {
+        guard radius > 0 else { return grey }
+        let sigma = Double(radius)
+        let half = Int(2.5 * sigma + 0.5)
+        var kernel = (-half...half).map { exp(-Double($0 * $0) / (2 * sigma * sigma)) }
+        let total = kernel.reduce(0, +)
+        kernel = kernel.map { $0 / total }
+        func reflect(_ i: Int, _ n: Int) -> Int {
+            guard n > 1 else { return 0 }
+            var i = i
+            while i < 0 || i >= n { i = i < 0 ? -i : 2 * (n - 1) - i }
+            return i
+        }
+        var rows = [UInt8](repeating: 0, count: grey.count)
+        for y in 0..<height {
+            for x in 0..<width {
+                var sum = 0.0
+                for (k, weight) in kernel.enumerated() { sum += weight * Double(grey[y * width + reflect(x + k - half, width)]) }
+                rows[y * width + x] = UInt8(min(max(sum.rounded(), 0), 255))
+            }
+        }
+        var out = [UInt8](repeating: 0, count: grey.count)
+        for y in 0..<height {
+            for x in 0..<width {
+                var sum = 0.0
+                for (k, weight) in kernel.enumerated() { sum += weight * Double(rows[reflect(y + k - half, height) * width + x]) }
+                out[y * width + x] = UInt8(min(max(sum.rounded(), 0), 255))
+            }
+        }
+        return out
+    }
+
+    /// The generated image over the original through the soft mask
+    /// (255: generated, 0: original), rounded to 8 bits.
+    public static func overlay(_ generated: RGBImage, on original: RGBImage, mask: [UInt8]) -> RGBImage {
+        let pixels = (0..<generated.pixels.count).map { i -> UInt8 in
+            let alpha = Double(mask[i / 3]) / 255
+            let value = Double(original.pixels[i]) * (1 - alpha) + Double(generated.pixels[i]) * alpha
+            return UInt8(min(max(value.rounded(), 0), 255))
+        }
+        return try! RGBImage(width: generated.width, height: generated.height, pixels: pixels)
+    }
+}
