@@ -8,8 +8,10 @@ enum ImageMetadata {
         let request = generation.request
         var extras = [GenerationParameters.Field(key: "RNG", value: request.rng == .torch ? "CPU" : "NV")]
         // A1111's img2img fields.
-        if request.initImage != nil {
+        if let image = generation.originalInitImage {
             extras.append(.init(key: "Denoising strength", value: "\(generation.strength)"))
+            // The input's own size (the output's may differ: rounded, resized or outpainted).
+            extras.append(.init(key: "Init image size", value: "\(image.width)x\(image.height)"))
         }
         if request.mask != nil, request.maskBlur > 0 {
             extras.append(.init(key: "Mask blur", value: "\(request.maskBlur)"))

@@ -1,3 +1,4 @@
+import ImageIO
 import Schedulers
 
 /// A request checked against the model it will run on, with every default
@@ -11,6 +12,8 @@ public struct ResolvedGeneration: Sendable, Equatable {
     public let latentShape: LatentShape
     /// Image-to-image's strength, defaulted.
     public let strength: Double
+    /// The init image as given (`request.initImage` is the outpainting canvas when outpainting).
+    public let originalInitImage: RGBImage?
     /// The request's LoRAs, then those its prompt's tags name.
     public let loras: [LoRASelection]
     /// The prompt the text encoder reads: without extra-network tags.
@@ -43,6 +46,7 @@ public struct ResolvedGeneration: Sendable, Equatable {
 
         try Self.checkImageInputs(request, strength: strength, model: model)
         self.strength = strength
+        originalInitImage = original.initImage
 
         // Latents are 1/f of the image; diffusers also asks for multiples of 8.
         let f = model.vaeScaleFactor
