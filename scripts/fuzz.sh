@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-targets=(safetensors config clip-files tokenizer-json wordpiece sentencepiece png infotext prompt)
+targets=(safetensors config clip-files tokenizer-json wordpiece sentencepiece png infotext prompt image)
 seconds="${SECONDS_PER_TARGET:-60}"
 runs="${RUNS:-}"
 if [ $# -ge 1 ]; then targets=("$1"); fi

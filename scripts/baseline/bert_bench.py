@@ -39,44 +39,54 @@ def main() -> None:
     p.add_argument("--seq", type=int_list, default=[128, 512], help="sequence lengths, comma-separated (default 128,512)")
     p.add_argument("--runs", type=int, default=50, help="timed runs per configuration, after 2 warm-up runs")
     p.add_argument("--threads", type=int, default=all_cores(), help="CPU threads (default: every core)")
-    p.add_argument("--precision", choices=["f32", "bf16"], default="f32",
-                   help="f32, or bf16 under torch.autocast (bf16 matrix products, as sdgen's --precision bf16)")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where PyTorch runs (default cpu)")
+    p.add_argument("--precision", choices=["f32", "bf16", "fp16"], default="f32",
+                   help="f32, or bf16 under torch.autocast (bf16 matrix products, as sdgen's --precision bf16); "
+                        "fp16 (cuda): the model in half precision")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = p.parse_args()
     if args.runs <= 0 or args.threads <= 0:
         p.error("--runs and --threads must be positive")
 
+    if args.precision == "fp16" and args.device != "cuda":
+        p.error("--precision fp16 runs on --device cuda")
     torch.set_num_threads(args.threads)
     torch.manual_seed(42)
     config = BertConfig()
     model = BertModel(config).eval()
+    model = model.to(args.device, torch.float16 if args.precision == "fp16" else torch.float32)
     attention = model.config._attn_implementation  # "sdpa" unless transformers changes its default
-    name = f"CPU (PyTorch {torch.__version__}, {torch.get_num_threads()} threads, {attention} attention, {args.precision})"
+    where = torch.cuda.get_device_name() if args.device == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    name = f"{where} (PyTorch {torch.__version__}, {attention} attention, {args.precision})"
+    sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
     # One autocast region around every timed call: its cast weights are cached
     # across calls, as a serving loop would keep them.
-    precision = torch.autocast("cpu", dtype=torch.bfloat16) if args.precision == "bf16" else contextlib.nullcontext()
+    precision = (torch.autocast(args.device, dtype=torch.bfloat16) if args.precision == "bf16"
+                 else contextlib.nullcontext())
 
     rows = []
     for b in args.batch:
         for s in args.seq:
             if s > config.max_position_embeddings:
                 sys.exit(f"error: sequence {s} is longer than the model's {config.max_position_embeddings} positions")
-            ids = torch.full((b, s), UNK, dtype=torch.long)
+            ids = torch.full((b, s), UNK, dtype=torch.long, device=args.device)
             samples = []
             with torch.inference_mode(), precision:
                 for _ in range(2):
                     model(input_ids=ids)
+                sync()
                 for _ in range(args.runs):
                     start = time.perf_counter()
                     model(input_ids=ids)
+                    sync()  # GPU work is asynchronous
                     samples.append((time.perf_counter() - start) * 1000)
-            rows.append({"device": "cpu", "batch": b, "length": s, "timing": {"samples": samples},
+            rows.append({"device": "gpu" if args.device == "cuda" else "cpu", "batch": b, "length": s, "timing": {"samples": samples},
                          "gflop": count_gflop(config, b, s)})
 
     if args.json:
         # sdgen's BertBenchReport fields, plus what identifies this side.
-        print(json.dumps({"devices": {"cpu": name}, "rows": rows, "torch": torch.__version__,
+        print(json.dumps({"devices": {"gpu" if args.device == "cuda" else "cpu": name}, "rows": rows, "torch": torch.__version__,
                           "precision": args.precision,
                           "threads": torch.get_num_threads(), "attention": attention}, indent=2, sort_keys=True))
         return

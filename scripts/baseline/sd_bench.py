@@ -2,7 +2,8 @@
 """PyTorch baseline for `sdgen bench`: the same Stable Diffusion 1.5 benchmark, table and JSON.
 
 diffusers' UNet2DConditionModel and AutoencoderKL and transformers' CLIPTextModel with SD 1.5's
-configs and random weights, float32 on the CPU: the text encoder on a prompt batch of 2 (timed
+configs and random weights, float32 on the CPU (or, with --device cuda, on the GPU in fp32, fp16 or
+bf16 with SDPA attention, as the GPU check runs it): the text encoder on a prompt batch of 2 (timed
 once after one warm-up), `--steps` UNet steps on latents x2 (classifier-free guidance) after one
 warm-up, and one VAE decode; as sdgen's StableDiffusionBenchmark.
 """
@@ -57,10 +58,16 @@ def count_gflop(latent: int) -> tuple[float, float]:
     return unet_flops / 1e9, counter.get_total_flops() / 1e9
 
 
-def precision_context(precision: str):
+def precision_context(precision: str, device: str = "cpu"):
     # One autocast region around every timed call: its cast weights are cached
     # across calls, as a serving loop would keep them.
-    return torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
+    return torch.autocast(device, dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
+
+
+def synchronize(device: str) -> None:
+    # GPU work is asynchronous: read the clock only once it is done.
+    if device == "cuda":
+        torch.cuda.synchronize()
 
 
 def main() -> None:
@@ -68,7 +75,8 @@ def main() -> None:
     p.add_argument("--size", type=int, default=512, help="image size in pixels (square), a multiple of 8")
     p.add_argument("--steps", type=int, default=5, help="timed UNet steps (default 5)")
     p.add_argument("--threads", type=int, default=all_cores(), help="CPU threads (default: every core)")
-    p.add_argument("--precision", choices=["f32", "bf16"], default="f32",
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where PyTorch runs (default cpu)")
+    p.add_argument("--precision", choices=["f32", "bf16", "fp16"], default="f32",
                    help="f32, or bf16 under torch.autocast (bf16 matrix products and convolutions, as sdgen's "
                         "--precision bf16 rounds its products' operands)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -79,42 +87,58 @@ def main() -> None:
     if args.steps <= 0 or args.threads <= 0:
         p.error("--steps and --threads must be positive")
 
+    if args.precision == "fp16" and args.device != "cuda":
+        p.error("--precision fp16 runs on --device cuda")
     torch.set_num_threads(args.threads)
     torch.manual_seed(1234)
     text, unet, vae = build()
+    dtype = torch.float16 if args.precision == "fp16" else torch.float32
+    text, unet, vae = (m.to(args.device, dtype) for m in (text, unet, vae))
     attention = f"{text.config._attn_implementation} / {type(unet.attn_processors[next(iter(unet.attn_processors))]).__name__}"
-    name = f"CPU (PyTorch {torch.__version__}, {torch.get_num_threads()} threads, attention {attention}, {args.precision})"
+    where = torch.cuda.get_device_name() if args.device == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    name = f"{where} (PyTorch {torch.__version__}, attention {attention}, {args.precision})"
     latent = args.size // 8
 
-    with torch.inference_mode(), precision_context(args.precision):
-        ids = torch.tensor(IDS)
+    with torch.inference_mode(), precision_context(args.precision, args.device):
+        ids = torch.tensor(IDS, device=args.device)
         text(ids)
+        synchronize(args.device)
         start = time.perf_counter()
         context = text(ids).last_hidden_state
+        synchronize(args.device)
         text_ms = (time.perf_counter() - start) * 1000
 
         # Values as sdgen's (sin(i·0.37)); they only need to be ordinary floats, not denormals.
         latents = torch.sin(torch.arange(2 * 4 * latent * latent) * 0.37).reshape(2, 4, latent, latent)
+        latents = latents.to(args.device, dtype)
         unet(latents, 999, encoder_hidden_states=context)
+        synchronize(args.device)
         samples = []
         for step in range(args.steps):
             start = time.perf_counter()
             unet(latents, 999 - 20 * step, encoder_hidden_states=context)
+            synchronize(args.device)
             samples.append(time.perf_counter() - start)
 
+        if args.device == "cuda":
+            vae.decode(latents[:1])  # the GPU's first decode also picks its kernels
+            synchronize(args.device)
         start = time.perf_counter()
         vae.decode(latents[:1])
+        synchronize(args.device)
         vae_s = time.perf_counter() - start
 
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
     unet_gflop, vae_gflop = count_gflop(latent)
-    result = {"device": "cpu", "width": args.size, "height": args.size, "textEncoderMilliseconds": text_ms,
+    device_bytes = torch.cuda.max_memory_allocated() if args.device == "cuda" else None
+    result = {"device": "gpu" if args.device == "cuda" else "cpu", "width": args.size, "height": args.size, "textEncoderMilliseconds": text_ms,
               "unet": {"samples": samples}, "vaeDecodeSeconds": vae_s, "unetGFLOP": unet_gflop,
-              "vaeGFLOP": vae_gflop, "peakResidentBytes": peak_rss}
+              "vaeGFLOP": vae_gflop, "peakResidentBytes": peak_rss,
+              **({"peakDeviceBytes": device_bytes} if device_bytes is not None else {})}
 
     if args.json:
         # sdgen's BenchReport fields, plus what identifies this side.
-        print(json.dumps({"devices": {"cpu": name}, "results": [result], "torch": torch.__version__,
+        print(json.dumps({"devices": {result["device"]: name}, "results": [result], "torch": torch.__version__,
                           "precision": args.precision,
                           "threads": torch.get_num_threads(), "attention": attention}, indent=2, sort_keys=True))
         return

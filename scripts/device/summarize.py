@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""gpu-check.sh's last step: the JSON files of one run → summary.json and summary.md (sdgen's GPU beside
+PyTorch CUDA from the same run, and the self-check)."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+from pathlib import Path
+
+
+def load(folder: Path, name: str):
+    path = folder / name
+    try:
+        return json.loads(path.read_text()) if path.exists() else None
+    except json.JSONDecodeError:
+        return None
+
+
+def main() -> None:
+    work, out = Path(sys.argv[1]), Path(sys.argv[2])
+    parts = {name: load(work, f"{name}.json") for name in
+             ["selfcheck", "sdgen-sd", "sdgen-bert", "sdgen-image", "torch-sd-f32", "torch-sd-fp16",
+              "torch-bert-f32", "torch-bert-fp16"]}
+    devices = (work / "devices.txt").read_text() if (work / "devices.txt").exists() else ""
+    nvidia = (work / "nvidia.txt").read_text().strip() if (work / "nvidia.txt").exists() else "no nvidia-smi"
+    (out / "summary.json").write_text(json.dumps({"devices": devices, "nvidia": nvidia, **parts}, indent=1))
+
+    lines = [f"GPU: {nvidia}", ""]
+
+    def sd_row(label, report):
+        if not report:
+            return
+        result = report["results"][0]
+        unet = statistics.median(result["unet"]["samples"])
+        lines.append(f"| {label} | {unet * 1000:.1f} | {result['textEncoderMilliseconds']:.1f} | "
+                     f"{result['vaeDecodeSeconds'] * 1000:.1f} | {list(report['devices'].values())[0]} |")
+
+    lines += ["| SD 1.5 (batch 2) | UNet ms/step (median) | text encoder ms | VAE decode ms | device |",
+              "|---|---|---|---|---|"]
+    sd_row("sdgen Vulkan", parts["sdgen-sd"])
+    sd_row("PyTorch CUDA fp32", parts["torch-sd-f32"])
+    sd_row("PyTorch CUDA fp16", parts["torch-sd-fp16"])
+
+    lines += ["", "| BERT-base | " + " | ".join(["sdgen Vulkan ms", "PyTorch fp32 ms", "PyTorch fp16 ms"]) + " |",
+              "|---|---|---|---|"]
+    def bert_ms(report):
+        if not report:
+            return {}
+        return {(r["batch"], r["length"]): statistics.median(r["timing"]["samples"]) for r in report["rows"]
+                if r["device"] == "gpu"}
+    ours, f32, f16 = bert_ms(parts["sdgen-bert"]), bert_ms(parts["torch-bert-f32"]), bert_ms(parts["torch-bert-fp16"])
+    for key in sorted(ours):
+        cells = [f"{table[key]:.2f}" if key in table else "–" for table in (ours, f32, f16)]
+        lines.append(f"| batch {key[0]} × {key[1]} | " + " | ".join(cells) + " |")
+
+    if parts["sdgen-image"]:
+        timings = parts["sdgen-image"]["images"][0]["timings"]
+        lines += ["", f"One whole image with random weights: {timings['totalSeconds']:.1f} s "
+                      f"({len(timings['unetSeconds'])} UNet steps)."]
+    if parts["selfcheck"]:
+        cases = parts["selfcheck"]["cases"]
+        good = [c for c in cases if c.get("within_one_level", 0) >= 0.99]
+        worst = max((c.get("max_levels", 255) for c in cases), default=0)
+        lines += ["", f"Self-check: {len(good)} of {len(cases)} tiny pipeline cases within one level on ≥ 99% "
+                      f"of values (largest difference {worst:.0f} levels)."]
+    (out / "summary.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
