@@ -24,7 +24,7 @@ def main() -> None:
              ["selfcheck", "sdgen-sd", "sdgen-bert", "sdgen-image", "torch-sd-f32", "torch-sd-fp16",
               "torch-bert-f32", "torch-bert-fp16"]}
     devices = (work / "devices.txt").read_text() if (work / "devices.txt").exists() else ""
-    nvidia = (work / "nvidia.txt").read_text().strip() if (work / "nvidia.txt").exists() else "no nvidia-smi"
+    nvidia = ((work / "nvidia.txt").read_text().strip() if (work / "nvidia.txt").exists() else "") or "no nvidia-smi"
     (out / "summary.json").write_text(json.dumps({"devices": devices, "nvidia": nvidia, **parts}, indent=1))
 
     lines = [f"GPU: {nvidia}", ""]
