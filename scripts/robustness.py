@@ -8,9 +8,11 @@ an out-of-memory kill) or a hang.
 
 Kinds of input, N of each: safetensors (random bytes, the tiny checkpoint
 truncated, bit-flipped, overwritten, given random length prefixes; loaded as
-`--weights`, half of them with the tiny model's configs), and PNGs (the same
-mutations of a PNG with A1111 parameters; read by `sdgen info`). Plain
-Python, no packages. Exit status 0 when no run was killed by a signal.
+`--weights`, half of them with the tiny model's configs); PNGs (the same
+mutations of a PNG with A1111 parameters; read by `sdgen info`); init images
+(a PNG and a JPEG mutated likewise, given to `--init-image`, half with a mask);
+and LoRA files (a kohya LoRA mutated, given to `--lora`). Plain Python, no
+packages. Exit status 0 when no run was killed by a signal.
 """
 
 import argparse
@@ -66,18 +68,37 @@ def main() -> int:
         subprocess.run([args.binary, "a fox", "--weights", configs, "--steps", "1", "--seed", "3",
                         "-o", str(work / "seed.png"), "--quiet"], check=True)
         png = (work / "seed.png").read_bytes()
-        for index in range(2 * args.count):
-            if index < args.count:
+        images = FIXTURES / "img2img"
+        init_png, init_jpeg = (images / "init_40x24.png").read_bytes(), (images / "init_40x24.jpg").read_bytes()
+        lora = (FIXTURES / "lora" / "files" / "kohya.safetensors").read_bytes()
+        lora_header = 8 + int.from_bytes(lora[:8], "little")
+        tiny = ["--weights", configs, "--steps", "2", "--width", "16", "--height", "16", "-o", str(work / "out.png"),
+                "--quiet"]
+        kinds = 4
+        for index in range(kinds * args.count):
+            kind = index // args.count
+            if kind == 0:
                 path = work / "mutant.safetensors"
                 path.write_bytes(mutate(checkpoint, rng, header))
                 command = [args.binary, "a fox", "--weights", str(path), "--steps", "1", "--width", "16",
                            "--height", "16", "-o", str(work / "out.png"), "--quiet"]
                 if index % 2:
                     command += ["--config", configs]
-            else:
+            elif kind == 1:
                 path = work / "mutant.png"
                 path.write_bytes(mutate(png, rng, 200))
                 command = [args.binary, "info", str(path)]
+            elif kind == 2:
+                original = init_png if index % 2 else init_jpeg
+                path = work / ("mutant.png" if index % 2 else "mutant.jpg")
+                path.write_bytes(mutate(original, rng, 300))
+                command = [args.binary, "a fox", "--init-image", str(path), *tiny]
+                if index % 4 < 2:
+                    command += ["--mask", str(images / "mask_40x24.png")]
+            else:
+                path = work / "mutant.safetensors"
+                path.write_bytes(mutate(lora, rng, lora_header))
+                command = [args.binary, "a fox", "--lora", f"{path}:0.7", *tiny]
             try:
                 result = subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                         timeout=120)
@@ -93,7 +114,7 @@ def main() -> int:
                 killed.append((index, "not one error line: " + result.stderr.decode(errors="replace")[:200], ""))
             if (index + 1) % 1000 == 0:
                 print(f"{index + 1} runs: {statuses}", flush=True)
-    print(f"done: {2 * args.count} runs, exit statuses {statuses}")
+    print(f"done: {kinds * args.count} runs, exit statuses {statuses}")
     for index, status, kept in killed:
         print(f"  input {index}: {status} {kept}")
     return 1 if killed else 0
