@@ -29,16 +29,16 @@ public final class SpillFile: @unchecked Sendable {
         close(descriptor)
     }
 
-    /// A copy of `bytes` in the file, mapped; nil if the file cannot grow (disk full).
-    public func store(_ bytes: UnsafeRawBufferPointer) -> UnsafeMutableRawPointer? {
+    /// `byteCount` bytes in the file, mapped and filled by `write`; nil if the file cannot grow (disk full).
+    public func store(byteCount: Int, _ write: (UnsafeMutableRawPointer) -> Void) -> UnsafeMutableRawPointer? {
         lock.withLock {
-            let size = max(bytes.count, 1)
+            let size = max(byteCount, 1)
             let rounded = (size + Self.pageSize - 1) / Self.pageSize * Self.pageSize
             let offset = length
             guard posix_fallocate(descriptor, off_t(offset), off_t(rounded)) == 0,
                   let mapped = mmap(nil, rounded, PROT_READ | PROT_WRITE, MAP_SHARED, descriptor, off_t(offset)),
                   mapped != MAP_FAILED else { return nil }
-            if let source = bytes.baseAddress { mapped.copyMemory(from: source, byteCount: bytes.count) }
+            write(mapped)
             // Written: the pages stay in the page cache, not in the process, until used.
             _ = madvise(mapped, rounded, MADV_DONTNEED)
             length += rounded

@@ -38,12 +38,7 @@ final class ImageToImageReferenceTests: XCTestCase {
     }()
 
     func request(_ fixture: Fixture) throws -> GenerationRequest {
-        var request = GenerationRequest(prompt: try XCTUnwrap(fixture.string("prompt")),
-                                        seed: UInt64(try XCTUnwrap(fixture.int("seed"))))
-        request.negativePrompt = fixture.string("negative_prompt") ?? ""
-        request.scheduler = SchedulerKind(rawValue: try XCTUnwrap(fixture.string("scheduler")))
-        request.steps = try XCTUnwrap(fixture.int("steps"))
-        request.guidance = try XCTUnwrap(fixture.float("guidance"))
+        var request = try GenerationRequest(fixture: fixture)
         request.strength = try XCTUnwrap(fixture.string("strength").flatMap(Double.init))
         request.initImage = try Self.png(try XCTUnwrap(fixture.string("image")))
         if let mask = fixture.string("mask") { request.mask = try Self.png(mask) }
@@ -103,12 +98,7 @@ final class MaskBlurReferenceTests: XCTestCase {
         XCTAssertLessThanOrEqual(maskError, 1)
 
         let service = try GenerationService(loading: .path(FixturePaths.url("pipeline")), backend: TestBackends.cpu)
-        var request = GenerationRequest(prompt: try XCTUnwrap(fixture.string("prompt")),
-                                        seed: UInt64(try XCTUnwrap(fixture.int("seed"))))
-        request.negativePrompt = fixture.string("negative_prompt") ?? ""
-        request.scheduler = SchedulerKind(rawValue: try XCTUnwrap(fixture.string("scheduler")))
-        request.steps = try XCTUnwrap(fixture.int("steps"))
-        request.guidance = try XCTUnwrap(fixture.float("guidance"))
+        var request = try GenerationRequest(fixture: fixture)
         request.strength = try XCTUnwrap(fixture.string("strength").flatMap(Double.init))
         request.initImage = image
         request.mask = mask

@@ -26,12 +26,9 @@ final class LoRAReferenceTests: XCTestCase {
     ]
 
     func request(_ fixture: Fixture, loras: [LoRASelection], tags: String) throws -> GenerationRequest {
-        var request = GenerationRequest(prompt: try XCTUnwrap(fixture.string("prompt")) + tags,
-                                        seed: UInt64(try XCTUnwrap(fixture.int("seed"))))
+        var request = try GenerationRequest(fixture: fixture)
+        request.prompt += tags
         request.loras = loras
-        request.scheduler = SchedulerKind(rawValue: try XCTUnwrap(fixture.string("scheduler")))
-        request.steps = try XCTUnwrap(fixture.int("steps"))
-        request.guidance = try XCTUnwrap(fixture.float("guidance"))
         request.width = fixture.int("width")
         request.height = fixture.int("height")
         return request
@@ -95,14 +92,10 @@ final class LoRAReferenceTests: XCTestCase {
             // Back to no LoRA: the model's own weights again.
             let plain = try Fixture("pipeline/expected/euler.safetensors")
             XCTAssertFalse(service.model.loras.isEmpty, "the last case left its LoRA loaded")
-            var request = GenerationRequest(prompt: try XCTUnwrap(plain.string("prompt")),
-                                            seed: UInt64(try XCTUnwrap(plain.int("seed"))))
-            request.scheduler = .euler
-            request.steps = try XCTUnwrap(plain.int("steps"))
+            var request = try GenerationRequest(fixture: plain)
             request.width = plain.int("width")
             request.height = plain.int("height")
-            request.negativePrompt = plain.string("negative_prompt") ?? ""
-            if let guidance = plain.float("guidance") { request.guidance = guidance }
+            request.promptSyntax = .diffusers  // as diffusers made it (its plain prompt reads the same either way)
             let image = try XCTUnwrap(try service.generate(request).first)
             XCTAssertTrue(service.model.loras.isEmpty)
             assertClose(image.pixels, try plain.floats("image"), atol: 2e-3, rtol: 0, "without LoRA again, on \(backend.name)")

@@ -89,13 +89,8 @@ final class PromptSyntaxReferenceTests: XCTestCase {
     static let embeddings = try! TextualInversionLibrary(folder: FixturePaths.url("prompts/embeddings"))
 
     func request(_ fixture: Fixture) throws -> GenerationRequest {
-        var request = GenerationRequest(prompt: try XCTUnwrap(fixture.string("prompt")),
-                                        seed: UInt64(try XCTUnwrap(fixture.int("seed"))))
-        request.negativePrompt = fixture.string("negative_prompt") ?? ""
+        var request = try GenerationRequest(fixture: fixture)
         request.emphasis = try XCTUnwrap(Emphasis(rawValue: try XCTUnwrap(fixture.string("emphasis"))))
-        request.scheduler = SchedulerKind(rawValue: try XCTUnwrap(fixture.string("scheduler")))
-        request.steps = try XCTUnwrap(fixture.int("steps"))
-        request.guidance = try XCTUnwrap(fixture.float("guidance"))
         request.width = fixture.int("width")
         request.height = fixture.int("height")
         return request

@@ -174,13 +174,12 @@ public final class WeightSource: @unchecked Sendable {
     /// process as the checkpoint's own mapped weights do (else a merged
     /// LoRA would hold its weights resident the whole run).
     private func merged(_ values: [Float], shape: [Int], dtype: DType) -> Tensor {
-        if let cpu = backend as? CPUBackend, let spill = shared.spill {
-            let bytes = values.withUnsafeBytes {
-                ElementConversion.converted($0.baseAddress!, from: .f32, to: dtype, count: values.count)
-            }
-            if let stored = bytes.withUnsafeBytes({ spill.store($0) }) {
-                return cpu.wrap(stored, shape: shape, dtype: dtype, owner: spill)
-            }
+        if let cpu = backend as? CPUBackend, let spill = shared.spill,
+           let stored = spill.store(byteCount: values.count * dtype.byteSize, { target in
+               values.withUnsafeBufferPointer { ElementConversion.convert($0.baseAddress!, to: dtype, into: target,
+                                                                          count: values.count) }
+           }) {
+            return cpu.wrap(stored, shape: shape, dtype: dtype, owner: spill)
         }
         return values.withUnsafeBufferPointer { backend.upload($0, shape: shape, dtype: dtype) }
     }

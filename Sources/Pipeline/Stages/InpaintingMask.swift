@@ -16,12 +16,9 @@ public struct InpaintingMask: Sendable, Equatable {
         values = grey.map { (Float($0) / 255 >= 0.5) != inverted ? 1 : 0 }
     }
 
-    /// A mask image as diffusers reads one: grey first, then resized (Lanczos) to the output size, then binarised.
-    public init(_ image: RGBImage, width: Int? = nil, height: Int? = nil, fit: ImageFit = .stretch,
-                inverted: Bool = false) {
-        let w = width ?? image.width, h = height ?? image.height
-        self.init(grey: fit.apply(image.grey, width: image.width, height: image.height, channels: 1, to: w, h),
-                  width: w, height: h, inverted: inverted)
+    /// A mask image at its own size (`InitImage` fits the grey mask to the output size first).
+    public init(_ image: RGBImage, inverted: Bool = false) {
+        self.init(grey: image.grey, width: image.width, height: image.height, inverted: inverted)
     }
 
     /// Whether anything is repainted (an all-black mask leaves nothing to do).

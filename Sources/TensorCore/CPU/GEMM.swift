@@ -1,4 +1,3 @@
-import Foundation
 import CBLAS
 import CPUKernels
 
@@ -142,23 +141,16 @@ extension CPUBackend {
     }
 }
 
-/// Host products for loaders, outside any backend: C[m, n] += alpha · A[m, k] · B[k, n],
-/// row-major, f32, split by rows of C over the process's cores (OpenBLAS
-/// itself runs single-threaded, see `CPUBackend.gemm`). LoRA merges use it.
+/// Host products for loaders that hold f32 arrays, not tensors (LoRA merges):
+/// C[m, n] += alpha · A[m, k] · B[k, n], row-major — the CPU backend's own
+/// product (its kernel choice and its split over the cores), so what the
+/// CPU-speed work decides for products applies here too.
 public enum HostGEMM {
+    private static let cpu = CPUBackend()
+
     public static func accumulate(m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>,
                                   b: UnsafePointer<Float>, into c: UnsafeMutablePointer<Float>) {
         guard m > 0, n > 0, k > 0 else { return }
-        let threads = ProcessInfo.processInfo.activeProcessorCount
-        let rowsPerWorker = max(1, CPUBackend.parallelGEMMWork / max(1, n * k))
-        parallelFor(m, threads: threads, minimumPerThread: rowsPerWorker) { rows in
-            if CPUBackend.hasAVX512 {
-                sdgen_f32_gemm(0, 0, rows.count, n, k, alpha, a + rows.lowerBound * k, k, b, SDGEN_GEMM_F32, n,
-                               1, c + rows.lowerBound * n, n)
-            } else {
-                sgemm(m: rows.count, n: n, k: k, alpha: alpha, a: a + rows.lowerBound * k, lda: k, b: b, ldb: n,
-                      beta: 1, c: c + rows.lowerBound * n, ldc: n)
-            }
-        }
+        cpu.gemm(m: m, n: n, k: k, alpha: alpha, a: a, lda: k, b: UnsafeRawPointer(b), ldb: n, beta: 1, c: c, ldc: n)
     }
 }

@@ -73,6 +73,12 @@ public enum ElementConversion {
         }
     }
 
+    /// `count` f32 values written into `destination` (aligned to the element) as `dtype`.
+    public static func convert(_ values: UnsafePointer<Float>, to dtype: DType, into destination: UnsafeMutableRawPointer,
+                               count: Int) {
+        HalfConversion.convert(from: UnsafeRawPointer(values), .f32, to: destination, dtype, range: 0..<count)
+    }
+
     /// `count` elements of `from` at `source` (any alignment), converted into `destination` as f32.
     public static func convert(_ source: UnsafeRawPointer, from: DType, into destination: UnsafeMutablePointer<Float>,
                                count: Int) {
