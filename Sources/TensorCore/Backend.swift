@@ -112,9 +112,21 @@ public protocol Backend: AnyObject, Sendable {
     /// result [timesteps.count, dim].
     func timestepEmbedding(_ timesteps: [Float], dim: Int, flipSinToCos: Bool,
                            downscaleFreqShift: Float, maxPeriod: Float) -> Tensor
+
+    // MARK: Profiling
+    /// Starts timing every op (`--profile`): the GPU puts timestamps around
+    /// each dispatch and runs them one at a time; the CPU reads the host clock
+    /// around each op. Timing stays on until `endProfile`.
+    func beginProfile()
+    /// Waits for the work recorded so far and returns what was timed since `beginProfile`.
+    func endProfile() -> OpProfile
 }
 
 extension Backend {
+    /// A backend without a clock of its own (the FLOP counter) times nothing.
+    public func beginProfile() {}
+    public func endProfile() -> OpProfile { OpProfile(clock: "none", entries: []) }
+
     /// The dtype weights should be stored in on this backend: f16 where a GPU
     /// stores weights in half precision, f32 everywhere else.
     public var preferredWeightDType: DType { .f32 }

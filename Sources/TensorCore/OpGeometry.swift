@@ -26,6 +26,8 @@ public struct ConvolutionGeometry: Sendable, Equatable {
     public var outputPixels: Int { batch * outputHeight * outputWidth }
     /// Columns of the patch matrix.
     public var patch: Int { kernel * kernel * inputChannels }
+    /// Multiply-adds ×2 of the direct convolution.
+    public var flops: Double { 2 * Double(outputPixels) * Double(outputChannels) * Double(patch) }
     /// A 1×1, stride-1, unpadded convolution is a plain linear layer on NHWC data.
     public var isPointwise: Bool { kernel == 1 && stride == 1 && padding == .none }
 }

@@ -31,7 +31,8 @@ struct BenchCommand: ParsableCommand {
         let found = try options.forEachDevice { device, backend in
             options.progress(device, "synthesising SD 1.5 weights")
             let benchmark = try StableDiffusionBenchmark(randomWeightsOn: backend)
-            results.append(try benchmark.run(device: device.rawValue, width: size, height: size, steps: steps) { stage in
+            results.append(try benchmark.run(device: device.rawValue, width: size, height: size, steps: steps,
+                                             profile: options.profile) { stage in
                 options.progress(device, stage)
             })
         }
@@ -70,6 +71,14 @@ struct BenchCommand: ParsableCommand {
             table.append(cells)
         }
         print(table.render(markdown: options.markdown))
+        for result in results {
+            if let profile = result.unetProfile {
+                print("\n" + ProfileReport.render("\(result.device.uppercased()): one UNet step", profile, markdown: options.markdown))
+            }
+            if let profile = result.vaeProfile {
+                print("\n" + ProfileReport.render("\(result.device.uppercased()): VAE decode", profile, markdown: options.markdown))
+            }
+        }
         if let first = results.first {
             print(String(format: "Work: UNet step %.0f GFLOP, VAE decode %.0f GFLOP (multiply-add = 2)",
                          first.unetGFLOP, first.vaeGFLOP))

@@ -15,6 +15,9 @@ struct BenchmarkOptions: ParsableArguments {
     @Flag(help: "Measure each device's sgemm peak and show the fraction reached.")
     var peak = false
 
+    @Flag(help: "Time every op of one more step (GPU timestamps, one op at a time; the host clock on the CPU) and show where the time went.")
+    var profile = false
+
     @Flag(help: "Print the results as JSON.")
     var json = false
 

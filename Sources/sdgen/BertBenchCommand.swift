@@ -46,7 +46,8 @@ struct BertBenchCommand: ParsableCommand {
                     guard s <= positions else {
                         throw ValidationError("sequence \(s) is longer than the model's \(positions) positions")
                     }
-                    let row = try benchmark.run(device: device.rawValue, batch: b, length: s, runs: runs) { done in
+                    let row = try benchmark.run(device: device.rawValue, batch: b, length: s, runs: runs,
+                                                profile: options.profile) { done in
                         options.progress(device, "batch \(b) seq \(s): run \(done)/\(runs)")
                     }
                     rows[device.rawValue, default: []].append(row)
@@ -88,6 +89,13 @@ struct BertBenchCommand: ParsableCommand {
             table.append(cells)
         }
         print(table.render(markdown: options.markdown))
+        for device in devices {
+            for row in rows[device.rawValue] ?? [] {
+                guard let profile = row.profile else { continue }
+                print("\n" + ProfileReport.render("\(device.rawValue.uppercased()): batch \(row.batch) × \(row.length)",
+                                                  profile, markdown: options.markdown))
+            }
+        }
     }
 }
 

@@ -9,7 +9,8 @@
 # Sizes can be shrunk for a trial on lavapipe: SIZE=64 STEPS=1 IMAGE_STEPS=1 BERT_RUNS=2 BERT_SEQ=128.
 #   1. sdgen devices (falls back to NVIDIA's ICD file when the loader finds no GPU)
 #   2. selfcheck.py: every tiny pipeline case on the GPU against diffusers' images
-#   3. sdgen bench / bert-bench --device gpu at the seed's sizes, one full image with random weights
+#   3. sdgen bench / bert-bench --device gpu at the seed's sizes (with --profile: where the time went),
+#      one full image with random weights
 #   4. the same SD and BERT workloads in PyTorch on CUDA, fp32 and fp16 (SDPA), when CUDA is there
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -23,12 +24,25 @@ python="${PYTHON:-python3}"
 log="$out/log.txt"
 exec > >(tee -a "$log") 2>&1
 
-step() { echo; echo "== $* ($(date -u +%H:%M:%S))"; }
+# Every step runs under a time cap and under what is left of BUDGET seconds (the lease's
+# call limit, less a margin for the summary), so one hang costs that step, not the report.
+deadline=$((SECONDS + ${BUDGET:-450}))
+step() { echo; echo "== $* ($(date -u +%H:%M:%S), $((deadline - SECONDS)) s left)"; }
+capped() {
+    local cap=$1; shift
+    local left=$((deadline - SECONDS - 20))
+    [ "$left" -lt "$cap" ] && cap=$left
+    if [ "$cap" -le 0 ]; then echo "skipped: out of time"; return 124; fi
+    timeout -k 5 "$cap" "$@"
+    local rc=$?
+    [ "$rc" -eq 124 ] && echo "stopped after ${cap} s"
+    return "$rc"
+}
 
 step "devices"
-if ! "$sdgen" devices > "$work/devices.txt" 2>&1 || ! grep -qi "nvidia\|amd\|intel\|llvmpipe" "$work/devices.txt"; then
+if ! capped 60 "$sdgen" devices > "$work/devices.txt" 2>&1 || ! grep -qi "nvidia\|amd\|intel\|llvmpipe" "$work/devices.txt"; then
     export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-    "$sdgen" devices > "$work/devices.txt" 2>&1
+    capped 60 "$sdgen" devices > "$work/devices.txt" 2>&1
 fi
 cat "$work/devices.txt"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | tee "$work/nvidia.txt"
@@ -40,23 +54,23 @@ if [ -d "$bundle/wheels" ] && ! "$python" -c "import diffusers" 2>/dev/null; the
 fi
 
 step "self-check: tiny pipelines on the GPU against diffusers"
-"$python" scripts/device/selfcheck.py --sdgen "$sdgen" --device gpu --out "$work"
+capped 120 "$python" scripts/device/selfcheck.py --sdgen "$sdgen" --device gpu --out "$work"
 
 step "sdgen bench --device gpu (SD 1.5, ${size}², ${steps} steps)"
-"$sdgen" bench --device gpu --size "$size" --steps "$steps" --json > "$work/sdgen-sd.json"
+capped 120 "$sdgen" bench --device gpu --size "$size" --steps "$steps" --profile --json > "$work/sdgen-sd.json"
 step "sdgen bert-bench --device gpu"
-"$sdgen" bert-bench --device gpu --runs "$bert_runs" --seq "$bert_seq" --json > "$work/sdgen-bert.json"
+capped 90 "$sdgen" bert-bench --device gpu --runs "$bert_runs" --seq "$bert_seq" --profile --json > "$work/sdgen-bert.json"
 step "one ${image_steps}-step ${size}² image, random weights"
-"$sdgen" "astronaut riding a horse on mars" --weights random --device gpu --steps "$image_steps" \
+capped 150 "$sdgen" "astronaut riding a horse on mars" --weights random --device gpu --steps "$image_steps" \
     --width "$size" --height "$size" --seed 7 -o "$work/image.png" --json > "$work/sdgen-image.json"
 
 if "$python" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
     for precision in f32 fp16; do
         step "PyTorch CUDA SD 1.5 ($precision)"
-        (cd scripts/baseline && "$python" sd_bench.py --device cuda --precision "$precision" --size "$size" \
+        (cd scripts/baseline && capped 100 "$python" sd_bench.py --device cuda --precision "$precision" --size "$size" \
             --steps "$steps" --json) > "$work/torch-sd-$precision.json"
         step "PyTorch CUDA BERT ($precision)"
-        (cd scripts/baseline && "$python" bert_bench.py --device cuda --precision "$precision" --runs "$bert_runs" \
+        (cd scripts/baseline && capped 80 "$python" bert_bench.py --device cuda --precision "$precision" --runs "$bert_runs" \
             --seq "$bert_seq" --json) > "$work/torch-bert-$precision.json"
     done
 else
@@ -64,5 +78,5 @@ else
 fi
 
 step "summary"
-"$python" scripts/device/summarize.py "$work" "$out"
+timeout 30 "$python" scripts/device/summarize.py "$work" "$out"
 echo "gpu-check: $out"

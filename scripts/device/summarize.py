@@ -65,8 +65,35 @@ def main() -> None:
         worst = max((c.get("max_levels", 255) for c in cases), default=0)
         lines += ["", f"Self-check: {len(good)} of {len(cases)} tiny pipeline cases within one level on ≥ 99% "
                       f"of values (largest difference {worst:.0f} levels)."]
+    sd = (parts["sdgen-sd"] or {}).get("results", [{}])[0]
+    for title, profile in [("sdgen --profile: one UNet step", sd.get("unetProfile")),
+                           ("sdgen --profile: VAE decode", sd.get("vaeProfile"))] + [
+            (f"sdgen --profile: BERT batch {row['batch']} × {row['length']}", row.get("profile"))
+            for row in (parts["sdgen-bert"] or {}).get("rows", [])[-1:]]:
+        lines += profile_lines(title, profile)
     (out / "summary.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def profile_lines(title, profile, top=20):
+    """An OpProfile (sdgen's --profile JSON) as Markdown: per kind, then the largest kernels."""
+    if not profile or not profile.get("entries"):
+        return []
+    entries = profile["entries"]
+    total = sum(e["seconds"] for e in entries) or 1e-12
+    lines = ["", f"{title} ({profile['clock']}): {total * 1000:.1f} ms in {sum(e['count'] for e in entries)} ops", "",
+             "| op kind | ops | ms | share |", "|---|---|---|---|"]
+    kinds = {}
+    for e in entries:
+        count, seconds = kinds.get(e["kind"], (0, 0.0))
+        kinds[e["kind"]] = (count + e["count"], seconds + e["seconds"])
+    for kind, (count, seconds) in sorted(kinds.items(), key=lambda kv: -kv[1][1]):
+        lines.append(f"| {kind} | {count} | {seconds * 1000:.2f} | {100 * seconds / total:.1f}% |")
+    lines += ["", "| kernel | count | ms | share | TFLOP/s |", "|---|---|---|---|---|"]
+    for e in sorted(entries, key=lambda e: -e["seconds"])[:top]:
+        rate = f"{e['flops'] / e['seconds'] / 1e12:.1f}" if e.get("flops") and e["seconds"] > 0 else ""
+        lines.append(f"| {e['label']} | {e['count']} | {e['seconds'] * 1000:.2f} | {100 * e['seconds'] / total:.1f}% | {rate} |")
+    return lines
 
 
 if __name__ == "__main__":

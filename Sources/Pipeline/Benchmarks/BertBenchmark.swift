@@ -12,6 +12,8 @@ public struct BertBenchmark: Sendable {
         /// Milliseconds per forward pass.
         public let timing: TimingSummary
         public let gflop: Double
+        /// With `profile`: one more forward pass, op by op.
+        public var profile: OpProfile?
 
         public var gflopPerSecond: Double { gflop / (timing.median / 1000) }
     }
@@ -44,7 +46,8 @@ public struct BertBenchmark: Sendable {
     }
 
     /// Times `runs` forward passes after `warmup` untimed ones.
-    public func run(device: String, batch: Int, length: Int, runs: Int, warmup: Int = 2,
+    /// With `profile`, one more forward pass runs with every op timed.
+    public func run(device: String, batch: Int, length: Int, runs: Int, warmup: Int = 2, profile: Bool = false,
                     progress: (Int) -> Void = { _ in }) throws -> Row {
         let ids = inputs(batch: batch, length: length)
         let backend = model.wordEmbeddings.backend
@@ -60,7 +63,13 @@ public struct BertBenchmark: Sendable {
             samples.append(watch.milliseconds)
             progress(run + 1)
         }
-        return Row(device: device, batch: batch, length: length, timing: TimingSummary(samples),
-                   gflop: try flops(batch: batch, length: length) / 1e9)
+        var row = Row(device: device, batch: batch, length: length, timing: TimingSummary(samples),
+                      gflop: try flops(batch: batch, length: length) / 1e9)
+        if profile {
+            backend.beginProfile()
+            _ = model(ids: ids)
+            row.profile = backend.endProfile()
+        }
+        return row
     }
 }

@@ -17,6 +17,9 @@ public struct StableDiffusionBenchmark: Sendable {
         public let unetGFLOP: Double
         public let vaeGFLOP: Double
         public let peakResidentBytes: Int?
+        /// With `profile`: one more UNet step and VAE decode, op by op.
+        public var unetProfile: OpProfile?
+        public var vaeProfile: OpProfile?
 
         public var unetGFLOPPerSecond: Double { unetGFLOP / unet.median }
         /// Text encoder + 50 UNet steps + VAE decode.
@@ -60,7 +63,9 @@ public struct StableDiffusionBenchmark: Sendable {
         return (unetFLOPs, counter.tally.total)
     }
 
-    public func run(device: String, width: Int, height: Int, steps: Int,
+    /// With `profile`, one more UNet step and VAE decode run with every op
+    /// timed (`Backend.beginProfile`), after the timed ones.
+    public func run(device: String, width: Int, height: Int, steps: Int, profile: Bool = false,
                     progress: (String) -> Void = { _ in }) throws -> Result {
         let backend = unet.convIn.weight.backend
         let configuration = unet.configuration
@@ -97,9 +102,20 @@ public struct StableDiffusionBenchmark: Sendable {
         let vaeSeconds = vaeWatch.seconds
 
         let work = try flops(width: width, height: height)
-        return Result(device: device, width: width, height: height, textEncoderMilliseconds: textMilliseconds,
-                      unet: TimingSummary(samples), vaeDecodeSeconds: vaeSeconds,
-                      unetGFLOP: work.unet / 1e9, vaeGFLOP: work.vae / 1e9,
-                      peakResidentBytes: ProcessMemory.peakResidentBytes)
+        var result = Result(device: device, width: width, height: height, textEncoderMilliseconds: textMilliseconds,
+                            unet: TimingSummary(samples), vaeDecodeSeconds: vaeSeconds,
+                            unetGFLOP: work.unet / 1e9, vaeGFLOP: work.vae / 1e9,
+                            peakResidentBytes: ProcessMemory.peakResidentBytes)
+        if profile {
+            progress("UNet step, profiled")
+            backend.beginProfile()
+            _ = unet(latents, timestep: 999, context: context)
+            result.unetProfile = backend.endProfile()
+            progress("VAE decode, profiled")
+            backend.beginProfile()
+            _ = decoder(latents.slice(rows: 0..<1))
+            result.vaeProfile = backend.endProfile()
+        }
+        return result
     }
 }

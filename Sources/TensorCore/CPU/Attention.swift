@@ -17,66 +17,68 @@ extension CPUBackend {
 
     public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, scale: Float,
                           causal: Bool, keyMask: Tensor?) -> Tensor {
-        let geometry = AttentionGeometry(q: q.shape, k: k.shape, v: v.shape, heads: heads, keyMask: keyMask?.shape)
-        let (batch, queries, keys, width) = (geometry.batch, geometry.queries, geometry.keys, geometry.width)
-        let headDim = geometry.headDim
-        let (out, o) = makeTensor([batch, queries, width])
-        if queries == 0 || keys == 0 { o.update(repeating: 0, count: out.count); return out }
+        return timed(.attention, "attention \(q.shape[1])×\(k.shape[1]) ×\(heads) heads") {
+            let geometry = AttentionGeometry(q: q.shape, k: k.shape, v: v.shape, heads: heads, keyMask: keyMask?.shape)
+            let (batch, queries, keys, width) = (geometry.batch, geometry.queries, geometry.keys, geometry.width)
+            let headDim = geometry.headDim
+            let (out, o) = makeTensor([batch, queries, width])
+            if queries == 0 || keys == 0 { o.update(repeating: 0, count: out.count); return out }
 
-        if usesFusedAttention {
-            fusedAttention(q: q, k: k, v: v, geometry: geometry, scale: scale, causal: causal,
-                           keyMask: keyMask, into: o)
-            return out
-        }
+            if usesFusedAttention {
+                fusedAttention(q: q, k: k, v: v, geometry: geometry, scale: scale, causal: causal,
+                               keyMask: keyMask, into: o)
+                return out
+            }
 
-        let blockRows = max(1, min(queries, Self.attentionBlockBytes / (4 * keys)))
-        let blocksPerHead = (queries + blockRows - 1) / blockRows
-        let tasks = batch * heads * blocksPerHead
-        let qs = q.floats, ks = k.floats, vs = v.floats, mask = keyMask?.floats
-        let workers = min(threads, tasks)
+            let blockRows = max(1, min(queries, Self.attentionBlockBytes / (4 * keys)))
+            let blocksPerHead = (queries + blockRows - 1) / blockRows
+            let tasks = batch * heads * blocksPerHead
+            let qs = q.floats, ks = k.floats, vs = v.floats, mask = keyMask?.floats
+            let workers = min(threads, tasks)
 
-        // Many small GEMMs: single-threaded products, our workers side by side.
-        let maskBox = UncheckedBox(mask)
-        parallelFor(workers, threads: workers) { workerRange in
-            for worker in workerRange {
-                let scores = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * keys)
-                let inverseSums = UnsafeMutablePointer<Float>.allocate(capacity: blockRows)
-                defer { scores.deallocate(); inverseSums.deallocate() }
-                var task = worker
-                while task < tasks {
-                    let block = task % blocksPerHead
-                    let head = (task / blocksPerHead) % heads
-                    let b = task / (blocksPerHead * heads)
-                    let q0 = block * blockRows, rows = min(blockRows, queries - q0)
-                    let column = head * headDim
-                    gemmOnThisThread(transB: true, m: rows, n: keys, k: headDim, alpha: scale,
-                          a: qs + (b * queries + q0) * width + column, lda: width,
-                          b: ks + b * keys * width + column, ldb: width, c: scores, ldc: keys)
-                    for r in 0..<rows {
-                        let row = scores + r * keys
-                        if let m = maskBox.value {
-                            let mr = m + b * keys
-                            for j in 0..<keys { row[j] += mr[j] }
+            // Many small GEMMs: single-threaded products, our workers side by side.
+            let maskBox = UncheckedBox(mask)
+            parallelFor(workers, threads: workers) { workerRange in
+                for worker in workerRange {
+                    let scores = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * keys)
+                    let inverseSums = UnsafeMutablePointer<Float>.allocate(capacity: blockRows)
+                    defer { scores.deallocate(); inverseSums.deallocate() }
+                    var task = worker
+                    while task < tasks {
+                        let block = task % blocksPerHead
+                        let head = (task / blocksPerHead) % heads
+                        let b = task / (blocksPerHead * heads)
+                        let q0 = block * blockRows, rows = min(blockRows, queries - q0)
+                        let column = head * headDim
+                        gemmOnThisThread(transB: true, m: rows, n: keys, k: headDim, alpha: scale,
+                              a: qs + (b * queries + q0) * width + column, lda: width,
+                              b: ks + b * keys * width + column, ldb: width, c: scores, ldc: keys)
+                        for r in 0..<rows {
+                            let row = scores + r * keys
+                            if let m = maskBox.value {
+                                let mr = m + b * keys
+                                for j in 0..<keys { row[j] += mr[j] }
+                            }
+                            if causal {
+                                let visible = q0 + r + 1
+                                if visible < keys { (row + visible).update(repeating: -.infinity, count: keys - visible) }
+                            }
+                            inverseSums[r] = exponentiateRow(row, keys)
                         }
-                        if causal {
-                            let visible = q0 + r + 1
-                            if visible < keys { (row + visible).update(repeating: -.infinity, count: keys - visible) }
+                        let target = o + (b * queries + q0) * width + column
+                        gemmOnThisThread(m: rows, n: headDim, k: keys, a: scores, lda: keys,
+                              b: vs + b * keys * width + column, ldb: width, c: target, ldc: width)
+                        // Softmax's division, on rows of headDim instead of keys.
+                        for r in 0..<rows {
+                            let out = target + r * width, factor = inverseSums[r]
+                            for d in 0..<headDim { out[d] *= factor }
                         }
-                        inverseSums[r] = exponentiateRow(row, keys)
+                        task += workers
                     }
-                    let target = o + (b * queries + q0) * width + column
-                    gemmOnThisThread(m: rows, n: headDim, k: keys, a: scores, lda: keys,
-                          b: vs + b * keys * width + column, ldb: width, c: target, ldc: width)
-                    // Softmax's division, on rows of headDim instead of keys.
-                    for r in 0..<rows {
-                        let out = target + r * width, factor = inverseSums[r]
-                        for d in 0..<headDim { out[d] *= factor }
-                    }
-                    task += workers
                 }
             }
+            return out
         }
-        return out
     }
 }
 

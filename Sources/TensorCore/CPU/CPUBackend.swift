@@ -13,6 +13,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     public let precision: MatmulPrecision
     public var matmulPrecision: MatmulPrecision { precision }
     public let tuning: Tuning
+    /// Set between `beginProfile` and `endProfile`.
+    let profiler = Locked<OpProfiler?>(nil)
 
     /// Working-set sizes of the blocked kernels. The defaults keep each
     /// block in cache at SD's sizes; tests shrink them so small fixtures
@@ -132,11 +134,13 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     public func synchronize() {}
 
     public func convert(_ x: Tensor, to dtype: DType) -> Tensor {
-        let storage = CPUStorage(backend: self, byteCount: x.count * dtype.byteSize)
-        if x.count > 0 {
-            convertElements(from: x.rawBytes, x.dtype, to: storage.pointer, dtype, count: x.count)
+        return timed(.copies, "convert") {
+            let storage = CPUStorage(backend: self, byteCount: x.count * dtype.byteSize)
+            if x.count > 0 {
+                convertElements(from: x.rawBytes, x.dtype, to: storage.pointer, dtype, count: x.count)
+            }
+            return Tensor(shape: x.shape, dtype: dtype, storage: storage)
         }
-        return Tensor(shape: x.shape, dtype: dtype, storage: storage)
     }
 
     /// Element conversion between dtypes, split over the workers.
@@ -145,5 +149,26 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         parallelFor(count, threads: threads, minimumPerThread: 1 << 16) { range in
             HalfConversion.convert(from: source, from, to: destination, to, range: range)
         }
+    }
+}
+
+// MARK: Profiling
+
+extension CPUBackend {
+    public func beginProfile() { profiler.withLock { $0 = OpProfiler() } }
+
+    public func endProfile() -> OpProfile {
+        let finished = profiler.withLock { current -> OpProfiler? in
+            defer { current = nil }
+            return current
+        }
+        return finished?.profile(clock: "host clock") ?? OpProfile(clock: "host clock", entries: [])
+    }
+
+    /// `body`, timed when profiling is on.
+    func timed<R>(_ kind: OpProfile.Kind, _ label: @autoclosure () -> String, flops: @autoclosure () -> Double = 0,
+                  _ body: () -> R) -> R {
+        guard let active = profiler.withLock({ $0 }) else { return body() }
+        return active.time(kind, label(), flops: flops(), body)
     }
 }

@@ -10,54 +10,56 @@ extension CPUBackend {
     static let convBlockBytes = 8 << 20
 
     public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: ConvPadding) -> Tensor {
-        let g = ConvolutionGeometry(input: x.shape, weight: weight.shape, stride: stride, padding: padding)
-        let (batch, height, width, cin) = (g.batch, g.height, g.width, g.inputChannels)
-        let (cout, kernel, outH, outW) = (g.outputChannels, g.kernel, g.outputHeight, g.outputWidth)
+        return timed(.convolutions, "conv \(weight.shape[1])×\(weight.shape[2]) \(x.dim(-1))→\(weight.shape[0]) at \(x.shape[1])×\(x.shape[2])", flops: ConvolutionGeometry(input: x.shape, weight: weight.shape, stride: stride, padding: padding).flops) {
+            let g = ConvolutionGeometry(input: x.shape, weight: weight.shape, stride: stride, padding: padding)
+            let (batch, height, width, cin) = (g.batch, g.height, g.width, g.inputChannels)
+            let (cout, kernel, outH, outW) = (g.outputChannels, g.kernel, g.outputHeight, g.outputWidth)
 
-        if g.isPointwise {
-            return linear(x, weight: weight.reshaped([cout, cin]), bias: bias)
-        }
-        if usesWinograd(g) {
-            return winogradConvolution(x, weight: weight, bias: bias, geometry: g)
-        }
+            if g.isPointwise {
+                return linear(x, weight: weight.reshaped([cout, cin]), bias: bias)
+            }
+            if usesWinograd(g) {
+                return winogradConvolution(x, weight: weight, bias: bias, geometry: g)
+            }
 
-        let (out, c) = makeTensor([batch, outH, outW, cout])
-        let (patch, pixels) = (g.patch, g.outputPixels)
-        if let bias {
-            broadcastRows(bias.floats, into: c, rows: pixels, columns: cout, ldc: cout)
-        }
-        let blockPixels = max(64, min(pixels, Self.convBlockBytes / (patch * 4)))
-        let (colTensor, col) = makeTensor([blockPixels, patch])
-        let input = x.floats
-        var start = 0
-        while start < pixels {
-            let rows = min(blockPixels, pixels - start)
-            parallelFor(rows, threads: threads, minimumPerThread: 16) { range in
-                for r in range {
-                    let p = start + r
-                    let n = p / (outH * outW), oy = (p / outW) % outH, ox = p % outW
-                    var dst = col + r * patch
-                    for ky in 0..<kernel {
-                        let iy = oy * stride - padding.top + ky
-                        for kx in 0..<kernel {
-                            let ix = ox * stride - padding.left + kx
-                            if iy >= 0 && iy < height && ix >= 0 && ix < width {
-                                dst.update(from: input + ((n * height + iy) * width + ix) * cin, count: cin)
-                            } else {
-                                dst.update(repeating: 0, count: cin)
+            let (out, c) = makeTensor([batch, outH, outW, cout])
+            let (patch, pixels) = (g.patch, g.outputPixels)
+            if let bias {
+                broadcastRows(bias.floats, into: c, rows: pixels, columns: cout, ldc: cout)
+            }
+            let blockPixels = max(64, min(pixels, Self.convBlockBytes / (patch * 4)))
+            let (colTensor, col) = makeTensor([blockPixels, patch])
+            let input = x.floats
+            var start = 0
+            while start < pixels {
+                let rows = min(blockPixels, pixels - start)
+                parallelFor(rows, threads: threads, minimumPerThread: 16) { range in
+                    for r in range {
+                        let p = start + r
+                        let n = p / (outH * outW), oy = (p / outW) % outH, ox = p % outW
+                        var dst = col + r * patch
+                        for ky in 0..<kernel {
+                            let iy = oy * stride - padding.top + ky
+                            for kx in 0..<kernel {
+                                let ix = ox * stride - padding.left + kx
+                                if iy >= 0 && iy < height && ix >= 0 && ix < width {
+                                    dst.update(from: input + ((n * height + iy) * width + ix) * cin, count: cin)
+                                } else {
+                                    dst.update(repeating: 0, count: cin)
+                                }
+                                dst += cin
                             }
-                            dst += cin
                         }
                     }
                 }
+                withGEMMWeightRows(weight, rowLength: patch, productRows: rows) { w, dtype, outputs in
+                    gemm(transB: true, m: rows, n: outputs.count, k: patch, a: col, lda: patch, b: w, bType: dtype, ldb: patch,
+                          beta: bias == nil ? 0 : 1, c: c + start * cout + outputs.lowerBound, ldc: cout)
+                }
+                start += rows
             }
-            withGEMMWeightRows(weight, rowLength: patch, productRows: rows) { w, dtype, outputs in
-                gemm(transB: true, m: rows, n: outputs.count, k: patch, a: col, lda: patch, b: w, bType: dtype, ldb: patch,
-                      beta: bias == nil ? 0 : 1, c: c + start * cout + outputs.lowerBound, ldc: cout)
-            }
-            start += rows
+            withExtendedLifetime(colTensor) {}
+            return out
         }
-        withExtendedLifetime(colTensor) {}
-        return out
     }
 }

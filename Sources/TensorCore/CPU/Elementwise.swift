@@ -6,61 +6,69 @@ extension CPUBackend {
     static let elementwiseGrain = 1 << 14
 
     public func activation(_ x: Tensor, _ kind: Activation) -> Tensor {
-        let (out, y) = makeTensor(x.shape)
-        let input = x.floats
-        parallelFor(x.count, threads: threads, minimumPerThread: Self.elementwiseGrain) { range in
-            applyActivation(kind, input + range.lowerBound, y + range.lowerBound, range.count)
+        return timed(.elementwise, "activation") {
+            let (out, y) = makeTensor(x.shape)
+            let input = x.floats
+            parallelFor(x.count, threads: threads, minimumPerThread: Self.elementwiseGrain) { range in
+                applyActivation(kind, input + range.lowerBound, y + range.lowerBound, range.count)
+            }
+            return out
         }
-        return out
     }
 
     public func geglu(_ x: Tensor) -> Tensor {
-        let width = x.dim(-1)
-        precondition(width % 2 == 0, "geglu: odd last dimension \(width)")
-        let half = width / 2, rows = x.count / max(width, 1)
-        let (out, y) = makeTensor(Array(x.shape.dropLast()) + [half])
-        let input = x.floats
-        parallelFor(rows, threads: threads, minimumPerThread: max(1, Self.elementwiseGrain / max(half, 1))) { range in
-            for r in range {
-                let hidden = input + r * width, gate = hidden + half, yr = y + r * half
-                applyActivation(.gelu, gate, yr, half)
-                for i in 0..<half { yr[i] *= hidden[i] }
+        return timed(.elementwise, "geglu") {
+            let width = x.dim(-1)
+            precondition(width % 2 == 0, "geglu: odd last dimension \(width)")
+            let half = width / 2, rows = x.count / max(width, 1)
+            let (out, y) = makeTensor(Array(x.shape.dropLast()) + [half])
+            let input = x.floats
+            parallelFor(rows, threads: threads, minimumPerThread: max(1, Self.elementwiseGrain / max(half, 1))) { range in
+                for r in range {
+                    let hidden = input + r * width, gate = hidden + half, yr = y + r * half
+                    applyActivation(.gelu, gate, yr, half)
+                    for i in 0..<half { yr[i] *= hidden[i] }
+                }
             }
+            return out
         }
-        return out
     }
 
     public func affine(_ x: Tensor, scale: Float, shift: Float) -> Tensor {
-        let (out, y) = makeTensor(x.shape)
-        let input = x.floats
-        parallelFor(x.count, threads: threads, minimumPerThread: Self.elementwiseGrain) { range in
-            var i = range.lowerBound
-            while i + vectorWidth <= range.upperBound {
-                storeVector(loadVector(input + i) * scale + shift, y + i)
-                i += vectorWidth
+        return timed(.elementwise, "affine") {
+            let (out, y) = makeTensor(x.shape)
+            let input = x.floats
+            parallelFor(x.count, threads: threads, minimumPerThread: Self.elementwiseGrain) { range in
+                var i = range.lowerBound
+                while i + vectorWidth <= range.upperBound {
+                    storeVector(loadVector(input + i) * scale + shift, y + i)
+                    i += vectorWidth
+                }
+                while i < range.upperBound { y[i] = input[i] * scale + shift; i += 1 }
             }
-            while i < range.upperBound { y[i] = input[i] * scale + shift; i += 1 }
+            return out
         }
-        return out
     }
 
     public func binary(_ a: Tensor, _ b: Tensor, _ op: BinaryOp) -> Tensor {
-        let plan = BroadcastPlan(a.shape, b.shape)
-        let (out, y) = makeTensor(a.shape)
-        let pa = a.floats, pb = b.floats
-        let runs = a.count / max(plan.run, 1)
-        parallelFor(runs, threads: threads, minimumPerThread: max(1, Self.elementwiseGrain / max(plan.run, 1))) { range in
-            for r in range {
-                let offset = r * plan.run
-                let bOffset = plan.bOffset(ofRun: r)
-                if plan.bIsScalarPerRun {
-                    binaryScalarRun(op, pa + offset, pb[bOffset], y + offset, plan.run)
-                } else {
-                    binaryRun(op, pa + offset, pb + bOffset, y + offset, plan.run)
+        return timed(.elementwise, "binary") {
+            let plan = BroadcastPlan(a.shape, b.shape)
+            let (out, y) = makeTensor(a.shape)
+            let pa = a.floats, pb = b.floats
+            let runs = a.count / max(plan.run, 1)
+            parallelFor(runs, threads: threads, minimumPerThread: max(1, Self.elementwiseGrain / max(plan.run, 1))) { range in
+                for r in range {
+                    let offset = r * plan.run
+                    let bOffset = plan.bOffset(ofRun: r)
+                    if plan.bIsScalarPerRun {
+                        binaryScalarRun(op, pa + offset, pb[bOffset], y + offset, plan.run)
+                    } else {
+                        binaryRun(op, pa + offset, pb + bOffset, y + offset, plan.run)
+                    }
                 }
             }
+            return out
         }
-        return out
     }
 }
 

@@ -2,24 +2,28 @@ import Foundation
 
 extension CPUBackend {
     public func embedding(_ ids: [Int32], table: Tensor) -> Tensor {
-        precondition(table.rank == 2, "embedding: table \(table.shape)")
-        let (vocabulary, width) = (table.shape[0], table.shape[1])
-        let (out, y) = makeTensor([ids.count, width])
-        // Tables may be kept in f16/bf16: widen just the rows taken.
-        let rows = UnsafeRawPointer(table.rawBytes), rowBytes = width * table.dtype.byteSize
-        for (i, id) in ids.enumerated() {
-            precondition(id >= 0 && Int(id) < vocabulary, "embedding: id \(id) outside 0..<\(vocabulary)")
-            HalfConversion.convert(from: rows + Int(id) * rowBytes, table.dtype, to: y + i * width, .f32,
-                                   range: 0..<width)
+        return timed(.copies, "embedding") {
+            precondition(table.rank == 2, "embedding: table \(table.shape)")
+            let (vocabulary, width) = (table.shape[0], table.shape[1])
+            let (out, y) = makeTensor([ids.count, width])
+            // Tables may be kept in f16/bf16: widen just the rows taken.
+            let rows = UnsafeRawPointer(table.rawBytes), rowBytes = width * table.dtype.byteSize
+            for (i, id) in ids.enumerated() {
+                precondition(id >= 0 && Int(id) < vocabulary, "embedding: id \(id) outside 0..<\(vocabulary)")
+                HalfConversion.convert(from: rows + Int(id) * rowBytes, table.dtype, to: y + i * width, .f32,
+                                       range: 0..<width)
+            }
+            return out
         }
-        return out
     }
 
     public func timestepEmbedding(_ timesteps: [Float], dim: Int, flipSinToCos: Bool,
                                   downscaleFreqShift: Float, maxPeriod: Float) -> Tensor {
-        let values = TimestepEmbedding.values(timesteps, dim: dim, flipSinToCos: flipSinToCos,
-                                              downscaleFreqShift: downscaleFreqShift, maxPeriod: maxPeriod)
-        return upload(values, shape: [timesteps.count, dim])
+        return timed(.elementwise, "timestep embedding") {
+            let values = TimestepEmbedding.values(timesteps, dim: dim, flipSinToCos: flipSinToCos,
+                                                  downscaleFreqShift: downscaleFreqShift, maxPeriod: maxPeriod)
+            return upload(values, shape: [timesteps.count, dim])
+        }
     }
 }
 

@@ -108,36 +108,40 @@ func broadcastRows(_ bias: UnsafePointer<Float>, into c: UnsafeMutablePointer<Fl
 
 extension CPUBackend {
     public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
-        precondition(weight.rank == 2 && x.dim(-1) == weight.shape[1],
-                     "linear: input \(x.shape) does not match weight \(weight.shape)")
-        let k = weight.shape[1], n = weight.shape[0], rows = x.count / max(k, 1)
-        let (out, c) = makeTensor(Array(x.shape.dropLast()) + [n])
-        if let bias {
-            precondition(bias.count == n, "linear: bias \(bias.shape) for \(n) outputs")
-            broadcastRows(bias.floats, into: c, rows: rows, columns: n, ldc: n)
-        }
-        if rows > 0 {
-            let a = x.floats
-            withGEMMWeightRows(weight, rowLength: k, productRows: rows) { w, dtype, outputs in
-                gemm(transB: true, m: rows, n: outputs.count, k: k, a: a, lda: k, b: w, bType: dtype, ldb: k,
-                      beta: bias == nil ? 0 : 1, c: c + outputs.lowerBound, ldc: n)
+        return timed(.matrixProducts, "linear \(x.count / max(weight.shape[1], 1))×\(weight.shape[0])×\(weight.shape[1])", flops: 2 * Double(x.count) * Double(weight.shape[0])) {
+            precondition(weight.rank == 2 && x.dim(-1) == weight.shape[1],
+                         "linear: input \(x.shape) does not match weight \(weight.shape)")
+            let k = weight.shape[1], n = weight.shape[0], rows = x.count / max(k, 1)
+            let (out, c) = makeTensor(Array(x.shape.dropLast()) + [n])
+            if let bias {
+                precondition(bias.count == n, "linear: bias \(bias.shape) for \(n) outputs")
+                broadcastRows(bias.floats, into: c, rows: rows, columns: n, ldc: n)
             }
+            if rows > 0 {
+                let a = x.floats
+                withGEMMWeightRows(weight, rowLength: k, productRows: rows) { w, dtype, outputs in
+                    gemm(transB: true, m: rows, n: outputs.count, k: k, a: a, lda: k, b: w, bType: dtype, ldb: k,
+                          beta: bias == nil ? 0 : 1, c: c + outputs.lowerBound, ldc: n)
+                }
+            }
+            return out
         }
-        return out
     }
 
     public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool, alpha: Float) -> Tensor {
-        let geometry = MatmulGeometry(a: a.shape, b: b.shape, transposeA: transposeA, transposeB: transposeB)
-        let (batch, m, n, k) = (geometry.batch, geometry.m, geometry.n, geometry.k)
-        let bCols = geometry.bColumns
-        let (out, c) = makeTensor([batch, m, n])
-        let bStride = geometry.bBatchStride
-        for i in 0..<batch {
-            gemm(transA: transposeA, transB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                  a: a.floats + i * m * k, lda: a.shape[2], b: b.floats + i * bStride, ldb: bCols,
-                  c: c + i * m * n, ldc: n)
+        return timed(.matrixProducts, "matmul \(a.shape)·\(b.shape)") {
+            let geometry = MatmulGeometry(a: a.shape, b: b.shape, transposeA: transposeA, transposeB: transposeB)
+            let (batch, m, n, k) = (geometry.batch, geometry.m, geometry.n, geometry.k)
+            let bCols = geometry.bColumns
+            let (out, c) = makeTensor([batch, m, n])
+            let bStride = geometry.bBatchStride
+            for i in 0..<batch {
+                gemm(transA: transposeA, transB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                      a: a.floats + i * m * k, lda: a.shape[2], b: b.floats + i * bStride, ldb: bCols,
+                      c: c + i * m * n, ldc: n)
+            }
+            return out
         }
-        return out
     }
 }
 

@@ -3,13 +3,15 @@ import Foundation
 /// Numerically stable softmax over the last axis.
 extension CPUBackend {
     public func softmax(_ x: Tensor) -> Tensor {
-        let width = x.dim(-1), rows = x.count / max(width, 1)
-        let (out, y) = makeTensor(x.shape)
-        y.update(from: x.floats, count: x.count)
-        parallelFor(rows, threads: threads, minimumPerThread: max(1, 4096 / max(width, 1))) { range in
-            for r in range { softmaxRow(y + r * width, width) }
+        return timed(.attention, "softmax") {
+            let width = x.dim(-1), rows = x.count / max(width, 1)
+            let (out, y) = makeTensor(x.shape)
+            y.update(from: x.floats, count: x.count)
+            parallelFor(rows, threads: threads, minimumPerThread: max(1, 4096 / max(width, 1))) { range in
+                for r in range { softmaxRow(y + r * width, width) }
+            }
+            return out
         }
-        return out
     }
 }
 

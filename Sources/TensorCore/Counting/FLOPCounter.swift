@@ -76,7 +76,7 @@ public final class FLOPCounter: Backend, @unchecked Sendable {
 
     public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: ConvPadding) -> Tensor {
         let g = ConvolutionGeometry(input: x.shape, weight: weight.shape, stride: stride, padding: padding)
-        tally.convolution += 2 * Double(g.outputPixels) * Double(g.outputChannels) * Double(g.patch)
+        tally.convolution += g.flops
         return make(g.outputShape)
     }
 

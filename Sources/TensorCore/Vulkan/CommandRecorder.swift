@@ -63,6 +63,9 @@ final class CommandRecorder: @unchecked Sendable {
         var sets = 0
         var dispatches = 0
         var oneOffStaging: [RawBuffer] = []
+        /// Present once the batch was recorded while profiling; `timed` while it is.
+        var timestamps: BatchTimestamps?
+        var timed = false
 
         init(commandBuffer: VkCommandBuffer, fence: VkFence, descriptorPool: VkDescriptorPool) {
             self.commandBuffer = commandBuffer
@@ -93,6 +96,8 @@ final class CommandRecorder: @unchecked Sendable {
     private var activeChunk: Int?
     private var oneOffBytesInFlight = 0
     private var readback: RawBuffer?
+    /// Receives each command's GPU time while `--profile` is on.
+    private var profiler: OpProfiler?
 
     /// Counters for tests and `docs/vulkan.md`'s claims.
     /// `waits` counts the times the host blocked on the GPU.
@@ -127,8 +132,11 @@ final class CommandRecorder: @unchecked Sendable {
     // MARK: Recording
 
     /// Records one dispatch of `pipeline` over `groups` workgroups.
+    /// When profiling, its time is recorded under `label` (default: the
+    /// kernel's name) and `kind` (default: the kernel's).
     func dispatch(_ pipeline: ComputePipeline, _ uses: [BufferUse], push: [UInt32],
-                  groups: (Int, Int, Int)) {
+                  groups: (Int, Int, Int), kind: OpProfile.Kind? = nil, label: (() -> String)? = nil,
+                  flops: Double = 0) {
         precondition(uses.count == pipeline.bindings, "\(pipeline.name): \(uses.count) buffers for \(pipeline.bindings) bindings")
         precondition(push.count * 4 <= ComputePipeline.pushConstantBytes, "\(pipeline.name): push constants too large")
         guard groups.0 > 0 && groups.1 > 0 && groups.2 > 0 else { return }
@@ -187,6 +195,9 @@ final class CommandRecorder: @unchecked Sendable {
         for use in uses { use.owner?.lastUse = batch.serial }
         batch.dispatches += 1
         counters.dispatches += 1
+        if batch.timed {
+            stampLocked(batch, kind ?? pipeline.profileKind, label?() ?? pipeline.name, flops: flops)
+        }
         if batch.dispatches >= Self.dispatchesPerBatch { submitLocked() }
     }
 
@@ -202,6 +213,7 @@ final class CommandRecorder: @unchecked Sendable {
         device.f.cmdCopyBuffer(batch.commandBuffer, source.buffer, destination.buffer, 1, &region)
         source.owner?.lastUse = batch.serial
         destination.owner?.lastUse = batch.serial
+        if batch.timed { stampLocked(batch, .copies, "buffer copy") }
     }
 
     /// Records a fill of the first `bytes` (a multiple of 4) with a 32-bit pattern.
@@ -213,6 +225,7 @@ final class CommandRecorder: @unchecked Sendable {
         hazardCheck([destination], batch)
         device.f.cmdFillBuffer(batch.commandBuffer, destination.buffer, 0, VkDeviceSize((bytes + 3) / 4 * 4), value)
         destination.owner?.lastUse = batch.serial
+        if batch.timed { stampLocked(batch, .copies, "buffer fill") }
     }
 
     /// Copies host bytes into a staging area and records their copy into
@@ -231,6 +244,7 @@ final class CommandRecorder: @unchecked Sendable {
                                   size: VkDeviceSize(bytes))
         device.f.cmdCopyBuffer(batch.commandBuffer, stagingBuffer, destination.buffer, 1, &region)
         destination.owner?.lastUse = batch.serial
+        if batch.timed { stampLocked(batch, .copies, "upload") }
     }
 
     /// Copies `bytes` of `source` to the host: records the copy, submits,
@@ -253,6 +267,7 @@ final class CommandRecorder: @unchecked Sendable {
             var region = VkBufferCopy(srcOffset: 0, dstOffset: 0, size: VkDeviceSize(bytes))
             device.f.cmdCopyBuffer(batch.commandBuffer, source.buffer, target.buffer, 1, &region)
             source.owner?.lastUse = batch.serial
+            if batch.timed { stampLocked(batch, .copies, "download") }
             // Make the copy visible to the host once the fence signals.
             var barrier = VkMemoryBarrier()
             barrier.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER
@@ -272,6 +287,18 @@ final class CommandRecorder: @unchecked Sendable {
         waitAllLocked()
     }
 
+    /// Starts or stops GPU timestamps (`--profile`): what is recorded so far
+    /// finishes first, so a profile holds only the commands recorded while it
+    /// was on. Returns false when the queue writes no timestamps.
+    @discardableResult
+    func setProfiler(_ newProfiler: OpProfiler?) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        waitAllLocked()
+        profiler = device.timestampBits > 0 ? newProfiler : nil
+        return newProfiler == nil || profiler != nil
+    }
+
     /// Submits what is recorded without waiting.
     func flush() {
         lock.lock()
@@ -282,7 +309,8 @@ final class CommandRecorder: @unchecked Sendable {
     // MARK: Internals (lock held)
 
     private func hazardCheck(_ uses: [BufferUse], _ batch: Batch) {
-        var hazard = false
+        // Profiled commands run one at a time, so each timestamp difference is one command's.
+        var hazard = batch.timed
         for use in uses {
             if writtenSinceBarrier.contains(use.buffer) || (use.write && readSinceBarrier.contains(use.buffer)) {
                 hazard = true
@@ -309,7 +337,11 @@ final class CommandRecorder: @unchecked Sendable {
     }
 
     private func openBatch() -> Batch {
-        if let current { return current }
+        if let current {
+            // A profiled batch with no query left for another command goes now.
+            guard current.timed, current.timestamps?.isFull == true else { return current }
+            submitLocked()
+        }
         pollLocked()
         if inFlight.count >= Self.maxBatchesInFlight { waitLocked(upTo: inFlight[0].serial) }
         let batch = spare.popLast() ?? makeBatch()
@@ -322,6 +354,14 @@ final class CommandRecorder: @unchecked Sendable {
         current = batch
         // Order this batch after everything submitted before it.
         barrierLocked(batch)
+        batch.timed = false
+        if profiler != nil {
+            if batch.timestamps == nil { batch.timestamps = try? BatchTimestamps(device: device) }
+            if let timestamps = batch.timestamps {
+                timestamps.begin(batch.commandBuffer, device.f)
+                batch.timed = true
+            }
+        }
         return batch
     }
 
@@ -349,6 +389,11 @@ final class CommandRecorder: @unchecked Sendable {
             mustSucceed(f.createDescriptorPool(d, &poolInfo, nil, &pool), "vkCreateDescriptorPool")
         }
         return Batch(commandBuffer: cb!, fence: fence!, descriptorPool: pool!)
+    }
+
+    private func stampLocked(_ batch: Batch, _ kind: OpProfile.Kind, _ label: String, flops: Double = 0) {
+        guard let timestamps = batch.timestamps else { return }
+        timestamps.stamp(batch.commandBuffer, device.f, .init(kind: kind, label: label, flops: flops))
     }
 
     private func submitLocked() {
@@ -397,6 +442,9 @@ final class CommandRecorder: @unchecked Sendable {
     private func retire(_ batch: Batch) {
         let f = device.f, d = device.device
         completed = max(completed, batch.serial)
+        if batch.timed, let timestamps = batch.timestamps, let profiler {
+            timestamps.collect(device, into: profiler)
+        }
         var fence: VkFence? = batch.fence
         mustSucceed(f.resetFences(d, 1, &fence), "vkResetFences")
         mustSucceed(f.resetCommandBuffer(batch.commandBuffer, 0), "vkResetCommandBuffer")
@@ -461,6 +509,7 @@ final class CommandRecorder: @unchecked Sendable {
         waitAllLocked()
         let f = device.f, d = device.device
         for batch in spare {
+            batch.timestamps?.destroy(device)
             f.destroyFence(d, batch.fence, nil)
             f.destroyDescriptorPool(d, batch.descriptorPool, nil)
         }

@@ -52,6 +52,8 @@ public struct PhysicalDeviceInfo: Sendable, CustomStringConvertible {
     public let maxWorkgroupInvocations: Int
     public let maxWorkgroupCount: (Int, Int, Int)
     public let minStorageBufferOffsetAlignment: Int
+    /// Nanoseconds per timestamp tick.
+    public let timestampPeriod: Float
     let apiVersionRaw: UInt32
 
     public var deviceLocalBytes: UInt64 {
@@ -91,6 +93,7 @@ public struct PhysicalDeviceInfo: Sendable, CustomStringConvertible {
         maxWorkgroupCount = (Int(limits.maxComputeWorkGroupCount.0), Int(limits.maxComputeWorkGroupCount.1),
                              Int(limits.maxComputeWorkGroupCount.2))
         minStorageBufferOffsetAlignment = Int(limits.minStorageBufferOffsetAlignment)
+        timestampPeriod = limits.timestampPeriod
 
         // Extensions.
         var extensionCount: UInt32 = 0
@@ -186,6 +189,7 @@ public struct PhysicalDeviceInfo: Sendable, CustomStringConvertible {
     /// A multi-line summary for `sdgen devices`.
     public var report: String {
         func gib(_ bytes: UInt64) -> String { String(format: "%.1f GiB", Double(bytes) / 1_073_741_824) }
+        func mib(_ bytes: UInt64) -> String { String(format: "%.0f MiB", Double(bytes) / 1_048_576) }
         let heaps = memoryHeaps.map { "\(gib($0.bytes))\($0.deviceLocal ? " device-local" : " host")" }
         let coop = cooperativeMatrixExtension
             ? (cooperativeMatrixShapes.isEmpty ? "extension present, no f16→f32 subgroup shape"
@@ -200,6 +204,8 @@ public struct PhysicalDeviceInfo: Sendable, CustomStringConvertible {
                 fp16 arithmetic:       \(shaderFloat16 ? "yes" : "no")
                 16-bit storage:        \(storageBuffer16BitAccess ? "yes (weights stored in f16)" : "no (weights stored in f32)")
                 cooperative matrix:    \(coop)
+                limits:                storage buffer range \(mib(maxStorageBufferRange)), shared memory \(maxSharedMemoryBytes / 1024) KiB, \
+            workgroup \(maxWorkgroupInvocations) invocations, \(maxWorkgroupCount.0)×\(maxWorkgroupCount.1)×\(maxWorkgroupCount.2) groups
             """
     }
 }

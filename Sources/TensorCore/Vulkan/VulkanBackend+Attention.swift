@@ -25,7 +25,9 @@ extension VulkanBackend {
                                          .read(v.vulkanBuffer, bytes: v.byteCount),
                                          mask.map { .read($0.vulkanBuffer, bytes: $0.byteCount) } ?? .read(dummy, bytes: 0),
                                          .write(out.vulkanBuffer, bytes: out.byteCount)],
-                              push: push, groups: ((queries + rows - 1) / rows, heads, batch))
+                              push: push, groups: ((queries + rows - 1) / rows, heads, batch),
+                              label: { "attention \(queries)×\(keys), \(heads) heads of \(headDim)" },
+                              flops: geometry.flops)
             return out
         }
         return blockedAttention(q: q, k: k, v: v, heads: heads, scale: scale, causal: causal, keyMask: mask)
@@ -86,7 +88,7 @@ extension VulkanBackend {
                     (s.bRowStride, s.bColumnStride) = (1, width)
                     s.cRowStride = keys
                     s.alpha = scale
-                    recordGEMM(s, a: q, b: k, bias: nil, c: scores.vulkanBuffer, cBytes: scores.byteCount)
+                    recordGEMM(s, a: q, b: k, bias: nil, c: scores.vulkanBuffer, cBytes: scores.byteCount, kind: .attention)
                     // Masked softmax in place.
                     recorder.dispatch(softmaxPipeline,
                                       [.read(scores.vulkanBuffer, bytes: scores.byteCount),
@@ -103,7 +105,7 @@ extension VulkanBackend {
                     (o.bRowStride, o.bColumnStride) = (width, 1)
                     o.cOffset = (b * queries + q0) * width + h * headDim
                     o.cRowStride = width
-                    recordGEMM(o, a: scores, b: v, bias: nil, c: out.vulkanBuffer, cBytes: out.byteCount)
+                    recordGEMM(o, a: scores, b: v, bias: nil, c: out.vulkanBuffer, cBytes: out.byteCount, kind: .attention)
                     q0 += rows
                 }
             }

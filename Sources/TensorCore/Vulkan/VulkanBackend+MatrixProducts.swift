@@ -17,7 +17,9 @@ extension VulkanBackend {
     }
 
     /// Records C = alpha·A·B (+ bias) into `c`.
-    func recordGEMM(_ g: GEMM, a: Tensor, b: Tensor, bias: Tensor?, c: PooledBuffer, cBytes: Int) {
+    /// `kind` files its time under another op in `--profile` (attention's score products).
+    func recordGEMM(_ g: GEMM, a: Tensor, b: Tensor, bias: Tensor?, c: PooledBuffer, cBytes: Int,
+                    kind: OpProfile.Kind? = nil) {
         guard g.m > 0 && g.n > 0 && g.batch > 0 else { return }
         let (suffix, operands) = weights([b, bias])
         let bOperand = operands[0]!, biasOperand = operands[1]
@@ -54,10 +56,17 @@ extension VulkanBackend {
         }
         precondition(g.batch <= 65535 && (g.m + tileM - 1) / tileM <= 65535, "matrix product too large for one dispatch")
         recorder.dispatch(pipeline, uses, push: push,
-                          groups: ((g.n + tileN - 1) / tileN, (g.m + tileM - 1) / tileM, g.batch))
+                          groups: ((g.n + tileN - 1) / tileN, (g.m + tileM - 1) / tileM, g.batch), kind: kind,
+                          label: { "\(pipeline.name) \(g.m)×\(g.n)×\(g.k)\(g.batch > 1 ? " ×\(g.batch)" : "")" },
+                          flops: 2 * Double(g.m) * Double(g.n) * Double(g.k) * Double(g.batch))
     }
 
     public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
+        linear(x, weight: weight, bias: bias, kind: nil)
+    }
+
+    /// `kind` files a 1×1 convolution's product under convolutions in `--profile`.
+    func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, kind: OpProfile.Kind?) -> Tensor {
         precondition(weight.rank == 2 && x.dim(-1) == weight.shape[1],
                      "linear: input \(x.shape) does not match weight \(weight.shape)")
         let k = weight.shape[1], n = weight.shape[0], rows = x.count / max(k, 1)
@@ -73,7 +82,7 @@ extension VulkanBackend {
         (g.aRowStride, g.aColumnStride) = (k, 1)
         (g.bRowStride, g.bColumnStride) = (1, k)        // B(k, n) = W[n, k]
         g.cRowStride = n
-        recordGEMM(g, a: input, b: weight, bias: bias, c: out.vulkanBuffer, cBytes: out.byteCount)
+        recordGEMM(g, a: input, b: weight, bias: bias, c: out.vulkanBuffer, cBytes: out.byteCount, kind: kind)
         return out
     }
 
@@ -99,7 +108,7 @@ extension VulkanBackend {
         let (batch, height, width, cin) = (geometry.batch, geometry.height, geometry.width, geometry.inputChannels)
         let (cout, kernel, outH, outW) = (geometry.outputChannels, geometry.kernel, geometry.outputHeight, geometry.outputWidth)
         if geometry.isPointwise {
-            return linear(x, weight: weight.reshaped([cout, cin]), bias: bias)
+            return linear(x, weight: weight.reshaped([cout, cin]), bias: bias, kind: .convolutions)
         }
         let out = makeTensor([batch, outH, outW, cout])
         let patch = kernel * kernel * cin

@@ -18,6 +18,8 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
     let useSubgroups: Bool
     /// Whether matrix products run on the cooperative-matrix kernels.
     public internal(set) var usesCooperativeMatrix: Bool
+    /// Set between `beginProfile` and `endProfile`.
+    let profile = Locked<OpProfiler?>(nil)
     /// A small buffer bound where a kernel's optional input is absent.
     private(set) var dummy: PooledBuffer!
 
@@ -220,5 +222,25 @@ extension UInt32 {
     init(size value: Int) {
         precondition(value >= 0 && value <= Int(UInt32.max), "\(value) does not fit a 32-bit kernel parameter")
         self.init(value)
+    }
+}
+
+// MARK: Profiling
+
+extension VulkanBackend {
+    public func beginProfile() {
+        let profiler = OpProfiler()
+        profile.withLock { $0 = profiler }
+        recorder.setProfiler(profiler)
+    }
+
+    public func endProfile() -> OpProfile {
+        recorder.setProfiler(nil)
+        let finished = profile.withLock { current -> OpProfiler? in
+            defer { current = nil }
+            return current
+        }
+        let clock = device.timestampBits > 0 ? "GPU timestamps" : "none (\(info.name) writes no timestamps)"
+        return finished?.profile(clock: clock) ?? OpProfile(clock: clock, entries: [])
     }
 }

@@ -10,6 +10,9 @@ final class VulkanDevice: @unchecked Sendable {
     let device: VkDevice
     let queue: VkQueue
     let queueFamily: UInt32
+    /// Bits of a timestamp the queue writes (0: no timestamps), and nanoseconds per tick.
+    let timestampBits: UInt32
+    let timestampPeriod: Double
     let f: DeviceFunctions
     /// Whether 16-bit storage was enabled (shaders with f16 buffers may run).
     let halfStorage: Bool
@@ -41,6 +44,8 @@ final class VulkanDevice: @unchecked Sendable {
             throw VulkanError.unsupported("\(info.name) has no compute queue")
         }
         queueFamily = UInt32(family.offset)
+        timestampBits = family.element.timestampValidBits
+        timestampPeriod = Double(info.timestampPeriod)
 
         halfStorage = enableHalfStorage && info.storageBuffer16BitAccess
         cooperativeMatrix = enableCooperativeMatrix && info.supportsCooperativeMatrix && info.shaderFloat16

@@ -144,6 +144,11 @@ struct DeviceFunctions: @unchecked Sendable {
     let waitForFences: PFN_vkWaitForFences
     let resetFences: PFN_vkResetFences
     let getFenceStatus: PFN_vkGetFenceStatus
+    let createQueryPool: PFN_vkCreateQueryPool
+    let destroyQueryPool: PFN_vkDestroyQueryPool
+    let cmdResetQueryPool: PFN_vkCmdResetQueryPool
+    let cmdWriteTimestamp: PFN_vkCmdWriteTimestamp
+    let getQueryPoolResults: PFN_vkGetQueryPoolResults
 
     init(instance: InstanceFunctions, device: VkDevice) throws {
         func f<T>(_ name: String, _: T.Type) throws -> T {
@@ -195,6 +200,11 @@ struct DeviceFunctions: @unchecked Sendable {
         waitForFences = try f("vkWaitForFences", PFN_vkWaitForFences.self)
         resetFences = try f("vkResetFences", PFN_vkResetFences.self)
         getFenceStatus = try f("vkGetFenceStatus", PFN_vkGetFenceStatus.self)
+        createQueryPool = try f("vkCreateQueryPool", PFN_vkCreateQueryPool.self)
+        destroyQueryPool = try f("vkDestroyQueryPool", PFN_vkDestroyQueryPool.self)
+        cmdResetQueryPool = try f("vkCmdResetQueryPool", PFN_vkCmdResetQueryPool.self)
+        cmdWriteTimestamp = try f("vkCmdWriteTimestamp", PFN_vkCmdWriteTimestamp.self)
+        getQueryPoolResults = try f("vkGetQueryPoolResults", PFN_vkGetQueryPoolResults.self)
     }
 }
 
