@@ -112,6 +112,34 @@ final class VulkanBackendTests: XCTestCase {
         compare(g.1, h.1, atol: 2e-4, rtol: 2e-4, "VAE encoder")
     }
 
+    /// The VAE at a size whose activations exceed the binding limit (forced
+    /// to 256 KiB here, above its largest weight; lavapipe's 128 MiB at 512×512 for SD's VAE): every
+    /// convolution, norm and upsampling runs in windows and still equals the CPU.
+    func testVAEPastTheBindingLimitMatchesCPU() throws {
+        var options = VulkanOptions(weightDType: .f32)
+        options.maxBindingBytes = 256 << 10
+        let windowed = try VulkanBackend(options: options)
+        var c = VAEConfiguration.stableDiffusion15
+        c.blockOutChannels = [32, 32, 64]
+        c.layersPerBlock = 1
+        let latent = values(16 * 12 * 4, 6)
+        func run(_ backend: any Backend) throws -> (Tensor, Tensor) {
+            let w = WeightSource(randomWithSeed: 16, backend: backend).root
+            let decoder = try VAEDecoder(configuration: c, weights: w("decoder"), postQuant: w("post_quant_conv"))
+            let image = decoder(backend.upload(latent, shape: [1, 16, 12, 4]))
+            let encoder = try VAEEncoder(configuration: c, weights: w("encoder"), quant: w("quant_conv"))
+            return (image, encoder(image))
+        }
+        let (g, h) = (try run(windowed), try run(cpu))
+        // Windows show as extra dispatches against the same run unsplit.
+        let split = windowed.commandStatistics.dispatches
+        let before = gpu.commandStatistics.dispatches
+        _ = try run(gpu).1.toArray()
+        XCTAssertGreaterThan(split, gpu.commandStatistics.dispatches - before, "nothing was split into windows")
+        compare(g.0, h.0, atol: 2e-4, rtol: 2e-4, "VAE decoder in windows")
+        compare(g.1, h.1, atol: 2e-4, rtol: 2e-4, "VAE encoder in windows")
+    }
+
     /// Steady state allocates nothing: the pool's device memory after the
     /// second and third UNet steps equals that after the first.
     func testPoolDoesNotGrowAfterFirstUNetStep() throws {

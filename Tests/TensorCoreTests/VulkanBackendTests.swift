@@ -248,6 +248,53 @@ extension VulkanBackendTests {
 
     /// Independent ops share a barrier-free stretch, and nothing waits on the
     /// host until a result is read.
+    /// Tensors past the binding limit run in windows (VulkanBackend+Windows):
+    /// with the limit forced to 16 KiB, every op that splits is held to the
+    /// CPU on shapes whose windows cut rows, samples, halos and broadcasts at
+    /// odd places — and does split (more dispatches than ops).
+    func testOpsPastTheBindingLimit() throws {
+        var options = VulkanOptions(weightDType: .f32)
+        options.maxBindingBytes = 16 << 10
+        let small = try VulkanBackend(options: options)
+        XCTAssertEqual(small.bindingLimit, 16 << 10)
+        func check(_ label: String, atol: Float = 1e-5, rtol: Float = 1e-4, ops: Int,
+                   _ compute: (any Backend) -> Tensor) {
+            let expected = compute(cpu).toArray()
+            let before = small.commandStatistics.dispatches
+            let actual = compute(small)
+            let dispatches = small.commandStatistics.dispatches - before
+            XCTAssertGreaterThan(dispatches, ops, "\(label): not split into windows")
+            assertClose(actual.toArray(), expected, atol: atol, rtol: rtol, "\(label) in \(dispatches) dispatches")
+        }
+        let image = random(2 * 37 * 29 * 12, seed: 40)
+        let kernel = random(20 * 3 * 3 * 12, seed: 41, scale: 0.2), bias = random(20, seed: 42)
+        for (stride, padding) in [(1, ConvPadding.same(1)), (2, ConvPadding(top: 0, left: 0, bottom: 1, right: 1)),
+                                  (1, ConvPadding.none)] {
+            check("conv 3×3 stride \(stride) \(padding)", ops: 1) { be in
+                be.upload(image, shape: [2, 37, 29, 12]).conv2d(be.upload(kernel, shape: [20, 3, 3, 12]),
+                                                              be.upload(bias, shape: [20]), stride: stride, padding: padding)
+            }
+        }
+        check("conv 1×1 (a linear over rows)", ops: 1) { be in
+            be.upload(image, shape: [2, 37, 29, 12]).conv2d(be.upload(Array(kernel.prefix(20 * 12)), shape: [20, 1, 1, 12]),
+                                                          be.upload(bias, shape: [20]))
+        }
+        let wide = random(2 * 37 * 29 * 32, seed: 43, scale: 3)
+        let gamma = random(32, seed: 44), beta = random(32, seed: 45)
+        check("groupNorm + SiLU, 2 images", atol: 2e-5, ops: 3) { be in
+            be.upload(wide, shape: [2, 37 * 29, 32]).groupNorm(groups: 8, weight: be.upload(gamma, shape: [32]),
+                                                               bias: be.upload(beta, shape: [32]), eps: 1e-6, silu: true)
+        }
+        for bShape in [[2, 37, 29, 32], [32], [2, 1, 1, 32], [37, 1, 1]] {
+            check("binary add with \(bShape)", atol: 0, rtol: 0, ops: 1) { be in
+                be.upload(wide, shape: [2, 37, 29, 32]) + be.upload(random(bShape.reduce(1, *), seed: 46), shape: bShape)
+            }
+        }
+        check("SiLU", ops: 1) { be in be.upload(wide, shape: [2, 37, 29, 32]).silu() }
+        check("GEGLU", ops: 1) { be in be.upload(wide, shape: [2, 37, 29, 32]).geglu() }
+        check("upsample 2×", atol: 0, rtol: 0, ops: 1) { be in be.upload(image, shape: [2, 37, 29, 12]).upsampleNearest2x() }
+    }
+
     func testBatchingWithoutPerOpWaits() {
         let backend = gpu!
         let x = backend.upload(random(64 * 64, seed: 24), shape: [64, 64])

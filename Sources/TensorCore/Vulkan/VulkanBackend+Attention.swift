@@ -70,8 +70,7 @@ extension VulkanBackend {
         let (batch, queries, width) = (q.shape[0], q.shape[1], q.shape[2])
         let keys = k.shape[1], headDim = width / heads
         let out = makeTensor([batch, queries, width])
-        let maxRange = Int(min(info.maxStorageBufferRange, UInt64(Int32.max)))
-        let blockRows = max(1, min(queries, min(Self.scoreBlockBytes, maxRange) / (4 * keys)))
+        let blockRows = max(1, min(queries, min(Self.scoreBlockBytes, bindingLimit) / (4 * keys)))
         let scores = makeTensor([blockRows, keys])
         let softmaxPipeline = pipelines.require("softmax\(subgroupSuffix)")
         for b in 0..<batch {
@@ -88,7 +87,8 @@ extension VulkanBackend {
                     (s.bRowStride, s.bColumnStride) = (1, width)
                     s.cRowStride = keys
                     s.alpha = scale
-                    recordGEMM(s, a: q, b: k, bias: nil, c: scores.vulkanBuffer, cBytes: scores.byteCount, kind: .attention)
+                    recordGEMM(s, a: .read(q.vulkanBuffer, bytes: q.byteCount), b: k, bias: nil,
+                               c: .write(scores.vulkanBuffer, bytes: scores.byteCount), kind: .attention)
                     // Masked softmax in place.
                     recorder.dispatch(softmaxPipeline,
                                       [.read(scores.vulkanBuffer, bytes: scores.byteCount),
@@ -105,7 +105,8 @@ extension VulkanBackend {
                     (o.bRowStride, o.bColumnStride) = (width, 1)
                     o.cOffset = (b * queries + q0) * width + h * headDim
                     o.cRowStride = width
-                    recordGEMM(o, a: scores, b: v, bias: nil, c: out.vulkanBuffer, cBytes: out.byteCount, kind: .attention)
+                    recordGEMM(o, a: .read(scores.vulkanBuffer, bytes: scores.byteCount), b: v, bias: nil,
+                               c: .write(out.vulkanBuffer, bytes: out.byteCount), kind: .attention)
                     q0 += rows
                 }
             }

@@ -19,8 +19,11 @@ extension VulkanBackend {
     private func unary(_ x: Tensor, code: UInt32, scale: Float, shift: Float) -> Tensor {
         let input = f32(x)
         let out = makeTensor(x.shape)
-        dispatch1D("unary", [.read(input.vulkanBuffer, bytes: input.byteCount), .write(out.vulkanBuffer, bytes: out.byteCount)],
-                   push: [UInt32(size: x.count), code, scale.pushBits, shift.pushBits], count: x.count)
+        for w in windows(units: x.count, unitBytes: [4, 4]) {
+            dispatch1D("unary", [window(input.vulkanBuffer, w, unitBytes: 4, write: false),
+                                 window(out.vulkanBuffer, w, unitBytes: 4, write: true)],
+                       push: [UInt32(size: w.count), code, scale.pushBits, shift.pushBits], count: w.count)
+        }
         return out
     }
 
@@ -30,8 +33,11 @@ extension VulkanBackend {
         let input = f32(x)
         let half = width / 2
         let out = makeTensor(Array(x.shape.dropLast()) + [half])
-        dispatch1D("geglu", [.read(input.vulkanBuffer, bytes: input.byteCount), .write(out.vulkanBuffer, bytes: out.byteCount)],
-                   push: [UInt32(size: out.count), UInt32(size: half)], count: out.count)
+        for rows in windows(units: out.count / max(half, 1), unitBytes: [4 * width, 4 * half]) {
+            dispatch1D("geglu", [window(input.vulkanBuffer, rows, unitBytes: 4 * width, write: false),
+                                 window(out.vulkanBuffer, rows, unitBytes: 4 * half, write: true)],
+                       push: [UInt32(size: rows.count * half), UInt32(size: half)], count: rows.count * half)
+        }
         return out
     }
 
@@ -40,12 +46,18 @@ extension VulkanBackend {
         let (pa, pb) = (f32(a), f32(b))
         let out = makeTensor(a.shape)
         let code: UInt32 = op == .add ? 0 : (op == .sub ? 1 : 2)
-        var push: [UInt32] = [UInt32(size: a.count), code, UInt32(shape.count)]
-        push += (0..<6).map { $0 < shape.count ? UInt32(size: shape[$0]) : 1 }
-        push += (0..<6).map { $0 < strides.count ? UInt32(size: strides[$0]) : 0 }
-        dispatch1D("binary", [.read(pa.vulkanBuffer, bytes: pa.byteCount), .read(pb.vulkanBuffer, bytes: pb.byteCount),
-                              .write(out.vulkanBuffer, bytes: out.byteCount)],
-                   push: push, count: a.count)
+        let layout = (0..<6).map { $0 < shape.count ? UInt32(size: shape[$0]) : 1 }
+            + (0..<6).map { $0 < strides.count ? UInt32(size: strides[$0]) : 0 }
+        // b of a's shape is windowed with a; a broadcast b is bound whole and
+        // indexed from the window's first element.
+        let sameShape = shape.isEmpty
+        for w in windows(units: a.count, unitBytes: [4, 4] + (sameShape ? [4] : [])) {
+            let b = sameShape ? window(pb.vulkanBuffer, w, unitBytes: 4, write: false) : .read(pb.vulkanBuffer, bytes: pb.byteCount)
+            dispatch1D("binary", [window(pa.vulkanBuffer, w, unitBytes: 4, write: false), b,
+                                  window(out.vulkanBuffer, w, unitBytes: 4, write: true)],
+                       push: [UInt32(size: w.count), code, UInt32(shape.count)] + layout + [UInt32(size: w.lowerBound)],
+                       count: w.count)
+        }
         return out
     }
 

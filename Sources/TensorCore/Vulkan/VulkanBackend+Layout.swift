@@ -8,9 +8,16 @@ extension VulkanBackend {
         let (batch, height, width, channels) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let input = f32(x)
         let out = makeTensor([batch, height * 2, width * 2, channels])
-        dispatch1D("upsample", [.read(input.vulkanBuffer, bytes: input.byteCount), .write(out.vulkanBuffer, bytes: out.byteCount)],
-                   push: [UInt32(size: out.count), UInt32(size: height), UInt32(size: width), UInt32(size: channels)],
-                   count: out.count)
+        // Windows of input rows (each two output rows), samples run together:
+        // output row r reads input row r / 2 across the whole batch.
+        let inputRow = width * channels, outputRows = 4 * inputRow
+        for rows in windows(units: batch * height, unitBytes: [4 * inputRow, 4 * outputRows]) {
+            dispatch1D("upsample", [window(input.vulkanBuffer, rows, unitBytes: 4 * inputRow, write: false),
+                                    window(out.vulkanBuffer, rows, unitBytes: 4 * outputRows, write: true)],
+                       push: [UInt32(size: rows.count * outputRows), UInt32(size: rows.count), UInt32(size: width),
+                              UInt32(size: channels)],
+                       count: rows.count * outputRows)
+        }
         return out
     }
 

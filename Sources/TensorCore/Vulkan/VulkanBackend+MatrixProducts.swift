@@ -16,9 +16,13 @@ extension VulkanBackend {
                    kernel: Int, stride: Int, padTop: Int, padLeft: Int)?
     }
 
-    /// Records C = alpha·A·B (+ bias) into `c`.
+    /// The most output rows one product dispatch covers: 65535 workgroups of
+    /// the smallest tile height.
+    static let maxProductRows = 65535 * 32
+
+    /// Records C = alpha·A·B (+ bias): `a` an f32 activation's binding, `c` the output's.
     /// `kind` files its time under another op in `--profile` (attention's score products).
-    func recordGEMM(_ g: GEMM, a: Tensor, b: Tensor, bias: Tensor?, c: PooledBuffer, cBytes: Int,
+    func recordGEMM(_ g: GEMM, a: BufferUse, b: Tensor, bias: Tensor?, c: BufferUse,
                     kind: OpProfile.Kind? = nil) {
         guard g.m > 0 && g.n > 0 && g.batch > 0 else { return }
         let (suffix, operands) = weights([b, bias])
@@ -34,10 +38,10 @@ extension VulkanBackend {
                      cv.padTop, cv.padLeft].map { UInt32(size: $0) }
         }
         let uses: [BufferUse] = [
-            .read(a.vulkanBuffer, bytes: a.byteCount),
+            a,
             .read(bOperand.vulkanBuffer, bytes: bOperand.byteCount),
             biasOperand.map { .read($0.vulkanBuffer, bytes: $0.byteCount) } ?? .read(dummy, bytes: 0),
-            .write(c, bytes: cBytes),
+            c,
         ]
         let pipeline: ComputePipeline
         let tileM: Int, tileN: Int
@@ -77,12 +81,16 @@ extension VulkanBackend {
             // An empty sum: the bias alone (or zeros).
             return bias.map { binary(zeros(out.shape, dtype: .f32), f32($0), .add) } ?? zeros(out.shape, dtype: .f32)
         }
-        var g = GEMM()
-        (g.m, g.n, g.k) = (rows, n, k)
-        (g.aRowStride, g.aColumnStride) = (k, 1)
-        (g.bRowStride, g.bColumnStride) = (1, k)        // B(k, n) = W[n, k]
-        g.cRowStride = n
-        recordGEMM(g, a: input, b: weight, bias: bias, c: out.vulkanBuffer, cBytes: out.byteCount, kind: kind)
+        // Rows are independent: a large input or output is taken in windows of rows.
+        for window in windows(units: rows, unitBytes: [4 * k, 4 * n], maxUnits: Self.maxProductRows) {
+            var g = GEMM()
+            (g.m, g.n, g.k) = (window.count, n, k)
+            (g.aRowStride, g.aColumnStride) = (k, 1)
+            (g.bRowStride, g.bColumnStride) = (1, k)        // B(k, n) = W[n, k]
+            g.cRowStride = n
+            recordGEMM(g, a: self.window(input.vulkanBuffer, window, unitBytes: 4 * k, write: false), b: weight, bias: bias,
+                       c: self.window(out.vulkanBuffer, window, unitBytes: 4 * n, write: true), kind: kind)
+        }
         return out
     }
 
@@ -99,7 +107,9 @@ extension VulkanBackend {
         (g.bRowStride, g.bColumnStride) = transposeB ? (1, k) : (n, 1)
         (g.cBatchStride, g.cRowStride) = (m * n, n)
         g.alpha = alpha
-        recordGEMM(g, a: f32(a), b: b, bias: nil, c: out.vulkanBuffer, cBytes: out.byteCount)
+        let input = f32(a)
+        recordGEMM(g, a: .read(input.vulkanBuffer, bytes: input.byteCount), b: b, bias: nil,
+                   c: .write(out.vulkanBuffer, bytes: out.byteCount))
         return out
     }
 
@@ -111,13 +121,49 @@ extension VulkanBackend {
             return linear(x, weight: weight.reshaped([cout, cin]), bias: bias, kind: .convolutions)
         }
         let out = makeTensor([batch, outH, outW, cout])
+        let input = f32(x)
         let patch = kernel * kernel * cin
+        let kernelMatrix = weight.reshaped([cout, patch])
         var g = GEMM()
-        (g.m, g.n, g.k) = (batch * outH * outW, cout, patch)
         (g.bRowStride, g.bColumnStride) = (1, patch)    // B(k, n) = W[n, k]
+        (g.n, g.k) = (cout, patch)
         g.cRowStride = cout
-        g.conv = (height, width, cin, outW, outH * outW, kernel, stride, padding.top, padding.left)
-        recordGEMM(g, a: f32(x), b: weight.reshaped([cout, patch]), bias: bias, c: out.vulkanBuffer, cBytes: out.byteCount)
+        let whole = input.byteCount <= bindingLimit && out.byteCount <= bindingLimit
+            && batch * outH * outW <= Self.maxProductRows
+        if whole {
+            g.m = batch * outH * outW
+            g.conv = (height, width, cin, outW, outH * outW, kernel, stride, padding.top, padding.left)
+            recordGEMM(g, a: .read(input.vulkanBuffer, bytes: input.byteCount), b: kernelMatrix, bias: bias,
+                       c: .write(out.vulkanBuffer, bytes: out.byteCount))
+            return out
+        }
+        // Too large to bind at once: each image in windows of output rows,
+        // each reading the input rows under it (the halo included) as an
+        // image of its own whose top padding is what remains above it.
+        let inputRow = width * cin, outputRow = outW * cout
+        let alignmentSlack = max(4, info.minStorageBufferOffsetAlignment)
+        let inputRowsFit = (bindingLimit - alignmentSlack) / (4 * inputRow)
+        let outputRowsFit = (bindingLimit - alignmentSlack) / (4 * outputRow)
+        let rowsPerWindow = min((inputRowsFit - kernel) / stride + 1, outputRowsFit, Self.maxProductRows / outW)
+        guard rowsPerWindow >= 1 else {
+            preconditionFailure("conv2d: one output row of \(x.shape) needs more than the \(bindingLimit)-byte binding limit")
+        }
+        for image in 0..<batch {
+            for oy0 in Swift.stride(from: 0, to: outH, by: rowsPerWindow) {
+                let oy1 = min(outH, oy0 + rowsPerWindow)
+                let iy0 = max(0, oy0 * stride - padding.top)
+                let iy1 = min(height, (oy1 - 1) * stride - padding.top + kernel)
+                let rowsIn = max(0, iy1 - iy0)
+                let a = window(input.vulkanBuffer, from: (image * height + iy0) * inputRow, count: rowsIn * inputRow, write: false)
+                let c = window(out.vulkanBuffer, from: (image * outH + oy0) * outputRow, count: (oy1 - oy0) * outputRow,
+                               write: true)
+                g.m = (oy1 - oy0) * outW
+                g.aOffset = a.skip
+                g.cOffset = c.skip
+                g.conv = (rowsIn, width, cin, outW, g.m, kernel, stride, padding.top + iy0 - oy0 * stride, padding.left)
+                recordGEMM(g, a: a.use, b: kernelMatrix, bias: bias, c: c.use)
+            }
+        }
         return out
     }
 

@@ -10,29 +10,53 @@ extension VulkanBackend {
         let out = makeTensor(x.shape)
         guard x.count > 0 else { return out }
         // Statistics in two passes: runs of ~16K values per workgroup, then
-        // one merge per (sample, group), so large images fill the GPU.
-        let perGroup = rows * (channels / groups)
+        // one merge per (sample, group), so large images fill the GPU. An
+        // input past the binding limit is read in windows of rows per sample,
+        // each adding its own runs.
+        let rowWindows = input.byteCount <= bindingLimit ? [0..<rows]
+            : windows(units: rows, unitBytes: [4 * channels]).map { $0 }
+        let perGroup = (rowWindows.first?.count ?? rows) * (channels / groups)
         let chunks = max(1, min(256, perGroup / 16384))
-        let partial = makeTensor([batch * groups * chunks, 2])
-        dispatchRows("group_norm_stats\(subgroupSuffix)",
-                     [.read(input.vulkanBuffer, bytes: input.byteCount),
-                      .write(partial.vulkanBuffer, bytes: partial.byteCount)],
-                     push: [UInt32(size: batch), UInt32(size: rows), UInt32(size: channels), UInt32(size: groups),
-                            UInt32(size: chunks)],
-                     rows: batch * groups * chunks)
+        let runsPerWindow = groups * chunks
+        let partial = makeTensor([batch * rowWindows.count * runsPerWindow, 3])
+        let statsPipeline = "group_norm_stats\(subgroupSuffix)"
+        let partialUse = BufferUse.write(partial.vulkanBuffer, bytes: partial.byteCount)
+        if rowWindows.count == 1 {
+            dispatchRows(statsPipeline, [.read(input.vulkanBuffer, bytes: input.byteCount), partialUse],
+                         push: [UInt32(size: batch), UInt32(size: rows), UInt32(size: channels), UInt32(size: groups),
+                                UInt32(size: chunks), 0, 0],
+                         rows: batch * runsPerWindow)
+        } else {
+            for sample in 0..<batch {
+                for (w, window) in rowWindows.enumerated() {
+                    let x = self.window(input.vulkanBuffer, from: (sample * rows + window.lowerBound) * channels,
+                                        count: window.count * channels, write: false)
+                    dispatchRows(statsPipeline, [x.use, partialUse],
+                                 push: [1, UInt32(size: window.count), UInt32(size: channels), UInt32(size: groups),
+                                        UInt32(size: chunks), UInt32(size: (sample * rowWindows.count + w) * runsPerWindow),
+                                        UInt32(size: x.skip)],
+                                 rows: runsPerWindow)
+                }
+            }
+        }
         let stats = makeTensor([batch * groups, 2])
         dispatch1D("group_norm_merge", [.read(partial.vulkanBuffer, bytes: partial.byteCount),
                                         .write(stats.vulkanBuffer, bytes: stats.byteCount)],
-                   push: [UInt32(size: batch * groups), UInt32(size: perGroup), UInt32(size: chunks), eps.pushBits],
+                   push: [UInt32(size: batch * groups), UInt32(size: groups), UInt32(size: chunks),
+                          UInt32(size: rowWindows.count), eps.pushBits],
                    count: batch * groups)
         let (suffix, affine) = weights([weight, bias])
-        dispatch1D("group_norm_apply\(suffix)",
-                   [.read(input.vulkanBuffer, bytes: input.byteCount), .read(stats.vulkanBuffer, bytes: stats.byteCount),
-                    .read(affine[0]!.vulkanBuffer, bytes: affine[0]!.byteCount),
-                    .read(affine[1]!.vulkanBuffer, bytes: affine[1]!.byteCount),
-                    .write(out.vulkanBuffer, bytes: out.byteCount)],
-                   push: [UInt32(size: x.count), UInt32(size: rows), UInt32(size: channels), UInt32(size: groups), silu ? 1 : 0],
-                   count: x.count)
+        for w in windows(units: x.count, unitBytes: [4, 4]) {
+            dispatch1D("group_norm_apply\(suffix)",
+                       [window(input.vulkanBuffer, w, unitBytes: 4, write: false),
+                        .read(stats.vulkanBuffer, bytes: stats.byteCount),
+                        .read(affine[0]!.vulkanBuffer, bytes: affine[0]!.byteCount),
+                        .read(affine[1]!.vulkanBuffer, bytes: affine[1]!.byteCount),
+                        window(out.vulkanBuffer, w, unitBytes: 4, write: true)],
+                       push: [UInt32(size: w.count), UInt32(size: rows), UInt32(size: channels), UInt32(size: groups),
+                              silu ? 1 : 0, UInt32(size: w.lowerBound)],
+                       count: w.count)
+        }
         return out
     }
 

@@ -18,6 +18,9 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
     let useSubgroups: Bool
     /// Whether matrix products run on the cooperative-matrix kernels.
     public internal(set) var usesCooperativeMatrix: Bool
+    /// The most bytes one binding spans: the storage-buffer range, rounded
+    /// down to the offset alignment (or `VulkanOptions.maxBindingBytes`).
+    public let bindingLimit: Int
     /// Set between `beginProfile` and `endProfile`.
     let profile = Locked<OpProfiler?>(nil)
     /// A small buffer bound where a kernel's optional input is absent.
@@ -41,7 +44,10 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
         self.device = device
         info = device.info
         pool = BufferPool(device: device)
-        recorder = try CommandRecorder(device: device)
+        let deviceRange = Int(min(device.info.maxStorageBufferRange, UInt64(Int32.max)))
+        let alignment = max(256, device.info.minStorageBufferOffsetAlignment)
+        bindingLimit = min(deviceRange, options.maxBindingBytes ?? .max) / alignment * alignment
+        recorder = try CommandRecorder(device: device, bindingLimit: bindingLimit)
         shaders = ShaderLibrary(device: device)
         pipelines = PipelineCache(device: device, shaders: shaders)
         useSubgroups = options.subgroups && device.info.subgroupArithmetic

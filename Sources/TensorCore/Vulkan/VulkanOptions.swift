@@ -12,6 +12,10 @@ public struct VulkanOptions: Sendable {
     public var cooperativeMatrix: Bool
     /// Use subgroup reductions where the device has them (SDGEN_VULKAN_SUBGROUPS=0 turns them off).
     public var subgroups: Bool
+    /// The most bytes one kernel binding may span, below the device's
+    /// storage-buffer range: tests set it small so CI (lavapipe: 128 MiB)
+    /// exercises the windows large tensors are split into. nil: the device's range.
+    public var maxBindingBytes: Int?
 
     public init(deviceIndex: Int? = nil, weightDType: DType? = nil,
                 cooperativeMatrix: Bool? = nil, subgroups: Bool? = nil) {
@@ -20,5 +24,6 @@ public struct VulkanOptions: Sendable {
         self.weightDType = weightDType
         self.cooperativeMatrix = cooperativeMatrix ?? (environment["SDGEN_VULKAN_COOPMAT"] != "0")
         self.subgroups = subgroups ?? (environment["SDGEN_VULKAN_SUBGROUPS"] != "0")
+        maxBindingBytes = nil
     }
 }

@@ -2,7 +2,8 @@
 #extension GL_GOOGLE_include_directive : require
 #include "extensions.glsl"
 // a ∘ b with b broadcast to a's shape. The host collapses the shape to at
-// most 6 axes and passes b's stride per axis (0 where b is broadcast).
+// most 6 axes and passes b's stride per axis (0 where b is broadcast). A
+// window of a large a starts at element `base` (b is then indexed from it).
 #include "common.glsl"
 
 layout(local_size_x = 256) in;
@@ -16,6 +17,7 @@ layout(push_constant) uniform Params {
     uint rank;      // 0: b has a's shape (no index arithmetic)
     uint shape[6];
     uint bStride[6];
+    uint base;
 } p;
 
 void main() {
@@ -23,7 +25,7 @@ void main() {
     if (i >= p.count) return;
     uint j = i;
     if (p.rank > 0u) {
-        uint rest = i;
+        uint rest = p.base + i;
         j = 0u;
         for (int axis = int(p.rank) - 1; axis >= 0; --axis) {
             uint size = p.shape[axis];

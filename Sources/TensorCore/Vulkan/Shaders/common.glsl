@@ -1,6 +1,7 @@
-// Shared helpers for sdgen's compute shaders. Every kernel binds whole
-// buffers (tensors always start at offset 0 of their buffer) and takes its
-// shapes and strides as push constants.
+// Shared helpers for sdgen's compute shaders. Kernels take shapes and
+// strides as push constants and see each tensor from element 0 of its
+// binding: the whole buffer, or for a tensor past the device's storage-buffer
+// range a window of it bound at an offset (VulkanBackend+Windows.swift).
 
 // One-dimensional kernels run 256 invocations per workgroup; the host
 // spreads large grids over x and y (at most 65535 groups per dimension).

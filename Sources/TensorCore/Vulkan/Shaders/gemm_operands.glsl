@@ -3,8 +3,9 @@
 //   C[b, m, n] = alpha · Σ_k A(b, m, k) · B(b, k, n) + bias[n]
 // A is an activation read through strides (any transpose of a batched
 // matrix) or, in the CONV variants, the implicit im2col matrix of an NHWC
-// image (never materialised); B is read through strides, in f32 or f16
-// (WEIGHT_F16). Out-of-range elements read as zero.
+// image (never materialised) from element aOffset on (a window of a large
+// image: see VulkanBackend+Windows.swift); B is read through strides, in f32
+// or f16 (WEIGHT_F16). Out-of-range elements read as zero.
 
 layout(binding = 0) readonly buffer A { float a[]; };
 layout(binding = 1) readonly buffer B { WTYPE b[]; };
@@ -32,7 +33,7 @@ float loadA(uint batch, uint m, uint k) {
     int iy = int(oy * p.stride + tap / p.kernel) - int(p.padTop);
     int ix = int(ox * p.stride + tap % p.kernel) - int(p.padLeft);
     if (iy < 0 || ix < 0 || iy >= int(p.height) || ix >= int(p.width)) return 0.0;
-    return a[((image * p.height + uint(iy)) * p.width + uint(ix)) * p.inChannels + ci];
+    return a[p.aOffset + ((image * p.height + uint(iy)) * p.width + uint(ix)) * p.inChannels + ci];
 #else
     return a[p.aOffset + batch * p.aBatchStride + m * p.aRowStride + k * p.aColumnStride];
 #endif

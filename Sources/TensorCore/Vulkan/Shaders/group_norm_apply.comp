@@ -1,7 +1,8 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "extensions.glsl"
-// y = (x − mean)·rstd·γ + β per channel, optionally followed by SiLU.
+// y = (x − mean)·rstd·γ + β per channel, optionally followed by SiLU. A
+// window of a large x starts at element `base`.
 #include "common.glsl"
 #include "weights.glsl"
 
@@ -18,13 +19,14 @@ layout(push_constant) uniform Params {
     uint channels;
     uint groups;
     uint silu;
+    uint base;
 } p;
 
 void main() {
     uint i = flatIndex();
     if (i >= p.count) return;
-    uint c = i % p.channels;
-    uint n = i / (p.rows * p.channels);
+    uint c = (p.base + i) % p.channels;
+    uint n = (p.base + i) / (p.rows * p.channels);
     uint s = n * p.groups + c / (p.channels / p.groups);
     float rstd = stats[2u * s + 1u];
     float scale = rstd * float(gamma[c]);

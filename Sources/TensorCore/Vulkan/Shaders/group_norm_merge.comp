@@ -2,8 +2,9 @@
 #extension GL_GOOGLE_include_directive : require
 #include "extensions.glsl"
 // GroupNorm statistics, second pass: one invocation per (sample, group)
-// merges its runs' (mean, M2) pairs (Chan et al.'s parallel update) into the
-// group's mean and 1/std.
+// merges its runs' (mean, M2, count) (Chan et al.'s parallel update) into the
+// group's mean and 1/std. Runs are laid out [N][windows][G][chunks]: a large
+// image's statistics come from several windows of rows.
 #include "common.glsl"
 
 layout(local_size_x = 256) in;
@@ -12,21 +13,24 @@ layout(binding = 1) writeonly buffer S { float stats[]; };   // [N·G] × (mean,
 
 layout(push_constant) uniform Params {
     uint count;         // N·G
-    uint elements;      // values per group
+    uint groups;
     uint chunks;
+    uint windows;
     float eps;
 } p;
 
 void main() {
     uint ng = flatIndex();
     if (ng >= p.count) return;
+    uint image = ng / p.groups, group = ng % p.groups;
     float n = 0.0, mean = 0.0, m2 = 0.0;
-    for (uint c = 0u; c < p.chunks; ++c) {
-        uint first = runStart(p.elements, p.chunks, c), last = runStart(p.elements, p.chunks, c + 1u);
-        float size = float(last - first);
+    for (uint run = 0u; run < p.windows * p.chunks; ++run) {
+        uint w = run / p.chunks, c = run % p.chunks;
+        uint slot = 3u * (((image * p.windows + w) * p.groups + group) * p.chunks + c);
+        float size = partial[slot + 2u];
         if (size == 0.0) continue;
-        float chunkMean = partial[2u * (ng * p.chunks + c)];
-        float chunkM2 = partial[2u * (ng * p.chunks + c) + 1u];
+        float chunkMean = partial[slot];
+        float chunkM2 = partial[slot + 1u];
         float total = n + size;
         float delta = chunkMean - mean;
         mean += delta * (size / total);

@@ -5,13 +5,15 @@
 // split into `chunks` runs, one workgroup each, so large images keep the
 // whole GPU busy. Each workgroup writes its run's mean and sum of squared
 // deviations (two passes over the run: the mean, then deviations from it
-// with the residue folded back); group_norm_merge.comp combines the runs.
+// with the residue folded back) and its length; group_norm_merge.comp
+// combines the runs. A window of a large image is dispatched as one sample
+// of fewer rows, its runs written from run `partialBase` on.
 #include "common.glsl"
 #include "reduce.glsl"
 
 layout(local_size_x = 256) in;
 layout(binding = 0) readonly buffer X { float x[]; };
-layout(binding = 1) writeonly buffer P { float partial[]; };   // [N·G·chunks] × (mean, M2)
+layout(binding = 1) writeonly buffer P { float partial[]; };   // [N·G·chunks] × (mean, M2, count)
 
 layout(push_constant) uniform Params {
     uint batch;
@@ -19,6 +21,8 @@ layout(push_constant) uniform Params {
     uint channels;
     uint groups;
     uint chunks;
+    uint partialBase;
+    uint xSkip;         // elements before the window's first row in its binding
 } p;
 
 void main() {
@@ -29,7 +33,7 @@ void main() {
     uint perGroup = p.channels / p.groups;
     uint count = p.rows * perGroup;
     uint first = runStart(count, p.chunks, chunk), last = runStart(count, p.chunks, chunk + 1u);
-    uint base = n * p.rows * p.channels + g * perGroup;
+    uint base = p.xSkip + n * p.rows * p.channels + g * perGroup;
     uint t = gl_LocalInvocationID.x;
     float size = float(last - first);
     float sum = 0.0;
@@ -45,7 +49,9 @@ void main() {
     d2 = workgroupSum(d2);
     if (t == 0u) {
         float residue = d1 / max(size, 1.0);
-        partial[2u * index] = mean + residue;
-        partial[2u * index + 1u] = max(d2 - d1 * residue, 0.0);
+        uint slot = 3u * (p.partialBase + index);
+        partial[slot] = mean + residue;
+        partial[slot + 1u] = max(d2 - d1 * residue, 0.0);
+        partial[slot + 2u] = size;
     }
 }
