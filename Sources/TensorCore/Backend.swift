@@ -113,6 +113,10 @@ public protocol Backend: AnyObject, Sendable {
     func timestepEmbedding(_ timesteps: [Float], dim: Int, flipSinToCos: Bool,
                            downscaleFreqShift: Float, maxPeriod: Float) -> Tensor
 
+    // MARK: Device memory
+    /// A GPU's memory and what sdgen holds there; nil for host backends.
+    var deviceMemory: DeviceMemory? { get }
+
     // MARK: Profiling
     /// Starts timing every op (`--profile`): the GPU puts timestamps around
     /// each dispatch and runs them one at a time; the CPU reads the host clock
@@ -123,6 +127,8 @@ public protocol Backend: AnyObject, Sendable {
 }
 
 extension Backend {
+    public var deviceMemory: DeviceMemory? { nil }
+
     /// A backend without a clock of its own (the FLOP counter) times nothing.
     public func beginProfile() {}
     public func endProfile() -> OpProfile { OpProfile(clock: "none", entries: []) }

@@ -49,6 +49,8 @@ struct BenchCommand: ParsableCommand {
                       "50-step image s", "UNet GFLOP/s"]
         if peak { header.append("% peak") }
         header.append("peak RSS")
+        let onDevice = results.contains { $0.peakDeviceBytes != nil }
+        if onDevice { header.append("GPU memory") }
         if results.count == 2 { header.append("speedup") }
         var table = TextTable(header: header)
         for result in results {
@@ -64,6 +66,7 @@ struct BenchCommand: ParsableCommand {
                 cells.append("n/a")
             }
             cells.append(ProcessMemory.format(result.peakResidentBytes))
+            if onDevice { cells.append(result.peakDeviceBytes.map { ProcessMemory.format($0) } ?? "–") }
             if results.count == 2 {
                 let cpu = results[0].unet.median
                 cells.append(String(format: "%.1f×", cpu / result.unet.median))

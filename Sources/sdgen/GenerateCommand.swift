@@ -224,14 +224,16 @@ struct GenerateCommand: ParsableCommand {
         }
 
         let peak = ProcessMemory.peakResidentBytes
+        let devicePeak = backend.deviceMemory?.peakBytes
         if json {
             let report = GenerateReport(device: backend.name, model: modelName, images: summaries,
-                                        peakResidentBytes: peak)
+                                        peakResidentBytes: peak, peakDeviceBytes: devicePeak)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
-            say("Peak memory \(ProcessMemory.format(peak)), device \(backend.name)")
+            let gpu = devicePeak.map { ", GPU memory \(ProcessMemory.format($0))" } ?? ""
+            say("Peak memory \(ProcessMemory.format(peak))\(gpu), device \(backend.name)")
         }
     }
 

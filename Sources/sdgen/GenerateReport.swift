@@ -21,4 +21,6 @@ struct GenerateReport: Codable {
     let model: String
     let images: [ImageSummary]
     let peakResidentBytes: Int?
+    /// On a GPU: the most device memory sdgen held at once.
+    let peakDeviceBytes: Int?
 }

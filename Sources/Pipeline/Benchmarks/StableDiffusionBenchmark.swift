@@ -17,6 +17,8 @@ public struct StableDiffusionBenchmark: Sendable {
         public let unetGFLOP: Double
         public let vaeGFLOP: Double
         public let peakResidentBytes: Int?
+        /// On a GPU: the most device memory held at once.
+        public var peakDeviceBytes: Int?
         /// With `profile`: one more UNet step and VAE decode, op by op.
         public var unetProfile: OpProfile?
         public var vaeProfile: OpProfile?
@@ -106,6 +108,7 @@ public struct StableDiffusionBenchmark: Sendable {
                             unet: TimingSummary(samples), vaeDecodeSeconds: vaeSeconds,
                             unetGFLOP: work.unet / 1e9, vaeGFLOP: work.vae / 1e9,
                             peakResidentBytes: ProcessMemory.peakResidentBytes)
+        result.peakDeviceBytes = backend.deviceMemory?.peakBytes
         if profile {
             progress("UNet step, profiled")
             backend.beginProfile()

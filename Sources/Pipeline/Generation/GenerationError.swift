@@ -7,6 +7,10 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable {
     case invalid(GenerationParameter, requirement: String)
     /// The estimated peak memory exceeds what the machine can give.
     case exceedsMemory(needed: Int, available: Int, detail: String)
+    /// The estimated peak exceeds the GPU's memory.
+    case exceedsDeviceMemory(needed: Int, available: Int, device: String, detail: String)
+    /// An op would bind a tensor whole that is larger than the GPU's binding limit.
+    case exceedsDeviceBinding(tensor: Int, limit: Int, device: String, size: String)
     /// The prompt cannot be read (an unclosed `<lora:` tag, a weight that is no number).
     case badPrompt(String)
     case cancelled
@@ -21,6 +25,12 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable {
         case let .exceedsMemory(needed, available, detail):
             "this request needs about \(MemoryFormat.gigabytes(needed)) (\(detail)), more than the "
                 + "\(MemoryFormat.gigabytes(available)) of memory available; ask for a smaller size"
+        case let .exceedsDeviceMemory(needed, available, device, detail):
+            "this request needs about \(MemoryFormat.gigabytes(needed)) of GPU memory (\(detail)), more than the "
+                + "\(MemoryFormat.gigabytes(available)) of \(device); ask for a smaller size, or run on the CPU"
+        case let .exceedsDeviceBinding(tensor, limit, device, size):
+            "at \(size) this request needs a \(MemoryFormat.mebibytes(tensor)) tensor that \(device) must bind whole, "
+                + "above its \(MemoryFormat.mebibytes(limit)) storage-buffer range; ask for a smaller size, or run on the CPU"
         case .badPrompt(let message):
             message
         case .cancelled:
@@ -46,4 +56,7 @@ enum MemoryFormat {
     static func gigabytes(_ bytes: Int) -> String {
         bytes >= 100_000_000 ? String(format: "%.1f GB", Double(bytes) / 1e9) : String(format: "%.0f MB", Double(bytes) / 1e6)
     }
+
+    /// Binary units, as devices state their limits (lavapipe: 128 MiB).
+    static func mebibytes(_ bytes: Int) -> String { String(format: "%.0f MiB", Double(bytes) / 1_048_576) }
 }

@@ -9,19 +9,34 @@ import TensorCore
 /// each attention's score blocks) + a fixed allowance for the runtime and
 /// the buffer pool; the machine offers what /proc/meminfo and the cgroup
 /// limit say is available, plus what this process already holds.
+///
+/// On a GPU the same estimate is held to the device's memory instead (the
+/// host keeps only mapped checkpoint pages there), with the pool's size-class
+/// slack and the staging buffers on top; and a tensor that a kernel must
+/// bind whole (`FLOPCounter.largestWholeBytes`) must fit the device's
+/// binding limit, since only some ops split larger ones into windows.
 public struct MemoryAdmission: Sendable {
     /// Runtime, code, tokenizers, the CPU buffer pool's retained buffers.
     static let fixedOverheadBytes = 512 << 20
+    /// On a GPU: staging chunks, the read-back buffer, pipelines.
+    static let deviceOverheadBytes = 256 << 20
 
     /// Bytes the machine may give; nil reads the machine (`SDGEN_MEMORY_LIMIT`
     /// in bytes overrides it, so the refusal can be tested).
     public var limitBytes: Int?
+    /// Bytes the GPU may give; nil: its device-local heap.
+    public var deviceLimitBytes: Int?
 
-    public init(limitBytes: Int? = nil) {
+    public init(limitBytes: Int? = nil, deviceLimitBytes: Int? = nil) {
         self.limitBytes = limitBytes
+        self.deviceLimitBytes = deviceLimitBytes
     }
 
     public func admit(_ generation: ResolvedGeneration, on model: ModelBundle) throws {
+        if let device = model.backend.deviceMemory {
+            try admitOnDevice(generation, model: model, device: device)
+            return
+        }
         let available = limitBytes ?? Self.availableBytes()
         guard let available else { return }
         let activations = try Self.activationBytes(generation, model: model)
@@ -35,10 +50,37 @@ public struct MemoryAdmission: Sendable {
         }
     }
 
+    private func admitOnDevice(_ generation: ResolvedGeneration, model: ModelBundle, device: DeviceMemory) throws {
+        let footprint = try Self.footprint(generation, model: model)
+        let name = model.backend.name
+        guard footprint.largestWholeBytes <= device.bindingLimitBytes else {
+            throw GenerationError.exceedsDeviceBinding(tensor: footprint.largestWholeBytes, limit: device.bindingLimitBytes,
+                                                       device: name, size: "\(generation.width)×\(generation.height)")
+        }
+        // The pool rounds each buffer up to a size class (at most 25% more).
+        let activations = footprint.activationBytes + footprint.activationBytes / 4
+        let weights = model.checkpoint.weightBytes
+        let needed = weights + activations + Self.deviceOverheadBytes
+        let available = deviceLimitBytes ?? device.capacityBytes
+        guard needed <= available else {
+            throw GenerationError.exceedsDeviceMemory(
+                needed: needed, available: available, device: name,
+                detail: "weights \(MemoryFormat.gigabytes(weights)) + activations \(MemoryFormat.gigabytes(activations)) "
+                    + "at \(generation.width)×\(generation.height)")
+        }
+    }
+
     /// The largest working set of one stage of `generation`, in bytes.
     public static func activationBytes(_ generation: ResolvedGeneration, model: ModelBundle) throws -> Int {
+        try footprint(generation, model: model).activationBytes
+    }
+
+    /// The largest working set of one stage, and the largest tensor an op binds whole.
+    static func footprint(_ generation: ResolvedGeneration, model: ModelBundle) throws
+        -> (activationBytes: Int, largestWholeBytes: Int) {
         let counter = FLOPCounter()
         counter.attentionScratchLimit = (model.backend as? CPUBackend)?.attentionScratchBytes
+            ?? (model.backend as? VulkanBackend)?.attentionScratchBytes
         let weights = WeightSource(randomWithSeed: 0, backend: counter).root
         let shape = generation.latentShape
         let batch = generation.isGuided ? 2 : 1
@@ -72,7 +114,7 @@ public struct MemoryAdmission: Sendable {
         let decoder = try VAEDecoder(configuration: model.vaeConfiguration, weights: weights("decoder"),
                                      postQuant: weights("post_quant_conv"))
         measure { _ = decoder(counter.zeros([1, shape.height, shape.width, model.latentChannels], dtype: .f32)) }
-        return peak
+        return (peak, counter.largestWholeBytes)
     }
 
     /// MemAvailable (or the cgroup's headroom, if smaller) plus this process's own resident pages.

@@ -21,6 +21,11 @@ public final class FLOPCounter: Backend, @unchecked Sendable {
     /// Bytes of the tensors alive now, and the most alive at once since `resetPeak`.
     public private(set) var liveBytes = 0
     public private(set) var peakBytes = 0
+    /// The largest tensor an op must see whole: a GPU kernel binds it at
+    /// once, so it must fit the device's binding limit (ops that split
+    /// large tensors into windows — VulkanBackend+Windows — are not counted,
+    /// except for the operands they bind whole: weights, a broadcast b).
+    public private(set) var largestWholeBytes = 0
     /// Score-block bytes an attention holds while it runs (CPU: a few
     /// blocks of queries × keys per worker; nil counts whole score matrices, one head at a time).
     public var attentionScratchLimit: Int?
@@ -52,6 +57,10 @@ public final class FLOPCounter: Backend, @unchecked Sendable {
         peakBytes = max(peakBytes, liveBytes)
     }
 
+    private func whole(_ tensors: Tensor?...) {
+        for t in tensors.compactMap({ $0 }) { largestWholeBytes = max(largestWholeBytes, t.byteCount) }
+    }
+
     private func make(_ shape: [Int], _ dtype: DType = .f32) -> Tensor {
         Tensor(shape: shape, dtype: dtype, storage: ShapeOnly(self, shape.reduce(1, *) * dtype.byteSize))
     }
@@ -65,18 +74,22 @@ public final class FLOPCounter: Backend, @unchecked Sendable {
     public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
         let rows = x.count / x.dim(-1)
         tally.linear += 2 * Double(rows) * Double(weight.shape[0]) * Double(weight.shape[1])
+        whole(weight, bias)
         return make(Array(x.shape.dropLast()) + [weight.shape[0]])
     }
 
     public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool, alpha: Float) -> Tensor {
         let g = MatmulGeometry(a: a.shape, b: b.shape, transposeA: transposeA, transposeB: transposeB)
         tally.linear += 2 * Double(g.batch * g.m) * Double(g.n) * Double(g.k)
-        return make(g.outputShape)
+        let out = make(g.outputShape)
+        whole(a, b, out)
+        return out
     }
 
     public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: ConvPadding) -> Tensor {
         let g = ConvolutionGeometry(input: x.shape, weight: weight.shape, stride: stride, padding: padding)
         tally.convolution += g.flops
+        whole(weight, bias)
         return make(g.outputShape)
     }
 
@@ -87,15 +100,26 @@ public final class FLOPCounter: Backend, @unchecked Sendable {
         let scores = 4 * Double(q.shape[0]) * Double(q.shape[1]) * Double(k.shape[1])
         let held = min(scores, Double(attentionScratchLimit ?? Int.max), Double(Int.max / 4))
         peakBytes = max(peakBytes, liveBytes + Int(held))
-        return make(geometry.outputShape)
+        let out = make(geometry.outputShape)
+        whole(q, k, v, out, keyMask)
+        return out
     }
 
     public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor, bias: Tensor, eps: Float, silu: Bool) -> Tensor { make(x.shape) }
-    public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float) -> Tensor { make(x.shape) }
-    public func softmax(_ x: Tensor) -> Tensor { make(x.shape) }
+    public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float) -> Tensor {
+        whole(x)
+        return make(x.shape)
+    }
+    public func softmax(_ x: Tensor) -> Tensor {
+        whole(x)
+        return make(x.shape)
+    }
     public func activation(_ x: Tensor, _ kind: Activation) -> Tensor { make(x.shape) }
     public func geglu(_ x: Tensor) -> Tensor { make(Array(x.shape.dropLast()) + [x.dim(-1) / 2]) }
-    public func binary(_ a: Tensor, _ b: Tensor, _ op: BinaryOp) -> Tensor { make(a.shape) }
+    public func binary(_ a: Tensor, _ b: Tensor, _ op: BinaryOp) -> Tensor {
+        if b.shape != a.shape { whole(b) }
+        return make(a.shape)
+    }
     public func affine(_ x: Tensor, scale: Float, shift: Float) -> Tensor { make(x.shape) }
 
     public func upsampleNearest2x(_ x: Tensor) -> Tensor {
@@ -103,7 +127,9 @@ public final class FLOPCounter: Backend, @unchecked Sendable {
     }
 
     public func concat(_ xs: [Tensor], axis: Int) -> Tensor {
-        make(ConcatLayout(xs.map(\.shape), axis: axis).shape)
+        let out = make(ConcatLayout(xs.map(\.shape), axis: axis).shape)
+        whole(out)
+        return out
     }
 
     public func slice(_ x: Tensor, rows: Range<Int>) -> Tensor {
@@ -112,9 +138,18 @@ public final class FLOPCounter: Backend, @unchecked Sendable {
         return make(shape)
     }
 
-    public func permute(_ x: Tensor, _ axes: [Int]) -> Tensor { make(axes.map { x.shape[$0] }) }
-    public func convert(_ x: Tensor, to dtype: DType) -> Tensor { make(x.shape, dtype) }
-    public func embedding(_ ids: [Int32], table: Tensor) -> Tensor { make([ids.count, table.shape[1]]) }
+    public func permute(_ x: Tensor, _ axes: [Int]) -> Tensor {
+        whole(x)
+        return make(axes.map { x.shape[$0] })
+    }
+    public func convert(_ x: Tensor, to dtype: DType) -> Tensor {
+        whole(x)
+        return make(x.shape, dtype)
+    }
+    public func embedding(_ ids: [Int32], table: Tensor) -> Tensor {
+        whole(table)
+        return make([ids.count, table.shape[1]])
+    }
 
     public func timestepEmbedding(_ timesteps: [Float], dim: Int, flipSinToCos: Bool,
                                   downscaleFreqShift: Float, maxPeriod: Float) -> Tensor {

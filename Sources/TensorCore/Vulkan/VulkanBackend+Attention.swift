@@ -7,6 +7,10 @@ extension VulkanBackend {
     static let fusedMaxHeadDim = 160
     static let scoreBlockBytes = 64 << 20
 
+    /// The most score bytes one attention holds at once (the blocked path's
+    /// block; the fused kernel keeps its scores in shared memory).
+    public var attentionScratchBytes: Int { min(Self.scoreBlockBytes, bindingLimit) }
+
     public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, scale: Float,
                           causal: Bool, keyMask: Tensor?) -> Tensor {
         let geometry = AttentionGeometry(q: q.shape, k: k.shape, v: v.shape, heads: heads, keyMask: keyMask?.shape)

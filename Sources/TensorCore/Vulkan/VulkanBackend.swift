@@ -231,9 +231,16 @@ extension UInt32 {
     }
 }
 
-// MARK: Profiling
+// MARK: Device memory and profiling
 
 extension VulkanBackend {
+    public var deviceMemory: DeviceMemory? {
+        let statistics = pool.statistics
+        let heap = device.deviceHeapBytes
+        return DeviceMemory(capacityBytes: heap, allocatedBytes: statistics.allocatedBytes,
+                            peakBytes: statistics.peakAllocatedBytes, bindingLimitBytes: bindingLimit)
+    }
+
     public func beginProfile() {
         let profiler = OpProfiler()
         profile.withLock { $0 = profiler }

@@ -24,6 +24,8 @@ final class VulkanDevice: @unchecked Sendable {
     let hostMemoryType: UInt32
     /// Memory type for read-back (host-visible, coherent, cached if possible).
     let readbackMemoryType: UInt32
+    /// Size of the heap tensors are allocated from.
+    let deviceHeapBytes: Int
 
     init(instance: VulkanInstance, index: Int, enableHalfStorage: Bool, enableCooperativeMatrix: Bool) throws {
         self.instance = instance
@@ -130,6 +132,10 @@ final class VulkanDevice: @unchecked Sendable {
             throw VulkanError.unsupported("no host-visible coherent memory type")
         }
         deviceMemoryType = deviceType
+        let heaps = withUnsafeBytes(of: memory.memoryHeaps) { raw in
+            Array(raw.bindMemory(to: VkMemoryHeap.self).prefix(Int(memory.memoryHeapCount)))
+        }
+        deviceHeapBytes = Int(clamping: heaps[Int(types[Int(deviceType)].heapIndex)].size)
         hostMemoryType = hostType
         readbackMemoryType = readbackType
     }
