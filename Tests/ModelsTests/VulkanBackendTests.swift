@@ -93,6 +93,16 @@ final class VulkanBackendTests: XCTestCase {
         if let gp = g.pooled, let hp = h.pooled { compare(gp, hp, atol: 2e-4, rtol: 2e-4, "BERT pooler") }
     }
 
+    /// A small VAE's decode of `latent` and the encode of that image, with random weights from `seed`.
+    func decodeAndEncode(_ c: VAEConfiguration, latent: [Float], shape: [Int], seed: UInt64,
+                         on backend: any Backend) throws -> (image: Tensor, latent: Tensor) {
+        let w = WeightSource(randomWithSeed: seed, backend: backend).root
+        let decoder = try VAEDecoder(configuration: c, weights: w("decoder"), postQuant: w("post_quant_conv"))
+        let image = decoder(backend.upload(latent, shape: shape))
+        let encoder = try VAEEncoder(configuration: c, weights: w("encoder"), quant: w("quant_conv"))
+        return (image, encoder(image))
+    }
+
     func testVAEMatchesCPU() throws {
         // 192 channels in the mid block: one 192-wide attention head, which
         // takes the blocked (GEMM + softmax) attention path.
@@ -101,11 +111,7 @@ final class VulkanBackendTests: XCTestCase {
         c.layersPerBlock = 1
         let latent = values(8 * 8 * 4, 3)
         func run(_ backend: any Backend) throws -> (Tensor, Tensor) {
-            let w = WeightSource(randomWithSeed: 14, backend: backend).root
-            let decoder = try VAEDecoder(configuration: c, weights: w("decoder"), postQuant: w("post_quant_conv"))
-            let image = decoder(backend.upload(latent, shape: [1, 8, 8, 4]))
-            let encoder = try VAEEncoder(configuration: c, weights: w("encoder"), quant: w("quant_conv"))
-            return (image, encoder(image))
+            try decodeAndEncode(c, latent: latent, shape: [1, 8, 8, 4], seed: 14, on: backend)
         }
         let (g, h) = (try run(gpu), try run(cpu))
         compare(g.0, h.0, atol: 2e-4, rtol: 2e-4, "VAE decoder")
@@ -113,8 +119,9 @@ final class VulkanBackendTests: XCTestCase {
     }
 
     /// The VAE at a size whose activations exceed the binding limit (forced
-    /// to 256 KiB here, above its largest weight; lavapipe's 128 MiB at 512×512 for SD's VAE): every
-    /// convolution, norm and upsampling runs in windows and still equals the CPU.
+    /// to 256 KiB here, above its largest weight; lavapipe's 128 MiB at
+    /// 512×512 for SD's VAE): every convolution, norm and upsampling runs in
+    /// windows and still equals the CPU.
     func testVAEPastTheBindingLimitMatchesCPU() throws {
         var options = VulkanOptions(weightDType: .f32)
         options.maxBindingBytes = 256 << 10
@@ -124,11 +131,7 @@ final class VulkanBackendTests: XCTestCase {
         c.layersPerBlock = 1
         let latent = values(16 * 12 * 4, 6)
         func run(_ backend: any Backend) throws -> (Tensor, Tensor) {
-            let w = WeightSource(randomWithSeed: 16, backend: backend).root
-            let decoder = try VAEDecoder(configuration: c, weights: w("decoder"), postQuant: w("post_quant_conv"))
-            let image = decoder(backend.upload(latent, shape: [1, 16, 12, 4]))
-            let encoder = try VAEEncoder(configuration: c, weights: w("encoder"), quant: w("quant_conv"))
-            return (image, encoder(image))
+            try decodeAndEncode(c, latent: latent, shape: [1, 16, 12, 4], seed: 16, on: backend)
         }
         let (g, h) = (try run(windowed), try run(cpu))
         // Windows show as extra dispatches against the same run unsplit.

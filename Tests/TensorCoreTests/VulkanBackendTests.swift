@@ -295,6 +295,42 @@ extension VulkanBackendTests {
         check("upsample 2×", atol: 0, rtol: 0, ops: 1) { be in be.upload(image, shape: [2, 37, 29, 12]).upsampleNearest2x() }
     }
 
+    /// Split-K products (`VulkanOptions.splitKTarget`, off by default): each
+    /// slice's partial sums and the pass that adds them with the bias equal
+    /// the CPU, for linear layers (f32 and f16 weights), convolutions and a
+    /// product cut into windows; a product with one slice's K is not split.
+    func testSplitKProductsMatchCPU() throws {
+        for weights in [DType.f32, .f16] {
+            var options = VulkanOptions(weightDType: weights)
+            options.splitKTarget = 4096
+            let split = try VulkanBackend(options: options)
+            func check(_ label: String, dispatches expected: Int, _ compute: (any Backend) -> Tensor) {
+                let reference = compute(cpu).toArray()
+                let before = split.commandStatistics.dispatches
+                let result = compute(split).toArray()
+                XCTAssertEqual(split.commandStatistics.dispatches - before, expected, "\(label): dispatches")
+                assertClose(result, reference, atol: weights == .f32 ? 1e-4 : 2e-2, rtol: weights == .f32 ? 1e-4 : 2e-2,
+                            "\(label), \(weights) weights")
+            }
+            // Weights rounded to f16 on both sides, so only accumulation differs.
+            func w(_ count: Int, _ seed: UInt64) -> [Float] { random(count, seed: seed, scale: 0.1).map { Float(Float16($0)) } }
+            let x = random(70 * 1100, seed: 50), weight = w(90 * 1100, 51), bias = w(90, 52)
+            check("linear 70×90×1100", dispatches: 2) { be in
+                be.upload(x, shape: [70, 1100]).linear(be.upload(weight, shape: [90, 1100], dtype: be === self.cpu ? .f32 : weights),
+                                                       be.upload(bias, shape: [90], dtype: be === self.cpu ? .f32 : weights))
+            }
+            check("linear 70×90×300: too shallow to split", dispatches: 1) { be in
+                be.upload(Array(x.prefix(70 * 300)), shape: [70, 300])
+                    .linear(be.upload(Array(weight.prefix(90 * 300)), shape: [90, 300], dtype: be === self.cpu ? .f32 : weights))
+            }
+            let image = random(2 * 9 * 7 * 96, seed: 53), kernel = w(24 * 9 * 96, 54)
+            check("conv 3×3 96→24 (K 864)", dispatches: 2) { be in
+                be.upload(image, shape: [2, 9, 7, 96]).conv2d(be.upload(kernel, shape: [24, 3, 3, 96],
+                                                                        dtype: be === self.cpu ? .f32 : weights), padding: 1)
+            }
+        }
+    }
+
     func testBatchingWithoutPerOpWaits() {
         let backend = gpu!
         let x = backend.upload(random(64 * 64, seed: 24), shape: [64, 64])

@@ -20,6 +20,7 @@ out="${OUT:-$(mktemp -d /tmp/gpu-check.XXXXXX)}"
 work="$(mktemp -d /tmp/gpu-check-work.XXXXXX)"
 size="${SIZE:-512}" steps="${STEPS:-10}" image_steps="${IMAGE_STEPS:-50}"
 bert_runs="${BERT_RUNS:-20}" bert_seq="${BERT_SEQ:-128,512}"
+splitk="${SPLITK:-264}"   # workgroups to aim for: two per multiprocessor of an H100/H200
 python="${PYTHON:-python3}"
 log="$out/log.txt"
 exec > >(tee -a "$log") 2>&1
@@ -60,6 +61,13 @@ step "sdgen bench --device gpu (SD 1.5, ${size}², ${steps} steps)"
 capped 120 "$sdgen" bench --device gpu --size "$size" --steps "$steps" --profile --json > "$work/sdgen-sd.json"
 step "sdgen bert-bench --device gpu"
 capped 90 "$sdgen" bert-bench --device gpu --runs "$bert_runs" --seq "$bert_seq" --profile --json > "$work/sdgen-bert.json"
+# Split-K (VulkanOptions.splitKTarget, off by default until measured here): the same runs with
+# products of fewer than ~2 waves of output tiles split over K.
+step "sdgen bench / bert-bench --device gpu, split-K (SDGEN_VULKAN_SPLITK=${splitk})"
+SDGEN_VULKAN_SPLITK="$splitk" capped 90 "$sdgen" bench --device gpu --size "$size" --steps "$steps" --profile --json \
+    > "$work/sdgen-sd-splitk.json"
+SDGEN_VULKAN_SPLITK="$splitk" capped 60 "$sdgen" bert-bench --device gpu --runs "$bert_runs" --seq "$bert_seq" --json \
+    > "$work/sdgen-bert-splitk.json"
 step "one ${image_steps}-step ${size}² image, random weights"
 capped 150 "$sdgen" "astronaut riding a horse on mars" --weights random --device gpu --steps "$image_steps" \
     --width "$size" --height "$size" --seed 7 -o "$work/image.png" --json > "$work/sdgen-image.json"

@@ -45,7 +45,7 @@ VARIANTS = [
     ("group_norm_merge", "group_norm_merge.comp", []),
     ("attention", "attention.comp", []),
 ]
-for weighted in ["embedding", "group_norm_apply"]:
+for weighted in ["embedding", "group_norm_apply", "gemm_splitk_sum"]:
     VARIANTS += [(weighted, weighted + ".comp", []), (weighted + "_f16w", weighted + ".comp", ["WEIGHT_F16"])]
 for reduction in ["softmax", "group_norm_stats"]:
     VARIANTS += [(reduction, reduction + ".comp", []), (reduction + "_sg", reduction + ".comp", ["USE_SUBGROUPS"])]

@@ -14,6 +14,44 @@ extension VulkanBackend {
         /// Convolution geometry (implicit im2col A) when set.
         var conv: (height: Int, width: Int, inChannels: Int, outWidth: Int, outPixels: Int,
                    kernel: Int, stride: Int, padTop: Int, padLeft: Int)?
+        /// K per workgroup slice of a split-K product's first pass (0: not split).
+        var kSlice = 0
+    }
+
+    /// The K slices of a product with too few output tiles to fill the GPU
+    /// (`VulkanOptions.splitKTarget` workgroups): one range when it is not split.
+    /// Slices are multiples of 64 (every kernel's BK divides it) and at least
+    /// 256 deep, so each still does real work; at most 16.
+    func splitK(_ g: GEMM) -> [Range<Int>] {
+        let tiles = ((g.m + 63) / 64) * ((g.n + 63) / 64)
+        guard splitKTarget > 0, g.kSlice == 0, g.batch == 1, tiles < splitKTarget, g.k >= 512 else { return [0..<g.k] }
+        var count = min((splitKTarget + tiles - 1) / tiles, g.k / 256, 16)
+        // The partial sums must fit one binding.
+        count = min(count, bindingLimit / max(1, 4 * g.m * g.n))
+        guard count > 1 else { return [0..<g.k] }
+        let depth = ((g.k + count - 1) / count + 63) / 64 * 64
+        return Swift.stride(from: 0, to: g.k, by: depth).map { $0..<min(g.k, $0 + depth) }
+    }
+
+    /// A split-K product: each slice's partial product into its own block of
+    /// a scratch tensor, then one pass sums them with alpha and the bias.
+    private func recordSplitK(_ g: GEMM, slices: [Range<Int>], a: BufferUse, b: Tensor, bias: Tensor?, c: BufferUse,
+                              kind: OpProfile.Kind?) {
+        let partial = makeTensor([slices.count, g.m, g.n])
+        var first = g
+        first.kSlice = slices[0].count
+        // Workgroup z is the slice: A and B are the same for every slice, each writes its own block.
+        (first.aBatchStride, first.bBatchStride) = (0, 0)
+        (first.cOffset, first.cBatchStride, first.cRowStride, first.alpha) = (0, g.m * g.n, g.n, 1)
+        recordGEMM(first, a: a, b: b, bias: nil, c: .write(partial.vulkanBuffer, bytes: partial.byteCount), kind: kind)
+        let (suffix, operands) = weights([b, bias])
+        let biasOperand = operands[1]
+        dispatch1D("gemm_splitk_sum\(biasOperand == nil ? "" : suffix)",
+                   [.read(partial.vulkanBuffer, bytes: partial.byteCount),
+                    biasOperand.map { .read($0.vulkanBuffer, bytes: $0.byteCount) } ?? .read(dummy, bytes: 0), c],
+                   push: [UInt32(size: g.m * g.n), UInt32(size: g.n), UInt32(size: slices.count), g.alpha.pushBits,
+                          biasOperand == nil ? 0 : 1, UInt32(size: g.cOffset), UInt32(size: g.cRowStride)],
+                   count: g.m * g.n)
     }
 
     /// The most output rows one product dispatch covers: 65535 workgroups of
@@ -28,15 +66,20 @@ extension VulkanBackend {
         let (suffix, operands) = weights([b, bias])
         let bOperand = operands[0]!, biasOperand = operands[1]
         let conv = g.conv != nil ? "_conv" : ""
+        let slices = splitK(g)
+        if slices.count > 1 {
+            recordSplitK(g, slices: slices, a: a, b: b, bias: bias, c: c, kind: kind)
+            return
+        }
         var push: [UInt32] = [g.m, g.n, g.k, g.aOffset, g.aBatchStride, g.aRowStride, g.aColumnStride,
                               g.bOffset, g.bBatchStride, g.bRowStride, g.bColumnStride,
                               g.cOffset, g.cBatchStride, g.cRowStride].map { UInt32(size: $0) }
         push.append(g.alpha.pushBits)
         push.append(biasOperand == nil ? 0 : 1)
-        if let cv = g.conv {
-            push += [cv.height, cv.width, cv.inChannels, cv.outWidth, cv.outPixels, cv.kernel, cv.stride,
-                     cv.padTop, cv.padLeft].map { UInt32(size: $0) }
-        }
+        let cv = g.conv ?? (0, 0, 0, 0, 0, 0, 0, 0, 0)
+        push += [cv.height, cv.width, cv.inChannels, cv.outWidth, cv.outPixels, cv.kernel, cv.stride,
+                 cv.padTop, cv.padLeft].map { UInt32(size: $0) }
+        push.append(UInt32(size: g.kSlice))
         let uses: [BufferUse] = [
             a,
             .read(bOperand.vulkanBuffer, bytes: bOperand.byteCount),
@@ -58,9 +101,10 @@ extension VulkanBackend {
                                          specialization: [UInt32(bm), UInt32(bn), 16, UInt32(tm), UInt32(tn), UInt32(threads)])
             (tileM, tileN) = (bm, bn)
         }
-        precondition(g.batch <= 65535 && (g.m + tileM - 1) / tileM <= 65535, "matrix product too large for one dispatch")
+        let depth = g.kSlice > 0 ? (g.k + g.kSlice - 1) / g.kSlice : g.batch
+        precondition(depth <= 65535 && (g.m + tileM - 1) / tileM <= 65535, "matrix product too large for one dispatch")
         recorder.dispatch(pipeline, uses, push: push,
-                          groups: ((g.n + tileN - 1) / tileN, (g.m + tileM - 1) / tileM, g.batch), kind: kind,
+                          groups: ((g.n + tileN - 1) / tileN, (g.m + tileM - 1) / tileM, depth), kind: kind,
                           label: { "\(pipeline.name) \(g.m)×\(g.n)×\(g.k)\(g.batch > 1 ? " ×\(g.batch)" : "")" },
                           flops: 2 * Double(g.m) * Double(g.n) * Double(g.k) * Double(g.batch))
     }

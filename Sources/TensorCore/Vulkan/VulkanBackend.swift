@@ -21,6 +21,8 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
     /// The most bytes one binding spans: the storage-buffer range, rounded
     /// down to the offset alignment (or `VulkanOptions.maxBindingBytes`).
     public let bindingLimit: Int
+    /// `VulkanOptions.splitKTarget`.
+    public let splitKTarget: Int
     /// Set between `beginProfile` and `endProfile`.
     let profile = Locked<OpProfiler?>(nil)
     /// A small buffer bound where a kernel's optional input is absent.
@@ -48,6 +50,7 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
         let alignment = max(256, device.info.minStorageBufferOffsetAlignment)
         bindingLimit = min(deviceRange, options.maxBindingBytes ?? .max) / alignment * alignment
         recorder = try CommandRecorder(device: device, bindingLimit: bindingLimit)
+        splitKTarget = options.splitKTarget
         shaders = ShaderLibrary(device: device)
         pipelines = PipelineCache(device: device, shaders: shaders)
         useSubgroups = options.subgroups && device.info.subgroupArithmetic

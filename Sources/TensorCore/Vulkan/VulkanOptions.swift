@@ -16,6 +16,11 @@ public struct VulkanOptions: Sendable {
     /// storage-buffer range: tests set it small so CI (lavapipe: 128 MiB)
     /// exercises the windows large tensors are split into. nil: the device's range.
     public var maxBindingBytes: Int?
+    /// Split the K of products with fewer output tiles than this many
+    /// workgroups over several (0: never; SDGEN_VULKAN_SPLITK sets it). Off by
+    /// default until measured on a GPU: the H200's profile shows SD's 8×8 and
+    /// 16×16 levels and BERT at 128 tokens starving its 132 multiprocessors.
+    public var splitKTarget: Int
 
     public init(deviceIndex: Int? = nil, weightDType: DType? = nil,
                 cooperativeMatrix: Bool? = nil, subgroups: Bool? = nil) {
@@ -25,5 +30,6 @@ public struct VulkanOptions: Sendable {
         self.cooperativeMatrix = cooperativeMatrix ?? (environment["SDGEN_VULKAN_COOPMAT"] != "0")
         self.subgroups = subgroups ?? (environment["SDGEN_VULKAN_SUBGROUPS"] != "0")
         maxBindingBytes = nil
+        splitKTarget = environment["SDGEN_VULKAN_SPLITK"].flatMap { Int($0) }.map { max(0, $0) } ?? 0
     }
 }

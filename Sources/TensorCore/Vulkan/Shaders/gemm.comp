@@ -30,7 +30,7 @@ void main() {
         for (uint j = 0u; j < TN; ++j) acc[i][j] = 0.0;
 
     bool aK = aAlongK(), bK = bAlongK();
-    for (uint k0 = 0u; k0 < p.K; k0 += BK) {
+    for (uint k0 = kBegin(); k0 < kEnd(); k0 += BK) {
         for (uint l = t; l < BM * BK; l += threads) {
             uint mm = aK ? l / BK : l % BM;
             uint kk = aK ? l % BK : l / BM;

@@ -43,7 +43,7 @@ void main() {
             for (uint j = 0u; j < 2u; ++j)
                 acc[i][j] = coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator>(0.0);
 
-        for (uint k0 = 0u; k0 < p.K; k0 += BK) {
+        for (uint k0 = kBegin(); k0 < kEnd(); k0 += BK) {
             for (uint l = t; l < BM * BK; l += threads) {
                 uint mm = aK ? l / BK : l % BM;
                 uint kk = aK ? l % BK : l / BM;

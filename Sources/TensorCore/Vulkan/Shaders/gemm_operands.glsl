@@ -22,7 +22,16 @@ layout(push_constant) uniform Params {
     // Convolution (CONV variants): input [·, H, W, Cin], output width and
     // pixels per image, square kernel, stride, top/left padding.
     uint height, width, inChannels, outWidth, outPixels, kernel, stride, padTop, padLeft;
+    // Split K (0: off): workgroup z is the slice, which sums K from
+    // z·kSlice on (a multiple of every kernel's BK) into its own [M, N]
+    // block of C at z·cBatchStride; gemm_splitk_sum.comp adds the blocks.
+    // Only for unbatched products (A and B batch strides 0).
+    uint kSlice;
 } p;
+
+// The K range this workgroup sums.
+uint kBegin() { return p.kSlice == 0u ? 0u : gl_WorkGroupID.z * p.kSlice; }
+uint kEnd() { return p.kSlice == 0u ? p.K : min(p.K, kBegin() + p.kSlice); }
 
 float loadA(uint batch, uint m, uint k) {
     if (m >= p.M || k >= p.K) return 0.0;
