@@ -53,6 +53,10 @@ public struct SchedulerConfiguration: Codable, Sendable, Equatable {
     public var timestepSpacing: TimestepSpacing? = nil
     /// Euler, LMS, Heun, DPM-Solver: Karras et al. (2022) sigmas.
     public var useKarrasSigmas: Bool = false
+    /// LCM: the schedule its model was distilled on, which inference steps are picked from.
+    public var originalInferenceSteps: Int = 50
+    /// LCM: the factor on the timestep in its boundary-condition scalings.
+    public var timestepScaling: Double = 10
 
     /// Stable Diffusion 1.5's configuration.
     public init() {}
@@ -99,6 +103,8 @@ public struct SchedulerConfiguration: Codable, Sendable, Equatable {
         case predictionType = "prediction_type"
         case timestepSpacing = "timestep_spacing"
         case useKarrasSigmas = "use_karras_sigmas"
+        case originalInferenceSteps = "original_inference_steps"
+        case timestepScaling = "timestep_scaling"
         // Read only to refuse what would silently change the result.
         case rescaleBetasZeroSnr = "rescale_betas_zero_snr"
         case thresholding
@@ -120,6 +126,9 @@ public struct SchedulerConfiguration: Codable, Sendable, Equatable {
         predictionType = try Self.decodeEnum(c, .predictionType) ?? defaults.predictionType
         timestepSpacing = try Self.decodeEnum(c, .timestepSpacing)
         useKarrasSigmas = try c.decodeIfPresent(Bool.self, forKey: .useKarrasSigmas) ?? defaults.useKarrasSigmas
+        originalInferenceSteps = try c.decodeIfPresent(Int.self, forKey: .originalInferenceSteps)
+            ?? defaults.originalInferenceSteps
+        timestepScaling = try c.decodeIfPresent(Double.self, forKey: .timestepScaling) ?? defaults.timestepScaling
         if try c.decodeIfPresent(Bool.self, forKey: .rescaleBetasZeroSnr) == true {
             throw SchedulerError.unsupported(key: CodingKeys.rescaleBetasZeroSnr.rawValue, value: "true")
         }
@@ -143,6 +152,8 @@ public struct SchedulerConfiguration: Codable, Sendable, Equatable {
         try c.encode(predictionType, forKey: .predictionType)
         try c.encodeIfPresent(timestepSpacing, forKey: .timestepSpacing)
         try c.encode(useKarrasSigmas, forKey: .useKarrasSigmas)
+        try c.encode(originalInferenceSteps, forKey: .originalInferenceSteps)
+        try c.encode(timestepScaling, forKey: .timestepScaling)
     }
 
     /// An unknown enum value is a configuration sdgen cannot honour, not a

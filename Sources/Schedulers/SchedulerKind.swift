@@ -27,7 +27,7 @@ public struct SchedulerKind: Sendable, Hashable, CustomStringConvertible {
     /// The registry: every kind sdgen offers, in the order `--help` lists them.
     public static let allCases: [SchedulerKind] = [
         .pndm, .ddim, .euler, .eulerAncestral, .lms, .heun, .dpmSolverMultistep,
-        .eulerKarras, .lmsKarras, .dpmSolverMultistepKarras,
+        .eulerKarras, .lmsKarras, .dpmSolverMultistepKarras, .lcm,
     ]
 
     /// The kind with this command-line name.

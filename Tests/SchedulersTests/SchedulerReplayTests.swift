@@ -13,8 +13,8 @@ import XCTest
 /// Samples are O(1) (DDIM, PNDM, DPM-Solver) to O(40) (sigma-based, scaled
 /// by the initial sigma of 14.6).
 /// Initial latents come from `TorchRandomSource` and must equal torch's bit
-/// for bit; euler-a's per-step noise is drawn from the same source and must
-/// equal the noise diffusers' step drew, bit for bit.
+/// for bit; euler-a's and LCM's per-step noise is drawn from the same source
+/// and must equal the noise diffusers' step drew, bit for bit.
 final class SchedulerReplayTests: XCTestCase {
     static let tolerance: Float = 1e-5
     static let freeRunningTolerance: Float = 1e-4
@@ -109,4 +109,6 @@ final class SchedulerReplayTests: XCTestCase {
     func testEulerTrailing() throws { try replay("euler-trailing") }
     func testDPMSolverMultistepTrailing() throws { try replay("dpm++2m-trailing") }
     func testPNDMTrailing() throws { try replay("pndm-trailing") }
+    func testLCM() throws { try replay("lcm") }
+    func testLCMTenSteps() throws { try replay("lcm-10") }
 }

@@ -16,12 +16,16 @@ struct SchedulerRun: Decodable {
     let initNoiseSigma: Double
     let data: String
     let perStep: [String]
+    /// Evaluations whose step drew noise (LCM: all but the last); the
+    /// "noise" recorded for the others is a placeholder. Absent: all.
+    let noiseSteps: Int?
 
     enum CodingKeys: String, CodingKey {
         case name, kind, config, shape, seed, timesteps, sigmas, data
         case numInferenceSteps = "num_inference_steps"
         case initNoiseSigma = "init_noise_sigma"
         case perStep = "per_step"
+        case noiseSteps = "noise_steps"
     }
 
     var count: Int { shape.reduce(1, *) }
@@ -42,12 +46,13 @@ struct SchedulerRun: Decodable {
         }
         var offset = n
         var steps: [[String: [Float]]] = []
-        for _ in 0..<evaluations {
+        for evaluation in 0..<evaluations {
             var entry: [String: [Float]] = [:]
             for key in perStep {
                 entry[key] = Array(all[offset..<(offset + n)])
                 offset += n
             }
+            if evaluation >= noiseSteps ?? evaluations { entry["noise"] = nil }
             steps.append(entry)
         }
         return (Array(all[0..<n]), steps)

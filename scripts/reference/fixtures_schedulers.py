@@ -92,6 +92,10 @@ RUNS: Sequence[tuple] = (
     ("dpm++2m-trailing", "dpm++2m", "DPMSolverMultistepScheduler",
      {"algorithm_type": "dpmsolver++", "solver_order": 2, "timestep_spacing": "trailing"}),
     ("pndm-trailing", "pndm", "PNDMScheduler", {"timestep_spacing": "trailing"}),
+    # LCM from SD 1.5's config (original_inference_steps 50, timestep_scaling 10): the 4 steps
+    # LCM-LoRA users run, and 10. "_steps" overrides STEPS for one run.
+    ("lcm", "lcm", "LCMScheduler", {"_steps": 4}),
+    ("lcm-10", "lcm", "LCMScheduler", {}),
 )
 
 
@@ -136,19 +140,23 @@ def _run(out_dir: Path, name: str, kind: str, class_name: str, overrides: Dict[s
     import diffusers
 
     cls = getattr(diffusers, class_name)
+    overrides = dict(overrides)
+    steps = overrides.pop("_steps", STEPS)
     sched = cls.from_config(SD15_SCHEDULER_CONFIG, **overrides)
-    sched.set_timesteps(STEPS)
-    ancestral = class_name == "EulerAncestralDiscreteScheduler"
+    sched.set_timesteps(steps)
+    # Schedulers whose step draws noise from the generator (LCM: every step but the last).
+    ancestral = class_name in ("EulerAncestralDiscreteScheduler", "LCMScheduler")
+    noise_steps = len(sched.timesteps) - 1 if class_name == "LCMScheduler" else len(sched.timesteps)
 
     generator = torch.Generator().manual_seed(SEED)
     latents = torch.randn(SHAPE, generator=generator, dtype=torch.float32) * sched.init_noise_sigma
     arrays = [latents.clone()]
     # PNDM, DDIM and DPM-Solver leave the model input unscaled: skip recording it.
-    identity_input = class_name in ("PNDMScheduler", "DDIMScheduler", "DPMSolverMultistepScheduler")
+    identity_input = class_name in ("PNDMScheduler", "DDIMScheduler", "DPMSolverMultistepScheduler", "LCMScheduler")
     per_step = ([] if identity_input else ["model_input"]) + ["model_output", "sample"]
     per_step += ["noise"] if ancestral else []
 
-    for t in sched.timesteps:
+    for index, t in enumerate(sched.timesteps):
         x_in = sched.scale_model_input(latents, t)
         out = _model(x_in, t)
         kwargs = {}
@@ -161,10 +169,12 @@ def _run(out_dir: Path, name: str, kind: str, class_name: str, overrides: Dict[s
         if not identity_input:
             arrays.append(x_in.clone())
         arrays += [out.clone(), latents.clone()]
-        if ancestral:
+        if ancestral and index < noise_steps:
             replay = torch.Generator()
             replay.set_state(state)
             arrays.append(torch.randn(SHAPE, generator=replay, dtype=torch.float32))
+        elif ancestral:
+            arrays.append(torch.zeros(SHAPE))   # no draw: a placeholder keeps the layout
 
     data = np.concatenate([a.detach().numpy().astype("<f4").reshape(-1) for a in arrays])
     if not np.isfinite(data).all():
@@ -179,7 +189,8 @@ def _run(out_dir: Path, name: str, kind: str, class_name: str, overrides: Dict[s
         "kind": kind,
         "diffusers_class": class_name,
         "config": config,
-        "num_inference_steps": STEPS,
+        "num_inference_steps": steps,
+        "noise_steps": noise_steps if ancestral else 0,
         "shape": list(SHAPE),
         "seed": str(SEED),
         "rng": "torch",

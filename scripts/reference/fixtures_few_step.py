@@ -1,0 +1,63 @@
+"""Few-step sampling fixtures for the Swift ``FewStepReferenceTests``: diffusers' pipelines on the
+committed tiny model (``Tests/Fixtures/pipeline``) with ``LCMScheduler`` (from the model's own
+scheduler config, as a diffusers user swaps it in for LCM-LoRA), the generator seeded once and
+shared by the initial latents and every step's noise.
+
+Group ``few_step`` -> ``Tests/Fixtures/few_step/``: one safetensors file per case with the image
+(NHWC in [0, 1]) and the settings as metadata; ``cases.json`` lists them by kind.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+PROMPT, NEGATIVE = "a lighthouse on a cliff", "fog"
+
+TEXT_TO_IMAGE = [
+    # LCM-LoRA's usual settings: 4 steps, guidance ≤ 2 (here with classifier-free guidance).
+    dict(name="lcm_4", scheduler="lcm", steps=4, guidance=1.5, seed=21, width=32, height=32),
+    # Guidance 1: only the conditional batch, as diffusers skips the unconditional one.
+    dict(name="lcm_2_no_guidance", scheduler="lcm", steps=2, guidance=1.0, seed=22, width=40, height=24),
+    dict(name="lcm_8", scheduler="lcm", steps=8, guidance=2.0, seed=23, width=24, height=32),
+]
+IMAGE_TO_IMAGE = [
+    dict(name="lcm_img2img_06", scheduler="lcm", steps=4, guidance=1.5, seed=24, strength=0.6, image="init_32x32"),
+]
+
+
+def make_few_step_fixtures(root: Path, write_fixture) -> None:
+    from diffusers import LCMScheduler, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline
+
+    out = root / "few_step"
+    out.mkdir(parents=True, exist_ok=True)
+    kwargs = dict(safety_checker=None, feature_extractor=None, requires_safety_checker=False, local_files_only=True)
+    text = StableDiffusionPipeline.from_pretrained(str(root / "pipeline"), **kwargs)
+    text.set_progress_bar_config(disable=True)
+    text.scheduler = LCMScheduler.from_config(text.scheduler.config)
+    image_pipe = StableDiffusionImg2ImgPipeline(**text.components)
+    image_pipe.set_progress_bar_config(disable=True)
+
+    def settings(case):
+        return {"prompt": PROMPT, "negative_prompt": NEGATIVE, **{k: v for k, v in case.items() if k != "name"}}
+
+    for case in TEXT_TO_IMAGE:
+        image = text(PROMPT, negative_prompt=NEGATIVE, width=case["width"], height=case["height"],
+                     num_inference_steps=case["steps"], guidance_scale=case["guidance"], output_type="np",
+                     generator=torch.Generator().manual_seed(case["seed"])).images
+        assert 0.05 < image.std() and ((image > 0) & (image < 1)).mean() > 0.9, case["name"]
+        write_fixture(out, case["name"], {"image": torch.from_numpy(image)}, settings(case))
+
+    for case in IMAGE_TO_IMAGE:
+        init = Image.open(root / "img2img" / f"{case['image']}.png")
+        image = image_pipe(PROMPT, negative_prompt=NEGATIVE, image=init, strength=case["strength"],
+                           num_inference_steps=case["steps"], guidance_scale=case["guidance"], output_type="np",
+                           generator=torch.Generator().manual_seed(case["seed"])).images
+        write_fixture(out, case["name"], {"image": torch.from_numpy(image)},
+                      {**settings(case), "width": init.width, "height": init.height})
+
+    (out / "cases.json").write_text(json.dumps({"text_to_image": [c["name"] for c in TEXT_TO_IMAGE],
+                                                "image_to_image": [c["name"] for c in IMAGE_TO_IMAGE]}, indent=1) + "\n")
