@@ -285,6 +285,12 @@ extension VulkanBackendTests {
             be.upload(wide, shape: [2, 37 * 29, 32]).groupNorm(groups: 8, weight: be.upload(gamma, shape: [32]),
                                                                bias: be.upload(beta, shape: [32]), eps: 1e-6, silu: true)
         }
+        // Each image fits one binding, the batch does not: one window per image.
+        check("groupNorm, 3 images of 8 KiB", atol: 2e-5, ops: 3) { be in
+            be.upload(Array(wide.prefix(3 * 64 * 32)), shape: [3, 64, 32])
+                .groupNorm(groups: 8, weight: be.upload(gamma, shape: [32]), bias: be.upload(beta, shape: [32]),
+                           eps: 1e-6, silu: false)
+        }
         for bShape in [[2, 37, 29, 32], [32], [2, 1, 1, 32], [37, 1, 1]] {
             check("binary add with \(bShape)", atol: 0, rtol: 0, ops: 1) { be in
                 be.upload(wide, shape: [2, 37, 29, 32]) + be.upload(random(bShape.reduce(1, *), seed: 46), shape: bShape)

@@ -13,15 +13,15 @@ extension VulkanBackend {
         // one merge per (sample, group), so large images fill the GPU. An
         // input past the binding limit is read in windows of rows per sample,
         // each adding its own runs.
-        let rowWindows = input.byteCount <= bindingLimit ? [0..<rows]
-            : windows(units: rows, unitBytes: [4 * channels]).map { $0 }
+        let whole = input.byteCount <= bindingLimit
+        let rowWindows = whole ? [0..<rows] : windows(units: rows, unitBytes: [4 * channels])
         let perGroup = (rowWindows.first?.count ?? rows) * (channels / groups)
         let chunks = max(1, min(256, perGroup / 16384))
         let runsPerWindow = groups * chunks
         let partial = makeTensor([batch * rowWindows.count * runsPerWindow, 3])
         let statsPipeline = "group_norm_stats\(subgroupSuffix)"
         let partialUse = BufferUse.write(partial.vulkanBuffer, bytes: partial.byteCount)
-        if rowWindows.count == 1 {
+        if whole {
             dispatchRows(statsPipeline, [.read(input.vulkanBuffer, bytes: input.byteCount), partialUse],
                          push: [UInt32(size: batch), UInt32(size: rows), UInt32(size: channels), UInt32(size: groups),
                                 UInt32(size: chunks), 0, 0],

@@ -29,9 +29,8 @@ extension VulkanBackend {
 
     /// The binding of `units` of a tensor with `unitBytes` bytes per unit.
     func window(_ buffer: PooledBuffer, _ units: Range<Int>, unitBytes: Int, write: Bool) -> BufferUse {
-        let use = BufferUse(buffer: buffer.buffer, bytes: units.count * unitBytes, capacity: buffer.capacity,
-                            offset: units.lowerBound * unitBytes, write: write, owner: buffer)
-        return use
+        BufferUse(buffer: buffer.buffer, bytes: units.count * unitBytes, capacity: buffer.capacity,
+                  offset: units.lowerBound * unitBytes, write: write, owner: buffer)
     }
 
     /// The binding that starts at the aligned offset at or below element
