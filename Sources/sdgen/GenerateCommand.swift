@@ -45,6 +45,9 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Classifier-free guidance scale; 1 or less turns guidance off (default \(GenerationDefaults.guidance)).")
     var guidance: Float?
 
+    @Option(help: "Rescale the guided prediction towards the conditional one's spread, φ in 0…1 (diffusers' guidance_rescale; 0.7 for zero-SNR v-models; default 0, off).")
+    var guidanceRescale: Float?
+
     @Option(help: "Seed (default: random; always printed and stored in the PNG).")
     var seed: UInt64?
 
@@ -145,6 +148,7 @@ struct GenerateCommand: ParsableCommand {
         case .mask: "--mask"
         case .outpaint: "--outpaint"
         case .maskBlur: "--mask-blur"
+        case .guidanceRescale: "--guidance-rescale"
         }
     }
 
@@ -250,6 +254,7 @@ struct GenerateCommand: ParsableCommand {
         request.negativePrompt = negativePrompt
         if let steps { request.steps = steps }
         if let guidance { request.guidance = guidance }
+        if let guidanceRescale { request.guidanceRescale = guidanceRescale }
         request.width = width
         request.height = height
         request.scheduler = scheduler

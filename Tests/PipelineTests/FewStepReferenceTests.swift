@@ -9,7 +9,8 @@ import XCTest
 /// Few-step sampling against diffusers on the tiny model: `LCMScheduler` at
 /// 2, 4 and 8 steps, with guidance and without (guidance 1 runs only the
 /// conditional batch), and image to image — the same seeded generator for
-/// the initial latents and every step's noise (scripts/reference/fixtures_few_step.py).
+/// the initial latents and every step's noise — and diffusers'
+/// `guidance_rescale` on Euler (scripts/reference/fixtures_few_step.py).
 /// Images within 2e-3 on [0, 1] pixels, on every backend.
 final class FewStepReferenceTests: XCTestCase {
     static let folder = FixturePaths.url("few_step")
@@ -19,7 +20,7 @@ final class FewStepReferenceTests: XCTestCase {
         return try XCTUnwrap((try JSONSerialization.jsonObject(with: data) as? [String: [String]])?[kind])
     }
 
-    func testLCMTextToImageMatchesDiffusers() throws {
+    func testTextToImageMatchesDiffusers() throws {
         for backend in TestBackends.all {
             let service = try GenerationService(loading: .path(FixturePaths.url("pipeline")), backend: backend)
             for name in try Self.cases("text_to_image") {
@@ -27,14 +28,35 @@ final class FewStepReferenceTests: XCTestCase {
                 var request = try GenerationRequest(fixture: fixture)
                 request.width = try XCTUnwrap(fixture.int("width"))
                 request.height = try XCTUnwrap(fixture.int("height"))
+                request.guidanceRescale = fixture.float("guidance_rescale") ?? 0
                 var evaluations: [Int] = []
                 let image = try XCTUnwrap(try service.generate(request) { event in
                     if case let .step(progress) = event { evaluations.append(progress.step) }
                 }.first)
                 assertClose(image.pixels, try fixture.floats("image"), atol: 2e-3, rtol: 0, "\(name), on \(backend.name)")
                 XCTAssertEqual(evaluations.count, request.steps, name)
-                XCTAssertEqual(image.parameters.sampler, "LCM", name)
+                XCTAssertEqual(image.parameters.sampler, request.scheduler!.a1111Name, name)
+                XCTAssertEqual(image.parameters.extra("CFG Rescale phi").flatMap(Float.init), fixture.float("guidance_rescale"),
+                               name)
+                if request.guidanceRescale > 0 {
+                    // The rescale must matter at this tolerance, or the comparison above proves nothing.
+                    var plain = request
+                    plain.guidanceRescale = 0
+                    let unscaled = try XCTUnwrap(try service.generate(plain).first).pixels
+                    let moved = zip(unscaled, try fixture.floats("image")).map { abs($0 - $1) }.max() ?? 0
+                    XCTAssertGreaterThan(moved, 2e-2, "\(name): guidance rescale changes nothing")
+                }
             }
+        }
+    }
+
+    func testGuidanceRescaleOutsideZeroToOneIsRefused() throws {
+        let service = try GenerationService(loading: .path(FixturePaths.url("pipeline")), backend: TestBackends.cpu)
+        var request = GenerationRequest(prompt: "x", seed: 1)
+        request.guidanceRescale = 1.5
+        XCTAssertThrowsError(try service.generate(request)) { error in
+            guard case .invalid(.guidanceRescale, _)? = error as? GenerationError else { return XCTFail("\(error)") }
+            XCTAssertTrue(String(describing: error).contains("between 0 and 1"), "\(error)")
         }
     }
 

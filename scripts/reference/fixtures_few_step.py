@@ -1,4 +1,4 @@
-"""Few-step sampling fixtures for the Swift ``FewStepReferenceTests``: diffusers' pipelines on the
+"""Few-step sampling (and guidance rescale) fixtures for the Swift ``FewStepReferenceTests``: diffusers' pipelines on the
 committed tiny model (``Tests/Fixtures/pipeline``) with ``LCMScheduler`` (from the model's own
 scheduler config, as a diffusers user swaps it in for LCM-LoRA), the generator seeded once and
 shared by the initial latents and every step's noise.
@@ -23,6 +23,9 @@ TEXT_TO_IMAGE = [
     # Guidance 1: only the conditional batch, as diffusers skips the unconditional one.
     dict(name="lcm_2_no_guidance", scheduler="lcm", steps=2, guidance=1.0, seed=22, width=40, height=24),
     dict(name="lcm_8", scheduler="lcm", steps=8, guidance=2.0, seed=23, width=24, height=32),
+    # diffusers' guidance_rescale (for zero-SNR v-models), here on the model's own Euler.
+    dict(name="euler_rescale_07", scheduler="euler", steps=4, guidance=7.5, guidance_rescale=0.7, seed=25,
+         width=32, height=24),
 ]
 IMAGE_TO_IMAGE = [
     dict(name="lcm_img2img_06", scheduler="lcm", steps=4, guidance=1.5, seed=24, strength=0.6, image="init_32x32"),
@@ -30,14 +33,16 @@ IMAGE_TO_IMAGE = [
 
 
 def make_few_step_fixtures(root: Path, write_fixture) -> None:
-    from diffusers import LCMScheduler, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline
+    from diffusers import EulerDiscreteScheduler, LCMScheduler, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline
 
     out = root / "few_step"
     out.mkdir(parents=True, exist_ok=True)
     kwargs = dict(safety_checker=None, feature_extractor=None, requires_safety_checker=False, local_files_only=True)
     text = StableDiffusionPipeline.from_pretrained(str(root / "pipeline"), **kwargs)
     text.set_progress_bar_config(disable=True)
-    text.scheduler = LCMScheduler.from_config(text.scheduler.config)
+    base = text.scheduler.config
+    schedulers = {"lcm": LCMScheduler.from_config(base), "euler": EulerDiscreteScheduler.from_config(base)}
+    text.scheduler = schedulers["lcm"]
     image_pipe = StableDiffusionImg2ImgPipeline(**text.components)
     image_pipe.set_progress_bar_config(disable=True)
 
@@ -45,12 +50,15 @@ def make_few_step_fixtures(root: Path, write_fixture) -> None:
         return {"prompt": PROMPT, "negative_prompt": NEGATIVE, **{k: v for k, v in case.items() if k != "name"}}
 
     for case in TEXT_TO_IMAGE:
+        text.scheduler = schedulers[case["scheduler"]]
         image = text(PROMPT, negative_prompt=NEGATIVE, width=case["width"], height=case["height"],
-                     num_inference_steps=case["steps"], guidance_scale=case["guidance"], output_type="np",
+                     num_inference_steps=case["steps"], guidance_scale=case["guidance"],
+                     guidance_rescale=case.get("guidance_rescale", 0.0), output_type="np",
                      generator=torch.Generator().manual_seed(case["seed"])).images
         assert 0.05 < image.std() and ((image > 0) & (image < 1)).mean() > 0.9, case["name"]
         write_fixture(out, case["name"], {"image": torch.from_numpy(image)}, settings(case))
 
+    image_pipe.scheduler = schedulers["lcm"]
     for case in IMAGE_TO_IMAGE:
         init = Image.open(root / "img2img" / f"{case['image']}.png")
         image = image_pipe(PROMPT, negative_prompt=NEGATIVE, image=init, strength=case["strength"],

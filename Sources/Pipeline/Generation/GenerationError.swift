@@ -47,6 +47,7 @@ extension GenerationParameter {
         case .clipSkip: "clip skip"
         case .initImage: "the init image"
         case .maskBlur: "mask blur"
+        case .guidanceRescale: "guidance rescale"
         default: rawValue
         }
     }

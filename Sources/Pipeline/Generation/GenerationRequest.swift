@@ -36,6 +36,9 @@ public struct GenerationRequest: Sendable, Equatable {
     public var negativePrompt: String = ""
     public var steps: Int = GenerationDefaults.steps
     public var guidance: Float = GenerationDefaults.guidance
+    /// diffusers' `guidance_rescale` φ (A1111's CFG Rescale extension): the guided prediction's
+    /// spread pulled back towards the conditional one's, for zero-SNR v-models; 0 is off.
+    public var guidanceRescale: Float = 0
     public var seed: UInt64
     /// nil: the model's default size.
     public var width: Int?
@@ -84,5 +87,5 @@ public struct GenerationRequest: Sendable, Equatable {
 /// The parameters of a request, by the names the service's errors use; the
 /// CLI and the server map them to their own option and field names.
 public enum GenerationParameter: String, Sendable, CaseIterable {
-    case steps, guidance, size, clipSkip, count, strength, initImage, mask, outpaint, maskBlur
+    case steps, guidance, guidanceRescale, size, clipSkip, count, strength, initImage, mask, outpaint, maskBlur
 }

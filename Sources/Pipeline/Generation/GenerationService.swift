@@ -165,7 +165,8 @@ public final class GenerationService: @unchecked Sendable {
             .start(generation.latentShape, scheduler: scheduler, random: &random)
 
         // 3. Denoising.
-        let loop = DenoisingLoop(unet: model.unet, shape: generation.latentShape, guidance: request.guidance)
+        let loop = DenoisingLoop(unet: model.unet, shape: generation.latentShape, guidance: request.guidance,
+                                 guidanceRescale: request.guidanceRescale)
         try cancellation.check()
         let latents = try loop.run(from: start, scheduler: &scheduler, conditioning: prompts.callAsFunction(atEvaluation:),
                                    random: &random) {

@@ -19,6 +19,9 @@ enum ImageMetadata {
         if request.mask != nil, request.invertMask {
             extras.append(.init(key: "Mask mode", value: "Inpaint not masked"))
         }
+        if request.guidanceRescale > 0 && generation.isGuided {
+            extras.append(.init(key: "CFG Rescale phi", value: "\(request.guidanceRescale)"))
+        }
         if request.clipSkip > 0 { extras.append(.init(key: "Clip skip", value: "\(request.clipSkip + 1)")) }
         // As A1111: written only when not its default.
         if request.promptSyntax == .a1111, request.emphasis != GenerationDefaults.emphasis {

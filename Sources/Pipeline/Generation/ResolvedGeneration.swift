@@ -38,6 +38,9 @@ public struct ResolvedGeneration: Sendable, Equatable {
             throw invalid(.steps, "must be at most the model's \(trainSteps) training timesteps (got \(request.steps))")
         }
         guard request.guidance.isFinite else { throw invalid(.guidance, "must be a number (got \(request.guidance))") }
+        guard (0...1).contains(request.guidanceRescale) else {
+            throw invalid(.guidanceRescale, "must be between 0 and 1 (got \(request.guidanceRescale))")
+        }
         guard request.count >= 1 else { throw invalid(.count, "must be at least 1 (got \(request.count))") }
         let maximumSkip = model.textEncoders.map(\.maximumClipSkip).min() ?? 0
         guard (0...maximumSkip).contains(request.clipSkip) else {

@@ -12,11 +12,14 @@ public struct DenoisingLoop: Sendable {
     public let shape: LatentShape
     /// Guidance scale; ≤ 1 runs the conditional half alone (diffusers' `do_classifier_free_guidance`).
     public let guidance: Float
+    /// diffusers' `guidance_rescale` φ (0: off); applies only when guided.
+    public let guidanceRescale: Float
 
-    public init(unet: UNet2DConditionModel, shape: LatentShape, guidance: Float) {
+    public init(unet: UNet2DConditionModel, shape: LatentShape, guidance: Float, guidanceRescale: Float = 0) {
         self.unet = unet
         self.shape = shape
         self.guidance = guidance
+        self.guidanceRescale = guidanceRescale
     }
 
     public var isGuided: Bool { guidance > 1 }
@@ -45,13 +48,30 @@ public struct DenoisingLoop: Sendable {
                 .permuted([0, 2, 3, 1])
             let prediction = unet(sample, timestep: scheduler.timesteps[i], context: try conditioning(i).sequence)
                 .permuted([0, 3, 1, 2]).toArray()
-            let output = isGuided ? guided(prediction, count: count) : prediction
+            var output = isGuided ? guided(prediction, count: count) : prediction
+            if isGuided && guidanceRescale > 0 {
+                output = Self.rescaled(output, conditional: prediction[count..<(2 * count)], phi: guidanceRescale)
+            }
             latents = scheduler.step(modelOutput: output, step: i, sample: latents, randomSource: &random)
             start.mask?.blend(&latents, afterStep: i, scheduler: scheduler)
             // Progress counts the evaluations this run makes (image-to-image starts part-way).
             try afterStep(i - start.firstStep, evaluations - start.firstStep, watch.seconds, latents)
         }
         return latents
+    }
+
+    /// diffusers' `rescale_noise_cfg` ("Common Diffusion Noise Schedules and Sample Steps are Flawed",
+    /// §3.4): the guided prediction scaled to the conditional one's standard deviation (unbiased, over
+    /// the whole sample, accumulated in float64 as torch's CPU `std` does), blended in by φ.
+    static func rescaled(_ guided: [Float], conditional: ArraySlice<Float>, phi: Float) -> [Float] {
+        func std<C: Collection>(_ values: C) -> Float where C.Element == Float {
+            let n = Double(values.count)
+            let mean = values.reduce(0.0) { $0 + Double($1) } / n
+            let squares = values.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) }
+            return Float((squares / max(n - 1, 1)).squareRoot())
+        }
+        let ratio = std(conditional) / std(guided)
+        return guided.map { x in phi * (x * ratio) + (1 - phi) * x }
     }
 
     /// ε_uncond + g·(ε_cond − ε_uncond), element by element as diffusers computes it.
