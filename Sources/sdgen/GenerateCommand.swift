@@ -15,6 +15,8 @@ extension Emphasis: ExpressibleByArgument {}
 extension LoRASelection: ExpressibleByArgument {}
 extension ImageFit: ExpressibleByArgument {}
 extension OutpaintMargins: ExpressibleByArgument {}
+extension SchedulerConfiguration.TimestepSpacing: ExpressibleByArgument {}
+extension SchedulerConfiguration.PredictionType: ExpressibleByArgument {}
 
 /// Text to image: options in, a `GenerationRequest` per prompt to the
 /// generation service, its events printed and its images written.
@@ -44,6 +46,12 @@ struct GenerateCommand: ParsableCommand {
 
     @Option(help: "Classifier-free guidance scale; 1 or less turns guidance off (default \(GenerationDefaults.guidance)).")
     var guidance: Float?
+
+    @Option(help: "How the sampler picks its timesteps: leading, linspace or trailing (default: the model's scheduler config).")
+    var timestepSpacing: SchedulerConfiguration.TimestepSpacing?
+
+    @Option(help: "What the model predicts: epsilon or v_prediction (default: the model's scheduler config; SD 2.x 768 models are v_prediction).")
+    var predictionType: SchedulerConfiguration.PredictionType?
 
     @Option(help: "Rescale the guided prediction towards the conditional one's spread, φ in 0…1 (diffusers' guidance_rescale; 0.7 for zero-SNR v-models; default 0, off).")
     var guidanceRescale: Float?
@@ -149,6 +157,7 @@ struct GenerateCommand: ParsableCommand {
         case .outpaint: "--outpaint"
         case .maskBlur: "--mask-blur"
         case .guidanceRescale: "--guidance-rescale"
+        case .timestepSpacing: "--timestep-spacing"
         }
     }
 
@@ -255,6 +264,8 @@ struct GenerateCommand: ParsableCommand {
         if let steps { request.steps = steps }
         if let guidance { request.guidance = guidance }
         if let guidanceRescale { request.guidanceRescale = guidanceRescale }
+        if let timestepSpacing { request.timestepSpacing = timestepSpacing }
+        if let predictionType { request.predictionType = predictionType }
         request.width = width
         request.height = height
         request.scheduler = scheduler

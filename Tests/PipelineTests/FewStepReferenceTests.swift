@@ -75,3 +75,39 @@ final class FewStepReferenceTests: XCTestCase {
         }
     }
 }
+
+/// `--timestep-spacing` and `--prediction-type`: the model's scheduler config
+/// with the request's overrides, its timesteps diffusers' for that spacing,
+/// recorded in the PNG; a spacing for LCM (which has none) is refused.
+final class SchedulerOverrideTests: XCTestCase {
+    func testOverridesReachTheScheduler() throws {
+        let service = try GenerationService(loading: .path(FixturePaths.url("pipeline")), backend: TestBackends.cpu)
+        var request = GenerationRequest(prompt: "a harbour", seed: 5)
+        (request.scheduler, request.steps, request.width, request.height) = (.euler, 10, 24, 16)
+        XCTAssertNil(try service.resolve(request).schedulerConfiguration.timestepSpacing)
+
+        request.timestepSpacing = .trailing
+        request.predictionType = .vPrediction
+        let resolved = try service.resolve(request)
+        XCTAssertEqual(resolved.schedulerConfiguration.timestepSpacing, .trailing)
+        XCTAssertEqual(resolved.schedulerConfiguration.predictionType, .vPrediction)
+        // diffusers' EulerDiscreteScheduler with timestep_spacing="trailing", 10 steps (the scheduler fixture).
+        let data = try Data(contentsOf: FixturePaths.url("schedulers/euler-trailing.json"))
+        let expected = try XCTUnwrap((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["timesteps"] as? [Double])
+        let scheduler = try resolved.scheduler.make(configuration: resolved.schedulerConfiguration, steps: 10)
+        XCTAssertEqual(scheduler.timesteps.map(Double.init), expected)
+
+        let image = try XCTUnwrap(try service.generate(request).first)
+        XCTAssertEqual(image.parameters.extra("Timestep spacing"), "trailing")
+        XCTAssertEqual(image.parameters.extra("Prediction type"), "v_prediction")
+    }
+
+    func testSpacingForLCMIsRefused() throws {
+        let service = try GenerationService(loading: .path(FixturePaths.url("pipeline")), backend: TestBackends.cpu)
+        var request = GenerationRequest(prompt: "x", seed: 1)
+        (request.scheduler, request.timestepSpacing) = (.lcm, .trailing)
+        XCTAssertThrowsError(try service.resolve(request)) { error in
+            guard case .invalid(.timestepSpacing, _)? = error as? GenerationError else { return XCTFail("\(error)") }
+        }
+    }
+}

@@ -48,6 +48,7 @@ extension GenerationParameter {
         case .initImage: "the init image"
         case .maskBlur: "mask blur"
         case .guidanceRescale: "guidance rescale"
+        case .timestepSpacing: "timestep spacing"
         default: rawValue
         }
     }

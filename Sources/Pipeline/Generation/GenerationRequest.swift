@@ -45,6 +45,11 @@ public struct GenerationRequest: Sendable, Equatable {
     public var height: Int?
     /// nil: the sampler the model's scheduler config names.
     public var scheduler: SchedulerKind?
+    /// How the sampler picks its timesteps; nil: the model's scheduler config (diffusers' `timestep_spacing`).
+    public var timestepSpacing: SchedulerConfiguration.TimestepSpacing?
+    /// What the UNet predicts; nil: the model's scheduler config. Weights run with the
+    /// wrong one give a wrong image that nothing can detect, so a config without it needs this.
+    public var predictionType: SchedulerConfiguration.PredictionType?
     public var rng: RandomSourceKind = GenerationDefaults.rng
     /// Text encoder layers left out from the end (diffusers' clip_skip; A1111's "Clip skip" minus 1).
     public var clipSkip: Int = GenerationDefaults.clipSkip
@@ -87,5 +92,5 @@ public struct GenerationRequest: Sendable, Equatable {
 /// The parameters of a request, by the names the service's errors use; the
 /// CLI and the server map them to their own option and field names.
 public enum GenerationParameter: String, Sendable, CaseIterable {
-    case steps, guidance, guidanceRescale, size, clipSkip, count, strength, initImage, mask, outpaint, maskBlur
+    case steps, guidance, guidanceRescale, timestepSpacing, size, clipSkip, count, strength, initImage, mask, outpaint, maskBlur
 }

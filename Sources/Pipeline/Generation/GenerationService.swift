@@ -159,7 +159,7 @@ public final class GenerationService: @unchecked Sendable {
         model.checkpoint.releaseResidentPages()
 
         // 2. Starting latents, from the generator the whole run shares.
-        var scheduler = try generation.scheduler.make(configuration: model.schedulerConfiguration, steps: request.steps)
+        var scheduler = try generation.scheduler.make(configuration: generation.schedulerConfiguration, steps: request.steps)
         var random = request.rng.makeSource(seed: seed)
         let start = try startingLatents(for: generation, initImage: initImage, on: model)
             .start(generation.latentShape, scheduler: scheduler, random: &random)

@@ -22,6 +22,9 @@ enum ImageMetadata {
         if request.guidanceRescale > 0 && generation.isGuided {
             extras.append(.init(key: "CFG Rescale phi", value: "\(request.guidanceRescale)"))
         }
+        // Set only when the request overrode the model's scheduler config, so the image can be made again.
+        if let spacing = request.timestepSpacing { extras.append(.init(key: "Timestep spacing", value: spacing.rawValue)) }
+        if let prediction = request.predictionType { extras.append(.init(key: "Prediction type", value: prediction.rawValue)) }
         if request.clipSkip > 0 { extras.append(.init(key: "Clip skip", value: "\(request.clipSkip + 1)")) }
         // As A1111: written only when not its default.
         if request.promptSyntax == .a1111, request.emphasis != GenerationDefaults.emphasis {

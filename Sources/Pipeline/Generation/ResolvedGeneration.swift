@@ -9,6 +9,8 @@ public struct ResolvedGeneration: Sendable, Equatable {
     public let width: Int
     public let height: Int
     public let scheduler: SchedulerKind
+    /// The model's scheduler configuration with the request's overrides.
+    public let schedulerConfiguration: SchedulerConfiguration
     public let latentShape: LatentShape
     /// Image-to-image's strength, defaulted.
     public let strength: Double
@@ -71,6 +73,16 @@ public struct ResolvedGeneration: Sendable, Equatable {
         self.width = width
         self.height = height
         scheduler = request.scheduler ?? model.defaultScheduler
+        var configuration = model.schedulerConfiguration
+        if let spacing = request.timestepSpacing {
+            // LCM picks its timesteps from its distillation schedule: there is no spacing to choose.
+            guard scheduler != .lcm else {
+                throw invalid(.timestepSpacing, "does not apply to the \(scheduler) sampler, whose timesteps follow its distillation schedule")
+            }
+            configuration.timestepSpacing = spacing
+        }
+        if let prediction = request.predictionType { configuration.predictionType = prediction }
+        schedulerConfiguration = configuration
         latentShape = LatentShape(channels: model.latentChannels, height: height / f, width: width / f)
     }
 
