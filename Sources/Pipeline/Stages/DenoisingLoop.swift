@@ -50,7 +50,7 @@ public struct DenoisingLoop: Sendable {
                 .permuted([0, 3, 1, 2]).toArray()
             var output = isGuided ? guided(prediction, count: count) : prediction
             if isGuided && guidanceRescale > 0 {
-                output = Self.rescaled(output, conditional: prediction[count..<(2 * count)], phi: guidanceRescale)
+                Self.rescale(&output, conditional: prediction[count..<(2 * count)], phi: guidanceRescale)
             }
             latents = scheduler.step(modelOutput: output, step: i, sample: latents, randomSource: &random)
             start.mask?.blend(&latents, afterStep: i, scheduler: scheduler)
@@ -63,7 +63,7 @@ public struct DenoisingLoop: Sendable {
     /// diffusers' `rescale_noise_cfg` ("Common Diffusion Noise Schedules and Sample Steps are Flawed",
     /// §3.4): the guided prediction scaled to the conditional one's standard deviation (unbiased, over
     /// the whole sample, accumulated in float64 as torch's CPU `std` does), blended in by φ.
-    static func rescaled(_ guided: [Float], conditional: ArraySlice<Float>, phi: Float) -> [Float] {
+    static func rescale(_ guided: inout [Float], conditional: ArraySlice<Float>, phi: Float) {
         func std<C: Collection>(_ values: C) -> Float where C.Element == Float {
             let n = Double(values.count)
             let mean = values.reduce(0.0) { $0 + Double($1) } / n
@@ -71,7 +71,7 @@ public struct DenoisingLoop: Sendable {
             return Float((squares / max(n - 1, 1)).squareRoot())
         }
         let ratio = std(conditional) / std(guided)
-        return guided.map { x in phi * (x * ratio) + (1 - phi) * x }
+        for i in guided.indices { guided[i] = phi * (guided[i] * ratio) + (1 - phi) * guided[i] }
     }
 
     /// ε_uncond + g·(ε_cond − ε_uncond), element by element as diffusers computes it.

@@ -294,15 +294,17 @@ final class CommandRecorder: @unchecked Sendable {
     }
 
     /// Starts or stops GPU timestamps (`--profile`): what is recorded so far
-    /// finishes first, so a profile holds only the commands recorded while it
-    /// was on. Returns false when the queue writes no timestamps.
+    /// finishes first (its times reach the old profiler), so a profile holds
+    /// only the commands recorded while it was on. Returns the old profiler.
+    /// A queue that writes no timestamps keeps none.
     @discardableResult
-    func setProfiler(_ newProfiler: OpProfiler?) -> Bool {
+    func swapProfiler(_ newProfiler: OpProfiler?) -> OpProfiler? {
         lock.lock()
         defer { lock.unlock() }
         waitAllLocked()
+        let old = profiler
         profiler = device.timestampBits > 0 ? newProfiler : nil
-        return newProfiler == nil || profiler != nil
+        return old
     }
 
     /// Submits what is recorded without waiting.

@@ -74,7 +74,7 @@ extension VulkanBackend {
         let (batch, queries, width) = (q.shape[0], q.shape[1], q.shape[2])
         let keys = k.shape[1], headDim = width / heads
         let out = makeTensor([batch, queries, width])
-        let blockRows = max(1, min(queries, min(Self.scoreBlockBytes, bindingLimit) / (4 * keys)))
+        let blockRows = max(1, min(queries, attentionScratchBytes / (4 * keys)))
         let scores = makeTensor([blockRows, keys])
         let softmaxPipeline = pipelines.require("softmax\(subgroupSuffix)")
         for b in 0..<batch {

@@ -63,14 +63,14 @@ extension VulkanBackend {
     func recordGEMM(_ g: GEMM, a: BufferUse, b: Tensor, bias: Tensor?, c: BufferUse,
                     kind: OpProfile.Kind? = nil) {
         guard g.m > 0 && g.n > 0 && g.batch > 0 else { return }
-        let (suffix, operands) = weights([b, bias])
-        let bOperand = operands[0]!, biasOperand = operands[1]
-        let conv = g.conv != nil ? "_conv" : ""
         let slices = splitK(g)
         if slices.count > 1 {
             recordSplitK(g, slices: slices, a: a, b: b, bias: bias, c: c, kind: kind)
             return
         }
+        let (suffix, operands) = weights([b, bias])
+        let bOperand = operands[0]!, biasOperand = operands[1]
+        let conv = g.conv != nil ? "_conv" : ""
         var push: [UInt32] = [g.m, g.n, g.k, g.aOffset, g.aBatchStride, g.aRowStride, g.aColumnStride,
                               g.bOffset, g.bBatchStride, g.bRowStride, g.bColumnStride,
                               g.cOffset, g.cBatchStride, g.cRowStride].map { UInt32(size: $0) }
@@ -185,9 +185,9 @@ extension VulkanBackend {
         // each reading the input rows under it (the halo included) as an
         // image of its own whose top padding is what remains above it.
         let inputRow = width * cin, outputRow = outW * cout
-        let alignmentSlack = max(4, info.minStorageBufferOffsetAlignment)
-        let inputRowsFit = (bindingLimit - alignmentSlack) / (4 * inputRow)
-        let outputRowsFit = (bindingLimit - alignmentSlack) / (4 * outputRow)
+        // A window's binding starts up to one alignment before its first element.
+        let inputRowsFit = (bindingLimit - offsetAlignment) / (4 * inputRow)
+        let outputRowsFit = (bindingLimit - offsetAlignment) / (4 * outputRow)
         let rowsPerWindow = min((inputRowsFit - kernel) / stride + 1, outputRowsFit, Self.maxProductRows / outW)
         guard rowsPerWindow >= 1 else {
             preconditionFailure("conv2d: one output row of \(x.shape) needs more than the \(bindingLimit)-byte binding limit")

@@ -11,6 +11,10 @@
 /// tells the kernel where that stretch starts. A tensor that fits is one
 /// window, so the usual path records exactly what it did before.
 extension VulkanBackend {
+    /// The byte multiple a binding's offset must be (at least a float's).
+    static func offsetAlignment(_ info: PhysicalDeviceInfo) -> Int { max(4, info.minStorageBufferOffsetAlignment) }
+    var offsetAlignment: Int { Self.offsetAlignment(info) }
+
     /// Consecutive ranges of `units` (elements, rows, …) covering 0..<units,
     /// such that for every tensor a window's first unit starts at a byte
     /// offset the device can bind (`unitBytes[i]` bytes per unit) and spans at
@@ -20,7 +24,7 @@ extension VulkanBackend {
         let widest = unitBytes.max() ?? 1
         if units * widest <= bindingLimit && units <= maxUnits { return [0..<units] }
         // Units per window must keep every tensor's window start aligned.
-        let alignment = max(1, info.minStorageBufferOffsetAlignment)
+        let alignment = offsetAlignment
         let granule = unitBytes.reduce(1) { lcm($0, alignment / gcd($1, alignment)) }
         let fit = min(bindingLimit / max(widest, 1), maxUnits) / granule * granule
         precondition(fit > 0, "a unit of \(widest) bytes does not fit the \(bindingLimit)-byte binding limit")
@@ -37,8 +41,7 @@ extension VulkanBackend {
     /// `start` of an f32 tensor and spans `count` elements past it, with the
     /// elements to skip (for a kernel's offset push constant).
     func window(_ buffer: PooledBuffer, from start: Int, count: Int, write: Bool) -> (use: BufferUse, skip: Int) {
-        let alignment = max(4, info.minStorageBufferOffsetAlignment)
-        let offset = start * 4 / alignment * alignment
+        let offset = start * 4 / offsetAlignment * offsetAlignment
         let skip = (start * 4 - offset) / 4
         return (BufferUse(buffer: buffer.buffer, bytes: (skip + count) * 4, capacity: buffer.capacity, offset: offset,
                           write: write, owner: buffer), skip)

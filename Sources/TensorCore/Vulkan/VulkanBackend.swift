@@ -23,8 +23,6 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
     public let bindingLimit: Int
     /// `VulkanOptions.splitKTarget`.
     public let splitKTarget: Int
-    /// Set between `beginProfile` and `endProfile`.
-    let profile = Locked<OpProfiler?>(nil)
     /// A small buffer bound where a kernel's optional input is absent.
     private(set) var dummy: PooledBuffer!
 
@@ -47,7 +45,7 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
         info = device.info
         pool = BufferPool(device: device)
         let deviceRange = Int(min(device.info.maxStorageBufferRange, UInt64(Int32.max)))
-        let alignment = max(256, device.info.minStorageBufferOffsetAlignment)
+        let alignment = max(256, Self.offsetAlignment(device.info))
         bindingLimit = min(deviceRange, options.maxBindingBytes ?? .max) / alignment * alignment
         recorder = try CommandRecorder(device: device, bindingLimit: bindingLimit)
         splitKTarget = options.splitKTarget
@@ -244,18 +242,10 @@ extension VulkanBackend {
                             peakBytes: statistics.peakAllocatedBytes, bindingLimitBytes: bindingLimit)
     }
 
-    public func beginProfile() {
-        let profiler = OpProfiler()
-        profile.withLock { $0 = profiler }
-        recorder.setProfiler(profiler)
-    }
+    public func beginProfile() { recorder.swapProfiler(OpProfiler()) }
 
     public func endProfile() -> OpProfile {
-        recorder.setProfiler(nil)
-        let finished = profile.withLock { current -> OpProfiler? in
-            defer { current = nil }
-            return current
-        }
+        let finished = recorder.swapProfiler(nil)
         let clock = device.timestampBits > 0 ? "GPU timestamps" : "none (\(info.name) writes no timestamps)"
         return finished?.profile(clock: clock) ?? OpProfile(clock: clock, entries: [])
     }
