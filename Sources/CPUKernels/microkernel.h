@@ -18,22 +18,13 @@
 
 #pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,f16c,fma"))), apply_to = function)
 
+// Inside the target region: the driver is compiled for the kernels it runs.
+#include "gemm_blocking.h"
+
 enum {
     MR = 12,  // rows of the register tile: 24 accumulators + 2 B vectors + 1 broadcast of 32 zmm
     NR = 32,  // columns: two zmm of 16 lanes
 };
-
-/// A growable buffer that stays with its thread: calls would otherwise map and
-/// fault fresh pages every time (glibc serves these sizes with mmap).
-static inline uint32_t *reserve(uint32_t **buffer, size_t *capacity, size_t dwords) {
-    if (*capacity < dwords) {
-        free(*buffer);
-        *buffer = aligned_alloc(64, (dwords * 4 + 63) / 64 * 64);
-        *capacity = *buffer ? dwords : 0;
-        if (!*buffer) abort();  // a few MB per thread; nothing sensible to do without them
-    }
-    return *buffer;
-}
 
 /// Up to 32 consecutive elements of one row as 16 dwords of bf16 pairs; lanes
 /// past `count` are zero.

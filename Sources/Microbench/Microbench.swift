@@ -44,8 +44,13 @@ enum Microbench {
     // MARK: GEMM
 
     static func gemm(_ backend: CPUBackend) {
-        // A 3×3 convolution at the 64×64 latent with 320 channels, as a GEMM.
-        for (m, n, k) in [(4096, 320, 2880), (4096, 2880, 320), (4096, 1280, 320)] {
+        print("OpenBLAS core: \(CPUKernelSet.openBLASCore); kernel sets here: "
+              + CPUKernelSet.available.map(\.rawValue).joined(separator: ", "))
+        // SD 1.5's 64×64-latent convolutions and projections, BERT-base's
+        // products at 128 and 512 tokens, a deep-level product with few rows.
+        let shapes = [(4096, 320, 2880), (4096, 2880, 320), (4096, 1280, 320), (8192, 320, 320),
+                      (128, 768, 768), (128, 3072, 768), (512, 768, 3072), (128, 1280, 11520)]
+        for (m, n, k) in shapes {
             let flops = 2.0 * Double(m * n * k)
             let a = random(m * k), b = random(n * k)
             var c = [Float](repeating: 0, count: m * n)
@@ -57,10 +62,14 @@ enum Microbench {
                             a, Int32(k), b, Int32(k), 0, &c, Int32(n))
             }
             openblas_set_num_threads(1)
-            let x = backend.upload(a, shape: [m, k]), w = backend.upload(b, shape: [n, k])
-            let wrapped = time { _ = x.linear(w) }
-            print(String(format: "sgemm %5d×%4d×%4d  OpenBLAS direct %6.1f GFLOP/s   sdgen linear %6.1f GFLOP/s",
-                         m, n, k, flops / direct / 1e9, flops / wrapped / 1e9))
+            var line = String(format: "sgemm %5d×%4d×%5d  OpenBLAS direct %6.1f", m, n, k, flops / direct / 1e9)
+            for kernels in CPUKernelSet.available where kernels != .avx512BF16 {
+                let cpu = CPUBackend(threads: backend.threads, precision: backend.precision, kernels: kernels)
+                let x = cpu.upload(a, shape: [m, k]), w = cpu.upload(b, shape: [n, k])
+                let wrapped = time { _ = x.linear(w) }
+                line += String(format: "   %@ %6.1f", kernels.rawValue, flops / wrapped / 1e9)
+            }
+            print(line + " GFLOP/s")
         }
     }
 

@@ -12,7 +12,7 @@ struct BenchmarkOptions: ParsableArguments {
 
     @OptionGroup var backendOptions: BackendOptions
 
-    @Flag(help: "Measure each device's sgemm peak and show the fraction reached.")
+    @Flag(help: "Measure each device's peak (CPU: its multiply-add rate; GPU: a large sgemm) and show the fraction reached.")
     var peak = false
 
     @Flag(help: "Time every op of one more step (GPU timestamps, one op at a time; the host clock on the CPU) and show where the time went.")
@@ -29,12 +29,14 @@ struct BenchmarkOptions: ParsableArguments {
     /// What the per-device loop learned about each device, by its name ("cpu", "gpu").
     struct Devices {
         var names: [String: String] = [:]
-        var peaks: [String: Double] = [:]
+        var measuredPeaks: [String: PeakThroughput] = [:]
+        /// The peaks in flop/s.
+        var peaks: [String: Double] { measuredPeaks.mapValues(\.flopsPerSecond) }
 
-        /// "CPU: <backend>, sgemm peak …" lines for the table's heading.
+        /// "CPU: <backend>, peak …" lines for the table's heading.
         func heading(_ devices: [ComputeDevice]) -> String {
             devices.map { device in
-                let peakText = peaks[device.rawValue].map { String(format: ", sgemm peak %.1f GFLOP/s", $0 / 1e9) } ?? ""
+                let peakText = measuredPeaks[device.rawValue].map { ", \($0.summary)" } ?? ""
                 return "\(device.rawValue.uppercased()): \(names[device.rawValue] ?? "")\(peakText)"
             }.joined(separator: "\n")
         }
@@ -45,9 +47,14 @@ struct BenchmarkOptions: ParsableArguments {
     func forEachDevice(_ body: (ComputeDevice, any Backend) throws -> Void) throws -> Devices {
         var found = Devices()
         for device in devices {
-            let backend = try backendOptions.settings.applying(to: device).makeBackend(for: device)
-            found.names[device.rawValue] = backend.name
-            if peak { found.peaks[device.rawValue] = PeakThroughput.measure(on: backend) }
+            let settings = backendOptions.settings.applying(to: device)
+            let backend = try settings.makeBackend(for: device)
+            for note in settings.advisories(for: device) {
+                FileHandle.standardError.write(Data("warning: \(note)\n".utf8))
+            }
+            // Every number is reported with the machine it was measured on.
+            found.names[device.rawValue] = backend.name + (device == .cpu ? " on \(CPUKernelSet.processorName)" : "")
+            if peak { found.measuredPeaks[device.rawValue] = PeakThroughput.measure(on: backend) }
             try body(device, backend)
             if !json { Progress.clear() }
         }

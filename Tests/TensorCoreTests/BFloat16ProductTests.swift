@@ -50,7 +50,7 @@ final class BFloat16ProductTests: XCTestCase {
 
     func testDirectConvolution() throws {
         let direct = TestBackends.cpuBFloat16.map {
-            CPUBackend(threads: $0.threads, convolution: .direct, precision: .bf16, tuning: $0.tuning)
+            CPUBackend(threads: $0.threads, convolution: .direct, precision: .bf16, kernels: $0.kernels, tuning: $0.tuning)
         }
         for weightDType in [DType.f32, .f16] {
             try check("conv2d_direct", on: direct) { f, b in
@@ -79,7 +79,7 @@ final class BFloat16ProductTests: XCTestCase {
     /// their f32 tolerance (3e-5, OpReferenceTests).
     func testWinogradConvolutionStaysF32() throws {
         let winograd = TestBackends.cpuBFloat16.map {
-            CPUBackend(threads: $0.threads, convolution: .winograd, precision: .bf16, tuning: $0.tuning)
+            CPUBackend(threads: $0.threads, convolution: .winograd, precision: .bf16, kernels: $0.kernels, tuning: $0.tuning)
         }
         for name in ["conv2d_3x3_winograd", "conv2d_3x3_winograd_deep"] {
             let fixture = try Fixture("ops/\(name).safetensors")

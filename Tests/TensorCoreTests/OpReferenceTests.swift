@@ -12,11 +12,11 @@ final class OpReferenceTests: XCTestCase {
     let atol: Float = 1e-5, rtol: Float = 1e-4
 
     func forEachBackend(_ body: (any Backend) throws -> Void) rethrows {
-        for backend in TestBackends.all { try body(backend) }
+        for backend in TestBackends.ops { try body(backend) }
     }
 
     func check(_ fixtureName: String, atol: Float? = nil, rtol: Float? = nil,
-               on backends: [any Backend] = TestBackends.all,
+               on backends: [any Backend] = TestBackends.ops,
                file: StaticString = #filePath, line: UInt = #line,
                _ compute: (Fixture, any Backend) throws -> Tensor) throws {
         let fixture = try Fixture("ops/\(fixtureName).safetensors")
@@ -52,15 +52,16 @@ final class OpReferenceTests: XCTestCase {
     }
 
     /// Weights kept f16 (as SD's fp16 files are) in f32 products: converted
-    /// by sdgen's GEMM as it packs them (AVX-512 CPUs, up to 1024 rows), or
-    /// widened a few rows at a time for OpenBLAS; both against PyTorch's f32
-    /// product of the same (f16-representable) values, at the f32 tolerance.
+    /// by sdgen's GEMM as it packs them (every kernel set but generic), or
+    /// widened a few rows at a time first (generic, for OpenBLAS); both
+    /// against PyTorch's f32 product of the same (f16-representable) values,
+    /// at the f32 tolerance.
     func testHalfWeightsInF32Products() throws {
         var widened = CPUBackend.Tuning()
         widened.packsStoredWeights = false
         widened.widenedBlockBytes = 4 * 100
-        let backends = [CPUBackend(threads: 2, convolution: .direct),
-                        CPUBackend(threads: 2, convolution: .direct, tuning: widened)]
+        let backends = CPUKernelSet.available.map { CPUBackend(threads: 2, convolution: .direct, kernels: $0) }
+            + [CPUBackend(threads: 2, convolution: .direct, tuning: widened)]
         try check("linear_f16_weight", on: backends) { f, b in
             let weight = b.convert(try f.tensor("weight", on: b), to: .f16)
             return try f.tensor("x", on: b).linear(weight, try f.tensor("bias", on: b))
@@ -114,7 +115,7 @@ final class OpReferenceTests: XCTestCase {
                                    stride: fixture.int("stride")!, padding: padding(fixture))
     }
 
-    func checkConvolution(_ name: String, on backends: [any Backend] = TestBackends.all) throws {
+    func checkConvolution(_ name: String, on backends: [any Backend] = TestBackends.ops) throws {
         let geometry = Self.geometry(try Fixture("ops/\(name).safetensors"))
         for backend in backends {
             let winograd = (backend as? CPUBackend)?.usesWinograd(geometry) ?? false
@@ -204,15 +205,15 @@ final class OpReferenceTests: XCTestCase {
 
     // MARK: Attention
 
-    /// On every backend, and on the CPU as two GEMMs around a softmax (what
-    /// CPUs without AVX-512 run) besides the fused kernel.
+    /// On every backend and kernel set, and on the CPU as two GEMMs around a
+    /// softmax (what sets without AVX-512 run) besides the fused kernel.
     func testAttention() throws {
         var unfused = CPUBackend.Tuning()
         unfused.fusedAttention = false
-        XCTAssertEqual(TestBackends.cpu.usesFusedAttention, CPUBackend.hasAVX512)
+        XCTAssertEqual(TestBackends.cpu.usesFusedAttention, TestBackends.cpu.kernels >= .avx512)
         for name in ["attention_causal", "attention_cross", "attention_mask", "attention_long",
                      "attention_causal_split", "attention_wide_heads"] {
-            try check(name, on: TestBackends.all + [CPUBackend(threads: 2, tuning: unfused)]) { f, b in
+            try check(name, on: TestBackends.ops + [CPUBackend(threads: 2, tuning: unfused)]) { f, b in
                 let mask = f.shape("key_mask").isEmpty ? nil : try f.tensor("key_mask", on: b)
                 return b.attention(q: try f.tensor("q", on: b), k: try f.tensor("k", on: b),
                                    v: try f.tensor("v", on: b), heads: f.int("heads")!,

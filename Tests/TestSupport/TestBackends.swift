@@ -17,13 +17,23 @@ public enum TestBackends {
 
     /// The CPU with bf16 matrix products (`--precision bf16`): the AVX-512
     /// BF16 kernel where this CPU has one, and always the emulation that
-    /// stands in for it elsewhere. Held to bf16 references, not the f32 ones.
+    /// stands in for it elsewhere (on the AVX2 set's f32 product). Held to
+    /// bf16 references, not the f32 ones.
     public static let cpuBFloat16: [CPUBackend] = {
-        var emulated = CPUBackend.Tuning()
-        emulated.nativeBFloat16 = false
-        let both = [CPUBackend(threads: 2, precision: .bf16), CPUBackend(threads: 2, precision: .bf16, tuning: emulated)]
-        return CPUBackend.hasNativeBFloat16 ? both : [both[1]]
+        let emulated = CPUBackend(threads: 2, precision: .bf16, kernels: min(CPUKernelSet.detected, .avx2))
+        return CPUKernelSet.detected == .avx512BF16 ? [CPUBackend(threads: 2, precision: .bf16), emulated] : [emulated]
     }()
+
+    /// The CPU under every kernel set this machine can run other than the one
+    /// `cpu` takes (SDGEN_CPU narrows to them), each with direct and with
+    /// Winograd convolutions, so the op fixtures hold every path: OpenBLAS,
+    /// the AVX2 GEMM, the AVX-512 GEMM with fused attention.
+    public static let cpuOtherKernelSets: [CPUBackend] = CPUKernelSet.available
+        .filter { $0 != cpu.kernels && $0 != .avx512BF16 }  // avx512-bf16 differs from avx512 in bf16 only
+        .flatMap { [CPUBackend(threads: 2, kernels: $0), CPUBackend(threads: 2, convolution: .winograd, kernels: $0)] }
+
+    /// What the op fixtures run on: `all` and the other kernel sets.
+    public static var ops: [any Backend] { all + cpuOtherKernelSets }
 
     /// The Vulkan backend with f32 weights, so GPU results are held to the
     /// same tolerances as the CPU's (f16 weights are tested separately, with

@@ -27,13 +27,25 @@ void sdgen_bf16_gemm(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t
                      const void *b, sdgen_gemm_dtype bType, ptrdiff_t ldb,
                      float beta, float *c, ptrdiff_t ldc);
 
-/// sdgen_bf16_gemm's f32 twin (FMA, no rounding), for B stored f16 or bf16:
-/// it widens B as it packs it, where sgemm would need a widened copy first.
-/// Call only where sdgen_avx512_supported() is true.
+/// sdgen_bf16_gemm's f32 twin (FMA, no rounding): the AVX-512 kernel set's
+/// product for every f32 product, B stored f32, f16 or bf16 (widened as it is
+/// packed, where sgemm would need a widened copy first). Call only where
+/// sdgen_avx512_supported() is true.
 void sdgen_f32_gemm(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
                     const float *a, ptrdiff_t lda,
                     const void *b, sdgen_gemm_dtype bType, ptrdiff_t ldb,
                     float beta, float *c, ptrdiff_t ldc);
+
+/// Whether this CPU has AVX2, FMA and F16C, which the AVX2 kernel set needs.
+int sdgen_avx2_supported(void);
+
+/// sdgen_f32_gemm for CPUs with AVX2 + FMA only (a 6×16 register tile of ymm):
+/// the same contract, B stored f32, f16 or bf16. Call only where
+/// sdgen_avx2_supported() is true.
+void sdgen_f32_gemm_avx2(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
+                         const float *a, ptrdiff_t lda,
+                         const void *b, sdgen_gemm_dtype bType, ptrdiff_t ldb,
+                         float beta, float *c, ptrdiff_t ldc);
 
 /// Scaled dot-product attention of one head for `queries` consecutive query
 /// rows, with bf16 products as sdgen_bf16_gemm's: scores = scale·q·kᵀ from
@@ -58,6 +70,15 @@ void sdgen_f32_attention(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_
                          const float *v, ptrdiff_t ldv, float *o, ptrdiff_t ldo,
                          ptrdiff_t queries, ptrdiff_t keys, int headDim, float scale,
                          const float *keyBias, int causal, ptrdiff_t firstQuery);
+
+/// Peak-rate loops (peak.c): `iterations` rounds of independent multiply-adds
+/// on one thread, returning a sum so nothing is optimised away. Per round:
+/// 16 FMAs of 16 lanes (avx512, 512 flops), 12 FMAs of 8 lanes (avx2, 192
+/// flops), 16 VDPBF16PS of 16 lanes × 2 pairs (bf16, 1024 flops). Call each
+/// only where its instructions exist.
+float sdgen_peak_f32_avx512(long iterations, float x);
+float sdgen_peak_f32_avx2(long iterations, float x);
+float sdgen_peak_bf16(long iterations, float x);
 
 #ifdef __cplusplus
 }

@@ -41,7 +41,9 @@ public struct BackendSettings: Sendable, Equatable {
     public func makeBackend(for device: ComputeDevice) throws -> any Backend {
         switch device {
         case .cpu:
-            return CPUBackend(threads: threads, convolution: convolution, precision: precision)
+            let kernels: CPUKernelSet
+            do { kernels = try CPUKernelSet.fromEnvironment() } catch { throw DeviceError.kernelSet(error.description) }
+            return CPUBackend(threads: threads, convolution: convolution, precision: precision, kernels: kernels)
         case .gpu:
             if precision != .f32 { throw DeviceError.precisionUnsupported(precision) }
             do {
@@ -50,6 +52,22 @@ public struct BackendSettings: Sendable, Equatable {
                 throw DeviceError.gpuUnavailable(error.description)
             }
         }
+    }
+
+    /// What a user should know about these settings on `device` before it
+    /// computes: bf16 products where they bring no speed (emulated, or a
+    /// core whose VDPBF16PS rate does not beat its f32 FMA rate).
+    public func advisories(for device: ComputeDevice) -> [String] {
+        guard device == .cpu, precision == .bf16 else { return [] }
+        let kernels = CPUKernelSet.selected
+        guard kernels == .avx512BF16 else {
+            return ["bf16 products are emulated under CPU kernel set \(kernels) (no AVX-512 BF16): "
+                    + "bf16 results, slower than f32"]
+        }
+        let core = CPUPeak.measure(kernels: kernels, threads: 1, seconds: 0.02)
+        guard !core.bf16Pays, let bf16 = core.bf16 else { return [] }
+        return ["bf16 brings no speed on this CPU: VDPBF16PS peaks at \(CPUPeak.format(bf16)) per core, "
+                + "f32 FMA at \(CPUPeak.format(core.f32)); f32 is as fast and exact"]
     }
 
     /// The settings as they apply to one column of a CPU-vs-GPU comparison:
@@ -64,6 +82,8 @@ public struct BackendSettings: Sendable, Equatable {
 public enum DeviceError: Error, CustomStringConvertible, Equatable {
     case gpuUnavailable(String)
     case precisionUnsupported(MatmulPrecision)
+    /// SDGEN_CPU names no kernel set, or one this CPU cannot run.
+    case kernelSet(String)
 
     public var description: String { description(naming: { _ in nil }) }
 
@@ -78,6 +98,8 @@ public enum DeviceError: Error, CustomStringConvertible, Equatable {
         case let .precisionUnsupported(precision):
             (name(.precision).map { "\($0) \(precision.rawValue)" } ?? "\(precision.rawValue) matrix-product precision")
                 + " is a CPU option; the GPU backend computes in f32"
+        case let .kernelSet(reason):
+            reason
         }
     }
 }

@@ -1,7 +1,7 @@
 import CPUKernels
 import Foundation
 
-/// Multi-head scaled dot-product attention. Where the CPU has AVX-512, one
+/// Multi-head scaled dot-product attention. Under the AVX-512 kernel sets, one
 /// fused kernel per head (below); elsewhere two GEMMs around a softmax, a
 /// block of queries of one head at a time: the score block (queries × keys)
 /// is at most a few MB, so 4096-token self-attention never holds more than
@@ -89,8 +89,8 @@ extension CPUBackend {
     public var usesFusedAttention: Bool {
         guard tuning.fusedAttention else { return false }
         switch precision {
-        case .f32: return Self.hasAVX512
-        case .bf16: return Self.hasNativeBFloat16 && tuning.nativeBFloat16
+        case .f32: return kernels >= .avx512
+        case .bf16: return hasNativeBFloat16
         }
     }
 

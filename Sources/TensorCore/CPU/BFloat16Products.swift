@@ -1,12 +1,10 @@
 import CPUKernels
 
 extension CPUBackend {
-    /// Whether this CPU runs bf16 products natively (AVX-512 BF16); elsewhere
-    /// they are emulated (rounded operands through f32 sgemm), same results, no faster.
-    public static let hasNativeBFloat16 = sdgen_bf16_gemm_supported() != 0
-
-    /// Whether this CPU has AVX-512 (F, BW, VL, DQ), which the fused attention kernel needs.
-    public static let hasAVX512 = sdgen_avx512_supported() != 0
+    /// Whether bf16 products run natively (the avx512-bf16 kernel set);
+    /// elsewhere they are emulated (rounded operands through the f32
+    /// product), same results, no faster.
+    public var hasNativeBFloat16: Bool { kernels == .avx512BF16 }
 }
 
 extension DType {
@@ -21,12 +19,12 @@ extension DType {
 
 extension CPUBackend {
     /// A bf16-precision product on the calling thread: the AVX-512 BF16 kernel,
-    /// or where the CPU lacks it (or `tuning.nativeBFloat16` is off, for tests)
-    /// the same arithmetic through f32 sgemm on operands rounded to bf16.
+    /// or under narrower kernel sets the same arithmetic through the f32
+    /// product on operands rounded to bf16.
     func bfloat16GEMM(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                       a: UnsafePointer<Float>, lda: Int, b: UnsafeRawPointer, bType: DType, ldb: Int,
                       beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        if Self.hasNativeBFloat16 && tuning.nativeBFloat16 {
+        if hasNativeBFloat16 {
             sdgen_bf16_gemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, bType.gemmType, ldb,
                             beta, c, ldc)
             return
@@ -36,9 +34,9 @@ extension CPUBackend {
         let (bRows, bColumns) = transB ? (n, k) : (k, n)
         let (aCopy, roundedA) = roundedToBFloat16(a, .f32, rows: aRows, columns: aColumns, ld: lda)
         let (bCopy, roundedB) = roundedToBFloat16(b, bType, rows: bRows, columns: bColumns, ld: ldb)
-        sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-              a: roundedA, lda: max(aColumns, 1), b: roundedB, ldb: max(bColumns, 1),
-              beta: beta, c: c, ldc: ldc)
+        f32GEMM(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                a: roundedA, lda: max(aColumns, 1), b: roundedB, bType: .f32, ldb: max(bColumns, 1),
+                beta: beta, c: c, ldc: ldc)
         withExtendedLifetime((aCopy, bCopy)) {}
     }
 

@@ -1,8 +1,10 @@
 import CBLAS
 import Foundation
 
-/// The reference backend: f32 on the host, matrix products through OpenBLAS,
-/// everything else in SIMD loops split over `threads` workers.
+/// The reference backend: f32 on the host, matrix products through sdgen's
+/// own GEMM for the CPU's kernel set (`CPUKernelSet`; OpenBLAS where the CPU
+/// has neither AVX2 nor AVX-512), everything else in SIMD loops split over
+/// `threads` workers.
 ///
 /// All parallelism is ours: OpenBLAS is called single-threaded, large GEMMs
 /// are split over the workers (`gemm`), so no second thread pool competes
@@ -11,6 +13,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     public let threads: Int
     public let convolutionAlgorithm: ConvolutionAlgorithm
     public let precision: MatmulPrecision
+    /// The instructions the products and attention use.
+    public let kernels: CPUKernelSet
     public var matmulPrecision: MatmulPrecision { precision }
     public let tuning: Tuning
     /// Set between `beginProfile` and `endProfile`.
@@ -24,12 +28,9 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         public var winogradKernelChunkBytes = 64 << 20
         /// f16/bf16 weight rows widened to f32 this many bytes at a time.
         public var widenedBlockBytes = 16 << 20
-        /// bf16 products on the AVX-512 BF16 kernel where the CPU has it; off,
-        /// they are emulated through f32 sgemm (tests check both agree).
-        public var nativeBFloat16 = true
-        /// f16/bf16 weights converted as sdgen's f32 GEMM packs them where the
-        /// CPU has AVX-512; off, widened in blocks for OpenBLAS (what other
-        /// CPUs do; tests check both).
+        /// f16/bf16 weights converted as sdgen's f32 GEMM packs them; off,
+        /// widened in blocks first (what the generic set does for OpenBLAS;
+        /// tests check both).
         public var packsStoredWeights = true
         /// Attention as one fused kernel where the CPU has AVX-512; off, as
         /// two GEMMs around a softmax (what other CPUs run; tests check both).
@@ -38,12 +39,15 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         public init() {}
     }
 
+    /// `kernels` may only narrow what this CPU has (`CPUKernelSet.available`).
     public init(threads: Int? = nil, convolution: ConvolutionAlgorithm = .automatic,
-                precision: MatmulPrecision = .f32, tuning: Tuning = Tuning()) {
+                precision: MatmulPrecision = .f32, kernels: CPUKernelSet = .selected, tuning: Tuning = Tuning()) {
+        precondition(kernels <= CPUKernelSet.detected, "CPU kernel set \(kernels) on a CPU with \(CPUKernelSet.detected)")
         let count = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
         self.threads = count
         convolutionAlgorithm = convolution
         self.precision = precision
+        self.kernels = kernels
         self.tuning = tuning
         // We split GEMMs over our own workers (`gemm`); see there for why.
         openblas_set_num_threads(1)
@@ -52,8 +56,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     public var name: String {
         let convolutions = convolutionAlgorithm == .automatic ? "" : ", \(convolutionAlgorithm.rawValue) 3×3 convolutions"
         let products = switch precision {
-        case .f32: "OpenBLAS"
-        case .bf16: Self.hasNativeBFloat16 && tuning.nativeBFloat16 ? "bf16 products, AVX-512 BF16" : "bf16 products, emulated"
+        case .f32: kernels.productKernels
+        case .bf16: hasNativeBFloat16 ? "bf16 products, AVX-512 BF16" : "bf16 products emulated on \(kernels.productKernels)"
         }
         // Test-only switches, named so parity lines tell the paths apart.
         let switches = (tuning.fusedAttention ? "" : ", unfused attention")

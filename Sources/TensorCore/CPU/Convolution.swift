@@ -52,7 +52,7 @@ extension CPUBackend {
                         }
                     }
                 }
-                withGEMMWeightRows(weight, rowLength: patch, productRows: rows) { w, dtype, outputs in
+                withGEMMWeightRows(weight, rowLength: patch) { w, dtype, outputs in
                     gemm(transB: true, m: rows, n: outputs.count, k: patch, a: col, lda: patch, b: w, bType: dtype, ldb: patch,
                           beta: bias == nil ? 0 : 1, c: c + start * cout + outputs.lowerBound, ldc: cout)
                 }

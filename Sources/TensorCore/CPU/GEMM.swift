@@ -14,8 +14,8 @@ extension CPUBackend {
     /// Products smaller than this many multiply-adds run on one worker.
     static let parallelGEMMWork = 1 << 22
 
-    /// A product on all workers, each running `gemmOnThisThread` (OpenBLAS,
-    /// or sdgen's kernels per precision and weight type). OpenBLAS itself runs single-threaded: its idle
+    /// A product on all workers, each running `gemmOnThisThread` (sdgen's
+    /// kernels for the kernel set and precision, or OpenBLAS). OpenBLAS itself runs single-threaded: its idle
     /// threads spin (sched_yield) for ~0.1 s after every call, which on a
     /// 2-core machine steals the cores from our own loops between GEMMs
     /// (measured: 10% of a UNet step in the scheduler). So big products are
@@ -24,7 +24,7 @@ extension CPUBackend {
     /// tokens against 3072 outputs).
     ///
     /// B may be f16 or bf16 (a resident weight) only where
-    /// `packsStoredWeights(rows:)`: sdgen's kernels read it as they pack it.
+    /// `packsStoredWeights`: sdgen's kernels read it as they pack it.
     func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
               a: UnsafePointer<Float>, lda: Int, b: UnsafeRawPointer, bType: DType = .f32, ldb: Int,
               beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
@@ -57,41 +57,52 @@ extension CPUBackend {
                           a: UnsafePointer<Float>, lda: Int, b: UnsafeRawPointer, bType: DType = .f32, ldb: Int,
                           beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
         switch precision {
-        case .f32 where bType == .f32:
-            sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
-                  b: b.assumingMemoryBound(to: Float.self), ldb: ldb, beta: beta, c: c, ldc: ldc)
         case .f32:
-            precondition(Self.hasAVX512, "f32 products take \(bType) operands only through sdgen's kernel")
-            sdgen_f32_gemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, bType.gemmType, ldb,
-                           beta, c, ldc)
+            f32GEMM(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                    b: b, bType: bType, ldb: ldb, beta: beta, c: c, ldc: ldc)
         case .bf16:
             bfloat16GEMM(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                          b: b, bType: bType, ldb: ldb, beta: beta, c: c, ldc: ldc)
         }
     }
 
-    /// Whether a product with `rows` rows of A takes an f16/bf16 weight as
-    /// stored, converted as sdgen's kernel packs it, instead of widened to f32
-    /// for OpenBLAS first: in bf16 precision always; in f32 where the CPU has
-    /// AVX-512 and the rows are few. Widening costs ∝ N·K against the
-    /// product's M·N·K, so it shows at BERT's and CLIP's 128–154 rows (own
-    /// kernel 5–19% faster) and not at the UNet's 8192 (OpenBLAS 0–10% faster
-    /// on K = 320 products).
-    func packsStoredWeights(rows: Int) -> Bool {
-        switch precision {
-        case .bf16: true
-        case .f32: Self.hasAVX512 && tuning.packsStoredWeights && rows <= Self.packedWeightRowLimit
+    /// An f32 product on the calling thread through the kernel set's GEMM;
+    /// OpenBLAS under the generic set, which takes f32 B only.
+    @inline(__always)
+    func f32GEMM(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+                 a: UnsafePointer<Float>, lda: Int, b: UnsafeRawPointer, bType: DType = .f32, ldb: Int,
+                 beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        switch kernels {
+        case .avx512, .avx512BF16:
+            sdgen_f32_gemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, bType.gemmType, ldb,
+                           beta, c, ldc)
+        case .avx2:
+            sdgen_f32_gemm_avx2(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, bType.gemmType, ldb,
+                                beta, c, ldc)
+        case .generic:
+            precondition(bType == .f32, "OpenBLAS products take f32 operands; \(bType) must be widened first")
+            sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                  b: b.assumingMemoryBound(to: Float.self), ldb: ldb, beta: beta, c: c, ldc: ldc)
         }
     }
 
-    static let packedWeightRowLimit = 1024
+    /// Whether products take an f16/bf16 weight as stored, converted as
+    /// sdgen's kernel packs it, instead of widened to f32 first: always with
+    /// sdgen's own kernels (and in bf16 precision, whose emulation rounds from
+    /// any type); OpenBLAS (the generic set) needs f32.
+    var packsStoredWeights: Bool {
+        switch precision {
+        case .bf16: true
+        case .f32: kernels >= .avx2 && tuning.packsStoredWeights
+        }
+    }
 
     /// Calls `body` with a [rows, rowLength] weight in blocks of rows in a
-    /// form `gemm` takes as B for a product with `rows` rows of A: as stored
+    /// form `gemm` takes as B: as stored
     /// where `packsStoredWeights`, else widened to f32 (`withWidenedRows`).
-    func withGEMMWeightRows(_ weight: Tensor, rowLength: Int, productRows: Int,
+    func withGEMMWeightRows(_ weight: Tensor, rowLength: Int,
                             _ body: (UnsafeRawPointer, DType, Range<Int>) -> Void) {
-        if packsStoredWeights(rows: productRows) {
+        if packsStoredWeights {
             body(weight.rawBytes, weight.dtype, 0..<(weight.count / max(rowLength, 1)))
         } else {
             withWidenedRows(weight, rowLength: rowLength) { body($0, .f32, $1) }  // f32 weights pass through as they are
@@ -119,7 +130,7 @@ extension CPUBackend {
             }
             if rows > 0 {
                 let a = x.floats
-                withGEMMWeightRows(weight, rowLength: k, productRows: rows) { w, dtype, outputs in
+                withGEMMWeightRows(weight, rowLength: k) { w, dtype, outputs in
                     gemm(transB: true, m: rows, n: outputs.count, k: k, a: a, lda: k, b: w, bType: dtype, ldb: k,
                           beta: bias == nil ? 0 : 1, c: c + outputs.lowerBound, ldc: n)
                 }

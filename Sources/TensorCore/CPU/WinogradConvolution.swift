@@ -11,8 +11,8 @@
 ///   right before the GEMMs that read them. Wide layers have small images,
 ///   so then a single block holds every tile and no chunk is made twice.
 /// The 36 GEMMs of a block and chunk are independent; they run side by side,
-/// one single-threaded OpenBLAS call per worker, which beats splitting each
-/// small GEMM in two.
+/// one single-threaded product per worker, which beats splitting each small
+/// GEMM in two.
 extension CPUBackend {
     /// Transformed input plus products of one block of tiles, in bytes.
     static let winogradBlockBytes = 12 << 20
@@ -138,10 +138,10 @@ extension CPUBackend {
         let workers = min(threads, Winograd.points)
         parallelFor(Winograd.points, threads: workers) { range in
             for p in range {
-                sgemm(transB: true, m: rows, n: width, k: cin,
-                      a: transformed + p * blockTiles * cin, lda: cin,
-                      b: kernels + p * width * cin, ldb: cin,
-                      c: products + p * blockTiles * width, ldc: width)
+                f32GEMM(transB: true, m: rows, n: width, k: cin,
+                        a: transformed + p * blockTiles * cin, lda: cin,
+                        b: kernels + p * width * cin, ldb: cin,
+                        c: products + p * blockTiles * width, ldc: width)
             }
         }
     }

@@ -1,0 +1,104 @@
+import TensorCore
+import TestSupport
+import XCTest
+
+/// Every CPU kernel set's product on the shapes where register tiles and
+/// blocks go ragged (M, N and K one short of, equal to and one past the 6×16
+/// and 12×32 tiles; K past a block), each transpose, f16/bf16 weights and
+/// beta = 1, against the same product summed in float64 — the definition,
+/// which PyTorch's op fixtures only sample at a few shapes.
+///
+/// Tolerance: 2e-6 · K absolute on unit-scale operands (f32 accumulation over K terms in another order).
+final class GEMMKernelSetTests: XCTestCase {
+    static func values(_ count: Int, seed: UInt64) -> [Float] {
+        var state = seed
+        return (0..<count).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(state >> 40) / Float(1 << 24) * 2 - 1
+        }
+    }
+
+    func testRaggedShapesOnEveryKernelSet() throws {
+        let sizes = [(1, 1, 1), (5, 15, 7), (6, 16, 8), (7, 17, 9), (11, 31, 3), (12, 32, 64), (13, 33, 65),
+                     (97, 50, 300), (200, 40, 17), (3, 70, 1030), (2, 20, 8200)]
+        for kernels in CPUKernelSet.available {
+            let backend = CPUBackend(threads: 2, kernels: kernels)
+            for (m, n, k) in sizes {
+                for (transposeA, transposeB) in [(false, false), (true, false), (false, true), (true, true)] {
+                    check(backend, m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB)
+                }
+            }
+        }
+    }
+
+    /// The model's weight products: x·Wᵀ + bias with W kept f16 or bf16 (so
+    /// exactly representable), through `linear` on every kernel set.
+    func testStoredHalfWeightsOnEveryKernelSet() throws {
+        for kernels in CPUKernelSet.available {
+            let backend = CPUBackend(threads: 2, kernels: kernels)
+            for (rows, outputs, inputs) in [(7, 33, 19), (130, 70, 320), (2500, 24, 40)] {
+                for dtype in [DType.f16, .bf16] {
+                    let x = Self.values(rows * inputs, seed: 1)
+                    let stored = backend.convert(backend.upload(Self.values(outputs * inputs, seed: 2),
+                                                                shape: [outputs, inputs]), to: dtype)
+                    let w = stored.toArray()  // the representable values the product must use
+                    let bias = Self.values(outputs, seed: 3)
+                    let result = backend.upload(x, shape: [rows, inputs])
+                        .linear(stored, backend.upload(bias, shape: [outputs])).toArray()
+                    var expected = [Float](repeating: 0, count: rows * outputs)
+                    for i in 0..<rows {
+                        for j in 0..<outputs {
+                            var sum = Double(bias[j])
+                            for p in 0..<inputs { sum += Double(x[i * inputs + p]) * Double(w[j * inputs + p]) }
+                            expected[i * outputs + j] = Float(sum)
+                        }
+                    }
+                    assertClose(result, expected, atol: 2e-6 * Float(inputs), rtol: 0,
+                                "linear \(rows)×\(outputs)×\(inputs), \(dtype) weights, \(backend.name)")
+                }
+            }
+        }
+    }
+
+    /// SDGEN_CPU narrows the set; a name it does not know, or a set this CPU
+    /// cannot run, is refused with the sets there are.
+    func testEnvironmentNarrowsTheKernelSet() throws {
+        XCTAssertEqual(try CPUKernelSet.fromEnvironment([:]), CPUKernelSet.detected)
+        XCTAssertEqual(try CPUKernelSet.fromEnvironment(["SDGEN_CPU": ""]), CPUKernelSet.detected)
+        for set in CPUKernelSet.available {
+            XCTAssertEqual(try CPUKernelSet.fromEnvironment(["SDGEN_CPU": set.rawValue.uppercased()]), set)
+        }
+        XCTAssertThrowsError(try CPUKernelSet.fromEnvironment(["SDGEN_CPU": "sse9"])) { error in
+            XCTAssertEqual(error as? CPUKernelSetError, .unknown("sse9"))
+            XCTAssertTrue("\(error)".contains("generic, avx2, avx512, avx512-bf16"), "\(error)")
+        }
+        for set in CPUKernelSet.allCases where set > CPUKernelSet.detected {
+            XCTAssertThrowsError(try CPUKernelSet.fromEnvironment(["SDGEN_CPU": set.rawValue])) { error in
+                XCTAssertEqual(error as? CPUKernelSetError, .unsupported(set, detected: CPUKernelSet.detected))
+            }
+        }
+    }
+
+    private func check(_ backend: CPUBackend, m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool,
+                       file: StaticString = #filePath, line: UInt = #line) {
+        let a = Self.values(m * k, seed: UInt64(m * 7 + k)), b = Self.values(k * n, seed: UInt64(n * 13 + k))
+        let alpha: Float = 0.75
+        let left = backend.upload(a, shape: [1] + (transposeA ? [k, m] : [m, k]))
+        let right = backend.upload(b, shape: [1] + (transposeB ? [n, k] : [k, n]))
+        let result = left.matmul(right, transposeA: transposeA, transposeB: transposeB, alpha: alpha).toArray()
+        var expected = [Float](repeating: 0, count: m * n)
+        for i in 0..<m {
+            for j in 0..<n {
+                var sum = 0.0
+                for p in 0..<k {
+                    let x = transposeA ? a[p * m + i] : a[i * k + p], y = transposeB ? b[j * k + p] : b[p * n + j]
+                    sum += Double(x) * Double(y)
+                }
+                expected[i * n + j] = Float(Double(alpha) * sum)
+            }
+        }
+        assertClose(result, expected, atol: 2e-6 * Float(k), rtol: 0,
+                    "\(m)×\(n)×\(k) A\(transposeA ? "ᵀ" : "")·B\(transposeB ? "ᵀ" : "") on \(backend.name)",
+                    file: file, line: line)
+    }
+}
