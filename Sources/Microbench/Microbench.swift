@@ -48,7 +48,7 @@ enum Microbench {
               + CPUKernelSet.available.map(\.rawValue).joined(separator: ", "))
         // SD 1.5's 64×64-latent convolutions and projections, BERT-base's
         // products at 128 and 512 tokens, a deep-level product with few rows.
-        let shapes = [(4096, 320, 2880), (4096, 2880, 320), (4096, 1280, 320), (8192, 320, 320),
+        let shapes = [(4096, 320, 2880), (4096, 2880, 320), (4096, 1280, 320), (8192, 320, 320), (8192, 2560, 320),
                       (128, 768, 768), (128, 3072, 768), (512, 768, 3072), (128, 1280, 11520)]
         for (m, n, k) in shapes {
             let flops = 2.0 * Double(m * n * k)
@@ -67,7 +67,10 @@ enum Microbench {
                 let cpu = CPUBackend(threads: backend.threads, precision: backend.precision, kernels: kernels)
                 let x = cpu.upload(a, shape: [m, k]), w = cpu.upload(b, shape: [n, k])
                 let wrapped = time { _ = x.linear(w) }
-                line += String(format: "   %@ %6.1f", kernels.rawValue, flops / wrapped / 1e9)
+                let half = cpu.convert(w, to: .f16)
+                let fromHalf = time { _ = x.linear(half) }
+                line += String(format: "   %@ %6.1f (f16 weights %6.1f)", kernels.rawValue, flops / wrapped / 1e9,
+                               flops / fromHalf / 1e9)
             }
             print(line + " GFLOP/s")
         }
