@@ -68,8 +68,9 @@ enum Microbench {
                 let x = cpu.upload(a, shape: [m, k]), w = cpu.upload(b, shape: [n, k])
                 let wrapped = time { _ = x.linear(w) }
                 let half = cpu.convert(w, to: .f16)
-                let fromHalf = time { _ = x.linear(half) }
-                line += String(format: "   %@ %6.1f (f16 weights %6.1f)", kernels.rawValue, flops / wrapped / 1e9,
+                let bias = cpu.upload(random(n), shape: [n])
+                let fromHalf = time { _ = x.linear(half, bias) }
+                line += String(format: "   %@ %6.1f (f16 weights + bias %6.1f)", kernels.rawValue, flops / wrapped / 1e9,
                                flops / fromHalf / 1e9)
             }
             print(line + " GFLOP/s")
@@ -218,7 +219,7 @@ struct UncheckedPointers: @unchecked Sendable {
 extension Microbench {
     /// SD 1.5's largest self-attention: 2 × 4096 tokens × 8 heads of 40.
     static func attention(_ backend: CPUBackend) {
-        for (tokens, width, heads, keys) in [(4096, 320, 8, 4096), (4096, 320, 8, 77), (1024, 640, 8, 1024)] {
+        for (tokens, width, heads, keys) in [(4096, 320, 8, 4096), (4096, 320, 8, 2048), (4096, 320, 8, 1024), (4096, 320, 8, 77), (1024, 640, 8, 1024), (4096, 512, 8, 4096)] {
             let q = backend.upload(random(2 * tokens * width), shape: [2, tokens, width])
             let k = backend.upload(random(2 * keys * width), shape: [2, keys, width])
             let seconds = time(repeats: 2) {

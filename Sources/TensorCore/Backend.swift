@@ -10,6 +10,8 @@ public enum Activation: String, Sendable, CaseIterable {
     case silu
     /// BERT's pooler.
     case tanh
+    /// max(x, 0), the tiny autoencoder's (TAESD) activation.
+    case relu
 }
 
 /// Zero padding of a convolution's input. Usually the same on every side;

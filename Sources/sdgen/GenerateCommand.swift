@@ -134,6 +134,13 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "When --width/--height differ from the init image's size: stretch (diffusers' default), crop (scale to cover, cut the centre) or pad (scale to fit, extend the edges).")
     var resize: ImageFit = .stretch
 
+    @Option(help: ArgumentHelp("Decode with the tiny autoencoder: 'taesd' (weights/taesd, from `sdgen download madebyollin/taesd`) or an AutoencoderTiny folder.",
+                               discussion: "TAESD decodes a 512×512 image in a fraction of a second (the full VAE takes seconds on a CPU), with softer fine detail."))
+    var vae: String?
+
+    @Option(help: "Every N steps, write the image so far (decoded with TAESD: --vae's, else weights/taesd) to OUTPUT.preview.png (0: never).")
+    var previewEvery = 0
+
     @Flag(help: "Fail instead of replacing an existing output file.")
     var noOverwrite = false
 
@@ -158,6 +165,8 @@ struct GenerateCommand: ParsableCommand {
         case .maskBlur: "--mask-blur"
         case .guidanceRescale: "--guidance-rescale"
         case .timestepSpacing: "--timestep-spacing"
+        case .decoder: "--vae"
+        case .previewEvery: "--preview-every"
         }
     }
 
@@ -168,6 +177,23 @@ struct GenerateCommand: ParsableCommand {
                                   && maskBlur == 0) else {
             throw ValidationError("--mask, --strength, --invert-mask, --mask-blur, --outpaint and --resize need --init-image")
         }
+        guard previewEvery >= 0 else { throw ValidationError("--preview-every must be 0 (no previews) or more") }
+    }
+
+    /// The tiny autoencoder's folder, where --vae or --preview-every ask for one.
+    private func tinyAutoencoderFolder() throws -> URL? {
+        guard let choice = vae ?? (previewEvery > 0 ? "taesd" : nil) else { return nil }
+        let folder = URL(fileURLWithPath: choice == "taesd" ? "weights/taesd" : choice)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory) else {
+            throw CommandFailure(choice == "taesd"
+                ? "no TAESD in weights/taesd (for --\(vae != nil ? "vae taesd" : "preview-every")): get it with `sdgen download madebyollin/taesd`"
+                : "--vae \(choice): no such folder")
+        }
+        guard isDirectory.boolValue else {
+            throw CommandFailure("--vae \(choice): a single VAE file is not supported; give 'taesd' or an AutoencoderTiny folder")
+        }
+        return folder
     }
 
     func run() throws {
@@ -196,6 +222,9 @@ struct GenerateCommand: ParsableCommand {
                                             backend: backend, embeddings: embeddings,
                                             loraLibrary: LoRALibrary(folder: URL(fileURLWithPath: loraDir)),
                                             loras: firstLoRAs, strictLoRA: strictLora)
+        if let folder = try tinyAutoencoderFolder() {
+            try service.attachTinyAutoencoder(folder: folder)
+        }
         // Not held: a request with other LoRAs loads the model again, and the old weights should go.
         let modelName = service.model.name
         let applied = service.model.loras.map { "\($0.name) \($0.unetWeight)" }.joined(separator: ", ")
@@ -217,6 +246,9 @@ struct GenerateCommand: ParsableCommand {
                         if !quiet && !json {
                             ProgressBar.show(done: progress.step, total: progress.steps, secondsPerStep: progress.seconds)
                         }
+                    case let .preview(image, _, rgb):
+                        let destination = destinations[done + image]
+                        try PNGFile.write(rgb, to: destination.deletingPathExtension().appendingPathExtension("preview.png"))
                     case .decoding:
                         break
                     case let .finished(image):
@@ -276,6 +308,8 @@ struct GenerateCommand: ParsableCommand {
         request.emphasis = emphasis
         request.loras = loras
         if let count { request.count = count }
+        request.decoder = vae == nil ? .model : .tiny
+        request.previewEvery = previewEvery
         return request
     }
 

@@ -43,6 +43,7 @@ final class GenerationServiceTests: XCTestCase {
                     case .started: "started"
                     case .step: "step"
                     case .decoding: "decoding"
+                    case .preview: "preview"
                     case .finished: "finished"
                     }
                     log.update { $0.append((index, name)) }

@@ -49,6 +49,8 @@ extension GenerationParameter {
         case .maskBlur: "mask blur"
         case .guidanceRescale: "guidance rescale"
         case .timestepSpacing: "timestep spacing"
+        case .decoder: "the decoder"
+        case .previewEvery: "the preview interval"
         default: rawValue
         }
     }

@@ -1,8 +1,13 @@
+import ImageIO
+
 /// What a running generation reports, in order: for each image `started`,
-/// one `step` per scheduler evaluation, `decoding`, then `finished` with the image.
+/// one `step` per scheduler evaluation (with a `preview` after every
+/// `previewEvery`-th but the last), `decoding`, then `finished` with the image.
 public enum GenerationEvent: Sendable {
     case started(image: Int, of: Int, seed: UInt64)
     case step(StepProgress)
+    /// The latents after `step` decoded by the tiny autoencoder.
+    case preview(image: Int, step: Int, RGBImage)
     case decoding(image: Int)
     case finished(GeneratedImage)
 

@@ -82,6 +82,12 @@ public struct GenerationRequest: Sendable, Equatable {
     /// Outpainting (with `initImage`, without `mask`): pixels added on each
     /// side, multiples of 8; the border is inpainted (`OutpaintMargins`).
     public var outpaint: OutpaintMargins?
+    /// What decodes the final latents: the model's VAE, or the tiny
+    /// autoencoder (TAESD) the service holds — ~60× less work, softer detail.
+    public var decoder: LatentDecoderChoice = .model
+    /// Every this many steps (0: never) the latents so far are decoded with
+    /// the tiny autoencoder into a `.preview` event, as A1111's live preview.
+    public var previewEvery = 0
 
     public init(prompt: String, seed: UInt64) {
         self.prompt = prompt
@@ -93,4 +99,13 @@ public struct GenerationRequest: Sendable, Equatable {
 /// CLI and the server map them to their own option and field names.
 public enum GenerationParameter: String, Sendable, CaseIterable {
     case steps, guidance, guidanceRescale, timestepSpacing, size, clipSkip, count, strength, initImage, mask, outpaint, maskBlur
+    case decoder, previewEvery
+}
+
+/// Which autoencoder decodes a request's image.
+public enum LatentDecoderChoice: String, Sendable, CaseIterable, Codable {
+    /// The model's own VAE.
+    case model
+    /// The tiny autoencoder (TAESD) loaded beside the model.
+    case tiny
 }

@@ -26,6 +26,29 @@ public final class GenerationService: @unchecked Sendable {
 
     /// The model as loaded now (with the LoRAs of the last request that ran).
     public var model: ModelBundle { state.withLock { loaded } }
+    private var tiny: TinyAutoencoderDecoder?
+
+    /// The tiny autoencoder (TAESD) requests may decode with or preview
+    /// through, if one was attached.
+    public var tinyAutoencoder: TinyAutoencoderDecoder? { state.withLock { tiny } }
+
+    /// Attaches a tiny autoencoder; it must decode this model's latents
+    /// (their channels and scale: TAESD for SD 1.x/2.x, TAESDXL for SDXL).
+    public func attach(tinyAutoencoder decoder: TinyAutoencoderDecoder) throws {
+        let c = decoder.configuration, model = self.model
+        guard c.latentChannels == model.latentChannels, c.scaleFactor == model.vaeScaleFactor else {
+            throw ModelLoadError.invalidConfiguration(
+                "the tiny autoencoder decodes \(c.latentChannels)-channel latents at ×\(c.scaleFactor); "
+                + "\(model.name)'s are \(model.latentChannels)-channel at ×\(model.vaeScaleFactor)")
+        }
+        state.withLock { tiny = decoder }
+    }
+
+    /// Loads a diffusers AutoencoderTiny folder (`madebyollin/taesd`) onto
+    /// the model's backend and attaches it.
+    public func attachTinyAutoencoder(folder: URL) throws {
+        try attach(tinyAutoencoder: TinyAutoencoderDecoder(folder: folder, backend: model.backend))
+    }
 
     public init(model: ModelBundle, embeddings: TextualInversionLibrary = .empty, loraLibrary: LoRALibrary = LoRALibrary(),
                 admission: MemoryAdmission = MemoryAdmission()) {
@@ -164,6 +187,16 @@ public final class GenerationService: @unchecked Sendable {
         let start = try startingLatents(for: generation, initImage: initImage, on: model)
             .start(generation.latentShape, scheduler: scheduler, random: &random)
 
+        // Previews and the tiny decoder need the tiny autoencoder attached.
+        let tinyDecoder = tinyAutoencoder.map(LatentDecoder.init(tiny:))
+        if tinyDecoder == nil && (request.decoder == .tiny || request.previewEvery > 0) {
+            throw GenerationError.invalid(request.decoder == .tiny ? .decoder : .previewEvery,
+                                          requirement: "needs the tiny autoencoder (TAESD), which is not loaded")
+        }
+        func rgb(_ output: [Float]) throws -> RGBImage {
+            try RGBImage(vaeOutput: output, width: generation.width, height: generation.height, layout: .nhwc)
+        }
+
         // 3. Denoising.
         let loop = DenoisingLoop(unet: model.unet, shape: generation.latentShape, guidance: request.guidance,
                                  guidanceRescale: request.guidanceRescale)
@@ -174,6 +207,10 @@ public final class GenerationService: @unchecked Sendable {
             timings.unetSeconds.append(seconds)
             try events(.step(.init(image: index, step: step + 1, steps: steps, seconds: seconds, elapsed: total.seconds,
                                latents: latents, shape: generation.latentShape)))
+            if let tinyDecoder, request.previewEvery > 0, (step + 1) % request.previewEvery == 0, step + 1 < steps {
+                let preview = tinyDecoder.decode(latents, shape: generation.latentShape, on: model.backend)
+                try events(.preview(image: index, step: step + 1, try rgb(preview)))
+            }
             try cancellation.check()
         }
 
@@ -181,8 +218,9 @@ public final class GenerationService: @unchecked Sendable {
         try events(.decoding(image: index))
         model.checkpoint.releaseResidentPages()
         let vaeWatch = Stopwatch()
-        let decoder = LatentDecoder(decoder: model.vaeDecoder, scalingFactor: model.vaeConfiguration.scalingFactor)
-        let vaeOutput = decoder.decode(latents, shape: generation.latentShape)
+        let decoder = request.decoder == .tiny ? tinyDecoder!
+            : LatentDecoder(vae: model.vaeDecoder, configuration: model.vaeConfiguration)
+        let vaeOutput = decoder.decode(latents, shape: generation.latentShape, on: model.backend)
         timings.vaeDecodeSeconds = vaeWatch.seconds
         timings.totalSeconds = total.seconds
 
@@ -190,7 +228,7 @@ public final class GenerationService: @unchecked Sendable {
         func finish(_ image: RGBImage) -> RGBImage { initImage?.finish(image) ?? image }
         return GeneratedImage(
             index: index, seed: seed,
-            image: finish(try RGBImage(vaeOutput: vaeOutput, width: generation.width, height: generation.height, layout: .nhwc)),
+            image: finish(try rgb(vaeOutput)),
             vaeOutput: vaeOutput,
             parameters: ImageMetadata.parameters(for: generation, seed: seed, model: model),
             timings: timings,

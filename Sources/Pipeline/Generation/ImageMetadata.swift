@@ -26,6 +26,8 @@ enum ImageMetadata {
         if let spacing = request.timestepSpacing { extras.append(.init(key: "Timestep spacing", value: spacing.rawValue)) }
         if let prediction = request.predictionType { extras.append(.init(key: "Prediction type", value: prediction.rawValue)) }
         if request.clipSkip > 0 { extras.append(.init(key: "Clip skip", value: "\(request.clipSkip + 1)")) }
+        // A1111 names the VAE that decoded the image when it is not the model's.
+        if request.decoder == .tiny { extras.append(.init(key: "VAE", value: "taesd")) }
         // As A1111: written only when not its default.
         if request.promptSyntax == .a1111, request.emphasis != GenerationDefaults.emphasis {
             extras.append(.init(key: "Emphasis", value: request.emphasis.a1111Name))

@@ -44,6 +44,9 @@ public struct ResolvedGeneration: Sendable, Equatable {
             throw invalid(.guidanceRescale, "must be between 0 and 1 (got \(request.guidanceRescale))")
         }
         guard request.count >= 1 else { throw invalid(.count, "must be at least 1 (got \(request.count))") }
+        guard request.previewEvery >= 0 else {
+            throw invalid(.previewEvery, "must be 0 (no previews) or more (got \(request.previewEvery))")
+        }
         let maximumSkip = model.textEncoders.map(\.maximumClipSkip).min() ?? 0
         guard (0...maximumSkip).contains(request.clipSkip) else {
             throw invalid(.clipSkip, "must be between 0 and \(maximumSkip) (got \(request.clipSkip))")

@@ -175,6 +175,10 @@ func applyActivation(_ kind: Activation, _ x: UnsafePointer<Float>, _ y: UnsafeM
         }
     case .tanh:
         for i in 0..<n { y[i] = tanhf(x[i]) }
+    case .relu:
+        var i = 0
+        while i + vectorWidth <= n { storeVector(pointwiseMaximum(loadVector(x + i), FloatVector()), y + i); i += vectorWidth }
+        while i < n { y[i] = max(x[i], 0); i += 1 }
     case .quickGelu, .silu:
         let slope: Float = kind == .silu ? 1 : 1.702
         var i = 0

@@ -8,6 +8,7 @@ extension VulkanBackend {
         case .quickGelu: code = 2
         case .silu: code = 3
         case .tanh: code = 4
+        case .relu: code = 6
         }
         return unary(x, code: code, scale: 1, shift: 0)
     }

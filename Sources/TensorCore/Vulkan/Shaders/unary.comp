@@ -10,7 +10,7 @@ layout(binding = 1) writeonly buffer Y { float y[]; };
 
 layout(push_constant) uniform Params {
     uint count;
-    uint op;        // 0 gelu, 1 gelu-tanh, 2 quick-gelu, 3 silu, 4 tanh, 5 affine
+    uint op;        // 0 gelu, 1 gelu-tanh, 2 quick-gelu, 3 silu, 4 tanh, 5 affine, 6 relu
     float scale;
     float shift;
 } p;
@@ -26,6 +26,7 @@ void main() {
     case 2u: r = v * sigmoid(1.702 * v); break;
     case 3u: r = v * sigmoid(v); break;
     case 4u: r = safeTanh(v); break;
+    case 6u: r = max(v, 0.0); break;
     default: r = v * p.scale + p.shift; break;
     }
     y[i] = r;
