@@ -75,6 +75,10 @@ final class GenerateCommandTests: XCTestCase {
              "--precision bf16"),
             ("weight not a number", ["a (fox:1.2.3)", "--weights", tinyModel] + common, "not a number"),
             ("unknown emphasis", ["a", "--weights", tinyModel, "--emphasis", "loud"] + common, "loud"),
+            ("no TAESD downloaded", ["a", "--weights", tinyModel, "--vae", "taesd"] + common, "sdgen download madebyollin/taesd"),
+            ("TAESD of another scale", ["a", "--weights", tinyModel, "--vae", FixturePaths.url("taesd/taesd").path] + common,
+             "×8"),
+            ("negative preview interval", ["a", "--weights", tinyModel, "--preview-every=-1"] + common, "--preview-every"),
         ]
         for (label, arguments, fragment) in cases {
             let run = try SDGenProcess.run(arguments, in: directory)
@@ -87,6 +91,21 @@ final class GenerateCommandTests: XCTestCase {
         }
         let left = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0 != "corrupt.safetensors" }
         XCTAssertEqual(left, [], "files left behind")
+    }
+
+    /// `--vae` with an AutoencoderTiny folder decodes with it (the PNG says
+    /// so, as A1111 names a VAE), and `--preview-every` leaves the last
+    /// preview beside the image.
+    func testTinyAutoencoderDecodesAndPreviews() throws {
+        let output = directory.appendingPathComponent("tiny.png")
+        let run = try SDGenProcess.run(["a fox", "--weights", tinyModel, "--width", "16", "--height", "16", "--steps", "4",
+                                        "--vae", FixturePaths.url("taesd/taesd_x2").path, "--preview-every", "2",
+                                        "-o", output.path], in: directory)
+        XCTAssertEqual(run.status, 0, run.standardError)
+        let preview = directory.appendingPathComponent("tiny.preview.png")
+        XCTAssertEqual(try PNGFile.read(at: preview).image.width, 16)
+        let info = try SDGenProcess.run(["info", output.path], in: directory)
+        XCTAssertTrue(info.standardOutput.contains("VAE: taesd"), info.standardOutput)
     }
 
     func testBFloat16PrecisionWritesAnImage() throws {
