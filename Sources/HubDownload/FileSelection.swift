@@ -11,6 +11,10 @@
 /// Never pickles (`.bin`, `.ckpt`), other variants (`.non_ema`, `.ema`),
 /// flax/onnx files, single-file checkpoints at the root, or the
 /// safety_checker and feature_extractor.
+///
+/// A single diffusers model's repository (no `model_index.json`;
+/// `config.json` and `diffusion_pytorch_model.*` at the root, as
+/// `madebyollin/taesd`) gets its config and safetensors, `config.json` last.
 public enum FileSelection {
     /// The networks that carry weights, with their weights' base file names.
     public static let weightedComponents: [(folder: String, bases: [String])] = [
@@ -35,6 +39,10 @@ public enum FileSelection {
         for entry in entries { byPath[entry.path] = entry }
         func fail(_ reason: String) -> HubError { .notDiffusersRepository(repository: repository.id, reason: reason) }
 
+        if byPath["model_index.json"] == nil, let config = byPath["config.json"],
+           entries.contains(where: { $0.path.hasPrefix("diffusion_pytorch_model.") }) {
+            return [try weightsFile(in: "", bases: ["diffusion_pytorch_model"], entries, byPath, precision, fail), config]
+        }
         guard let index = byPath["model_index.json"] else { throw fail("no model_index.json") }
         guard let scheduler = byPath["scheduler/scheduler_config.json"] else {
             throw fail("no scheduler/scheduler_config.json")
@@ -52,18 +60,27 @@ public enum FileSelection {
         for (folder, bases) in weightedComponents {
             guard let config = byPath["\(folder)/config.json"] else { throw fail("no \(folder)/config.json") }
             chosen.append(config)
-            let names = bases.flatMap { base in
-                precision == .fp16 ? ["\(base).fp16.safetensors", "\(base).safetensors"] : ["\(base).safetensors"]
-            }
-            guard let weights = names.lazy.compactMap({ byPath["\(folder)/\($0)"] }).first else {
-                let present = entries.filter { $0.path.hasPrefix("\(folder)/") && $0.path != "\(folder)/config.json" }
-                    .map { String($0.path.dropFirst(folder.count + 1)) }.sorted()
-                let found = present.isEmpty ? "nothing" : present.joined(separator: ", ")
-                let wanted = names.map { "\(folder)/\($0)" }.joined(separator: " or ")
-                throw fail("no \(wanted) (found: \(found)); sdgen reads safetensors only")
-            }
+            let weights = try weightsFile(in: folder, bases: bases, entries, byPath, precision, fail)
             chosen.append(weights)
         }
         return chosen + [index]
+    }
+
+    /// A component's weights: `<base>.fp16.safetensors` where wanted and
+    /// present, else `<base>.safetensors`; an error naming what was there.
+    private static func weightsFile(in folder: String, bases: [String], _ entries: [RepositoryEntry],
+                                    _ byPath: [String: RepositoryEntry], _ precision: Precision,
+                                    _ fail: (String) -> HubError) throws(HubError) -> RepositoryEntry {
+        let prefix = folder.isEmpty ? "" : "\(folder)/"
+        let names = bases.flatMap { base in
+            precision == .fp16 ? ["\(base).fp16.safetensors", "\(base).safetensors"] : ["\(base).safetensors"]
+        }
+        if let weights = names.lazy.compactMap({ byPath[prefix + $0] }).first { return weights }
+        let present = entries.filter { $0.path.hasPrefix(prefix) && !$0.path.dropFirst(prefix.count).contains("/")
+                                       && $0.path != "\(prefix)config.json" }
+            .map { String($0.path.dropFirst(prefix.count)) }.sorted()
+        let found = present.isEmpty ? "nothing" : present.joined(separator: ", ")
+        let wanted = names.map { prefix + $0 }.joined(separator: " or ")
+        throw fail("no \(wanted) (found: \(found)); sdgen reads safetensors only")
     }
 }

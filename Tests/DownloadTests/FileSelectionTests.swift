@@ -37,6 +37,21 @@ final class FileSelectionTests: XCTestCase {
         XCTAssertEqual(chosen.last, "model_index.json")
     }
 
+    /// A single-model repository (madebyollin/taesd): its config and weights, config last.
+    func testASingleModelRepositoryGetsItsConfigAndWeights() throws {
+        let taesd = [".gitattributes", "README.md", "config.json", "diffusion_pytorch_model.bin",
+                     "diffusion_pytorch_model.safetensors", "taesd_decoder.pth", "taesd_decoder.safetensors",
+                     "taesd_encoder.pth", "images/reconstruction_example.jpg"]
+        let repository = try HubRepository("madebyollin/taesd")
+        let chosen = try FileSelection.select(entries(taesd), repository: repository).map(\.path)
+        XCTAssertEqual(chosen, ["diffusion_pytorch_model.safetensors", "config.json"])
+        XCTAssertThrowsError(try FileSelection.select(entries(taesd.filter { !$0.hasPrefix("diffusion_pytorch_model.s") }),
+                                                      repository: repository)) { error in
+            XCTAssertTrue("\(error)".contains("or diffusion_pytorch_model.safetensors (found:"), "\(error)")
+            XCTAssertTrue("\(error)".contains("diffusion_pytorch_model.bin, taesd_decoder.pth"), "\(error)")
+        }
+    }
+
     func testFullPrecisionTakesThePlainSafetensors() throws {
         let chosen = try FileSelection.select(entries(Self.stableDiffusion15), repository: .stableDiffusion15,
                                               precision: .fp32).map(\.path)
