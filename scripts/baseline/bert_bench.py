@@ -33,6 +33,24 @@ def count_gflop(config: BertConfig, batch: int, length: int) -> float:
     return counter.get_total_flops() / 1e9
 
 
+def print_report(rows: list[dict], device: str, name: str, fields: dict, runs: int, as_json: bool,
+                 markdown: bool) -> None:
+    """sdgen's `bert-bench` output: its JSON (BertBenchReport's fields plus `fields`, what identifies
+    this side) or its table. Shared with openvino_bench.py."""
+    if as_json:
+        print(json.dumps({"devices": {device: name}, "rows": rows, **fields}, indent=2, sort_keys=True))
+        return
+    print(f"BERT encoder (bert-base-uncased shape, random weights), forward pass, inputs of [UNK], "
+          f"{runs} runs after warm-up")
+    print(f"CPU: {name}")
+    table = []
+    for r in rows:
+        med = median(r["timing"]["samples"])
+        table.append([f"{r['batch']} × {r['length']}", f"{med:.1f}", f"{min(r['timing']['samples']):.1f}",
+                      f"{r['gflop'] / (med / 1000):.1f}"])
+    print(render_table(["batch × seq", "CPU ms/it (median)", "CPU min", "CPU GFLOP/s"], table, markdown))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--batch", type=int_list, default=[1, 4], help="batch sizes, comma-separated (default 1,4)")
@@ -84,21 +102,10 @@ def main() -> None:
             rows.append({"device": "gpu" if args.device == "cuda" else "cpu", "batch": b, "length": s, "timing": {"samples": samples},
                          "gflop": count_gflop(config, b, s)})
 
-    if args.json:
-        # sdgen's BertBenchReport fields, plus what identifies this side.
-        print(json.dumps({"devices": {"gpu" if args.device == "cuda" else "cpu": name}, "rows": rows, "torch": torch.__version__,
-                          "precision": args.precision,
-                          "threads": torch.get_num_threads(), "attention": attention}, indent=2, sort_keys=True))
-        return
-    print(f"BERT encoder (bert-base-uncased shape, random weights), forward pass, inputs of [UNK], "
-          f"{args.runs} runs after warm-up")
-    print(f"CPU: {name}")
-    table = []
-    for r in rows:
-        med = median(r["timing"]["samples"])
-        table.append([f"{r['batch']} × {r['length']}", f"{med:.1f}", f"{min(r['timing']['samples']):.1f}",
-                      f"{r['gflop'] / (med / 1000):.1f}"])
-    print(render_table(["batch × seq", "CPU ms/it (median)", "CPU min", "CPU GFLOP/s"], table, args.markdown))
+    print_report(rows, "gpu" if args.device == "cuda" else "cpu", name,
+                 {"torch": torch.__version__, "precision": args.precision,
+                  "threads": torch.get_num_threads(), "attention": attention},
+                 args.runs, args.json, args.markdown)
 
 
 if __name__ == "__main__":

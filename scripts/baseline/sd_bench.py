@@ -70,6 +70,28 @@ def synchronize(device: str) -> None:
         torch.cuda.synchronize()
 
 
+def print_report(result: dict, name: str, fields: dict, steps: int, as_json: bool, markdown: bool) -> None:
+    """sdgen's `bench` output for one result: its JSON (BenchReport's fields plus `fields`, what
+    identifies this side) or its table. Shared with openvino_bench.py."""
+    if as_json:
+        print(json.dumps({"devices": {result["device"]: name}, "results": [result], **fields},
+                         indent=2, sort_keys=True))
+        return
+    samples, text_ms, vae_s = result["unet"]["samples"], result["textEncoderMilliseconds"], result["vaeDecodeSeconds"]
+    unet_gflop, vae_gflop, size = result["unetGFLOP"], result["vaeGFLOP"], result["width"]
+    med = median(samples)
+    image_s = text_ms / 1000 + 50 * med + vae_s  # text encoder + 50 UNet steps + VAE decode
+    print(f"Stable Diffusion 1.5 (random weights), {size}×{size}, UNet batch 2 (guidance), "
+          f"{steps} timed steps")
+    print(f"CPU: {name}")
+    header = ["device", "UNet s/it (median)", "UNet min", "text encoder ms", "VAE decode s", "50-step image s",
+              "UNet GFLOP/s", "peak RSS"]
+    row = ["CPU", f"{med:.2f}", f"{min(samples):.2f}", f"{text_ms:.0f}", f"{vae_s:.1f}", f"{image_s:.0f}",
+           f"{unet_gflop / med:.1f}", gigabytes(result["peakResidentBytes"])]
+    print(render_table(header, [row], markdown))
+    print(f"Work: UNet step {unet_gflop:.0f} GFLOP, VAE decode {vae_gflop:.0f} GFLOP (multiply-add = 2)")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--size", type=int, default=512, help="image size in pixels (square), a multiple of 8")
@@ -136,23 +158,9 @@ def main() -> None:
               "vaeGFLOP": vae_gflop, "peakResidentBytes": peak_rss,
               **({"peakDeviceBytes": device_bytes} if device_bytes is not None else {})}
 
-    if args.json:
-        # sdgen's BenchReport fields, plus what identifies this side.
-        print(json.dumps({"devices": {result["device"]: name}, "results": [result], "torch": torch.__version__,
-                          "precision": args.precision,
-                          "threads": torch.get_num_threads(), "attention": attention}, indent=2, sort_keys=True))
-        return
-    med = median(samples)
-    image_s = text_ms / 1000 + 50 * med + vae_s  # text encoder + 50 UNet steps + VAE decode
-    print(f"Stable Diffusion 1.5 (random weights), {args.size}×{args.size}, UNet batch 2 (guidance), "
-          f"{args.steps} timed steps")
-    print(f"CPU: {name}")
-    header = ["device", "UNet s/it (median)", "UNet min", "text encoder ms", "VAE decode s", "50-step image s",
-              "UNet GFLOP/s", "peak RSS"]
-    row = ["CPU", f"{med:.2f}", f"{min(samples):.2f}", f"{text_ms:.0f}", f"{vae_s:.1f}", f"{image_s:.0f}",
-           f"{unet_gflop / med:.1f}", gigabytes(peak_rss)]
-    print(render_table(header, [row], args.markdown))
-    print(f"Work: UNet step {unet_gflop:.0f} GFLOP, VAE decode {vae_gflop:.0f} GFLOP (multiply-add = 2)")
+    print_report(result, name, {"torch": torch.__version__, "precision": args.precision,
+                                "threads": torch.get_num_threads(), "attention": attention},
+                 args.steps, args.json, args.markdown)
 
 
 if __name__ == "__main__":
