@@ -15,6 +15,7 @@ enum Microbench {
                                  precision: environment["SDGEN_PRECISION"].flatMap { MatmulPrecision(rawValue: $0) } ?? .f32)
         print("threads: \(backend.threads)")
         if what == "gemm" || what == "all" { gemm(backend) }
+        if what == "rows" { rows(backend) }
         if what == "layout" || what == "all" { layout(backend) }
         if what == "attention" || what == "all" { attention(backend) }
         if what == "conv" || what == "all" { convolution(backend) }
@@ -72,6 +73,25 @@ enum Microbench {
                 let fromHalf = time { _ = x.linear(half, bias) }
                 line += String(format: "   %@ %6.1f (f16 weights + bias %6.1f)", kernels.rawValue, flops / wrapped / 1e9,
                                flops / fromHalf / 1e9)
+            }
+            print(line + " GFLOP/s")
+        }
+    }
+
+    /// The own kernel's rate against the rows of A, at BERT's and CLIP's
+    /// weight shapes (f16 weights, as loaded), on the backend's threads.
+    static func rows(_ backend: CPUBackend) {
+        for (n, k) in [(768, 768), (3072, 768), (768, 3072)] {
+            var line = String(format: "N %4d K %4d:", n, k)
+            for m in [77, 128, 512, 2048] {
+                let x = backend.upload(random(m * k), shape: [m, k])
+                let w = backend.convert(backend.upload(random(n * k), shape: [n, k]), to: .f16)
+                let seconds = time(repeats: 20) { _ = x.linear(w) }
+                // As in a model: each product's weight comes cold from memory.
+                let weights = (0..<48).map { _ in backend.convert(backend.upload(random(n * k), shape: [n, k]), to: .f16) }
+                let cold = time(repeats: 3) { for w in weights { _ = x.linear(w) } } / Double(weights.count)
+                line += String(format: "  M %4d %5.1f (cold %5.1f)", m, 2.0 * Double(m * n * k) / seconds / 1e9,
+                               2.0 * Double(m * n * k) / cold / 1e9)
             }
             print(line + " GFLOP/s")
         }
