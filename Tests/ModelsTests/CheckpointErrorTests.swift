@@ -103,11 +103,34 @@ final class CheckpointErrorTests: XCTestCase {
     }
 
     func testUnsupportedUNetConfiguration() throws {
-        var configuration = UNetConfiguration.stableDiffusion15
-        configuration.addEmbeddingType = "text_time"
-        XCTAssertThrowsError(try UNet2DConditionModel(configuration: configuration,
-                                                      weights: WeightSource(randomWithSeed: 0, backend: FLOPCounter()).root)) {
-            XCTAssertTrue(String(describing: $0).contains("addition_embed_type"))
+        let cases: [(String, (inout UNetConfiguration) -> Void)] = [
+            ("addition_embed_type", { $0.addEmbeddingType = "text_time" }),
+            ("num_class_embeds", { $0.numClassEmbeds = 10 }),
+            ("only_cross_attention", { $0.onlyCrossAttention = .perBlock([false, true, false, false]) }),
+            ("dual_cross_attention", { $0.dualCrossAttention = true }),
+        ]
+        for (key, change) in cases {
+            var configuration = UNetConfiguration.stableDiffusion15
+            change(&configuration)
+            XCTAssertThrowsError(try UNet2DConditionModel(configuration: configuration,
+                                                          weights: WeightSource(randomWithSeed: 0, backend: FLOPCounter()).root)) {
+                XCTAssertTrue(String(describing: $0).contains(key), "\($0)")
+            }
         }
+    }
+
+    /// SD 2.x's config keys read as diffusers reads them: per-block head
+    /// counts, linear projections, upcast attention (a no-op in f32).
+    func testStableDiffusion2ConfigurationLoads() throws {
+        let json = """
+            {"_class_name": "UNet2DConditionModel", "attention_head_dim": [5, 10, 20, 20], "cross_attention_dim": 1024,
+             "use_linear_projection": true, "upcast_attention": true, "only_cross_attention": false,
+             "dual_cross_attention": false, "num_class_embeds": null, "sample_size": 96}
+            """
+        let configuration = try JSONDecoder().decode(UNetConfiguration.self, from: Data(json.utf8))
+        XCTAssertEqual(configuration.headsPerBlock, [5, 10, 20, 20])
+        XCTAssertTrue(configuration.useLinearProjection && configuration.upcastAttention)
+        XCTAssertEqual(configuration.crossAttentionDim, 1024)
+        XCTAssertNoThrow(try configuration.validate(source: "sd21"))
     }
 }

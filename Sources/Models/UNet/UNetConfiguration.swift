@@ -25,6 +25,14 @@ public struct UNetConfiguration: Codable, Sendable, Equatable {
     public var sampleSize: Int?
     public var addEmbeddingType: String?
     public var classEmbedType: String?
+    /// SD 2.1's: attention scores in f32 where the model computes in fp16.
+    /// sdgen's attention always accumulates and takes its softmax in f32,
+    /// so the flag changes nothing here; it is read so configs that set it load.
+    public var upcastAttention = false
+    /// Variants no Stable Diffusion checkpoint sdgen targets uses; refused by name.
+    public var onlyCrossAttention: BoolOrList = .one(false)
+    public var dualCrossAttention = false
+    public var numClassEmbeds: Int?
 
     enum CodingKeys: String, CodingKey {
         case inChannels = "in_channels", outChannels = "out_channels"
@@ -37,6 +45,8 @@ public struct UNetConfiguration: Codable, Sendable, Equatable {
         case useLinearProjection = "use_linear_projection", flipSinToCos = "flip_sin_to_cos"
         case freqShift = "freq_shift", sampleSize = "sample_size"
         case addEmbeddingType = "addition_embed_type", classEmbedType = "class_embed_type"
+        case upcastAttention = "upcast_attention", onlyCrossAttention = "only_cross_attention"
+        case dualCrossAttention = "dual_cross_attention", numClassEmbeds = "num_class_embeds"
     }
 
     /// diffusers' `UNet2DConditionModel()` defaults.
@@ -65,6 +75,9 @@ public struct UNetConfiguration: Codable, Sendable, Equatable {
         try c.update(&d.freqShift, .freqShift); d.sampleSize = try c.decodeIfPresent(Int.self, forKey: .sampleSize)
         d.addEmbeddingType = try c.decodeIfPresent(String.self, forKey: .addEmbeddingType)
         d.classEmbedType = try c.decodeIfPresent(String.self, forKey: .classEmbedType)
+        try c.update(&d.upcastAttention, .upcastAttention); try c.update(&d.onlyCrossAttention, .onlyCrossAttention)
+        try c.update(&d.dualCrossAttention, .dualCrossAttention)
+        d.numClassEmbeds = try c.decodeIfPresent(Int.self, forKey: .numClassEmbeds)
         self = d
     }
 
@@ -87,6 +100,9 @@ public struct UNetConfiguration: Codable, Sendable, Equatable {
         guard headsPerBlock.count == blocks, transformerDepths.count == blocks else { throw fail("per-block lists of the wrong length") }
         if let addEmbeddingType { throw fail("addition_embed_type '\(addEmbeddingType)' (SDXL-style conditioning)") }
         if let classEmbedType { throw fail("class_embed_type '\(classEmbedType)'") }
+        if let numClassEmbeds { throw fail("num_class_embeds \(numClassEmbeds) (class-conditioned UNet)") }
+        if onlyCrossAttention.values(count: blocks).contains(true) { throw fail("only_cross_attention true") }
+        if dualCrossAttention { throw fail("dual_cross_attention true") }
         for type in downBlockTypes where !["CrossAttnDownBlock2D", "DownBlock2D"].contains(type) { throw fail("down block \(type)") }
         for type in upBlockTypes where !["CrossAttnUpBlock2D", "UpBlock2D"].contains(type) { throw fail("up block \(type)") }
         if let midBlockType, midBlockType != "UNetMidBlock2DCrossAttn" { throw fail("mid block \(midBlockType)") }
