@@ -4,6 +4,7 @@ import TensorCore
 
 extension CPUBackend.ConvolutionAlgorithm: ExpressibleByArgument {}
 extension MatmulPrecision: ExpressibleByArgument {}
+extension BenchmarkModel: ExpressibleByArgument {}
 
 /// `--threads`, `--convolution`, `--precision` and `--gpu-index`, the options every command that computes takes.
 struct BackendOptions: ParsableArguments {

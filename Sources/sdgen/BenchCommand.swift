@@ -5,15 +5,19 @@ import Pipeline
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Time Stable Diffusion 1.5 (UNet s/it, text encoder, VAE) on the CPU and the GPU.",
+        abstract: "Time Stable Diffusion (UNet s/it, text encoder, VAE) on the CPU and the GPU.",
         discussion: """
-            SD 1.5's architecture with random weights synthesised in memory (timing does not depend on \
-            values), standing in for the fp16 files SD 1.5 is distributed as: the text encoder on a prompt batch of 2, UNet steps with classifier-free guidance \
-            (batch 2) after one warm-up, and one VAE decode.
+            The model's architecture with random weights synthesised in memory (timing does not depend on \
+            values), standing in for the fp16 files it is distributed as: the text encoder on the prompt batch, \
+            UNet steps after one warm-up — batch 2 with classifier-free guidance (sd15, sd21), batch 1 without \
+            (sd-turbo, one step at guidance 0) — and one VAE decode.
             """)
 
-    @Option(help: "Image size in pixels (square), a multiple of \(GenerationDefaults.sizeMultiple).")
-    var size = 512
+    @Option(help: "sd15, sd21 (OpenCLIP ViT-H, 768²) or sd-turbo (SD 2.1's shape at 512², no guidance).")
+    var model: BenchmarkModel = .sd15
+
+    @Option(help: "Image size in pixels (square), a multiple of \(GenerationDefaults.sizeMultiple) (default: the model's, 512 or 768).")
+    var size: Int?
 
     @Option(help: "Timed UNet steps.")
     var steps = 5
@@ -22,15 +26,16 @@ struct BenchCommand: ParsableCommand {
 
     func validate() throws {
         let multiple = GenerationDefaults.sizeMultiple
-        guard size > 0, size % multiple == 0 else { throw ValidationError("--size must be a positive multiple of \(multiple)") }
+        if let size, size <= 0 || size % multiple != 0 { throw ValidationError("--size must be a positive multiple of \(multiple)") }
         guard steps > 0 else { throw ValidationError("--steps must be positive") }
     }
 
     func run() throws {
         var results: [StableDiffusionBenchmark.Result] = []
+        let size = self.size ?? model.defaultSize
         let found = try options.forEachDevice { device, backend in
-            options.progress(device, "synthesising SD 1.5 weights")
-            let benchmark = try StableDiffusionBenchmark(randomWeightsOn: backend)
+            options.progress(device, "synthesising \(model.title) weights")
+            let benchmark = try StableDiffusionBenchmark(model: model, randomWeightsOn: backend)
             results.append(try benchmark.run(device: device.rawValue, width: size, height: size, steps: steps,
                                              profile: options.profile) { stage in
                 options.progress(device, stage)
@@ -43,10 +48,11 @@ struct BenchCommand: ParsableCommand {
             return
         }
 
-        print("Stable Diffusion 1.5 (random fp16 weights), \(size)×\(size), UNet batch 2 (guidance), \(steps) timed steps")
+        let batch = model.batch == 2 ? "UNet batch 2 (guidance)" : "UNet batch 1 (no guidance)"
+        print("\(model.title) (random fp16 weights), \(size)×\(size), \(batch), \(steps) timed steps")
         print(found.heading(devices))
         var header = ["device", "UNet s/it (median)", "UNet min", "text encoder ms", "VAE decode s",
-                      "50-step image s", "UNet GFLOP/s"]
+                      "\(model.imageSteps)-step image s", "UNet GFLOP/s"]
         if peak { header.append("% peak") }
         header.append("peak RSS")
         let onDevice = results.contains { $0.peakDeviceBytes != nil }

@@ -2,12 +2,16 @@ import Foundation
 import Models
 import TensorCore
 
-/// Stable Diffusion 1.5's per-image work on one device: the text encoder on
-/// the prompt batch of 2, UNet steps on latents ×2 (classifier-free
-/// guidance), and one VAE decode — what sets an image's time.
+/// A Stable Diffusion model's per-image work on one device: the text encoder
+/// on the prompt batch (2 with classifier-free guidance, 1 without), UNet
+/// steps on latents of that batch, and one VAE decode — what sets an
+/// image's time.
 public struct StableDiffusionBenchmark: Sendable {
     public struct Result: Sendable, Codable {
         public let device: String
+        public let model: BenchmarkModel
+        /// Prompts per UNet evaluation.
+        public let batch: Int
         public let width: Int
         public let height: Int
         public let textEncoderMilliseconds: Double
@@ -24,39 +28,45 @@ public struct StableDiffusionBenchmark: Sendable {
         public var vaeProfile: OpProfile?
 
         public var unetGFLOPPerSecond: Double { unetGFLOP / unet.median }
-        /// Text encoder + 50 UNet steps + VAE decode.
+        /// Text encoder + the model's usual steps (50; 1 for SD-Turbo) + VAE decode.
         public var projectedImageSeconds: Double {
-            textEncoderMilliseconds / 1000 + 50 * unet.median + vaeDecodeSeconds
+            textEncoderMilliseconds / 1000 + Double(model.imageSteps) * unet.median + vaeDecodeSeconds
         }
     }
 
+    public let model: BenchmarkModel
     public let textEncoder: CLIPTextModel
     public let unet: UNet2DConditionModel
     public let decoder: VAEDecoder
 
-    public init(textEncoder: CLIPTextModel, unet: UNet2DConditionModel, decoder: VAEDecoder) {
+    public init(model: BenchmarkModel, textEncoder: CLIPTextModel, unet: UNet2DConditionModel, decoder: VAEDecoder) {
+        self.model = model
         self.textEncoder = textEncoder
         self.unet = unet
         self.decoder = decoder
     }
 
-    /// SD 1.5's architecture with random weights (timing does not depend on
-    /// values), as `--weights random` generates with: standing in for the
-    /// fp16 files SD 1.5 is distributed as, each backend keeps them as it
-    /// keeps those (the CPU: f16 matrices, widened per use).
-    public init(randomWeightsOn backend: any Backend) throws {
-        let checkpoint = try StableDiffusionCheckpoint.randomWeights(backend: backend)
-        self.init(textEncoder: checkpoint.textEncoders[0], unet: checkpoint.unet, decoder: checkpoint.vaeDecoder)
+    /// The model's architecture with random weights (timing does not depend
+    /// on values): standing in for the fp16 files these models are
+    /// distributed as, each backend keeps them as it keeps those (the CPU:
+    /// f16 matrices, widened per use). SD 1.5's are `--weights random`'s.
+    public init(model: BenchmarkModel = .sd15, randomWeightsOn backend: any Backend) throws {
+        let source = WeightSource(randomWithSeed: 1234, backend: backend, storedAs: .f16)
+        let vae = VAEConfiguration.stableDiffusion15
+        self.init(model: model, textEncoder: try CLIPTextModel(configuration: model.textEncoder, weights: source.root),
+                  unet: try UNet2DConditionModel(configuration: model.unet, weights: source.root),
+                  decoder: try VAEDecoder(configuration: vae, weights: source.root("decoder"),
+                                          postQuant: source.root("post_quant_conv")))
     }
 
-    /// FLOPs of one UNet step (batch 2) and one VAE decode at this size.
+    /// FLOPs of one UNet step (the model's batch) and one VAE decode at this size.
     public func flops(width: Int, height: Int) throws -> (unet: Double, vae: Double) {
         let counter = FLOPCounter()
         let weights = WeightSource(randomWithSeed: 0, backend: counter).root
         let shadowUNet = try UNet2DConditionModel(configuration: unet.configuration, weights: weights)
         let latent = [height / 8, width / 8, unet.configuration.inChannels]
-        _ = shadowUNet(counter.zeros([2] + latent, dtype: .f32), timestep: 1,
-                       context: counter.zeros([2, 77, unet.configuration.crossAttentionDim], dtype: .f32))
+        _ = shadowUNet(counter.zeros([model.batch] + latent, dtype: .f32), timestep: 1,
+                       context: counter.zeros([model.batch, 77, unet.configuration.crossAttentionDim], dtype: .f32))
         let unetFLOPs = counter.tally.total
         counter.reset()
         let shadowDecoder = try VAEDecoder(configuration: decoder.configuration, weights: weights("decoder"),
@@ -71,8 +81,9 @@ public struct StableDiffusionBenchmark: Sendable {
                     progress: (String) -> Void = { _ in }) throws -> Result {
         let backend = unet.convIn.weight.backend
         let configuration = unet.configuration
-        let ids: [[Int32]] = [[49406] + Array(repeating: 320, count: 75) + [49407],
-                              [49406] + Array(repeating: 49407, count: 76)]
+        // The prompt, then (with guidance) the empty negative prompt.
+        let ids: [[Int32]] = Array([[49406] + Array(repeating: 320, count: 75) + [49407],
+                                    [49406] + Array(repeating: 49407, count: 76)].prefix(model.batch))
 
         progress("text encoder")
         _ = try textEncoder(ids)
@@ -82,9 +93,9 @@ public struct StableDiffusionBenchmark: Sendable {
         backend.synchronize()
         let textMilliseconds = textWatch.milliseconds
 
-        let latentCount = 2 * (height / 8) * (width / 8) * configuration.inChannels
+        let latentCount = model.batch * (height / 8) * (width / 8) * configuration.inChannels
         let latents = backend.upload((0..<latentCount).map { Float(sin(Double($0) * 0.37)) },
-                                     shape: [2, height / 8, width / 8, configuration.inChannels])
+                                     shape: [model.batch, height / 8, width / 8, configuration.inChannels])
         progress("UNet warm-up")
         _ = unet(latents, timestep: 999, context: context)
         backend.synchronize()
@@ -104,7 +115,7 @@ public struct StableDiffusionBenchmark: Sendable {
         let vaeSeconds = vaeWatch.seconds
 
         let work = try flops(width: width, height: height)
-        var result = Result(device: device, width: width, height: height, textEncoderMilliseconds: textMilliseconds,
+        var result = Result(device: device, model: model, batch: model.batch, width: width, height: height, textEncoderMilliseconds: textMilliseconds,
                             unet: TimingSummary(samples), vaeDecodeSeconds: vaeSeconds,
                             unetGFLOP: work.unet / 1e9, vaeGFLOP: work.vae / 1e9,
                             peakResidentBytes: ProcessMemory.peakResidentBytes)
