@@ -6,10 +6,12 @@ The models of sd_bench.py and bert_bench.py (same configs, random weights), conv
 INFERENCE_NUM_THREADS = --threads and INFERENCE_PRECISION_HINT = --precision (f32, or bf16: bf16
 matrix products and convolutions where the CPU has them). Conversion and compilation are not timed.
 
-  sd:   text encoder on 2×77 ids (timed once after one warm-up), `--steps` UNet steps on
-        [2,4,size/8,size/8] after one warm-up, one VAE decode of [1,4,size/8,size/8] after one
-        warm-up; peak RSS from getrusage: it includes the PyTorch models converted in this process,
-        whose weights the compiled models keep beside their own repacked copies (9.8 GB at 128×128).
+  sd:   `--model` sd15|sd21|sd-turbo (sd_bench.py's MODELS; `--size` defaults to the model's):
+        text encoder on batch×77 ids (timed once after one warm-up), `--steps` UNet steps on
+        [batch,4,size/8,size/8] after one warm-up (batch 2 with guidance, 1 for sd-turbo), one VAE
+        decode of [1,4,size/8,size/8] after one warm-up; peak RSS from getrusage: it includes the
+        PyTorch models converted in this process, whose weights the compiled models keep beside their
+        own repacked copies (9.8 GB for sd15 at 128×128).
   bert: batch × seq (default 1,4 × 128,512), `--runs` timed runs after 2 warm-up runs.
 
 `--only sd|bert` runs one; without it both run, bert first (with --json: two JSON documents, one
@@ -87,14 +89,13 @@ def fields(threads: int, precision: str, attention: str) -> dict:
 
 def run_sd(args, core: ov.Core) -> None:
     torch.manual_seed(1234)
-    text, unet, vae = sd_bench.build()
+    text, unet, vae = sd_bench.build(args.model)
     attention = (f"{text.config._attn_implementation} / "
                  f"{type(unet.attn_processors[next(iter(unet.attn_processors))]).__name__}")
     config = ov_config(args.threads, args.precision)
     latent = args.size // 8
-    ids = torch.tensor(sd_bench.IDS)
-    # Values as sdgen's (sin(i·0.37)), as sd_bench.py.
-    latents = torch.sin(torch.arange(2 * 4 * latent * latent) * 0.37).reshape(2, 4, latent, latent)
+    ids = torch.tensor(sd_bench.MODELS[args.model].ids)
+    latents = sd_bench.latents_for(args.model, latent)
     with torch.no_grad():
         context = text(ids).last_hidden_state  # the UNet's example input only
 
@@ -131,8 +132,9 @@ def run_sd(args, core: ov.Core) -> None:
     vae_s = time.perf_counter() - start
 
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
-    unet_gflop, vae_gflop = sd_bench.count_gflop(latent)
-    result = {"device": "cpu", "width": args.size, "height": args.size, "textEncoderMilliseconds": text_ms,
+    unet_gflop, vae_gflop = sd_bench.count_gflop(latent, args.model)
+    result = {"device": "cpu", "model": args.model, "batch": sd_bench.MODELS[args.model].batch,
+              "width": args.size, "height": args.size, "textEncoderMilliseconds": text_ms,
               "unet": {"samples": samples}, "vaeDecodeSeconds": vae_s, "unetGFLOP": unet_gflop,
               "vaeGFLOP": vae_gflop, "peakResidentBytes": peak_rss}
     sd_bench.print_report(result, name_of(threads, args.precision, effective),
@@ -179,13 +181,12 @@ def main() -> None:
     p.add_argument("--seq", type=int_list, default=[128, 512],
                    help="BERT sequence lengths, comma-separated (default 128,512)")
     p.add_argument("--runs", type=int, default=50, help="BERT timed runs per configuration, after 2 warm-up runs")
-    p.add_argument("--size", type=int, default=512, help="SD image size in pixels (square), a multiple of 8")
+    sd_bench.add_model_options(p, prefix="SD: ")
     p.add_argument("--steps", type=int, default=5, help="SD timed UNet steps (default 5)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
     args = p.parse_args()
-    if args.size <= 0 or args.size % 8:
-        p.error("--size must be a positive multiple of 8")
+    sd_bench.check_model_options(p, args)
     if args.steps <= 0 or args.runs <= 0 or args.threads <= 0:
         p.error("--steps, --runs and --threads must be positive")
 

@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
-"""PyTorch baseline for `sdgen bench`: the same Stable Diffusion 1.5 benchmark, table and JSON.
+"""PyTorch baseline for `sdgen bench`: the same Stable Diffusion benchmark, table and JSON.
 
-diffusers' UNet2DConditionModel and AutoencoderKL and transformers' CLIPTextModel with SD 1.5's
-configs and random weights, float32 on the CPU (or, with --device cuda, on the GPU in fp32, fp16 or
-bf16 with SDPA attention, as the GPU check runs it): the text encoder on a prompt batch of 2 (timed
-once after one warm-up), `--steps` UNet steps on latents x2 (classifier-free guidance) after one
-warm-up, and one VAE decode; as sdgen's StableDiffusionBenchmark.
+diffusers' UNet2DConditionModel and AutoencoderKL and transformers' CLIPTextModel with the configs of
+`--model` (sd15: SD 1.5, sd21: SD 2.1, sd-turbo: SD-Turbo, SD 2.1's architecture; inline, as sdgen's
+BenchmarkModel) and random weights, float32 on the CPU (or, with --device cuda, on the GPU in fp32,
+fp16 or bf16 with SDPA attention, as the GPU check runs it): the text encoder on the model's prompt
+batch (timed once after one warm-up), `--steps` UNet steps on latents of that batch after one
+warm-up, and one VAE decode; as sdgen's StableDiffusionBenchmark. The batch is 2 with classifier-free
+guidance (sd15, sd21: the prompt and the empty one) and 1 without (sd-turbo, as diffusers with
+guidance_scale 0). `--size` defaults to the model's (sd21 768, else 512).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import contextlib
 import json
 import resource
 import time
+from dataclasses import dataclass, field
 
 import torch
 from diffusers import AutoencoderKL, UNet2DConditionModel
@@ -23,17 +27,55 @@ from transformers import CLIPTextConfig, CLIPTextModel
 
 from common import all_cores, gigabytes, median, render_table
 
-# The prompt batch sdgen times: a 75-token prompt and the empty (unconditional) one, padded to 77.
+# The prompts sdgen times: a 75-token prompt and (with guidance) the empty, unconditional one,
+# padded to 77.
 IDS = [[49406] + [320] * 75 + [49407], [49406] + [49407] * 76]
 
 
-def build():
-    """SD 1.5's three models (runwayml/stable-diffusion-v1-5's config.json files)."""
-    text = CLIPTextModel(CLIPTextConfig(  # clip-vit-large-patch14's text tower
-        hidden_size=768, intermediate_size=3072, num_attention_heads=12, num_hidden_layers=12,
-        max_position_embeddings=77, hidden_act="quick_gelu", vocab_size=49408))
-    # The defaults are SD 1.5's UNet but for these two (SD 2 / generic values).
-    unet = UNet2DConditionModel(sample_size=64, cross_attention_dim=768)
+@dataclass(frozen=True)
+class Model:
+    """One `--model`: sdgen's BenchmarkModel (title, defaultSize, batch, unet, textEncoder)."""
+    title: str
+    size: int  # the default --size, the side the model was trained at
+    batch: int  # prompts per UNet evaluation: 2 with classifier-free guidance, 1 without
+    text: dict = field(default_factory=dict)  # CLIPTextConfig's arguments
+    unet: dict = field(default_factory=dict)  # UNet2DConditionModel's arguments
+
+    @property
+    def ids(self) -> list[list[int]]:
+        return IDS[:self.batch]
+
+    @property
+    def guidance(self) -> str:
+        return "guidance" if self.batch == 2 else "no guidance"
+
+
+# SD 2.x: OpenCLIP ViT-H's text tower as diffusers ships it (23 of its 24 layers, gelu) and a UNet
+# with per-block heads, linear projections and 1024-wide cross-attention
+# (stabilityai/stable-diffusion-2-1's and sd-turbo's config.json files).
+SD2_TEXT = dict(hidden_size=1024, intermediate_size=4096, num_attention_heads=16, num_hidden_layers=23,
+                hidden_act="gelu", projection_dim=512, max_position_embeddings=77, vocab_size=49408)
+SD2_UNET = dict(attention_head_dim=[5, 10, 20, 20], cross_attention_dim=1024, use_linear_projection=True,
+                upcast_attention=True)
+
+MODELS = {
+    # runwayml/stable-diffusion-v1-5: clip-vit-large-patch14's text tower; the UNet defaults are
+    # SD 1.5's but for sample_size and cross_attention_dim (SD 2 / generic values).
+    "sd15": Model("Stable Diffusion 1.5", 512, 2,
+                  text=dict(hidden_size=768, intermediate_size=3072, num_attention_heads=12, num_hidden_layers=12,
+                            max_position_embeddings=77, hidden_act="quick_gelu", vocab_size=49408),
+                  unet=dict(sample_size=64, cross_attention_dim=768)),
+    "sd21": Model("Stable Diffusion 2.1", 768, 2, text=SD2_TEXT, unet=dict(SD2_UNET, sample_size=96)),
+    # One step without guidance: only the conditional batch.
+    "sd-turbo": Model("SD-Turbo", 512, 1, text=SD2_TEXT, unet=dict(SD2_UNET, sample_size=64)),
+}
+
+
+def build(model: str = "sd15"):
+    """The model's three networks; the VAE is SD 1.5's for all three."""
+    m = MODELS[model]
+    text = CLIPTextModel(CLIPTextConfig(**m.text))
+    unet = UNet2DConditionModel(**m.unet)
     vae = AutoencoderKL(block_out_channels=[128, 256, 512, 512], down_block_types=["DownEncoderBlock2D"] * 4,
                         up_block_types=["UpDecoderBlock2D"] * 4, layers_per_block=2, latent_channels=4,
                         sample_size=512)
@@ -42,13 +84,21 @@ def build():
     return text.eval(), unet.eval(), vae.eval()
 
 
-def count_gflop(latent: int) -> tuple[float, float]:
+def latents_for(model: str, latent: int) -> torch.Tensor:
+    """The UNet's input, [batch,4,latent,latent]: values as sdgen's (sin(i·0.37)); they only need to be
+    ordinary floats, not denormals."""
+    batch = MODELS[model].batch
+    return torch.sin(torch.arange(batch * 4 * latent * latent) * 0.37).reshape(batch, 4, latent, latent)
+
+
+def count_gflop(latent: int, model: str = "sd15") -> tuple[float, float]:
     # Built on the meta device nothing is computed, so counting is free. FlopCounterMode counts
     # matmuls, convolutions and attention, a multiply-add as 2: sdgen's FLOPCounter convention.
+    batch = MODELS[model].batch
     with torch.device("meta"):
-        _, unet, vae = build()
-        x = torch.zeros(2, 4, latent, latent)
-        context = torch.zeros(2, 77, 768)
+        _, unet, vae = build(model)
+        x = torch.zeros(batch, 4, latent, latent)
+        context = torch.zeros(batch, 77, unet.config.cross_attention_dim)
     with torch.inference_mode():
         with FlopCounterMode(display=False) as counter:
             unet(x, 999, encoder_hidden_states=context)
@@ -79,12 +129,14 @@ def print_report(result: dict, name: str, fields: dict, steps: int, as_json: boo
         return
     samples, text_ms, vae_s = result["unet"]["samples"], result["textEncoderMilliseconds"], result["vaeDecodeSeconds"]
     unet_gflop, vae_gflop, size = result["unetGFLOP"], result["vaeGFLOP"], result["width"]
+    model = MODELS[result["model"]]
     med = median(samples)
-    image_s = text_ms / 1000 + 50 * med + vae_s  # text encoder + 50 UNet steps + VAE decode
-    print(f"Stable Diffusion 1.5 (random weights), {size}×{size}, UNet batch 2 (guidance), "
+    image_steps = 1 if result["model"] == "sd-turbo" else 50  # as sdgen's BenchmarkModel.imageSteps
+    image_s = text_ms / 1000 + image_steps * med + vae_s  # text encoder + the UNet steps + VAE decode
+    print(f"{model.title} (random weights), {size}×{size}, UNet batch {model.batch} ({model.guidance}), "
           f"{steps} timed steps")
     print(f"CPU: {name}")
-    header = ["device", "UNet s/it (median)", "UNet min", "text encoder ms", "VAE decode s", "50-step image s",
+    header = ["device", "UNet s/it (median)", "UNet min", "text encoder ms", "VAE decode s", f"{image_steps}-step image s",
               "UNet GFLOP/s", "peak RSS"]
     row = ["CPU", f"{med:.2f}", f"{min(samples):.2f}", f"{text_ms:.0f}", f"{vae_s:.1f}", f"{image_s:.0f}",
            f"{unet_gflop / med:.1f}", gigabytes(result["peakResidentBytes"])]
@@ -92,9 +144,25 @@ def print_report(result: dict, name: str, fields: dict, steps: int, as_json: boo
     print(f"Work: UNet step {unet_gflop:.0f} GFLOP, VAE decode {vae_gflop:.0f} GFLOP (multiply-add = 2)")
 
 
+def add_model_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
+    """--model and --size, as sdgen's `bench`. Shared with openvino_bench.py."""
+    p.add_argument("--model", choices=list(MODELS), default="sd15",
+                   help=f"{prefix}the model's architecture: " + ", ".join(
+                       f"{k} ({m.title}, {m.size}², batch {m.batch})" for k, m in MODELS.items()) + " (default sd15)")
+    p.add_argument("--size", type=int, help=f"{prefix}image size in pixels (square), a multiple of 8 "
+                                            "(default: the model's)")
+
+
+def check_model_options(p: argparse.ArgumentParser, args) -> None:
+    if args.size is None:
+        args.size = MODELS[args.model].size
+    if args.size <= 0 or args.size % 8:
+        p.error("--size must be a positive multiple of 8")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--size", type=int, default=512, help="image size in pixels (square), a multiple of 8")
+    add_model_options(p)
     p.add_argument("--steps", type=int, default=5, help="timed UNet steps (default 5)")
     p.add_argument("--threads", type=int, default=all_cores(), help="CPU threads (default: every core)")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where PyTorch runs (default cpu)")
@@ -104,8 +172,7 @@ def main() -> None:
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = p.parse_args()
-    if args.size <= 0 or args.size % 8:
-        p.error("--size must be a positive multiple of 8")
+    check_model_options(p, args)
     if args.steps <= 0 or args.threads <= 0:
         p.error("--steps and --threads must be positive")
 
@@ -113,7 +180,7 @@ def main() -> None:
         p.error("--precision fp16 runs on --device cuda")
     torch.set_num_threads(args.threads)
     torch.manual_seed(1234)
-    text, unet, vae = build()
+    text, unet, vae = build(args.model)
     dtype = torch.float16 if args.precision == "fp16" else torch.float32
     text, unet, vae = (m.to(args.device, dtype) for m in (text, unet, vae))
     attention = f"{text.config._attn_implementation} / {type(unet.attn_processors[next(iter(unet.attn_processors))]).__name__}"
@@ -122,7 +189,7 @@ def main() -> None:
     latent = args.size // 8
 
     with torch.inference_mode(), precision_context(args.precision, args.device):
-        ids = torch.tensor(IDS, device=args.device)
+        ids = torch.tensor(MODELS[args.model].ids, device=args.device)
         text(ids)
         synchronize(args.device)
         start = time.perf_counter()
@@ -130,9 +197,7 @@ def main() -> None:
         synchronize(args.device)
         text_ms = (time.perf_counter() - start) * 1000
 
-        # Values as sdgen's (sin(i·0.37)); they only need to be ordinary floats, not denormals.
-        latents = torch.sin(torch.arange(2 * 4 * latent * latent) * 0.37).reshape(2, 4, latent, latent)
-        latents = latents.to(args.device, dtype)
+        latents = latents_for(args.model, latent).to(args.device, dtype)
         unet(latents, 999, encoder_hidden_states=context)
         synchronize(args.device)
         samples = []
@@ -151,9 +216,11 @@ def main() -> None:
         vae_s = time.perf_counter() - start
 
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
-    unet_gflop, vae_gflop = count_gflop(latent)
+    unet_gflop, vae_gflop = count_gflop(latent, args.model)
     device_bytes = torch.cuda.max_memory_allocated() if args.device == "cuda" else None
-    result = {"device": "gpu" if args.device == "cuda" else "cpu", "width": args.size, "height": args.size, "textEncoderMilliseconds": text_ms,
+    result = {"device": "gpu" if args.device == "cuda" else "cpu", "model": args.model,
+              "batch": MODELS[args.model].batch, "width": args.size, "height": args.size,
+              "textEncoderMilliseconds": text_ms,
               "unet": {"samples": samples}, "vaeDecodeSeconds": vae_s, "unetGFLOP": unet_gflop,
               "vaeGFLOP": vae_gflop, "peakResidentBytes": peak_rss,
               **({"peakDeviceBytes": device_bytes} if device_bytes is not None else {})}
