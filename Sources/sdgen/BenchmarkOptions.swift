@@ -49,7 +49,7 @@ struct BenchmarkOptions: ParsableArguments {
         for device in devices {
             let settings = backendOptions.settings.applying(to: device)
             let backend = try settings.makeBackend(for: device)
-            for note in settings.advisories(for: device) {
+            for note in BackendSettings.advisories(for: backend) {
                 FileHandle.standardError.write(Data("warning: \(note)\n".utf8))
             }
             // Every number is reported with the machine it was measured on.

@@ -23,7 +23,7 @@ struct DevicesCommand: ParsableCommand {
               + "; f32 products: \(kernels.productKernels)")
         print("  OpenBLAS core: \(CPUKernelSet.openBLASCore)"
               + (kernels == .generic ? "" : " (used only by the generic set)"))
-        print("  peak per core: \(core.summary.replacingOccurrences(of: " (1 thread)", with: ""))"
+        print("  peak per core: \(core.summary)"
               + (core.bf16 == nil ? "" : core.bf16Pays ? "; bf16 pays here" : "; bf16 brings no speed here"))
 
         let instance: VulkanInstance

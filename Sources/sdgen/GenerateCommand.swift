@@ -214,7 +214,7 @@ struct GenerateCommand: ParsableCommand {
 
         let setup = Stopwatch()
         let backend = try backendOptions.settings.makeBackend(for: device)
-        backendOptions.settings.advisories(for: device).forEach(warn)
+        BackendSettings.advisories(for: backend).forEach(warn)
         let embeddings = try TextualInversionLibrary(folder: URL(fileURLWithPath: embeddingsDir))
         // Loaded with the first request's LoRAs, so a run with one set loads once.
         let firstLoRAs = try requests.first.map { try ResolvedGeneration.loras(of: $0).loras } ?? []

@@ -117,25 +117,29 @@ public struct StableDiffusionCheckpoint: Sendable {
     /// pipeline at full size with nothing downloaded (images are noise; the
     /// time per step is real). The one place SD 1.5's shape is spelled out
     /// for generation; `sdgen bench` uses it too.
-    public static func randomWeights(backend: any Backend, dtype: DType? = nil,
-                                     loras: LoRAStack = LoRAStack([])) throws -> StableDiffusionCheckpoint {
-        try StableDiffusionCheckpoint(randomWeightsOn: backend, dtype: dtype, loras: loras)
+    /// - Parameters: unet, textEncoder: the architecture (default SD 1.5's;
+    ///   `sdgen bench --model` passes SD 2.1's).
+    public static func randomWeights(backend: any Backend, dtype: DType? = nil, loras: LoRAStack = LoRAStack([]),
+                                     unet: UNetConfiguration = .stableDiffusion15,
+                                     textEncoder: CLIPTextConfiguration = .stableDiffusion15) throws -> StableDiffusionCheckpoint {
+        try StableDiffusionCheckpoint(randomWeightsOn: backend, dtype: dtype, loras: loras, unet: unet, textEncoder: textEncoder)
     }
 
-    private init(randomWeightsOn backend: any Backend, dtype: DType?, loras: LoRAStack) throws {
+    private init(randomWeightsOn backend: any Backend, dtype: DType?, loras: LoRAStack,
+                 unet unetConfiguration: UNetConfiguration, textEncoder textConfiguration: CLIPTextConfiguration) throws {
         // fp16, as SD 1.5 is distributed and `sdgen download` fetches it.
         let source = WeightSource(randomWithSeed: 1234, backend: backend, dtype: dtype, storedAs: .f16)
         url = URL(fileURLWithPath: "random-sd15")
         layout = .randomWeights
-        family = .stableDiffusion1
+        family = ModelFamily(unet: unetConfiguration)
         vaeConfiguration = .stableDiffusion15
         vaeSource = source
         sources = [source]
         try loras.check(textEncoders: 1, family: family)
-        textEncoders = [try CLIPTextModel(configuration: .stableDiffusion15,
+        textEncoders = [try CLIPTextModel(configuration: textConfiguration,
                                           weights: source.patched(loras.patch(for: .textEncoder(index: 0, count: 1))).root)]
-        unet = try UNet2DConditionModel(configuration: .stableDiffusion15,
-                                        weights: source.patched(loras.patch(for: .unet(of: .stableDiffusion15))).root)
+        unet = try UNet2DConditionModel(configuration: unetConfiguration,
+                                        weights: source.patched(loras.patch(for: .unet(of: unetConfiguration))).root)
         vaeDecoder = try VAEDecoder(configuration: vaeConfiguration, weights: source.root("decoder"),
                                     postQuant: source.root("post_quant_conv"))
         tokenizerFolders = [nil]
@@ -185,7 +189,13 @@ struct DiffusersFolder {
 
     /// The f32 file if present, else the fp16 variant.
     func weights(_ component: String, base: String) throws -> SafeTensorsFile {
-        let folder = url.appendingPathComponent(component)
+        try Self.weights(in: url.appendingPathComponent(component), base: base)
+    }
+
+    /// A diffusers model folder's weights: `<base>.safetensors`, else
+    /// `<base>.fp16.safetensors`; pickles refused. Also for single-model
+    /// folders (a tiny autoencoder).
+    static func weights(in folder: URL, base: String) throws -> SafeTensorsFile {
         for name in ["\(base).safetensors", "\(base).fp16.safetensors"] {
             let file = folder.appendingPathComponent(name)
             if FileManager.default.fileExists(atPath: file.path) { return try SafeTensorsFile(url: file) }

@@ -86,12 +86,8 @@ extension TinyAutoencoderDecoder {
                 "\(folder.path): not a tiny autoencoder folder (no config.json); get one with `sdgen download madebyollin/taesd`")
         }
         let configuration = try TinyAutoencoderConfiguration.load(config)
-        let names = ["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"]
-        guard let file = names.map(folder.appendingPathComponent).first(where: { FileManager.default.fileExists(atPath: $0.path) })
-        else {
-            throw ModelLoadError.unrecognisedCheckpoint("\(folder.path): no diffusion_pytorch_model.safetensors")
-        }
-        let source = WeightSource(files: [try SafeTensorsFile(url: file)], backend: backend, dtype: dtype)
+        let file = try DiffusersFolder.weights(in: folder, base: "diffusion_pytorch_model")
+        let source = WeightSource(files: [file], backend: backend, dtype: dtype)
         try self.init(configuration: configuration, weights: source.root("decoder"))
     }
 }

@@ -20,7 +20,7 @@ public struct PeakThroughput: Sendable {
         let ceiling = cpu.precision == .bf16 && cpu.hasNativeBFloat16 ? peak.bf16 ?? peak.f32 : peak.f32
         let share = String(format: "%.0f%%", 100 * product / ceiling)
         return PeakThroughput(flopsPerSecond: ceiling,
-                              summary: "peak \(peak.summary); a \(size)² product \(productText) (\(share))")
+                              summary: "peak \(peak.summary) on \(peak.threads) threads; a \(size)² product \(productText) (\(share))")
     }
 
     private static func productRate(on backend: any Backend, size: Int, runs: Int) -> Double {

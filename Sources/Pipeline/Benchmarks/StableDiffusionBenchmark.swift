@@ -51,12 +51,10 @@ public struct StableDiffusionBenchmark: Sendable {
     /// distributed as, each backend keeps them as it keeps those (the CPU:
     /// f16 matrices, widened per use). SD 1.5's are `--weights random`'s.
     public init(model: BenchmarkModel = .sd15, randomWeightsOn backend: any Backend) throws {
-        let source = WeightSource(randomWithSeed: 1234, backend: backend, storedAs: .f16)
-        let vae = VAEConfiguration.stableDiffusion15
-        self.init(model: model, textEncoder: try CLIPTextModel(configuration: model.textEncoder, weights: source.root),
-                  unet: try UNet2DConditionModel(configuration: model.unet, weights: source.root),
-                  decoder: try VAEDecoder(configuration: vae, weights: source.root("decoder"),
-                                          postQuant: source.root("post_quant_conv")))
+        let checkpoint = try StableDiffusionCheckpoint.randomWeights(backend: backend, unet: model.unet,
+                                                                     textEncoder: model.textEncoder)
+        self.init(model: model, textEncoder: checkpoint.textEncoders[0], unet: checkpoint.unet,
+                  decoder: checkpoint.vaeDecoder)
     }
 
     /// FLOPs of one UNet step (the model's batch) and one VAE decode at this size.

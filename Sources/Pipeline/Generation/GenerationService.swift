@@ -189,10 +189,15 @@ public final class GenerationService: @unchecked Sendable {
 
         // Previews and the tiny decoder need the tiny autoencoder attached.
         let tinyDecoder = tinyAutoencoder.map(LatentDecoder.init(tiny:))
-        if tinyDecoder == nil && (request.decoder == .tiny || request.previewEvery > 0) {
-            throw GenerationError.invalid(request.decoder == .tiny ? .decoder : .previewEvery,
-                                          requirement: "needs the tiny autoencoder (TAESD), which is not loaded")
+        func requireTiny(_ parameter: GenerationParameter) throws -> LatentDecoder {
+            guard let tinyDecoder else {
+                throw GenerationError.invalid(parameter, requirement: "needs the tiny autoencoder (TAESD), which is not loaded")
+            }
+            return tinyDecoder
         }
+        let finalDecoder = request.decoder == .tiny ? try requireTiny(.decoder)
+            : LatentDecoder(vae: model.vaeDecoder, configuration: model.vaeConfiguration)
+        let previewDecoder = request.previewEvery > 0 ? try requireTiny(.previewEvery) : nil
         func rgb(_ output: [Float]) throws -> RGBImage {
             try RGBImage(vaeOutput: output, width: generation.width, height: generation.height, layout: .nhwc)
         }
@@ -207,8 +212,8 @@ public final class GenerationService: @unchecked Sendable {
             timings.unetSeconds.append(seconds)
             try events(.step(.init(image: index, step: step + 1, steps: steps, seconds: seconds, elapsed: total.seconds,
                                latents: latents, shape: generation.latentShape)))
-            if let tinyDecoder, request.previewEvery > 0, (step + 1) % request.previewEvery == 0, step + 1 < steps {
-                let preview = tinyDecoder.decode(latents, shape: generation.latentShape, on: model.backend)
+            if let previewDecoder, (step + 1) % request.previewEvery == 0, step + 1 < steps {
+                let preview = previewDecoder.decode(latents, shape: generation.latentShape, on: model.backend)
                 try events(.preview(image: index, step: step + 1, try rgb(preview)))
             }
             try cancellation.check()
@@ -218,9 +223,7 @@ public final class GenerationService: @unchecked Sendable {
         try events(.decoding(image: index))
         model.checkpoint.releaseResidentPages()
         let vaeWatch = Stopwatch()
-        let decoder = request.decoder == .tiny ? tinyDecoder!
-            : LatentDecoder(vae: model.vaeDecoder, configuration: model.vaeConfiguration)
-        let vaeOutput = decoder.decode(latents, shape: generation.latentShape, on: model.backend)
+        let vaeOutput = finalDecoder.decode(latents, shape: generation.latentShape, on: model.backend)
         timings.vaeDecodeSeconds = vaeWatch.seconds
         timings.totalSeconds = total.seconds
 

@@ -54,17 +54,16 @@ public struct BackendSettings: Sendable, Equatable {
         }
     }
 
-    /// What a user should know about these settings on `device` before it
-    /// computes: bf16 products where they bring no speed (emulated, or a
-    /// core whose VDPBF16PS rate does not beat its f32 FMA rate).
-    public func advisories(for device: ComputeDevice) -> [String] {
-        guard device == .cpu, precision == .bf16 else { return [] }
-        let kernels = CPUKernelSet.selected
-        guard kernels == .avx512BF16 else {
-            return ["bf16 products are emulated under CPU kernel set \(kernels) (no AVX-512 BF16): "
+    /// What a user should know about a backend before it computes: bf16
+    /// products where they bring no speed (emulated, or a core whose
+    /// VDPBF16PS rate does not beat its f32 FMA rate).
+    public static func advisories(for backend: any Backend) -> [String] {
+        guard let cpu = backend as? CPUBackend, cpu.precision == .bf16 else { return [] }
+        guard cpu.hasNativeBFloat16 else {
+            return ["bf16 products are emulated under CPU kernel set \(cpu.kernels) (no AVX-512 BF16): "
                     + "bf16 results, slower than f32"]
         }
-        let core = CPUPeak.measure(kernels: kernels, threads: 1, seconds: 0.02)
+        let core = CPUPeak.measure(kernels: cpu.kernels, threads: 1, seconds: 0.02)
         guard !core.bf16Pays, let bf16 = core.bf16 else { return [] }
         return ["bf16 brings no speed on this CPU: VDPBF16PS peaks at \(CPUPeak.format(bf16)) per core, "
                 + "f32 FMA at \(CPUPeak.format(core.f32)); f32 is as fast and exact"]

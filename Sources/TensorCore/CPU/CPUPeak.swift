@@ -31,11 +31,9 @@ public struct CPUPeak: Sendable {
         return CPUPeak(f32: f32, bf16: bf16, threads: threads)
     }
 
-    /// "f32 FMA 330 GFLOP/s, bf16 331 GFLOP/s (2 threads)".
+    /// "f32 FMA 330 GFLOP/s, bf16 331 GFLOP/s" (on `threads` workers together).
     public var summary: String {
-        var text = "f32 FMA \(Self.format(f32))"
-        if let bf16 { text += ", bf16 \(Self.format(bf16))" }
-        return text + " (\(threads) thread\(threads == 1 ? "" : "s"))"
+        "f32 FMA \(Self.format(f32))" + (bf16.map { ", bf16 \(Self.format($0))" } ?? "")
     }
 
     public static func format(_ rate: Double) -> String { "\(Int((rate / 1e9).rounded())) GFLOP/s" }

@@ -132,7 +132,7 @@ extension CPUBackend {
     /// moved unit-scale outputs by 0.13 (25%) against PyTorch, where f32
     /// Winograd stays within 2e-5. Under bf16 precision the 3×3 convolutions
     /// thus keep f32 Winograd's speed and accuracy.
-    private func multiplyPoints(_ transformed: UnsafePointer<Float>, _ kernels: UnsafePointer<Float>,
+    private func multiplyPoints(_ transformed: UnsafePointer<Float>, _ transformedKernels: UnsafePointer<Float>,
                                 into products: UnsafeMutablePointer<Float>, rows: Int, blockTiles: Int,
                                 inputs cin: Int, outputs width: Int) {
         let workers = min(threads, Winograd.points)
@@ -140,7 +140,7 @@ extension CPUBackend {
             for p in range {
                 f32GEMM(transB: true, m: rows, n: width, k: cin,
                         a: transformed + p * blockTiles * cin, lda: cin,
-                        b: kernels + p * width * cin, ldb: cin,
+                        b: transformedKernels + p * width * cin, ldb: cin,
                         c: products + p * blockTiles * width, ldc: width)
             }
         }
