@@ -17,6 +17,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        // `sdgen serve`: the HTTP server, its graceful shutdown and its /metrics.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C shims: system libraries and the SentencePiece C API.
@@ -55,8 +59,17 @@ let package = Package(
         ]),
         // Fetching models from the Hugging Face Hub (HTTP through Foundation's URLSession).
         .target(name: "HubDownload", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // `sdgen serve`: AUTOMATIC1111's /sdapi/v1 API and a web page over one GenerationService.
+        .target(name: "Server", dependencies: [
+            "Pipeline", "Models", "ImageIO", "Schedulers", "TensorCore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], resources: [.embedInCode("WebPage/index.html"), .embedInCode("WebPage/app.js"), .embedInCode("WebPage/style.css")]),
         .executableTarget(name: "sdgen", dependencies: [
-            "Pipeline", "HubDownload", "Models", "TensorCore", "SafeTensors", "ImageIO", "Tokenizers", "Schedulers",
+            "Pipeline", "HubDownload", "Server", "Models", "TensorCore", "SafeTensors", "ImageIO", "Tokenizers", "Schedulers",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -78,6 +91,9 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Models", "TensorCore", "Tokenizers", "Schedulers", "ImageIO",
                                                           "SafeTensors", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["ImageIO", "Pipeline", "TensorCore", "TestSupport"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Pipeline", "ImageIO", "TensorCore", "TestSupport",
+                                                        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                                                        .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
         .testTarget(name: "SchedulersTests", dependencies: ["Schedulers", "TestSupport"]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "TestSupport"]),

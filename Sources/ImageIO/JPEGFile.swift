@@ -33,14 +33,19 @@ public enum JPEGFile {
 /// An input image by its content: PNG (any colour type and depth) or JPEG.
 public enum ImageFile {
     public static func read(at url: URL) throws(ImageIOError) -> RGBImage {
-        let bytes = try PNGFile.readFile(url.path)
+        try decode(PNGFile.readFile(url.path), name: url.path)
+    }
+
+    /// An image file's bytes received some other way (an upload); `name`
+    /// stands for the path in errors.
+    public static func decode(_ bytes: [UInt8], name: String) throws(ImageIOError) -> RGBImage {
         if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) {
-            guard let image = try PNGFile.decode(bytes, path: url.path, wantPixels: true).image else {
-                throw .outOfMemory(path: url.path)
+            guard let image = try PNGFile.decode(bytes, path: name, wantPixels: true).image else {
+                throw .outOfMemory(path: name)
             }
             return image
         }
-        if bytes.starts(with: [0xFF, 0xD8, 0xFF]) { return try JPEGFile.decode(bytes, path: url.path) }
-        throw .notAnImage(path: url.path)
+        if bytes.starts(with: [0xFF, 0xD8, 0xFF]) { return try JPEGFile.decode(bytes, path: name) }
+        throw .notAnImage(path: name)
     }
 }

@@ -65,6 +65,11 @@ public enum PNGFile {
         try decode(readFile(url.path), path: url.path, wantPixels: false).textChunks
     }
 
+    /// The text chunks of PNG bytes received some other way (an upload); `name` stands for the path in errors.
+    public static func textChunks(of bytes: [UInt8], name: String) throws(ImageIOError) -> [String: String] {
+        try decode(bytes, path: name, wantPixels: false).textChunks
+    }
+
     /// The pixels (any PNG colour type and depth, converted to 8-bit RGB,
     /// alpha dropped) and the text chunks.
     public static func read(at url: URL) throws(ImageIOError) -> (image: RGBImage, textChunks: [String: String]) {

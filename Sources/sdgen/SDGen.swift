@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 
 @main
-struct SDGen: ParsableCommand {
+struct SDGen: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sdgen",
         abstract: "Stable Diffusion 1.5 text-to-image and CPU-vs-GPU inference benchmarks, on Vulkan or the CPU.",
@@ -15,15 +15,20 @@ struct SDGen: ParsableCommand {
             TokenizeCommand.self,
             InfoCommand.self,
             DownloadCommand.self,
+            ServeCommand.self,
         ],
         defaultSubcommand: GenerateCommand.self)
 
     /// Every failure, ours or the parser's, ends as one `error: …` line on
     /// stderr and a non-zero status; help and version still print normally.
-    static func main() {
+    static func main() async {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
         } catch {
             // A signal's status (128 + signal) for a run it stopped; else the parser's choice.
             let code = (error as? Interrupted).map { ExitCode($0.exitCode) } ?? exitCode(for: error)

@@ -87,7 +87,9 @@ final class GenerationServiceTests: XCTestCase {
 
     /// The async interface: same image; cancelling the task cancels the run.
     func testAsyncGenerationAndTaskCancellation() async throws {
-        let images: [GeneratedImage] = try service.generate(request("a tree", seed: 4), cancellation: CancellationToken())
+        // A synchronous closure, so the blocking overload runs.
+        let blockingRun: () throws -> [GeneratedImage] = { [service] in try service.generate(self.request("a tree", seed: 4)) }
+        let images = try blockingRun()
         let sync = try XCTUnwrap(images.first)
         let async = try await service.generate(request("a tree", seed: 4))
         XCTAssertEqual(async.first?.image, sync.image)

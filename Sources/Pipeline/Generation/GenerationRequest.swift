@@ -51,6 +51,10 @@ public struct GenerationRequest: Sendable, Equatable {
     /// wrong one give a wrong image that nothing can detect, so a config without it needs this.
     public var predictionType: SchedulerConfiguration.PredictionType?
     public var rng: RandomSourceKind = GenerationDefaults.rng
+    /// A1111's eta noise seed delta (ENSD): after the starting noise, the
+    /// sampler's own noise (ancestral samplers) comes from a generator seeded
+    /// `seed + noiseSeedDelta`; 0 keeps drawing from the seed's generator, as diffusers does.
+    public var noiseSeedDelta: UInt64 = 0
     /// Text encoder layers left out from the end (diffusers' clip_skip; A1111's "Clip skip" minus 1).
     public var clipSkip: Int = GenerationDefaults.clipSkip
     /// Images made, seeds `seed`, `seed + 1`, … (A1111's batch count).

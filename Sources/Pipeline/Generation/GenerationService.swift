@@ -110,34 +110,39 @@ public final class GenerationService: @unchecked Sendable {
     /// before every step. Waits while another generation runs on this model.
     /// An error thrown by `events` (say, writing the finished image failed) ends the run with that error.
     @discardableResult
+    /// `interruption` ends sampling early but keeps the image (A1111's interrupt and skip).
     public func generate(_ request: GenerationRequest, cancellation: CancellationToken = CancellationToken(),
+                         interruption: SamplingInterruption = SamplingInterruption(),
                          events: (GenerationEvent) throws -> Void = { _ in }) throws -> [GeneratedImage] {
         let generation = try admit(request)
         return try running.withLock {
             let model = try model(for: generation)
             let conditioning = PromptConditioning(generation, encoder: promptEncoder(for: request, model: model))
             let initImage = InitImage(generation)
-            return try (0..<request.count).map { index in
+            var images: [GeneratedImage] = []
+            for index in 0..<request.count where !interruption.isInterrupted {
                 try cancellation.check()
                 let image = try makeImage(index, of: generation, on: model, conditioning: conditioning,
-                                          initImage: initImage, cancellation: cancellation, events: events)
+                                          initImage: initImage, cancellation: cancellation,
+                                          interruption: interruption, events: events)
                 try events(.finished(image))
-                return image
+                images.append(image)
             }
+            return images
         }
     }
 
     /// `generate` for async callers: runs on its own thread (the model's
-    /// kernels block), and cancelling the task cancels the generation.
+    /// kernels block), and cancelling the task cancels the generation (as `cancellation` does).
     @discardableResult
-    public func generate(_ request: GenerationRequest,
+    public func generate(_ request: GenerationRequest, cancellation: CancellationToken = CancellationToken(),
+                         interruption: SamplingInterruption = SamplingInterruption(),
                          events: @escaping @Sendable (GenerationEvent) throws -> Void = { _ in }) async throws -> [GeneratedImage] {
-        let cancellation = CancellationToken()
-        return try await withTaskCancellationHandler {
+        try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 Thread.detachNewThread { [self] in
                     continuation.resume(with: Result {
-                        try generate(request, cancellation: cancellation, events: events)
+                        try generate(request, cancellation: cancellation, interruption: interruption, events: events)
                     })
                 }
             }
@@ -161,7 +166,7 @@ public final class GenerationService: @unchecked Sendable {
 
     private func makeImage(_ index: Int, of generation: ResolvedGeneration, on model: ModelBundle,
                            conditioning prompts: PromptConditioning, initImage: InitImage?,
-                           cancellation: CancellationToken,
+                           cancellation: CancellationToken, interruption: SamplingInterruption,
                            events: (GenerationEvent) throws -> Void) throws -> GeneratedImage {
         let request = generation.request
         let seed = generation.seed(ofImage: index)
@@ -186,6 +191,8 @@ public final class GenerationService: @unchecked Sendable {
         var random = request.rng.makeSource(seed: seed)
         let start = try startingLatents(for: generation, initImage: initImage, on: model)
             .start(generation.latentShape, scheduler: scheduler, random: &random)
+        // A1111's eta noise seed delta: the sampler's later noise from a generator seeded seed + delta.
+        if request.noiseSeedDelta != 0 { random = request.rng.makeSource(seed: seed &+ request.noiseSeedDelta) }
 
         // Previews and the tiny decoder need the tiny autoencoder attached.
         let tinyDecoder = tinyAutoencoder.map(LatentDecoder.init(tiny:))
@@ -207,7 +214,7 @@ public final class GenerationService: @unchecked Sendable {
                                  guidanceRescale: request.guidanceRescale)
         try cancellation.check()
         let latents = try loop.run(from: start, scheduler: &scheduler, conditioning: prompts.callAsFunction(atEvaluation:),
-                                   random: &random) {
+                                   random: &random, stopsEarly: interruption.endsSampling) {
             step, steps, seconds, latents in
             timings.unetSeconds.append(seconds)
             try events(.step(.init(image: index, step: step + 1, steps: steps, seconds: seconds, elapsed: total.seconds,

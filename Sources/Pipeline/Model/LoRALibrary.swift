@@ -10,12 +10,27 @@ public final class LoRALibrary: @unchecked Sendable {
     public static let defaultFolder = URL(fileURLWithPath: "weights/lora")
 
     public let folder: URL
+    /// Whether a selection may name a file by path; a server's requests may
+    /// name only the files under the folder, so no client picks a path to read.
+    public let allowsPaths: Bool
     private let lock = NSLock()
     private var files: [String: LoRAFile] = [:]
     private var hashes: [String: String] = [:]
 
-    public init(folder: URL = LoRALibrary.defaultFolder) {
+    public init(folder: URL = LoRALibrary.defaultFolder, allowsPaths: Bool = true) {
         self.folder = folder
+        self.allowsPaths = allowsPaths
+    }
+
+    /// The LoRA files under the folder, any depth, by name (`NAME.safetensors` → NAME), sorted.
+    public func available() -> [(name: String, url: URL)] {
+        guard let walker = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil,
+                                                          options: [.skipsHiddenFiles]) else { return [] }
+        var found: [(name: String, url: URL)] = []
+        for case let url as URL in walker where url.pathExtension == "safetensors" {
+            found.append((url.deletingPathExtension().lastPathComponent, url))
+        }
+        return found.sorted { $0.name < $1.name }
     }
 
     /// Each selection's file, parsed, with its multipliers.
@@ -29,6 +44,14 @@ public final class LoRALibrary: @unchecked Sendable {
 
     /// A path that exists, else `NAME.safetensors` under the folder.
     func locate(_ name: String) throws -> URL {
+        if !allowsPaths {
+            // A bare name only: no separators, no parent folders, nothing hidden.
+            guard !name.isEmpty, !name.contains("/"), !name.contains("\\"), !name.hasPrefix("."),
+                  let match = available().first(where: { $0.name == name || $0.url.lastPathComponent == name }) else {
+                throw LoRALibraryError.notFound(name: name, folder: folder.path)
+            }
+            return match.url
+        }
         let direct = URL(fileURLWithPath: name)
         if name.hasSuffix(".safetensors") || name.contains("/"),
            FileManager.default.fileExists(atPath: direct.path) { return direct }

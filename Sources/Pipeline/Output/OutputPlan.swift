@@ -12,8 +12,9 @@ public enum OutputPlan {
     ///   - images: each image's prompt and seed.
     ///   - explicit: a file path for the images, or nil for `defaultFolder`.
     ///   - overwrite: whether an existing file may be replaced.
+    ///   - folder: where images without an explicit path go.
     public static func destinations(for images: [(prompt: String, seed: UInt64)], explicit: URL?,
-                                    overwrite: Bool) throws -> [URL] {
+                                    overwrite: Bool, folder: URL = defaultFolder) throws -> [URL] {
         let manager = FileManager.default
         if let base = explicit {
             let folder = base.deletingLastPathComponent()
@@ -30,7 +31,6 @@ public enum OutputPlan {
             }
             return urls
         }
-        let folder = defaultFolder
         do {
             try manager.createDirectory(at: folder, withIntermediateDirectories: true)
         } catch {

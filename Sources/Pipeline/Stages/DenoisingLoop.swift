@@ -25,12 +25,15 @@ public struct DenoisingLoop: Sendable {
     public var isGuided: Bool { guidance > 1 }
 
     /// Runs evaluations `start.firstStep..<scheduler.timesteps.count`.
+    /// - Parameter stopsEarly: asked before each evaluation; true ends the
+    ///   loop there, returning the latents so far (A1111's interrupt and skip).
     /// - Parameter afterStep: called after each evaluation with (evaluations
     ///   done before it, evaluations this run makes, its seconds, the
     ///   latents); throwing stops the loop.
     public func run(from start: LatentStart, scheduler: inout any Scheduler,
                     conditioning: (Int) throws -> Conditioning,
                     random: inout any RandomSource,
+                    stopsEarly: () -> Bool = { false },
                     afterStep: (Int, Int, Double, [Float]) throws -> Void) throws -> [Float] {
         let backend = unet.convIn.weight.backend
         let count = shape.count
@@ -40,6 +43,7 @@ public struct DenoisingLoop: Sendable {
         var latents = start.latents
         let evaluations = scheduler.timesteps.count
         for i in start.firstStep..<evaluations {
+            if stopsEarly() { break }
             let watch = Stopwatch()
             // Per batch entry: the scaled latents, then any conditioning channels (diffusers' torch.cat on dim 1).
             let input = scheduler.scaleModelInput(latents, step: i) + extra
