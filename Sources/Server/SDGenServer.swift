@@ -41,6 +41,7 @@ public final class SDGenServer: Sendable {
     public func makeRouter() -> Router<ServerRequestContext> {
         let router = Router(context: ServerRequestContext.self)
         router.add(middleware: RequestLog(logger: logger, metrics: metrics))
+        router.add(middleware: JSONErrors())
         if !configuration.corsAllowOrigins.isEmpty {
             router.add(middleware: CORSPolicy(origins: configuration.corsAllowOrigins))
         }

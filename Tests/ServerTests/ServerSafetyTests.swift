@@ -67,6 +67,9 @@ final class ServerSafetyTests: XCTestCase {
         }
         let options = try await server.call("/sdapi/v1/options", json: ["sd_model_checkpoint": "/etc/passwd"])
         XCTAssertEqual(options.status, 422, options.text)
+        let unknown = try await server.call("/sdapi/v1/nothing")
+        XCTAssertEqual(unknown.status, 404)
+        XCTAssertEqual(unknown.json["detail"] as? String, "no such route: GET /sdapi/v1/nothing")
         let pngInfo = try await server.call("/sdapi/v1/png-info", json: ["image": Data("not a png".utf8).base64EncodedString()])
         XCTAssertEqual(pngInfo.status, 422, pngInfo.text)
         // Still serving.
