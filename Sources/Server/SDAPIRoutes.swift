@@ -114,7 +114,10 @@ extension SDGenServer {
         do {
             images = try await queue.run(job) {
                 let service = try await blocking { try self.host.service(for: entry) }
-                return try await service.generate(generationRequest, cancellation: job.cancellation,
+                var request = generationRequest
+                // Progress previews through the tiny autoencoder, when one is attached.
+                if service.tinyAutoencoder != nil { request.previewEvery = options.previewEverySteps }
+                return try await service.generate(request, cancellation: job.cancellation,
                                                   interruption: job.interruption) { event in
                     job.record(event)
                     if case .step(let step) = event { self.metrics.step(seconds: step.seconds) }

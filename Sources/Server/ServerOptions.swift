@@ -25,6 +25,9 @@ public struct ServerOptions: Sendable, Equatable {
     public var noiseSource = NoiseSource.gpu
     /// A1111's eta noise seed delta (ENSD).
     public var etaNoiseSeedDelta: UInt64 = 0
+    /// With a tiny autoencoder attached (`--preview-vae`): decode the progress preview every this
+    /// many steps (A1111's default 10; 0: never, leaving the cheap approximation).
+    public var previewEverySteps = 10
     /// Settings sdgen does not act on, as last set.
     public var others: [String: JSONValue] = [:]
 
@@ -37,6 +40,7 @@ public struct ServerOptions: Sendable, Equatable {
         static let clipStop = "CLIP_stop_at_last_layers"
         static let noiseSource = "randn_source"
         static let noiseSeedDelta = "eta_noise_seed_delta"
+        static let previewEvery = "show_progress_every_n_steps"
     }
 
     /// The options as `GET /sdapi/v1/options` answers them.
@@ -46,6 +50,7 @@ public struct ServerOptions: Sendable, Equatable {
         object[Key.clipStop] = JSONValue(clipStopAtLastLayers)
         object[Key.noiseSource] = .string(noiseSource.rawValue)
         object[Key.noiseSeedDelta] = .number(Double(etaNoiseSeedDelta))
+        object[Key.previewEvery] = JSONValue(previewEverySteps)
         return .object(object)
     }
 
@@ -72,6 +77,9 @@ public struct ServerOptions: Sendable, Equatable {
                 next.noiseSource = source
             case Key.noiseSeedDelta:
                 next.etaNoiseSeedDelta = UInt64(try reader.int(key, in: 0...Int(Int32.max)) ?? 0)
+            case Key.previewEvery:
+                // A1111 uses -1 for "only at the end"; both mean no decoded preview here.
+                next.previewEverySteps = max(0, try reader.int(key, in: -1...1000) ?? 10)
             default:
                 next.others[key] = changes[key]
             }

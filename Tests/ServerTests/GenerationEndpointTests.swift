@@ -146,6 +146,22 @@ final class GenerationEndpointTests: XCTestCase {
         XCTAssertEqual(idle.state.int("job_count"), 0)
     }
 
+    /// With a tiny autoencoder attached, the progress preview is its full-size decode every
+    /// `show_progress_every_n_steps` steps, not the latent-size approximation.
+    func testTinyAutoencoderPreview() async throws {
+        let taesd = try await TestServer(tinyAutoencoder: FixturePaths.url("taesd/taesd_x2"))
+        defer { Task { await taesd.stop() } }
+        _ = try await taesd.call("/sdapi/v1/options", json: ["show_progress_every_n_steps": 1])
+        let long = try encoded(["prompt": "a lighthouse", "steps": 400, "width": 128, "height": 128, "seed": 1])
+        let job = Task { try await taesd.call("/sdapi/v1/txt2img", raw: long) }
+        let progress = try await taesd.waitForProgress { ($0.state.int("sampling_step") ?? 0) >= 3 }
+        let preview = try XCTUnwrap(Data(base64Encoded: try XCTUnwrap(progress?["current_image"] as? String)))
+        XCTAssertEqual(try ImageFile.decode([UInt8](preview), name: "preview").width, 128, "the image's size")
+        _ = try await taesd.call("/sdapi/v1/interrupt", json: [String: Any]())
+        let answer = try await job.value
+        XCTAssertEqual(answer.status, 200)
+    }
+
     /// Skip ends the current image and goes on with the next (A1111's Skip).
     func testSkipMovesToTheNextImage() async throws {
         let server = self.server!

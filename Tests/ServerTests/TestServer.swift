@@ -22,8 +22,9 @@ final class TestServer: @unchecked Sendable {
 
     static let backend = CPUBackend(threads: 2)
 
+    /// - Parameter tinyAutoencoder: a TAESD folder to attach (×2, as the tiny model's VAE), for previews.
     init(configure: (inout ServerConfiguration) -> Void = { _ in }, secondModel: Bool = false,
-         loras: [String: URL] = [:]) async throws {
+         loras: [String: URL] = [:], tinyAutoencoder: URL? = nil) async throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("sdgen-serve-\(UUID().uuidString)")
         let weights = folder.appendingPathComponent("weights")
         let loraFolder = weights.appendingPathComponent("lora")
@@ -45,7 +46,9 @@ final class TestServer: @unchecked Sendable {
         let catalog = ModelCatalog(folder: weights)
         let library = LoRALibrary(folder: loraFolder, allowsPaths: false)
         let host = ModelHost(catalog: catalog) { entry in
-            try GenerationService(loading: .path(entry.url), backend: Self.backend, loraLibrary: library)
+            let service = try GenerationService(loading: .path(entry.url), backend: Self.backend, loraLibrary: library)
+            if let tinyAutoencoder { try service.attachTinyAutoencoder(folder: tinyAutoencoder) }
+            return service
         }
         try host.service(for: catalog.entries[0])
         var logger = Logger(label: "sdgen.serve.test")
