@@ -50,17 +50,21 @@ public struct DDIMScheduler: Scheduler {
         // eta = 0: no variance term, so the direction is sqrt(1 - ᾱ_prev) ε.
         let directionScale = (1 - alphaProdPrevious).squareRoot()
         let clipRange = self.clipRange
-        let v = predictionType == .vPrediction
+        let prediction = predictionType
 
         return Elementwise.map(sample, modelOutput) { s, m in
             var x0: Float
             let epsilon: Float
-            if v {
+            switch prediction {
+            case .vPrediction:
                 x0 = sqrtAlpha * s - sqrtBeta * m
                 epsilon = sqrtAlpha * m + sqrtBeta * s
-            } else {
+            case .epsilon:
                 x0 = (s - sqrtBeta * m) / sqrtAlpha
                 epsilon = m
+            case .sample:
+                x0 = m
+                epsilon = (s - sqrtAlpha * m) / sqrtBeta
             }
             if let clipRange { x0 = Elementwise.clamp(x0, clipRange) }
             return sqrtAlphaPrevious * x0 + directionScale * epsilon

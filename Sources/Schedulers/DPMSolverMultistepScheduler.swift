@@ -105,6 +105,8 @@ public struct DPMSolverMultistepScheduler: Scheduler {
             return Elementwise.map(sample, modelOutput) { s, m in (s - sigmaT * m) / alpha }
         case .vPrediction:
             return Elementwise.map(sample, modelOutput) { s, m in alpha * s - sigmaT * m }
+        case .sample:
+            return modelOutput
         }
     }
 

@@ -67,10 +67,14 @@ public struct LCMScheduler: Scheduler {
         let sigmaData2 = Self.sigmaData * Self.sigmaData
         let cSkip = Float(sigmaData2 / (scaled * scaled + sigmaData2))
         let cOut = Float(scaled / (scaled * scaled + sigmaData2).squareRoot())
-        let v = predictionType == .vPrediction
+        let prediction = predictionType
         let clipRange = self.clipRange
         let denoised = Elementwise.map(sample, modelOutput) { s, m in
-            var x0 = v ? sqrtAlpha * s - sqrtBeta * m : (s - sqrtBeta * m) / sqrtAlpha
+            var x0 = switch prediction {
+            case .vPrediction: sqrtAlpha * s - sqrtBeta * m
+            case .epsilon: (s - sqrtBeta * m) / sqrtAlpha
+            case .sample: m
+            }
             if let clipRange { x0 = Elementwise.clamp(x0, clipRange) }
             return cOut * x0 + cSkip * s
         }

@@ -38,6 +38,10 @@ public struct PNDMScheduler: Scheduler {
         guard configuration.skipPrkSteps else {
             throw SchedulerError.unsupported(key: "skip_prk_steps", value: "false")
         }
+        // diffusers' PNDM steps ε or v only.
+        guard configuration.predictionType != .sample else {
+            throw SchedulerError.unsupported(key: "prediction_type", value: "sample (with PNDM; every other sampler has it)")
+        }
         let noise = try NoiseSchedule(configuration: configuration)
         alphasCumprod = noise.alphasCumprod
         finalAlphaCumprod = configuration.setAlphaToOne ? 1 : noise.alphasCumprod[0]

@@ -25,6 +25,8 @@ public struct SchedulerConfiguration: Codable, Sendable, Equatable {
     public enum PredictionType: String, Codable, Sendable, CaseIterable {
         case epsilon
         case vPrediction = "v_prediction"
+        /// The clean sample x₀ itself.
+        case sample
     }
 
     /// How inference timesteps are picked from the training ones (Table 2 of

@@ -8,7 +8,7 @@ enum SigmaScaling {
     }
 
     /// x₀ from (sample, model output) at noise level σ, with diffusers'
-    /// operation order: ε: x - σ ε; v: v · (-σ / sqrt(σ² + 1)) + x / (σ² + 1).
+    /// operation order: ε: x - σ ε; v: v · (-σ / sqrt(σ² + 1)) + x / (σ² + 1); sample: the output.
     @inline(__always)
     static func denoiser(_ prediction: SchedulerConfiguration.PredictionType,
                          sigma: Float) -> (Float, Float) -> Float {
@@ -19,6 +19,8 @@ enum SigmaScaling {
             let variance = sigma * sigma + 1
             let outputScale = -sigma / variance.squareRoot()
             return { s, m in m * outputScale + s / variance }
+        case .sample:
+            return { _, m in m }
         }
     }
 }

@@ -50,7 +50,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "How the sampler picks its timesteps: leading, linspace or trailing (default: the model's scheduler config).")
     var timestepSpacing: SchedulerConfiguration.TimestepSpacing?
 
-    @Option(help: "What the model predicts: epsilon or v_prediction (default: the model's scheduler config; SD 2.x 768 models are v_prediction).")
+    @Option(help: "What the model predicts: epsilon, v_prediction or sample (default: the model's scheduler config; SD 2.x 768 models are v_prediction).")
     var predictionType: SchedulerConfiguration.PredictionType?
 
     @Option(help: "Rescale the guided prediction towards the conditional one's spread, φ in 0…1 (diffusers' guidance_rescale; 0.7 for zero-SNR v-models; default 0, off).")

@@ -111,4 +111,18 @@ final class SchedulerReplayTests: XCTestCase {
     func testPNDMTrailing() throws { try replay("pndm-trailing") }
     func testLCM() throws { try replay("lcm") }
     func testLCMTenSteps() throws { try replay("lcm-10") }
+    /// prediction_type "sample": the model's output is the clean-sample estimate.
+    func testSamplePrediction() throws {
+        for name in ["ddim-sample", "euler-sample", "heun-sample", "dpm++2m-sample", "lcm-sample"] { try replay(name) }
+    }
+
+    /// diffusers' PNDM steps only ε and v; sdgen refuses "sample" there as well, by name.
+    func testPNDMRefusesSamplePrediction() {
+        var configuration = SchedulerConfiguration()
+        configuration.predictionType = .sample
+        XCTAssertThrowsError(try makeScheduler(.pndm, configuration: configuration, steps: 10)) { error in
+            XCTAssertEqual(error as? SchedulerError, .unsupported(key: "prediction_type",
+                                                                  value: "sample (with PNDM; every other sampler has it)"))
+        }
+    }
 }

@@ -96,6 +96,14 @@ RUNS: Sequence[tuple] = (
     # LCM-LoRA users run, and 10. "_steps" overrides STEPS for one run.
     ("lcm", "lcm", "LCMScheduler", {"_steps": 4}),
     ("lcm-10", "lcm", "LCMScheduler", {}),
+    # prediction_type "sample" (the model predicts x0), on each scheduler family that steps it
+    # (diffusers' Euler ancestral raises NotImplementedError; sdgen's shares Euler's x0 estimate).
+    ("ddim-sample", "ddim", "DDIMScheduler", {"prediction_type": "sample"}),
+    ("euler-sample", "euler", "EulerDiscreteScheduler", {"prediction_type": "sample"}),
+    ("heun-sample", "heun", "HeunDiscreteScheduler", {"prediction_type": "sample"}),
+    ("dpm++2m-sample", "dpm++2m", "DPMSolverMultistepScheduler",
+     {"algorithm_type": "dpmsolver++", "solver_order": 2, "prediction_type": "sample"}),
+    ("lcm-sample", "lcm", "LCMScheduler", {"_steps": 4, "prediction_type": "sample"}),
 )
 
 
