@@ -62,8 +62,9 @@ public struct ServerOptions: Sendable, Equatable {
         for key in changes.keys.sorted() {
             switch key {
             case Key.model:
-                guard let name = try reader.string(key), let entry = catalog.entry(named: name) else {
-                    throw .invalid(key, "no model '\(reader.object[key]?.text ?? "")' (see /sdapi/v1/sd-models: "
+                let name = try reader.string(key) ?? ""
+                guard let entry = catalog.entry(named: name) else {
+                    throw .invalid(key, "no model '\(name)' (see /sdapi/v1/sd-models: "
                                    + catalog.entries.map(\.title).joined(separator: ", ") + ")")
                 }
                 next.modelCheckpoint = entry.title

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test suite: the Swift tests (release: the numeric tests are too
+# slow in debug), then `sdgen serve` driven end to end by the real clients —
+# AUTOMATIC1111's `webuiapi` package, plain HTTP, SIGTERM, and a headless
+# Chromium on the web page (scripts/serve/check_clients.py). Python packages
+# go to a virtual environment under .build/; Chromium comes from
+# `scripts/setup.sh --test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/fetch_minilm.sh
+swift test -c release --disable-swift-testing
+
+swift build -c release --product sdgen
+venv=.build/serve-venv
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/serve/requirements.txt
+fi
+browser=()
+[ -n "${CI:-}" ] && browser=(--require-browser)
+"$venv/bin/python" scripts/serve/check_clients.py --sdgen .build/release/sdgen \
+    --screenshot "$(mktemp -d)/serve-page.png" "${browser[@]}"
