@@ -10,7 +10,7 @@ packages=(libopenblas-dev libpng-dev libjpeg-dev libvulkan-dev mesa-vulkan-drive
           libsentencepiece-dev pkg-config)
 if [ "${1:-}" = "--test" ]; then
     packages+=(chromium chromium-driver)
-    python3 -m venv --help >/dev/null 2>&1 || packages+=(python3-venv)
+    python3 -c "import ensurepip, venv" >/dev/null 2>&1 || packages+=(python3-venv)
 fi
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
