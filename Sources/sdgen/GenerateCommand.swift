@@ -16,6 +16,7 @@ extension LoRASelection: ExpressibleByArgument {}
 extension ImageFit: ExpressibleByArgument {}
 extension OutpaintMargins: ExpressibleByArgument {}
 extension SchedulerConfiguration.TimestepSpacing: ExpressibleByArgument {}
+extension VAETiling: ExpressibleByArgument {}
 extension SchedulerConfiguration.PredictionType: ExpressibleByArgument {}
 
 /// Text to image: options in, a `GenerationRequest` per prompt to the
@@ -137,6 +138,10 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Decode with the tiny autoencoder: 'taesd' (weights/taesd, from `sdgen download madebyollin/taesd`) or an AutoencoderTiny folder.",
                                discussion: "TAESD decodes a 512×512 image in a fraction of a second (the full VAE takes seconds on a CPU), with softer fine detail."))
     var vae: String?
+
+    @Option(help: ArgumentHelp("Decode the VAE in overlapping tiles (diffusers' enable_tiling): auto (from 1024×1024, where a whole decode needs gigabytes), on, or off.",
+                               discussion: "Tiles bound the decode's memory to one tile's whatever the size; the blend leaves seams of a level or two."))
+    var vaeTiling: VAETiling = GenerationDefaults.vaeTiling
 
     @Option(help: "Every N steps, write the image so far (decoded with TAESD: --vae's, else weights/taesd) to OUTPUT.preview.png (0: never).")
     var previewEvery = 0
@@ -310,6 +315,7 @@ struct GenerateCommand: ParsableCommand {
         if let count { request.count = count }
         request.decoder = vae == nil ? .model : .tiny
         request.previewEvery = previewEvery
+        request.vaeTiling = vaeTiling
         return request
     }
 

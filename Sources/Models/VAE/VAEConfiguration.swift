@@ -12,12 +12,16 @@ public struct VAEConfiguration: Codable, Sendable, Equatable {
     public var normNumGroups = 32
     public var scalingFactor: Float = 0.18215
     public var midBlockAddAttention = true
+    /// The image side the VAE was trained at (diffusers' `sample_size`; a list's first entry):
+    /// the tile size of a tiled decode (`enable_tiling`).
+    public var sampleSize = 32
 
     enum CodingKeys: String, CodingKey {
         case inChannels = "in_channels", outChannels = "out_channels", latentChannels = "latent_channels"
         case blockOutChannels = "block_out_channels", layersPerBlock = "layers_per_block"
         case normNumGroups = "norm_num_groups", scalingFactor = "scaling_factor"
         case midBlockAddAttention = "mid_block_add_attention"
+        case sampleSize = "sample_size"
     }
 
     /// diffusers' `AutoencoderKL()` defaults.
@@ -28,6 +32,7 @@ public struct VAEConfiguration: Codable, Sendable, Equatable {
         var c = VAEConfiguration()
         c.blockOutChannels = [128, 256, 512, 512]
         c.layersPerBlock = 2
+        c.sampleSize = 512
         return c
     }()
 
@@ -45,6 +50,7 @@ public struct VAEConfiguration: Codable, Sendable, Equatable {
             try L.checkDivides(width, by: normNumGroups, "norm groups", fail)
         }
         guard scalingFactor.isFinite, scalingFactor != 0 else { throw fail("scaling_factor \(scalingFactor)") }
+        try L.check(sampleSize, scaleFactor...(1 << 16), "sample_size", fail)
     }
 
     /// How many pixels one latent spans on each side: 2^(blocks − 1).
@@ -57,6 +63,11 @@ public struct VAEConfiguration: Codable, Sendable, Equatable {
         try c.update(&d.latentChannels, .latentChannels); try c.update(&d.blockOutChannels, .blockOutChannels)
         try c.update(&d.layersPerBlock, .layersPerBlock); try c.update(&d.normNumGroups, .normNumGroups)
         try c.update(&d.scalingFactor, .scalingFactor); try c.update(&d.midBlockAddAttention, .midBlockAddAttention)
+        if let side = try? c.decodeIfPresent(Int.self, forKey: .sampleSize) {
+            d.sampleSize = side
+        } else if let sides = try? c.decodeIfPresent([Int].self, forKey: .sampleSize), let first = sides.first {
+            d.sampleSize = first
+        }
         self = d
     }
 

@@ -25,6 +25,7 @@ public enum GenerationDefaults {
     /// The longest side accepted at all (memory admission refuses far less
     /// on real machines; this keeps every size computation in range).
     public static let maximumSide = 1 << 20
+    public static let vaeTiling = VAETiling.auto
 }
 
 /// What a user asks for: one prompt, made `count` times with seeds `seed`,
@@ -92,6 +93,8 @@ public struct GenerationRequest: Sendable, Equatable {
     /// Every this many steps (0: never) the latents so far are decoded with
     /// the tiny autoencoder into a `.preview` event, as A1111's live preview.
     public var previewEvery = 0
+    /// Whether the VAE decodes in tiles (bounded memory for large images) or whole.
+    public var vaeTiling: VAETiling = GenerationDefaults.vaeTiling
 
     public init(prompt: String, seed: UInt64) {
         self.prompt = prompt

@@ -230,7 +230,8 @@ public final class GenerationService: @unchecked Sendable {
         try events(.decoding(image: index))
         model.checkpoint.releaseResidentPages()
         let vaeWatch = Stopwatch()
-        let vaeOutput = finalDecoder.decode(latents, shape: generation.latentShape, on: model.backend)
+        let vaeOutput = finalDecoder.decode(latents, shape: generation.latentShape, on: model.backend,
+                                            tiling: generation.decoderTiling)
         timings.vaeDecodeSeconds = vaeWatch.seconds
         timings.totalSeconds = total.seconds
 

@@ -111,10 +111,34 @@ public struct MemoryAdmission: Sendable {
                                          quant: weights("quant_conv"))
             measure { _ = encoder(counter.zeros([1, generation.height, generation.width, 3], dtype: .f32)) }
         }
+        // The decoder's weights are made outside the measured stage, as every model's above.
         let decoder = try VAEDecoder(configuration: model.vaeConfiguration, weights: weights("decoder"),
                                      postQuant: weights("post_quant_conv"))
-        measure { _ = decoder(counter.zeros([1, shape.height, shape.width, model.latentChannels], dtype: .f32)) }
+        measure { decode(generation, model: model, on: counter, decoder: decoder) }
         return (peak, counter.largestWholeBytes)
+    }
+
+    /// The VAE decode's working set alone: with tiling, one tile's, plus the image it assembles.
+    public static func decodeActivationBytes(_ generation: ResolvedGeneration, model: ModelBundle) throws -> Int {
+        let counter = FLOPCounter()
+        let weights = WeightSource(randomWithSeed: 0, backend: counter).root
+        let decoder = try VAEDecoder(configuration: model.vaeConfiguration, weights: weights("decoder"),
+                                     postQuant: weights("post_quant_conv"))
+        counter.resetPeak()
+        let base = counter.liveBytes
+        decode(generation, model: model, on: counter, decoder: decoder)
+        return counter.peakBytes - base
+    }
+
+    private static func decode(_ generation: ResolvedGeneration, model: ModelBundle, on counter: FLOPCounter,
+                               decoder: VAEDecoder) {
+        let shape = generation.latentShape
+        let decoded = generation.decoderTiling.map { $0.tileShape(for: shape) } ?? shape
+        let image = generation.decoderTiling.map { _ in
+            counter.zeros([1, generation.height, generation.width, model.vaeConfiguration.outChannels], dtype: .f32)
+        }
+        _ = decoder(counter.zeros([1, decoded.height, decoded.width, model.latentChannels], dtype: .f32))
+        withExtendedLifetime(image) {}
     }
 
     /// MemAvailable (or the cgroup's headroom, if smaller) plus this process's own resident pages.

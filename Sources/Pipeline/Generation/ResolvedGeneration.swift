@@ -22,6 +22,8 @@ public struct ResolvedGeneration: Sendable, Equatable {
     public let encoderPrompt: String
     /// What was read but not applied (tags of other network kinds).
     public let warnings: [String]
+    /// The tiles the VAE decodes in, or nil for a whole decode (`request.vaeTiling` at this size).
+    public let decoderTiling: TiledVAEDecoding?
 
     public var isGuided: Bool { request.guidance > 1 }
     /// The seed of image `index` of the request.
@@ -87,6 +89,8 @@ public struct ResolvedGeneration: Sendable, Equatable {
         if let prediction = request.predictionType { configuration.predictionType = prediction }
         schedulerConfiguration = configuration
         latentShape = LatentShape(channels: model.latentChannels, height: height / f, width: width / f)
+        let tiles = TiledVAEDecoding(configuration: model.vaeConfiguration)
+        decoderTiling = tiles.applies(request.vaeTiling, to: latentShape, scale: f) ? tiles : nil
     }
 
     /// An outpainting request as the inpainting request it is: the canvas as

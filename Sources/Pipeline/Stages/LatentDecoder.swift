@@ -25,12 +25,19 @@ public struct LatentDecoder: Sendable {
     }
 
     /// The decoder's output, about [-1, 1], [height][width][3] row-major.
-    public func decode(_ latents: [Float], shape: LatentShape, on backend: any Backend) -> [Float] {
+    /// - Parameter tiling: decode the VAE's output in tiles (the tiny autoencoder always decodes whole: it is small).
+    public func decode(_ latents: [Float], shape: LatentShape, on backend: any Backend,
+                       tiling: TiledVAEDecoding? = nil) -> [Float] {
         let scaled = latents.map { $0 / scalingFactor }
-        let input = backend.upload(scaled, shape: [1, shape.channels, shape.height, shape.width]).permuted([0, 2, 3, 1])
-        switch model {
-        case .autoencoder(let vae): return vae(input).toArray()
-        case .tiny(let tiny): return tiny(input).toArray()
+        func run(_ values: [Float], _ window: LatentShape) -> [Float] {
+            let input = backend.upload(values, shape: [1, window.channels, window.height, window.width]).permuted([0, 2, 3, 1])
+            switch model {
+            case .autoencoder(let vae): return vae(input).toArray()
+            case .tiny(let tiny): return tiny(input).toArray()
+            }
         }
+        guard case .autoencoder(let vae) = model, let tiling, tiling.spansTiles(shape) else { return run(scaled, shape) }
+        return tiling.decode(scaled, shape: shape, scale: vae.configuration.scaleFactor,
+                             channels: vae.configuration.outChannels, decodeTile: run)
     }
 }
