@@ -6,6 +6,16 @@ import ImageIO
 /// makes the server read anything but its own body.
 enum Base64Image {
     static func decode(_ text: String, field: String) throws(APIError) -> RGBImage {
+        let bytes = try self.bytes(text, field: field)
+        do {
+            return try ImageFile.decode(bytes, name: field)
+        } catch {
+            throw .invalid(field, "\(error)")
+        }
+    }
+
+    /// The file's bytes from base64 or a data URL.
+    static func bytes(_ text: String, field: String) throws(APIError) -> [UInt8] {
         var payload = Substring(text)
         if payload.hasPrefix("data:"), let comma = payload.firstIndex(of: ",") {
             payload = payload[payload.index(after: comma)...]
@@ -15,11 +25,7 @@ enum Base64Image {
         guard let data = Data(base64Encoded: String(payload), options: .ignoreUnknownCharacters), !data.isEmpty else {
             throw .invalid(field, "not a base64-encoded image")
         }
-        do {
-            return try ImageFile.decode([UInt8](data), name: field)
-        } catch {
-            throw .invalid(field, "\(error)")
-        }
+        return [UInt8](data)
     }
 
     static func encode(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }

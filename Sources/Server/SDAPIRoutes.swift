@@ -213,14 +213,10 @@ extension SDGenServer {
     /// A1111's `png-info`: the `parameters` text, the other text chunks, and the text parsed into fields.
     static func pngInfo(_ base64: String) throws -> JSONValue {
         guard !base64.isEmpty else { throw APIError.invalid("image", "give a base64-encoded PNG") }
-        var payload = Substring(base64)
-        if payload.hasPrefix("data:"), let comma = payload.firstIndex(of: ",") { payload = payload[payload.index(after: comma)...] }
-        guard let data = Data(base64Encoded: String(payload), options: .ignoreUnknownCharacters) else {
-            throw APIError.invalid("image", "not base64")
-        }
+        let bytes = try Base64Image.bytes(base64, field: "image")
         let chunks: [String: String]
         do {
-            chunks = try PNGFile.textChunks(of: [UInt8](data), name: "image")
+            chunks = try PNGFile.textChunks(of: bytes, name: "image")
         } catch {
             throw APIError.invalid("image", "\(error)")
         }
