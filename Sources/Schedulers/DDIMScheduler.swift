@@ -25,7 +25,7 @@ public struct DDIMScheduler: Scheduler {
 
     public init(configuration: SchedulerConfiguration = .init(), steps: Int) throws {
         try configuration.validate(steps: steps)
-        let noise = try NoiseSchedule(configuration: configuration)
+        let noise = try NoiseSchedule(configuration: configuration, terminalSNR: .rescaled)
         alphasCumprod = noise.alphasCumprod
         finalAlphaCumprod = configuration.setAlphaToOne ? 1 : noise.alphasCumprod[0]
         stride = configuration.numTrainTimesteps / steps

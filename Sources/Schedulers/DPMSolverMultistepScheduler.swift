@@ -24,7 +24,7 @@ public struct DPMSolverMultistepScheduler: Scheduler {
 
     public init(configuration: SchedulerConfiguration = .init(), steps: Int) throws {
         try configuration.validate(steps: steps)
-        let noise = try NoiseSchedule(configuration: configuration)
+        let noise = try NoiseSchedule(configuration: configuration, terminalSNR: .rescaledWithFloor)
         let table = noise.trainingSigmas
         let trainCount = configuration.numTrainTimesteps
         // lambda_min_clipped is -inf: the whole training range is usable.

@@ -10,7 +10,7 @@ public struct EulerAncestralScheduler: SigmaScheduler {
     /// diffusers' Euler ancestral has no Karras option; `use_karras_sigmas`
     /// is ignored here as it is there.
     public init(configuration: SchedulerConfiguration = .init(), steps: Int) throws {
-        schedule = try SigmaSchedule(configuration: configuration, steps: steps, karras: false)
+        schedule = try SigmaSchedule(configuration: configuration, steps: steps, karras: false, terminalSNR: .rescaledWithFloor)
     }
 
     public mutating func step<Source: RandomSource>(

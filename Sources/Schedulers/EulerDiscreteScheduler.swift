@@ -5,7 +5,8 @@ public struct EulerDiscreteScheduler: SigmaScheduler {
     private(set) var schedule: SigmaSchedule
 
     public init(configuration: SchedulerConfiguration = .init(), steps: Int) throws {
-        schedule = try SigmaSchedule(configuration: configuration, steps: steps, karras: configuration.useKarrasSigmas)
+        schedule = try SigmaSchedule(configuration: configuration, steps: steps, karras: configuration.useKarrasSigmas,
+                                     terminalSNR: .rescaledWithFloor)
     }
 
     public mutating func step<Source: RandomSource>(

@@ -33,7 +33,7 @@ public struct LCMScheduler: Scheduler {
         guard steps <= original else {
             throw SchedulerError.invalid("LCM takes at most original_inference_steps (\(original)) steps, got \(steps)")
         }
-        let noise = try NoiseSchedule(configuration: configuration)
+        let noise = try NoiseSchedule(configuration: configuration, terminalSNR: .rescaled)
         alphasCumprod = noise.alphasCumprod
         finalAlphaCumprod = configuration.setAlphaToOne ? 1 : noise.alphasCumprod[0]
         // The distillation schedule, descending: k·i − 1 for i = original…1.

@@ -13,7 +13,19 @@ public struct NoiseSchedule: Sendable, Equatable {
     /// ᾱ_t for t in 0..<numTrainTimesteps.
     public let alphasCumprod: [Float]
 
-    public init(configuration: SchedulerConfiguration) throws {
+    /// What a scheduler does with `rescale_betas_zero_snr` (each diffusers class its own way).
+    public enum TerminalSNR: Sendable {
+        /// The betas as configured (and what diffusers' Heun, LMS and PNDM do: they have no such option).
+        case asConfigured
+        /// Rescaled so the last timestep's signal is zero ("Common Diffusion Noise Schedules and Sample
+        /// Steps are Flawed", Algorithm 1; DDIM, LCM).
+        case rescaled
+        /// Rescaled, then ᾱ_T raised to 2⁻²⁴ so the first sigma is finite (~4096; Euler, Euler a, DPM++).
+        case rescaledWithFloor
+    }
+
+    /// - Parameter terminalSNR: how this scheduler applies the configuration's `rescale_betas_zero_snr`.
+    public init(configuration: SchedulerConfiguration, terminalSNR: TerminalSNR = .asConfigured) throws {
         let n = configuration.numTrainTimesteps
         guard n >= 2 else {
             throw SchedulerError.invalid("num_train_timesteps must be at least 2, got \(n)")
@@ -37,14 +49,33 @@ public struct NoiseSchedule: Sendable, Equatable {
                 betas = Self.cosineBetas(count: n)
             }
         }
-        self.betas = betas
-        var cumulative = [Float](repeating: 0, count: n)
-        var product = 1.0
-        for t in 0..<n {
-            product *= Double(1 - betas[t])
-            cumulative[t] = Float(product)
-        }
+        let rescales = configuration.rescaleBetasZeroSnr && terminalSNR != .asConfigured
+        self.betas = rescales ? Self.rescaledToZeroTerminalSNR(betas) : betas
+        var cumulative = Self.cumulativeProduct(self.betas.map { 1 - $0 })
+        if rescales && terminalSNR == .rescaledWithFloor { cumulative[n - 1] = 0x1p-24 }
         alphasCumprod = cumulative
+    }
+
+    /// `torch.cumprod` on the CPU: accumulated in double, each partial product rounded to float.
+    static func cumulativeProduct(_ values: [Float]) -> [Float] {
+        var product = 1.0
+        return values.map { value in
+            product *= Double(value)
+            return Float(product)
+        }
+    }
+
+    /// diffusers' `rescale_zero_terminal_snr`, in float32 as torch computes it: √ᾱ shifted so its last
+    /// value is 0 and scaled so its first is unchanged, then turned back into betas.
+    static func rescaledToZeroTerminalSNR(_ betas: [Float]) -> [Float] {
+        var root = cumulativeProduct(betas.map { 1 - $0 }).map { $0.squareRoot() }
+        let first = root[0], last = root[root.count - 1]
+        let scale = first / (first - last)
+        for i in root.indices { root[i] = (root[i] - last) * scale }
+        let alphaBar = root.map { $0 * $0 }
+        var alphas = [alphaBar[0]]
+        for i in 1..<alphaBar.count { alphas.append(alphaBar[i] / alphaBar[i - 1]) }
+        return alphas.map { 1 - $0 }
     }
 
     /// sqrt((1 - ᾱ_t) / ᾱ_t) for every training timestep, in float32 as

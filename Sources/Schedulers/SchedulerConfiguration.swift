@@ -59,6 +59,9 @@ public struct SchedulerConfiguration: Codable, Sendable, Equatable {
     public var originalInferenceSteps: Int = 50
     /// LCM: the factor on the timestep in its boundary-condition scalings.
     public var timestepScaling: Double = 10
+    /// diffusers' `rescale_betas_zero_snr`: the schedule rescaled to zero signal at the last timestep
+    /// (for models trained so, with v-prediction and trailing spacing); see `NoiseSchedule.TerminalSNR`.
+    public var rescaleBetasZeroSnr: Bool = false
 
     /// Stable Diffusion 1.5's configuration.
     public init() {}
@@ -131,9 +134,7 @@ public struct SchedulerConfiguration: Codable, Sendable, Equatable {
         originalInferenceSteps = try c.decodeIfPresent(Int.self, forKey: .originalInferenceSteps)
             ?? defaults.originalInferenceSteps
         timestepScaling = try c.decodeIfPresent(Double.self, forKey: .timestepScaling) ?? defaults.timestepScaling
-        if try c.decodeIfPresent(Bool.self, forKey: .rescaleBetasZeroSnr) == true {
-            throw SchedulerError.unsupported(key: CodingKeys.rescaleBetasZeroSnr.rawValue, value: "true")
-        }
+        rescaleBetasZeroSnr = try c.decodeIfPresent(Bool.self, forKey: .rescaleBetasZeroSnr) ?? defaults.rescaleBetasZeroSnr
         if try c.decodeIfPresent(Bool.self, forKey: .thresholding) == true {
             throw SchedulerError.unsupported(key: CodingKeys.thresholding.rawValue, value: "true")
         }
@@ -156,6 +157,7 @@ public struct SchedulerConfiguration: Codable, Sendable, Equatable {
         try c.encode(useKarrasSigmas, forKey: .useKarrasSigmas)
         try c.encode(originalInferenceSteps, forKey: .originalInferenceSteps)
         try c.encode(timestepScaling, forKey: .timestepScaling)
+        try c.encode(rescaleBetasZeroSnr, forKey: .rescaleBetasZeroSnr)
     }
 
     /// An unknown enum value is a configuration sdgen cannot honour, not a

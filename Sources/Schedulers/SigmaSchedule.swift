@@ -20,9 +20,11 @@ struct SigmaSchedule: Sendable {
     private var order = StepOrder()
 
     /// Validates `configuration` for `steps` and builds the schedule.
-    init(configuration: SchedulerConfiguration, steps: Int, karras: Bool) throws {
+    /// - Parameter terminalSNR: Euler's and Euler a's `.rescaledWithFloor`; Heun and LMS have no zero-SNR option in diffusers.
+    init(configuration: SchedulerConfiguration, steps: Int, karras: Bool,
+         terminalSNR: NoiseSchedule.TerminalSNR = .asConfigured) throws {
         try configuration.validate(steps: steps)
-        let noise = try NoiseSchedule(configuration: configuration)
+        let noise = try NoiseSchedule(configuration: configuration, terminalSNR: terminalSNR)
         let trainCount = configuration.numTrainTimesteps
         let spacing = configuration.timestepSpacing ?? .linspace
         let table = noise.trainingSigmas

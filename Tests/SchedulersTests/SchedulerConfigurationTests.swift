@@ -30,8 +30,8 @@ final class SchedulerConfigurationTests: XCTestCase {
         let roundTrip = try JSONDecoder().decode(SchedulerConfiguration.self, from: JSONEncoder().encode(config))
         XCTAssertEqual(roundTrip, config)
 
-        for (key, value) in [("prediction_type", "\"sample\""), ("beta_schedule", "\"exp\""),
-                             ("rescale_betas_zero_snr", "true"), ("thresholding", "true")] {
+        for (key, value) in [("prediction_type", "\"flow_prediction\""), ("beta_schedule", "\"exp\""),
+                             ("thresholding", "true")] {
             let bad = Data("{\"\(key)\": \(value)}".utf8)
             XCTAssertThrowsError(try JSONDecoder().decode(SchedulerConfiguration.self, from: bad)) { error in
                 guard case SchedulerError.unsupported(let k, _) = error else {

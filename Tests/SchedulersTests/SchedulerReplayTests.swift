@@ -20,9 +20,11 @@ final class SchedulerReplayTests: XCTestCase {
     static let freeRunningTolerance: Float = 1e-4
 
     /// Replays one run; returns the worst sample error.
-    func replay(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let stepwise = try replay(name, teacherForced: true, file: file, line: line)
-        let free = try replay(name, teacherForced: false, file: file, line: line)
+    /// - Parameter relative: errors relative to the sample's largest magnitude (at least 1), for
+    ///   zero-terminal-SNR runs, whose first sigma is ~4096 and whose first samples are that large.
+    func replay(_ name: String, relative: Bool = false, file: StaticString = #filePath, line: UInt = #line) throws {
+        let stepwise = try replay(name, teacherForced: true, relative: relative, file: file, line: line)
+        let free = try replay(name, teacherForced: false, relative: relative, file: file, line: line)
         XCTAssertLessThanOrEqual(stepwise, Self.tolerance, "\(name): samples, step by step", file: file, line: line)
         XCTAssertLessThanOrEqual(free, Self.freeRunningTolerance, "\(name): samples, free running",
                                  file: file, line: line)
@@ -30,7 +32,11 @@ final class SchedulerReplayTests: XCTestCase {
     }
 
     /// Replays one run; returns the worst sample error.
-    func replay(_ name: String, teacherForced: Bool, file: StaticString, line: UInt) throws -> Float {
+    func replay(_ name: String, teacherForced: Bool, relative: Bool, file: StaticString, line: UInt) throws -> Float {
+        func error(_ ours: [Float], _ theirs: [Float]) -> Float {
+            let difference = maxAbsDifference(ours, theirs)
+            return relative ? difference / max(1, theirs.map(abs).max() ?? 1) : difference
+        }
         let run = try SchedulerRun.load(name)
         let kind = try XCTUnwrap(SchedulerKind(rawValue: run.kind), file: file, line: line)
         var scheduler = try makeScheduler(kind, configuration: run.config, steps: run.numInferenceSteps)
@@ -65,7 +71,7 @@ final class SchedulerReplayTests: XCTestCase {
         for (i, recorded) in steps.enumerated() {
             let input = scheduler.scaleModelInput(sample, step: i)
             if let expected = recorded["model_input"] {
-                worstInput = max(worstInput, maxAbsDifference(input, expected))
+                worstInput = max(worstInput, error(input, expected))
             } else {
                 XCTAssertEqual(input, sample, "\(name): step \(i) input should be unscaled", file: file, line: line)
             }
@@ -80,8 +86,8 @@ final class SchedulerReplayTests: XCTestCase {
                 XCTAssertEqual(random.draws.count, drawsBefore, "\(name): unexpected noise", file: file, line: line)
             }
             let expected = try XCTUnwrap(recorded["sample"])
-            let error = maxAbsDifference(sample, expected)
-            worst = max(worst, error.isNaN ? .infinity : error)
+            let stepError = error(sample, expected)
+            worst = max(worst, stepError.isNaN ? .infinity : stepError)
             if teacherForced { sample = expected }
         }
         let inputTolerance = teacherForced ? Self.tolerance : Self.freeRunningTolerance
@@ -111,6 +117,29 @@ final class SchedulerReplayTests: XCTestCase {
     func testPNDMTrailing() throws { try replay("pndm-trailing") }
     func testLCM() throws { try replay("lcm") }
     func testLCMTenSteps() throws { try replay("lcm-10") }
+    /// rescale_betas_zero_snr with v-prediction and trailing spacing: DDIM and LCM on the rescaled
+    /// schedule (ᾱ_T = 0), Euler, Euler a and DPM++ with ᾱ_T raised to 2⁻²⁴ (first sigma ~4096).
+    func testZeroTerminalSNR() throws {
+        for name in ["ddim-zsnr", "euler-zsnr", "euler-a-zsnr", "dpm++2m-zsnr", "lcm-zsnr"] { try replay(name, relative: true) }
+    }
+
+    /// diffusers' Heun, LMS and PNDM have no zero-SNR option (from_config drops it): the schedule stays as trained.
+    func testSchedulersWithoutZeroSNRKeepTheirSchedule() throws {
+        var configuration = SchedulerConfiguration()
+        configuration.rescaleBetasZeroSnr = true
+        configuration.timestepSpacing = .trailing
+        var plain = configuration
+        plain.rescaleBetasZeroSnr = false
+        for kind in [SchedulerKind.heun, .lms, .pndm] {
+            XCTAssertEqual(try makeScheduler(kind, configuration: configuration, steps: 10).timesteps,
+                           try makeScheduler(kind, configuration: plain, steps: 10).timesteps, kind.rawValue)
+        }
+        XCTAssertEqual(try NoiseSchedule(configuration: configuration, terminalSNR: .asConfigured),
+                       try NoiseSchedule(configuration: plain))
+        XCTAssertEqual(try NoiseSchedule(configuration: configuration, terminalSNR: .rescaled).alphasCumprod.last, 0)
+        XCTAssertEqual(try NoiseSchedule(configuration: configuration, terminalSNR: .rescaledWithFloor).alphasCumprod.last, 0x1p-24)
+    }
+
     /// prediction_type "sample": the model's output is the clean-sample estimate.
     func testSamplePrediction() throws {
         for name in ["ddim-sample", "euler-sample", "heun-sample", "dpm++2m-sample", "lcm-sample"] { try replay(name) }

@@ -104,6 +104,19 @@ RUNS: Sequence[tuple] = (
     ("dpm++2m-sample", "dpm++2m", "DPMSolverMultistepScheduler",
      {"algorithm_type": "dpmsolver++", "solver_order": 2, "prediction_type": "sample"}),
     ("lcm-sample", "lcm", "LCMScheduler", {"_steps": 4, "prediction_type": "sample"}),
+    # Zero terminal SNR (rescale_betas_zero_snr), as its paper pairs it: v-prediction, trailing spacing.
+    # Euler and DPM++ raise the last alpha_cumprod to 2**-24 (first sigma ~4096); DDIM keeps it at 0.
+    ("ddim-zsnr", "ddim", "DDIMScheduler",
+     {"rescale_betas_zero_snr": True, "prediction_type": "v_prediction", "timestep_spacing": "trailing"}),
+    ("euler-zsnr", "euler", "EulerDiscreteScheduler",
+     {"rescale_betas_zero_snr": True, "prediction_type": "v_prediction", "timestep_spacing": "trailing"}),
+    ("euler-a-zsnr", "euler-a", "EulerAncestralDiscreteScheduler",
+     {"rescale_betas_zero_snr": True, "prediction_type": "v_prediction", "timestep_spacing": "trailing"}),
+    ("dpm++2m-zsnr", "dpm++2m", "DPMSolverMultistepScheduler",
+     {"algorithm_type": "dpmsolver++", "solver_order": 2, "rescale_betas_zero_snr": True,
+      "prediction_type": "v_prediction", "timestep_spacing": "trailing"}),
+    ("lcm-zsnr", "lcm", "LCMScheduler",
+     {"_steps": 4, "rescale_betas_zero_snr": True, "prediction_type": "v_prediction"}),
 )
 
 
