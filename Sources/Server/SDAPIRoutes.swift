@@ -75,6 +75,14 @@ extension SDGenServer {
         }
         api.get("memory") { _, _ in Self.json(self.memory()) }
         // Lists A1111 clients read on connecting; sdgen has none of these.
+        // A GET on a POST-only route is 405 with `Allow`, as A1111's FastAPI answers (not "no such route").
+        for path in ["txt2img", "img2img", "interrupt", "skip", "refresh-checkpoints", "png-info"] {
+            api.get(RouterPath(stringLiteral: path)) { request, _ -> Response in
+                var error = APIError(.methodNotAllowed, "\(request.uri.path) takes POST")
+                error.headers[.allow] = "POST"
+                throw error
+            }
+        }
         for empty in ["sd-vae", "upscalers", "latent-upscale-modes", "hypernetworks", "face-restorers", "prompt-styles",
                       "realesrgan-models", "scripts"] {
             api.get(RouterPath(stringLiteral: empty)) { _, _ in Self.json(empty == "scripts" ? ["txt2img": [], "img2img": []] : []) }

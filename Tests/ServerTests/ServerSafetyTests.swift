@@ -67,6 +67,9 @@ final class ServerSafetyTests: XCTestCase {
         }
         let options = try await server.call("/sdapi/v1/options", json: ["sd_model_checkpoint": "/etc/passwd"])
         XCTAssertEqual(options.status, 422, options.text)
+        let wrongMethod = try await server.call("/sdapi/v1/txt2img")
+        XCTAssertEqual(wrongMethod.status, 405)
+        XCTAssertEqual(wrongMethod.headers["allow"], "POST")
         let unknown = try await server.call("/sdapi/v1/nothing")
         XCTAssertEqual(unknown.status, 404)
         XCTAssertEqual(unknown.json["detail"] as? String, "no such route: GET /sdapi/v1/nothing")
