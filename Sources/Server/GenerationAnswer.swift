@@ -53,8 +53,8 @@ struct GenerationAnswer {
         parameters["cfg_scale"] = JSONValue(payload.cfgScale)
         parameters["batch_size"] = JSONValue(payload.batchSize)
         parameters["n_iter"] = JSONValue(payload.iterations)
-        parameters["width"] = info.objectValue?["width"] ?? .null
-        parameters["height"] = info.objectValue?["height"] ?? .null
+        parameters["width"] = first.map { JSONValue($0.parameters.width) } ?? .null
+        parameters["height"] = first.map { JSONValue($0.parameters.height) } ?? .null
         parameters["sampler_name"] = JSONValue(first?.parameters.sampler)
         // The images are the answer; echoing them back would double its size.
         parameters["init_images"] = nil
@@ -72,12 +72,5 @@ struct GenerationAnswer {
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.dateFormat = "yyyyMMddHHmmss"
         return formatter.string(from: date)
-    }
-}
-
-extension JSONValue {
-    var objectValue: [String: JSONValue]? {
-        if case .object(let object) = self { return object }
-        return nil
     }
 }

@@ -11,7 +11,6 @@ public final class Job: @unchecked Sendable {
     public let kind: String
     public let cancellation = CancellationToken()
     public let interruption = SamplingInterruption()
-    let enqueued = Date()
 
     private let lock = NSLock()
     private var state = Progress()

@@ -36,15 +36,16 @@ public final class SDGenServer: Sendable {
         set { optionsLock.withLock { optionsValue = newValue } }
     }
 
-    /// The router with every route and middleware: the log line and the
-    /// CORS headers outermost, so refusals get them too; then authentication.
+    /// The router with every route and middleware: the log line, then the
+    /// CORS headers, outermost, so every refusal gets them too (the framework's
+    /// own, made JSON inside them); then authentication.
     public func makeRouter() -> Router<ServerRequestContext> {
         let router = Router(context: ServerRequestContext.self)
         router.add(middleware: RequestLog(logger: logger, metrics: metrics))
-        router.add(middleware: JSONErrors())
         if !configuration.corsAllowOrigins.isEmpty {
             router.add(middleware: CORSPolicy(origins: configuration.corsAllowOrigins))
         }
+        router.add(middleware: JSONErrors())
         if !configuration.credentials.isEmpty {
             router.add(middleware: BasicAuthentication(credentials: configuration.credentials))
         }

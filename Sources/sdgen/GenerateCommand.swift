@@ -187,18 +187,8 @@ struct GenerateCommand: ParsableCommand {
 
     /// The tiny autoencoder's folder, where --vae or --preview-every ask for one.
     private func tinyAutoencoderFolder() throws -> URL? {
-        guard let choice = vae ?? (previewEvery > 0 ? "taesd" : nil) else { return nil }
-        let folder = URL(fileURLWithPath: choice == "taesd" ? "weights/taesd" : choice)
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory) else {
-            throw CommandFailure(choice == "taesd"
-                ? "no TAESD in weights/taesd (for --\(vae != nil ? "vae taesd" : "preview-every")): get it with `sdgen download madebyollin/taesd`"
-                : "--vae \(choice): no such folder")
-        }
-        guard isDirectory.boolValue else {
-            throw CommandFailure("--vae \(choice): a single VAE file is not supported; give 'taesd' or an AutoencoderTiny folder")
-        }
-        return folder
+        guard let choice = vae ?? (previewEvery > 0 ? TinyAutoencoderFolder.downloaded : nil) else { return nil }
+        return try TinyAutoencoderFolder.resolve(choice, flag: vae != nil ? "--vae" : "--preview-every")
     }
 
     func run() throws {

@@ -95,13 +95,7 @@ struct ServeCommand: AsyncParsableCommand {
         BackendSettings.advisories(for: backend).forEach { FileHandle.standardError.write(Data("warning: \($0)\n".utf8)) }
         let embeddings = try TextualInversionLibrary(folder: URL(fileURLWithPath: embeddingsDir))
         let loras = LoRALibrary(folder: URL(fileURLWithPath: loraDir), allowsPaths: false)
-        let preview = try previewVae.map { name in
-            let folder = URL(fileURLWithPath: name == "taesd" ? "weights/taesd" : name)
-            guard FileManager.default.fileExists(atPath: folder.path) else {
-                throw CommandFailure("--preview-vae \(name): no such folder\(name == "taesd" ? " (get it with `sdgen download madebyollin/taesd`)" : "")")
-            }
-            return folder
-        }
+        let preview = try previewVae.map { try TinyAutoencoderFolder.resolve($0, flag: "--preview-vae") }
         let models = ModelHost(catalog: catalog) { entry in
             let service = try GenerationService(loading: .path(entry.url), backend: backend, embeddings: embeddings,
                                                 loraLibrary: loras)

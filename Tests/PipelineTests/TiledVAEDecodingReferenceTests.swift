@@ -76,6 +76,13 @@ final class TiledVAEDecodingReferenceTests: XCTestCase {
         XCTAssertLessThan(tiled, whole / 4, "a tiled decode's estimate should be about one tile's")
         XCTAssertGreaterThanOrEqual(tiled, oneTile + image, "one tile's working set and the image it assembles")
 
+        // A sample size whose quarter truncates makes diffusers' cuts overshoot the image: the edge cuts them.
+        let odd = TiledVAEDecoding(tileSample: 20, tileLatent: 10)
+        let shape = LatentShape(channels: 4, height: 24, width: 31)
+        let decoded = LatentDecoder(vae: service.model.vaeDecoder, configuration: service.model.vaeConfiguration)
+            .decode([Float](repeating: 0.1, count: shape.count), shape: shape, on: TestBackends.cpu, tiling: odd)
+        XCTAssertEqual(decoded.count, 48 * 62 * 3)
+
         // The whole pipeline decodes in tiles when asked, and the image changes accordingly.
         var request = GenerationRequest(prompt: "a lighthouse", seed: 3)
         request.steps = 2

@@ -262,6 +262,10 @@ final class ServerSafetyTests: XCTestCase {
         XCTAssertEqual(allowed.headers["access-control-allow-origin"], "http://localhost:3000")
         let other = try await server.call("/sdapi/v1/options", headers: ["Origin": "http://evil.example"])
         XCTAssertNil(other.headers["access-control-allow-origin"])
+        // Refusals too, the framework's own included, so a page can read why.
+        let missing = try await server.call("/sdapi/v1/nothing", headers: ["Origin": "http://localhost:3000"])
+        XCTAssertEqual(missing.status, 404)
+        XCTAssertEqual(missing.headers["access-control-allow-origin"], "http://localhost:3000")
 
         let page = try await server.call("/")
         XCTAssertEqual(page.status, 200)

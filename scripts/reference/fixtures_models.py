@@ -457,9 +457,33 @@ PIPELINE_CASES = [
 PIPE_SIZE = 32
 
 
+def random_pipeline(text_encoder_config, unet_config: dict, vae_config: dict, scheduler, tokenizer, seed: int):
+    """A StableDiffusionPipeline of random weights (``randomize_`` with seeds ``seed + 1..3`` for the text encoder,
+    UNet and VAE), the VAE's output convolution halved so decoded images stay mostly inside [-1, 1] (the pipeline
+    clamps them, which would hide errors), every weight representable in float16."""
+    from diffusers import AutoencoderKL, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextModel
+
+    torch.manual_seed(0)
+    text_encoder = CLIPTextModel(text_encoder_config).eval()
+    randomize_(text_encoder, seed=seed + 1)
+    torch.manual_seed(0)
+    unet = UNet2DConditionModel(**unet_config).eval()
+    randomize_(unet, seed=seed + 2)
+    torch.manual_seed(0)
+    vae = AutoencoderKL(**vae_config).eval()
+    randomize_(vae, seed=seed + 3)
+    with torch.no_grad():
+        vae.decoder.conv_out.weight.mul_(0.5)
+        vae.decoder.conv_out.weight.copy_(vae.decoder.conv_out.weight.half().float())
+    return StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
+                                   scheduler=scheduler, safety_checker=None, feature_extractor=None,
+                                   requires_safety_checker=False)
+
+
 def _build_tiny_sd(pipe_dir: Path):
-    from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+    from diffusers import PNDMScheduler
+    from transformers import CLIPTextConfig, CLIPTokenizer
 
     tok_dir = pipe_dir / "tokenizer"
     write_tiny_clip_tokenizer(tok_dir)
@@ -473,27 +497,8 @@ def _build_tiny_sd(pipe_dir: Path):
         vocab_size=len(vocab), hidden_size=32, intermediate_size=37, num_attention_heads=4, num_hidden_layers=3,
         max_position_embeddings=77, hidden_act="quick_gelu", layer_norm_eps=1e-5, projection_dim=32,
         bos_token_id=bos, eos_token_id=eos, pad_token_id=eos)
-    torch.manual_seed(0)
-    text_encoder = CLIPTextModel(te_config).eval()
-    randomize_(text_encoder, seed=101)
-
-    torch.manual_seed(0)
-    unet = UNet2DConditionModel(**PIPE_UNET_CONFIG).eval()
-    randomize_(unet, seed=102)
-
-    torch.manual_seed(0)
-    vae = AutoencoderKL(**PIPE_VAE_CONFIG).eval()
-    randomize_(vae, seed=103)
-    # Keep the decoded image mostly inside [-1, 1] (the pipeline clamps it) so that errors stay visible.
-    with torch.no_grad():
-        vae.decoder.conv_out.weight.mul_(0.5)
-        vae.decoder.conv_out.weight.copy_(vae.decoder.conv_out.weight.half().float())
-
-    scheduler = PNDMScheduler.from_config(SD15_SCHEDULER_CONFIG)
-    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
-                                   scheduler=scheduler, safety_checker=None, feature_extractor=None,
-                                   requires_safety_checker=False)
-    return pipe
+    return random_pipeline(te_config, PIPE_UNET_CONFIG, PIPE_VAE_CONFIG,
+                           PNDMScheduler.from_config(SD15_SCHEDULER_CONFIG), tokenizer, seed=100)
 
 
 def _save_tiny_sd(pipe, pipe_dir: Path) -> None:

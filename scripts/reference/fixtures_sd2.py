@@ -33,7 +33,7 @@ from pathlib import Path
 
 import torch
 
-from fixtures_models import PIPE_VAE_CONFIG, randomize_
+from fixtures_models import PIPE_VAE_CONFIG, random_pipeline
 
 PROMPT, NEGATIVE = "a red fox in the snow, highly detailed", "blurry"
 LONG_PROMPT = (
@@ -101,9 +101,9 @@ def _write_tokenizer(src: Path, dst: Path) -> None:
 
 
 def _build(model_dir: Path, tokenizer_src: Path):
-    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from diffusers import DDIMScheduler
     from safetensors.torch import save_file
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+    from transformers import CLIPTextConfig, CLIPTokenizer
 
     # Tokenizer first (the text encoder's special ids come from it).
     staging = model_dir.parent / "_tokenizer_staging"
@@ -119,25 +119,10 @@ def _build(model_dir: Path, tokenizer_src: Path):
     first_eos = ids.index(eos)
     assert ids[0] == bos and len(ids) == 77 and first_eos < 76 and all(i == pad for i in ids[first_eos + 1:]), ids
 
-    torch.manual_seed(0)
-    text_encoder = CLIPTextModel(CLIPTextConfig(vocab_size=len(vocab), bos_token_id=bos, eos_token_id=eos,
-                                                pad_token_id=pad, **SD2_TEXT_CONFIG)).eval()
-    randomize_(text_encoder, seed=201)
-    torch.manual_seed(0)
-    unet = UNet2DConditionModel(**SD2_UNET_CONFIG).eval()
-    randomize_(unet, seed=202)
-    torch.manual_seed(0)
-    vae = AutoencoderKL(**SD2_VAE_CONFIG).eval()
-    randomize_(vae, seed=203)
-    # As for ../pipeline: keep the decoded image mostly inside [-1, 1] (the pipeline clamps it).
-    with torch.no_grad():
-        vae.decoder.conv_out.weight.mul_(0.5)
-        vae.decoder.conv_out.weight.copy_(vae.decoder.conv_out.weight.half().float())
-    scheduler = DDIMScheduler.from_config(SD21_SCHEDULER_CONFIG)
-
-    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
-                                   scheduler=scheduler, safety_checker=None, feature_extractor=None,
-                                   requires_safety_checker=False)
+    text_config = CLIPTextConfig(vocab_size=len(vocab), bos_token_id=bos, eos_token_id=eos, pad_token_id=pad,
+                                 **SD2_TEXT_CONFIG)
+    pipe = random_pipeline(text_config, SD2_UNET_CONFIG, SD2_VAE_CONFIG,
+                           DDIMScheduler.from_config(SD21_SCHEDULER_CONFIG), tokenizer, seed=200)
     pipe.save_pretrained(str(model_dir), safe_serialization=True)
 
     # Tokenizer: transformers 5 writes tokenizer.json + tokenizer_config.json; keep SD 2.1's file set instead.
@@ -146,7 +131,7 @@ def _build(model_dir: Path, tokenizer_src: Path):
     staging.rename(tok_dir)
     # Text encoder: SD 2.1's text_encoder/model.safetensors keys carry the "text_model." prefix (transformers
     # >= 5.6 saves without it).
-    te_sd = {"text_model." + k: v.contiguous() for k, v in text_encoder.state_dict().items()}
+    te_sd = {"text_model." + k: v.contiguous() for k, v in pipe.text_encoder.state_dict().items()}
     save_file(te_sd, str(model_dir / "text_encoder" / "model.safetensors"), metadata={"format": "pt"})
     # Scheduler: SD 2.1's config verbatim (plus timestep_spacing).
     (model_dir / "scheduler" / "scheduler_config.json").write_text(

@@ -48,6 +48,7 @@ from fixtures_few_step import make_few_step_fixtures
 from fixtures_taesd import make_taesd_fixtures
 from fixtures_sd2 import make_sd2_fixtures
 from fixtures_vae_tiling import make_vae_tiling_fixtures
+from fixtures_previews import make_previews_fixtures
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURES_DIR = REPO_ROOT / "Tests" / "Fixtures"
@@ -459,6 +460,7 @@ GROUPS: Dict[str, Callable[[Path], None]] = {
     "taesd": lambda root: make_taesd_fixtures(root, write_fixture),
     "sd2": lambda root: make_sd2_fixtures(root, write_fixture),
     "vae_tiling": lambda root: make_vae_tiling_fixtures(root, write_fixture),
+    "previews": lambda root: make_previews_fixtures(root, write_fixture),
 }
 
 

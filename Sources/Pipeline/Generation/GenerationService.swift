@@ -139,12 +139,8 @@ public final class GenerationService: @unchecked Sendable {
                          interruption: SamplingInterruption = SamplingInterruption(),
                          events: @escaping @Sendable (GenerationEvent) throws -> Void = { _ in }) async throws -> [GeneratedImage] {
         try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                Thread.detachNewThread { [self] in
-                    continuation.resume(with: Result {
-                        try generate(request, cancellation: cancellation, interruption: interruption, events: events)
-                    })
-                }
+            try await blocking { [self] in
+                try generate(request, cancellation: cancellation, interruption: interruption, events: events)
             }
         } onCancel: {
             cancellation.cancel()

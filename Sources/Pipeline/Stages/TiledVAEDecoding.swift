@@ -86,14 +86,19 @@ public struct TiledVAEDecoding: Sendable, Equatable {
             for j in row.indices {
                 if !above.isEmpty { Self.blendVertically(from: above[j], into: &row[j], extent: blendExtent, channels: channels) }
                 if j > 0 { Self.blendHorizontally(from: row[j - 1], into: &row[j], extent: blendExtent, channels: channels) }
+                // The tile cut to the stride, row by row into the image (diffusers' torch.cat of the cuts).
+                // The cut is never shorter than the stride (⌊¾L⌋·s ≤ Ls − ⌊¼Ls⌋); where truncation makes it
+                // longer, the image's edge cuts it.
                 let keptHeight = min(row[j].height, rowLimit), keptWidth = min(row[j].width, rowLimit)
-                for y in 0..<keptHeight where outputRow + y < outputHeight {
-                    let source = y * row[j].width * channels
-                    let destination = ((outputRow + y) * outputWidth + outputColumn) * channels
-                    let count = min(keptWidth, outputWidth - outputColumn) * channels
-                    output.withUnsafeMutableBufferPointer { out in
-                        row[j].values.withUnsafeBufferPointer { tile in
-                            for k in 0..<count { out[destination + k] = tile[source + k] }
+                let tileRow = row[j].width * channels
+                let count = max(0, min(keptWidth, outputWidth - outputColumn)) * channels
+                let rows = max(0, min(keptHeight, outputHeight - outputRow))
+                output.withUnsafeMutableBufferPointer { out in
+                    row[j].values.withUnsafeBufferPointer { tile in
+                        for y in 0..<rows where count > 0 {
+                            let destination = ((outputRow + y) * outputWidth + outputColumn) * channels
+                            UnsafeMutableBufferPointer(rebasing: out[destination..<(destination + count)])
+                                .update(fromContentsOf: tile[(y * tileRow)..<(y * tileRow + count)])
                         }
                     }
                 }
@@ -123,12 +128,15 @@ public struct TiledVAEDecoding: Sendable, Equatable {
     /// b[y] = a[H − e + y]·(1 − y/e) + b[y]·(y/e), in float32 with the ratios rounded to float32 as torch does.
     static func blendVertically(from above: Tile, into tile: inout Tile, extent: Int, channels: Int) {
         let e = min(above.height, tile.height, extent)
+        // Tiles of one column have the same width.
         let rowCount = tile.width * channels
-        for y in 0..<e {
-            let (keep, fade) = ratios(y, e)
-            let source = (above.height - e + y) * above.width * channels, destination = y * rowCount
-            for k in 0..<min(rowCount, above.width * channels) {
-                tile.values[destination + k] = above.values[source + k] * keep + tile.values[destination + k] * fade
+        above.values.withUnsafeBufferPointer { a in
+            tile.values.withUnsafeMutableBufferPointer { b in
+                for y in 0..<e {
+                    let (keep, fade) = ratios(y, e)
+                    let source = (above.height - e + y) * rowCount, destination = y * rowCount
+                    for k in 0..<rowCount { b[destination + k] = a[source + k] * keep + b[destination + k] * fade }
+                }
             }
         }
     }
@@ -136,12 +144,16 @@ public struct TiledVAEDecoding: Sendable, Equatable {
     /// diffusers' `blend_h`: the first columns fade in from the last columns of the tile to the left.
     static func blendHorizontally(from left: Tile, into tile: inout Tile, extent: Int, channels: Int) {
         let e = min(left.width, tile.width, extent)
-        for y in 0..<min(tile.height, left.height) {
-            for x in 0..<e {
-                let (keep, fade) = ratios(x, e)
-                let source = (y * left.width + left.width - e + x) * channels, destination = (y * tile.width + x) * channels
-                for c in 0..<channels {
-                    tile.values[destination + c] = left.values[source + c] * keep + tile.values[destination + c] * fade
+        // Tiles of one row have the same height.
+        let weights = (0..<e).map { ratios($0, e) }
+        left.values.withUnsafeBufferPointer { a in
+            tile.values.withUnsafeMutableBufferPointer { b in
+                for y in 0..<tile.height {
+                    for x in 0..<e {
+                        let (keep, fade) = weights[x]
+                        let source = (y * left.width + left.width - e + x) * channels, destination = (y * tile.width + x) * channels
+                        for c in 0..<channels { b[destination + c] = a[source + c] * keep + b[destination + c] * fade }
+                    }
                 }
             }
         }
