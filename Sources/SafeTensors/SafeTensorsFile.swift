@@ -10,6 +10,19 @@ public struct TensorInfo: Sendable, Equatable {
     public let dataRange: Range<Int>
 
     public var count: Int { shape.reduce(1, *) }
+
+    /// Block `part` of `parts` equal blocks of rows (first dimension): one
+    /// of the matrices a fused tensor stacks, such as q, k and v in
+    /// OpenCLIP's `in_proj_weight`. Rows are contiguous, so the block is a
+    /// narrower byte range of the same tensor; nil when the rows do not
+    /// divide evenly.
+    public func rowBlock(_ part: Int, of parts: Int) -> TensorInfo? {
+        guard let rows = shape.first, parts > 0, rows % parts == 0, (0..<parts).contains(part) else { return nil }
+        let blockBytes = dataRange.count / parts
+        let start = dataRange.lowerBound + part * blockBytes
+        return TensorInfo(name: name, dtype: dtype, shape: [rows / parts] + shape.dropFirst(),
+                          dataRange: start..<start + blockBytes)
+    }
 }
 
 /// A memory-mapped safetensors file. The whole header is validated before any
@@ -109,7 +122,12 @@ public final class SafeTensorsFile: @unchecked Sendable {
 
     /// The raw little-endian bytes of a tensor, valid while this file lives.
     public func bytes(_ name: String) throws -> UnsafeRawBufferPointer {
-        let entry = try require(name)
+        try bytes(of: try require(name))
+    }
+
+    /// The raw bytes of an entry of this file (or a row block of one).
+    public func bytes(of entry: TensorInfo) throws -> UnsafeRawBufferPointer {
+        try checkBelongs(entry)
         return UnsafeRawBufferPointer(start: base + dataStart + entry.dataRange.lowerBound, count: entry.dataRange.count)
     }
 
@@ -117,7 +135,13 @@ public final class SafeTensorsFile: @unchecked Sendable {
     /// data headed for the CPU is not copied: the tensor aliases the mapping
     /// and keeps this file alive.
     public func tensor(_ name: String, on backend: any Backend, as dtype: DType? = nil) throws -> Tensor {
-        let entry = try require(name)
+        try tensor(try require(name), on: backend, as: dtype)
+    }
+
+    /// `tensor(_:on:as:)` for an entry of this file or a row block of one.
+    public func tensor(_ entry: TensorInfo, on backend: any Backend, as dtype: DType? = nil) throws -> Tensor {
+        try checkBelongs(entry)
+        let name = entry.name
         guard let stored = entry.dtype.tensorDType else {
             throw SafeTensorsError(path: url.path, problem: "tensor '\(name)' has dtype \(entry.dtype.rawValue), not a float type")
         }
@@ -163,6 +187,15 @@ public final class SafeTensorsFile: @unchecked Sendable {
         case .u8, .bool: return (0..<entry.count).map { Int64(pointer.load(fromByteOffset: $0, as: UInt8.self)) }
         default:
             throw SafeTensorsError(path: url.path, problem: "tensor '\(name)' has dtype \(entry.dtype.rawValue), not an integer type")
+        }
+    }
+
+    /// An entry handed back must lie inside this file's tensor of its name.
+    private func checkBelongs(_ entry: TensorInfo) throws {
+        guard let whole = tensors[entry.name], whole.dtype == entry.dtype,
+              whole.dataRange.lowerBound <= entry.dataRange.lowerBound,
+              entry.dataRange.upperBound <= whole.dataRange.upperBound else {
+            throw SafeTensorsError(path: url.path, problem: "no tensor '\(entry.name)' with bytes \(entry.dataRange)")
         }
     }
 

@@ -1,6 +1,7 @@
-/// DDIM (Song et al. 2021) with eta = 0: the deterministic sampler, as
-/// diffusers' `DDIMScheduler`. Each step predicts the clean sample x₀ and
-/// re-noises it to the previous timestep's alpha product.
+/// DDIM (Song et al. 2021), as diffusers' `DDIMScheduler`. Each step
+/// predicts the clean sample x₀ and re-noises it to the previous timestep's
+/// alpha product: deterministically for η = 0 (the default), with η's share
+/// of the DDPM posterior's variance as fresh noise otherwise.
 public struct DDIMScheduler: Scheduler {
     public let timesteps: [Float]
     public var sigmas: [Float] { [] }
@@ -14,7 +15,10 @@ public struct DDIMScheduler: Scheduler {
     private let stride: Int
     private let predictionType: SchedulerConfiguration.PredictionType
     private let clipRange: Float?
+    private let eta: Float
     private var order = StepOrder()
+
+    public var usesRandomNoise: Bool { eta > 0 }
 
     /// diffusers' `add_noise` (DDPM form): √ᾱ_t · original + √(1 − ᾱ_t) · noise at evaluation `step`'s timestep.
     public func addNoise(_ original: [Float], noise: [Float], step: Int) -> [Float] {
@@ -34,6 +38,7 @@ public struct DDIMScheduler: Scheduler {
         timesteps = trainTimesteps.map { Float($0) }
         predictionType = configuration.predictionType
         clipRange = configuration.clipSample ? Float(configuration.clipSampleRange) : nil
+        eta = Float(configuration.eta ?? 0)
     }
 
     public mutating func step<Source: RandomSource>(
@@ -47,12 +52,15 @@ public struct DDIMScheduler: Scheduler {
         let betaProd = 1 - alphaProd
         let sqrtAlpha = alphaProd.squareRoot(), sqrtBeta = betaProd.squareRoot()
         let sqrtAlphaPrevious = alphaProdPrevious.squareRoot()
-        // eta = 0: no variance term, so the direction is sqrt(1 - ᾱ_prev) ε.
-        let directionScale = (1 - alphaProdPrevious).squareRoot()
+        // σ_t = η · √((1 − ᾱ_prev)/(1 − ᾱ_t) · (1 − ᾱ_t/ᾱ_prev)); the direction keeps the rest.
+        let betaProdPrevious = 1 - alphaProdPrevious
+        let variance = (betaProdPrevious / betaProd) * (1 - alphaProd / alphaProdPrevious)
+        let standardDeviation = eta * variance.squareRoot()
+        let directionScale = (1 - alphaProdPrevious - standardDeviation * standardDeviation).squareRoot()
         let clipRange = self.clipRange
         let prediction = predictionType
 
-        return Elementwise.map(sample, modelOutput) { s, m in
+        let previousSample = Elementwise.map(sample, modelOutput) { s, m in
             var x0: Float
             let epsilon: Float
             switch prediction {
@@ -69,12 +77,16 @@ public struct DDIMScheduler: Scheduler {
             if let clipRange { x0 = Elementwise.clamp(x0, clipRange) }
             return sqrtAlphaPrevious * x0 + directionScale * epsilon
         }
+        guard eta > 0 else { return previousSample }
+        let noise = randomSource.normal(count: sample.count)
+        return Elementwise.map(previousSample, noise) { x, n in x + standardDeviation * n }
     }
 }
 
 extension SchedulerKind {
-    /// DDIM with eta 0.
-    public static let ddim = SchedulerKind(name: "ddim", a1111Name: "DDIM", diffusersClassName: "DDIMScheduler") {
+    /// DDIM, η 0 unless given (diffusers' pipelines pass 0; so does A1111).
+    public static let ddim = SchedulerKind(name: "ddim", a1111Name: "DDIM", diffusersClassName: "DDIMScheduler",
+                                           defaultEta: 0) {
         try DDIMScheduler(configuration: $0, steps: $1)
     }
 }

@@ -25,22 +25,10 @@ public struct LCMScheduler: Scheduler {
 
     public init(configuration: SchedulerConfiguration = .init(), steps: Int) throws {
         try configuration.validate(steps: steps)
-        let original = configuration.originalInferenceSteps
-        guard (1...configuration.numTrainTimesteps).contains(original) else {
-            throw SchedulerError.invalid(
-                "original_inference_steps must be in 1...\(configuration.numTrainTimesteps), got \(original)")
-        }
-        guard steps <= original else {
-            throw SchedulerError.invalid("LCM takes at most original_inference_steps (\(original)) steps, got \(steps)")
-        }
         let noise = try NoiseSchedule(configuration: configuration, terminalSNR: .rescaled)
         alphasCumprod = noise.alphasCumprod
         finalAlphaCumprod = configuration.setAlphaToOne ? 1 : noise.alphasCumprod[0]
-        // The distillation schedule, descending: k·i − 1 for i = original…1.
-        let k = configuration.numTrainTimesteps / original
-        let origin = (1...original).reversed().map { $0 * k - 1 }
-        // numpy's floor(linspace(0, count, steps, endpoint=False)), in float64 as numpy computes it.
-        trainTimesteps = (0..<steps).map { i in origin[Int((Double(origin.count) / Double(steps) * Double(i)).rounded(.down))] }
+        trainTimesteps = try DistillationTimesteps.descending(configuration: configuration, steps: steps, sampler: "LCM")
         timesteps = trainTimesteps.map { Float($0) }
         predictionType = configuration.predictionType
         timestepScaling = configuration.timestepScaling
@@ -89,7 +77,8 @@ public struct LCMScheduler: Scheduler {
 
 extension SchedulerKind {
     /// LCM, for LCM-distilled models and LCM-LoRA.
-    public static let lcm = SchedulerKind(name: "lcm", a1111Name: "LCM", diffusersClassName: "LCMScheduler") {
+    public static let lcm = SchedulerKind(name: "lcm", a1111Name: "LCM", diffusersClassName: "LCMScheduler",
+                                          choosesTimestepSpacing: false) {
         try LCMScheduler(configuration: $0, steps: $1)
     }
 }

@@ -63,6 +63,11 @@ public struct SchedulerConfiguration: Codable, Sendable, Equatable {
     /// (for models trained so, with v-prediction and trailing spacing); see `NoiseSchedule.TerminalSNR`.
     public var rescaleBetasZeroSnr: Bool = false
 
+    /// η of the samplers that take one — DDIM's noise share, TCD's γ — from 0
+    /// (deterministic) to 1; nil: the sampler's `SchedulerKind.defaultEta`.
+    /// Never in a scheduler config: diffusers passes it to `step()`.
+    public var eta: Double? = nil
+
     /// Stable Diffusion 1.5's configuration.
     public init() {}
 
@@ -180,6 +185,9 @@ public struct SchedulerConfiguration: Codable, Sendable, Equatable {
         }
         guard steps >= 1, steps <= numTrainTimesteps else {
             throw SchedulerError.invalid("steps must be in 1...\(numTrainTimesteps), got \(steps)")
+        }
+        if let eta, !(0...1).contains(eta) {
+            throw SchedulerError.invalid("eta must be between 0 and 1, got \(eta)")
         }
         if let trainedBetas, trainedBetas.count != numTrainTimesteps {
             throw SchedulerError.invalid(

@@ -13,21 +13,29 @@ public struct SchedulerKind: Sendable, Hashable, CustomStringConvertible {
     /// Whether the name asks for Karras sigmas (on top of whatever the
     /// configuration says, as diffusers' `use_karras_sigmas=True` would).
     public let usesKarrasSigmas: Bool
+    /// The η the sampler takes when none is given; nil: it has none.
+    public let defaultEta: Double?
+    /// Whether `timestep_spacing` applies (not to LCM and TCD, whose
+    /// timesteps come from their distillation schedule).
+    public let choosesTimestepSpacing: Bool
     private let build: @Sendable (SchedulerConfiguration, Int) throws -> any Scheduler
 
     public init(name: String, a1111Name: String, diffusersClassName: String, usesKarrasSigmas: Bool = false,
+                defaultEta: Double? = nil, choosesTimestepSpacing: Bool = true,
                 build: @escaping @Sendable (SchedulerConfiguration, Int) throws -> any Scheduler) {
         rawValue = name
         self.a1111Name = a1111Name
         self.diffusersClassName = diffusersClassName
         self.usesKarrasSigmas = usesKarrasSigmas
+        self.defaultEta = defaultEta
+        self.choosesTimestepSpacing = choosesTimestepSpacing
         self.build = build
     }
 
     /// The registry: every kind sdgen offers, in the order `--help` lists them.
     public static let allCases: [SchedulerKind] = [
         .pndm, .ddim, .euler, .eulerAncestral, .lms, .heun, .dpmSolverMultistep,
-        .eulerKarras, .lmsKarras, .dpmSolverMultistepKarras, .lcm,
+        .eulerKarras, .lmsKarras, .dpmSolverMultistepKarras, .lcm, .tcd,
     ]
 
     /// The kind with this command-line name.
@@ -52,6 +60,10 @@ public struct SchedulerKind: Sendable, Hashable, CustomStringConvertible {
     public func make(configuration: SchedulerConfiguration = .init(), steps: Int) throws -> any Scheduler {
         var configuration = configuration
         if usesKarrasSigmas { configuration.useKarrasSigmas = true }
+        guard configuration.eta == nil || defaultEta != nil else {
+            throw SchedulerError.invalid("the \(rawValue) sampler takes no eta (only \(Self.allCases.filter { $0.defaultEta != nil }.map(\.rawValue).joined(separator: " and ")) do)")
+        }
+        configuration.eta = configuration.eta ?? defaultEta
         return try build(configuration, steps)
     }
 

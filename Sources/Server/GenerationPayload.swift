@@ -7,7 +7,8 @@ import Schedulers
 /// types and defaults (`modules/api/models.py`), then turned into a
 /// `GenerationRequest`. What sdgen cannot do (hires fix, face restoration,
 /// scripts, variation seeds) is refused with a 422 naming the field, not
-/// silently ignored; fields that change nothing here (eta, save-grid flags) are accepted.
+/// silently ignored; fields that change nothing here (save-grid flags) are accepted.
+/// `eta`, as in A1111, reaches the samplers that take one (DDIM, TCD) and no others.
 struct GenerationPayload: Sendable {
     enum Mode: String, Sendable { case textToImage = "txt2img", imageToImage = "img2img" }
 
@@ -26,6 +27,8 @@ struct GenerationPayload: Sendable {
     let overrides: [String: JSONValue]
     let sendImages: Bool
     let saveImages: Bool
+    /// For the sampler named, when it takes an η.
+    let eta: Double?
     // Image to image.
     let initImage: RGBImage?
     let mask: RGBImage?
@@ -66,7 +69,8 @@ struct GenerationPayload: Sendable {
         overrides = try reader.object("override_settings")
         sendImages = try reader.bool("send_images", default: true)
         saveImages = try reader.bool("save_images", default: false)
-        _ = try reader.double("eta", in: 0...10)
+        let eta = try reader.double("eta", in: 0...10)
+        self.eta = scheduler?.defaultEta == nil ? nil : eta
 
         try Self.refuseUnsupported(reader)
 
@@ -129,6 +133,7 @@ struct GenerationPayload: Sendable {
         request.steps = steps
         request.guidance = Float(cfgScale)
         request.scheduler = scheduler
+        request.eta = eta
         request.width = width
         request.height = height
         request.count = imageCount
@@ -153,6 +158,7 @@ struct GenerationPayload: Sendable {
         case .guidance: "cfg_scale"
         case .guidanceRescale: "guidance_rescale"
         case .timestepSpacing: "timestep_spacing"
+        case .eta: "eta"
         case .size: "width"
         case .clipSkip: "CLIP_stop_at_last_layers"
         case .count: "n_iter"

@@ -29,6 +29,8 @@ public final class CLIPTokenizer: Tokenizer {
     public let padID: Int32
     public let cleanup: TextCleanup
     let model: BytePairEncoding
+    /// Tokens recognised whole in the text (BOS, EOS, padding, unknown, added).
+    private let specialTokens: [String: Int32]
     private let specials: SpecialTokenSplitter
     private let specialIDs: Set<Int32>
     /// The slow clean-up looks the special-token words up whole.
@@ -73,19 +75,28 @@ public final class CLIPTokenizer: Tokenizer {
         bosID = bos
         eosID = eos
         padID = pad
+        specialTokens = specials
         self.specials = SpecialTokenSplitter(specials)
         specialIDs = Set(specials.values)
         markerIDs = markers
         self.cleanup = cleanup
     }
 
-    private init(sibling: CLIPTokenizer, cleanup: TextCleanup) {
+    private init(sibling: CLIPTokenizer, cleanup: TextCleanup, pad: (token: String, id: Int32)? = nil) {
         model = sibling.model
         bosID = sibling.bosID
         eosID = sibling.eosID
-        padID = sibling.padID
-        specials = sibling.specials
-        specialIDs = sibling.specialIDs
+        if let pad {
+            padID = pad.id
+            specialTokens = sibling.specialTokens.merging([pad.token: pad.id]) { $1 }
+            specials = SpecialTokenSplitter(specialTokens)
+            specialIDs = Set(specialTokens.values)
+        } else {
+            padID = sibling.padID
+            specialTokens = sibling.specialTokens
+            specials = sibling.specials
+            specialIDs = sibling.specialIDs
+        }
         markerIDs = sibling.markerIDs
         self.cleanup = cleanup
     }
@@ -93,6 +104,18 @@ public final class CLIPTokenizer: Tokenizer {
     /// The same vocabulary with another clean-up (the vocabulary is shared).
     public func with(cleanup: TextCleanup) -> CLIPTokenizer {
         cleanup == self.cleanup ? self : CLIPTokenizer(sibling: self, cleanup: cleanup)
+    }
+
+    /// The same vocabulary padding with `token` (SD 2.x's OpenCLIP tokenizer
+    /// pads with "!" where CLIP's pads with its end token). Like every
+    /// special token, and as transformers' tokenizer saved with such a model
+    /// does, it is then also recognised whole in the text.
+    public func padding(with token: String) throws -> CLIPTokenizer {
+        guard let id = model.ids[token] else {
+            throw TokenizerError("has no padding token '\(token)' in its vocabulary", path: "tokenizer")
+        }
+        return specialTokens[token] == id && padID == id ? self
+            : CLIPTokenizer(sibling: self, cleanup: cleanup, pad: (token, id))
     }
 
     /// The id of a vocabulary entry (`",</w>"`), if the vocabulary has it.

@@ -54,6 +54,9 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "What the model predicts: epsilon, v_prediction or sample (default: the model's scheduler config; SD 2.x 768 models are v_prediction).")
     var predictionType: SchedulerConfiguration.PredictionType?
 
+    @Option(help: "η of the samplers that take one, 0…1: DDIM's share of fresh noise (default 0), TCD's γ (default 0.3).")
+    var eta: Double?
+
     @Option(help: "Rescale the guided prediction towards the conditional one's spread, φ in 0…1 (diffusers' guidance_rescale; 0.7 for zero-SNR v-models; default 0, off).")
     var guidanceRescale: Float?
 
@@ -170,6 +173,7 @@ struct GenerateCommand: ParsableCommand {
         case .maskBlur: "--mask-blur"
         case .guidanceRescale: "--guidance-rescale"
         case .timestepSpacing: "--timestep-spacing"
+        case .eta: "--eta"
         case .decoder: "--vae"
         case .previewEvery: "--preview-every"
         }
@@ -293,6 +297,7 @@ struct GenerateCommand: ParsableCommand {
         if let guidance { request.guidance = guidance }
         if let guidanceRescale { request.guidanceRescale = guidanceRescale }
         if let timestepSpacing { request.timestepSpacing = timestepSpacing }
+        if let eta { request.eta = eta }
         if let predictionType { request.predictionType = predictionType }
         request.width = width
         request.height = height

@@ -9,8 +9,9 @@ import XCTest
 /// Few-step sampling against diffusers on the tiny model: `LCMScheduler` at
 /// 2, 4 and 8 steps, with guidance and without (guidance 1 runs only the
 /// conditional batch), and image to image — the same seeded generator for
-/// the initial latents and every step's noise — and diffusers'
-/// `guidance_rescale` on Euler (scripts/reference/fixtures_few_step.py).
+/// the initial latents and every step's noise — `TCDScheduler` at γ 0.3 and
+/// 0, DDIM with η 0.5, and diffusers' `guidance_rescale` on Euler
+/// (scripts/reference/fixtures_few_step.py).
 /// Images within 2e-3 on [0, 1] pixels, on every backend.
 final class FewStepReferenceTests: XCTestCase {
     static let folder = FixturePaths.url("few_step")
@@ -29,6 +30,7 @@ final class FewStepReferenceTests: XCTestCase {
                 request.width = try XCTUnwrap(fixture.int("width"))
                 request.height = try XCTUnwrap(fixture.int("height"))
                 request.guidanceRescale = fixture.float("guidance_rescale") ?? 0
+                request.eta = fixture.string("eta").flatMap(Double.init)
                 var evaluations: [Int] = []
                 let image = try XCTUnwrap(try service.generate(request) { event in
                     if case let .step(progress) = event { evaluations.append(progress.step) }
@@ -102,12 +104,32 @@ final class SchedulerOverrideTests: XCTestCase {
         XCTAssertEqual(image.parameters.extra("Prediction type"), "v_prediction")
     }
 
-    func testSpacingForLCMIsRefused() throws {
+    func testSpacingForDistilledSamplersIsRefused() throws {
         let service = try GenerationService(loading: .path(FixturePaths.url("pipeline")), backend: TestBackends.cpu)
-        var request = GenerationRequest(prompt: "x", seed: 1)
-        (request.scheduler, request.timestepSpacing) = (.lcm, .trailing)
-        XCTAssertThrowsError(try service.resolve(request)) { error in
-            guard case .invalid(.timestepSpacing, _)? = error as? GenerationError else { return XCTFail("\(error)") }
+        for sampler in [SchedulerKind.lcm, .tcd] {
+            var request = GenerationRequest(prompt: "x", seed: 1)
+            (request.scheduler, request.timestepSpacing) = (sampler, .trailing)
+            XCTAssertThrowsError(try service.resolve(request)) { error in
+                guard case .invalid(.timestepSpacing, _)? = error as? GenerationError else { return XCTFail("\(error)") }
+            }
+        }
+    }
+
+    /// η reaches DDIM and TCD (and the PNG), is refused for samplers without
+    /// one and outside 0…1.
+    func testEta() throws {
+        let service = try GenerationService(loading: .path(FixturePaths.url("pipeline")), backend: TestBackends.cpu)
+        var request = GenerationRequest(prompt: "a harbour", seed: 5)
+        (request.scheduler, request.steps, request.width, request.height, request.eta) = (.tcd, 2, 16, 16, 0.6)
+        XCTAssertEqual(try service.resolve(request).schedulerConfiguration.eta, 0.6)
+        XCTAssertEqual(try XCTUnwrap(try service.generate(request).first).parameters.extra("Eta"), "0.6")
+        request.scheduler = .ddim
+        XCTAssertEqual(try XCTUnwrap(try service.generate(request).first).parameters.extra("Eta DDIM"), "0.6")
+        for (sampler, eta) in [(SchedulerKind.eulerAncestral, 0.5), (.ddim, 1.5), (.tcd, -0.1)] {
+            (request.scheduler, request.eta) = (sampler, eta)
+            XCTAssertThrowsError(try service.resolve(request), "\(sampler) η \(eta)") { error in
+                guard case .invalid(.eta, _)? = error as? GenerationError else { return XCTFail("\(error)") }
+            }
         }
     }
 }

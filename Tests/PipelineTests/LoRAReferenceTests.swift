@@ -47,8 +47,8 @@ final class LoRAReferenceTests: XCTestCase {
             let stack = LoRAStack(try Self.library.resolve(selections).map {
                 LoRAStack.Entry(file: $0.file, textEncoderMultiplier: $0.textEncoderWeight, unetMultiplier: $0.unetWeight)
             })
-            let components: [(prefix: String, file: SafeTensorsFile, target: LoRATarget, keyMap: @Sendable (String) -> [String])] = [
-                ("unet.", unetFile, .unet(of: unetConfiguration), { [$0] }),
+            let components: [(prefix: String, file: SafeTensorsFile, target: LoRATarget, keyMap: CheckpointKeyMap.Map)] = [
+                ("unet.", unetFile, .unet(of: unetConfiguration), { [.whole($0)] }),
                 ("text_encoder.", textFile, .textEncoder(index: 0, count: 1), CheckpointKeyMap.clipFolder),
             ]
             var merged = 0

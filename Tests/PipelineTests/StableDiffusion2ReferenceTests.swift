@@ -1,6 +1,8 @@
 import Foundation
 import ImageIO
+import Models
 import Pipeline
+import SafeTensors
 import Schedulers
 import TensorCore
 import TestSupport
@@ -29,6 +31,102 @@ final class StableDiffusion2ReferenceTests: XCTestCase {
         XCTAssertEqual(service.model.defaultScheduler, .ddim)
         let sampleSize = try XCTUnwrap(service.model.unet.configuration.sampleSize)
         XCTAssertEqual(service.model.defaultImageSize, sampleSize * service.model.vaeScaleFactor)
+    }
+
+    /// The same model in Stability's original single-file layout (OpenCLIP
+    /// text tower with fused q/k/v and one block more than SD 2 runs;
+    /// scripts/reference/fixtures_sd2.py, group sd2_single_file).
+    static let singleFile = FixturePaths.url("sd2_single_file/tiny_sd2.safetensors")
+
+    /// Everything the tensors tell is read from them: the family, the text
+    /// tower (gelu, its last block dropped, as SD 2 conditions on the
+    /// penultimate one), the UNet's linear projections; what they do not
+    /// tell follows SD 2.1 (768², v-prediction DDIM, "!" padding).
+    func testSingleFileIsDetectedAsSD2() throws {
+        let inferred = try SingleFileConfiguration(SafeTensorsFile(url: Self.singleFile))
+        let model = Self.folder.appendingPathComponent("model")
+        let unet = try UNetConfiguration.load(model.appendingPathComponent("unet/config.json"))
+        let clip = try CLIPTextConfiguration.load(model.appendingPathComponent("text_encoder/config.json"))
+        XCTAssertEqual(inferred.family, .stableDiffusion2)
+        XCTAssertEqual(inferred.clip.numHiddenLayers, clip.numHiddenLayers)
+        XCTAssertEqual(inferred.clip.hiddenAct, "gelu")
+        XCTAssertEqual(inferred.clip.hiddenSize, clip.hiddenSize)
+        XCTAssertEqual(inferred.clip.intermediateSize, clip.intermediateSize)
+        XCTAssertEqual(inferred.clip.vocabSize, clip.vocabSize)
+        XCTAssertEqual(inferred.clip.maxPositionEmbeddings, clip.maxPositionEmbeddings)
+        XCTAssertEqual(inferred.unet.useLinearProjection, true)
+        XCTAssertEqual(inferred.unet.crossAttentionDim, unet.crossAttentionDim)
+        XCTAssertEqual(inferred.unet.blockOutChannels, unet.blockOutChannels)
+        XCTAssertEqual(inferred.unet.downBlockTypes, unet.downBlockTypes)
+        XCTAssertEqual(inferred.unet.upBlockTypes, unet.upBlockTypes)
+
+        XCTAssertEqual(inferred.unet.sampleSize, 96, "768² by default")
+
+        // The tiny model's norm groups are not SD 2's, so its configs come
+        // along; without a tokenizer or scheduler among them, SD 2.1's apply.
+        let configs = FileManager.default.temporaryDirectory.appendingPathComponent("sd2-configs-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: configs) }
+        for component in ["unet", "vae", "text_encoder"] {
+            let target = configs.appendingPathComponent(component)
+            try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: model.appendingPathComponent("\(component)/config.json"),
+                                             to: target.appendingPathComponent("config.json"))
+        }
+        let bundle = try ModelBundle.load(.path(Self.singleFile), configurationFolder: configs, backend: TestBackends.cpu)
+        XCTAssertEqual(bundle.family, .stableDiffusion2)
+        XCTAssertEqual(bundle.defaultScheduler, .ddim)
+        XCTAssertEqual(bundle.schedulerConfiguration.predictionType, .vPrediction)
+        let tokenizer = bundle.textEncoders[0].tokenizer
+        XCTAssertEqual(tokenizer.padID, 0, "CLIP's vocabulary starts with '!'")
+        XCTAssertEqual(tokenizer.encode("hello!", maxLength: 8).ids.prefix(3).last, 0, "'!' is a special token, as in the folder's tokenizer")
+        XCTAssertEqual(tokenizer.encode("a cat", maxLength: 8).ids.suffix(3), [tokenizer.padID, tokenizer.padID, tokenizer.padID])
+    }
+
+    /// Every UNet, VAE and text-encoder tensor the single file gives is the
+    /// folder's, bit for bit (q, k and v cut from the fused in_proj rows).
+    func testSingleFileLoadsTheFolderWeightsBitForBit() throws {
+        let model = Self.folder.appendingPathComponent("model")
+        let inferred = try SingleFileConfiguration(SafeTensorsFile(url: Self.singleFile))
+        let single = WeightSource(files: [try SafeTensorsFile(url: Self.singleFile)], backend: TestBackends.cpu, dtype: .f32)
+        let unetMap = CheckpointKeyMap.unetSingleFile(
+            layersPerBlock: inferred.unet.layersPerBlock,
+            upBlockHasAttention: inferred.unet.upBlockTypes.map { $0 == "CrossAttnUpBlock2D" })
+        let components: [(file: String, map: CheckpointKeyMap.Map, strip: String)] = [
+            ("unet/diffusion_pytorch_model.safetensors", unetMap, ""),
+            ("vae/diffusion_pytorch_model.safetensors", CheckpointKeyMap.vaeSingleFile(blocks: inferred.vae.blockOutChannels.count), ""),
+            ("text_encoder/model.safetensors", inferred.clipKeyMap, "text_model."),
+        ]
+        var compared = 0
+        for component in components {
+            let file = try SafeTensorsFile(url: model.appendingPathComponent(component.file))
+            let folder = WeightSource(files: [file], backend: TestBackends.cpu, dtype: .f32)
+            let mapped = single.remapped(component.map)
+            for name in file.names where !name.hasSuffix("position_ids") {
+                let key = name.hasPrefix(component.strip) ? String(name.dropFirst(component.strip.count)) : name
+                let shape = try XCTUnwrap(file.info(name)).shape
+                let theirs = try folder.tensor(name, shape: shape).toArray()
+                let ours = try mapped.tensor(key, shape: shape, allowReshape: true).toArray()
+                XCTAssertEqual(ours.map(\.bitPattern), theirs.map(\.bitPattern), "\(component.file): \(name)")
+                compared += 1
+            }
+        }
+        XCTAssertEqual(compared, 494 + 156 + 52)
+    }
+
+    /// The single file with the folder's configs (head counts and norm
+    /// groups are not in the shapes; diffusers' from_single_file(config:))
+    /// makes diffusers' image.
+    func testSingleFileMakesTheFolderImage() throws {
+        let service = try GenerationService(loading: .path(Self.singleFile),
+                                            configurationFolder: Self.folder.appendingPathComponent("model"),
+                                            backend: TestBackends.cpu)
+        let fixture = try Fixture("sd2/ddim_v.safetensors")
+        var request = try GenerationRequest(fixture: fixture)
+        request.width = try XCTUnwrap(fixture.int("width"))
+        request.height = try XCTUnwrap(fixture.int("height"))
+        request.promptSyntax = .diffusers
+        let image = try XCTUnwrap(try service.generate(request).first)
+        assertClose(image.pixels, try fixture.floats("image"), atol: 2e-3, rtol: 0, "sd2 single file ddim_v")
     }
 
     func testImagesMatchDiffusers() throws {

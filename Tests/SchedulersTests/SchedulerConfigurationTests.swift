@@ -60,7 +60,7 @@ final class SchedulerConfigurationTests: XCTestCase {
             let scheduler = try makeScheduler(kind, steps: 25)
             let expected = kind == .heun ? 49 : kind == .pndm ? 26 : 25
             XCTAssertEqual(scheduler.timesteps.count, expected, kind.rawValue)
-            XCTAssertEqual(scheduler.usesRandomNoise, kind == .eulerAncestral || kind == .lcm, kind.rawValue)
+            XCTAssertEqual(scheduler.usesRandomNoise, [.eulerAncestral, .lcm, .tcd].contains(kind), kind.rawValue)
             if !scheduler.sigmas.isEmpty {
                 XCTAssertEqual(scheduler.sigmas.count, scheduler.timesteps.count + 1, kind.rawValue)
                 XCTAssertEqual(scheduler.sigmas.last, 0, kind.rawValue)

@@ -39,7 +39,9 @@ final class SchedulerReplayTests: XCTestCase {
         }
         let run = try SchedulerRun.load(name)
         let kind = try XCTUnwrap(SchedulerKind(rawValue: run.kind), file: file, line: line)
-        var scheduler = try makeScheduler(kind, configuration: run.config, steps: run.numInferenceSteps)
+        var configuration = run.config
+        configuration.eta = run.eta
+        var scheduler = try makeScheduler(kind, configuration: configuration, steps: run.numInferenceSteps)
         let (initial, steps) = try run.arrays()
 
         // Schedule.
@@ -117,6 +119,24 @@ final class SchedulerReplayTests: XCTestCase {
     func testPNDMTrailing() throws { try replay("pndm-trailing") }
     func testLCM() throws { try replay("lcm") }
     func testLCMTenSteps() throws { try replay("lcm-10") }
+    /// DDIM with η > 0 draws its variance noise every step from the run's generator.
+    func testDDIMWithEta() throws {
+        try replay("ddim-eta")
+        try replay("ddim-eta1-v")
+    }
+    /// TCD at step()'s default γ 0.3 (no eta passed), deterministic γ 0, v and sample prediction.
+    func testTCD() throws {
+        for name in ["tcd", "tcd-gamma0", "tcd-v", "tcd-sample"] { try replay(name) }
+        try replay("tcd-zsnr", relative: true)
+    }
+    /// η is DDIM's and TCD's; the other samplers refuse it rather than ignore it.
+    func testEtaOnlyForSamplersThatTakeIt() throws {
+        var configuration = SchedulerConfiguration()
+        configuration.eta = 0.5
+        XCTAssertThrowsError(try makeScheduler(.eulerAncestral, configuration: configuration, steps: 4))
+        configuration.eta = 1.5
+        XCTAssertThrowsError(try makeScheduler(.ddim, configuration: configuration, steps: 4))
+    }
     /// rescale_betas_zero_snr with v-prediction and trailing spacing: DDIM and LCM on the rescaled
     /// schedule (ᾱ_T = 0), Euler, Euler a and DPM++ with ᾱ_T raised to 2⁻²⁴ (first sigma ~4096).
     func testZeroTerminalSNR() throws {

@@ -19,6 +19,8 @@ struct SchedulerRun: Decodable {
     /// Evaluations whose step drew noise (LCM: all but the last); the
     /// "noise" recorded for the others is a placeholder. Absent: all.
     let noiseSteps: Int?
+    /// The eta passed to diffusers' step() (DDIM, TCD), if any.
+    let eta: Double?
 
     enum CodingKeys: String, CodingKey {
         case name, kind, config, shape, seed, timesteps, sigmas, data
@@ -26,6 +28,7 @@ struct SchedulerRun: Decodable {
         case initNoiseSigma = "init_noise_sigma"
         case perStep = "per_step"
         case noiseSteps = "noise_steps"
+        case eta
     }
 
     var count: Int { shape.reduce(1, *) }

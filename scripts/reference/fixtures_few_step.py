@@ -26,6 +26,10 @@ TEXT_TO_IMAGE = [
     # diffusers' guidance_rescale (for zero-SNR v-models), here on the model's own Euler.
     dict(name="euler_rescale_07", scheduler="euler", steps=4, guidance=7.5, guidance_rescale=0.7, seed=25,
          width=32, height=24),
+    # TCD at its recommended gamma (the pipeline's eta) and deterministic; DDIM with eta > 0.
+    dict(name="tcd_4_eta03", scheduler="tcd", steps=4, guidance=1.5, eta=0.3, seed=26, width=32, height=24),
+    dict(name="tcd_2_eta0", scheduler="tcd", steps=2, guidance=1.0, eta=0.0, seed=27, width=24, height=32),
+    dict(name="ddim_6_eta05", scheduler="ddim", steps=6, guidance=5.0, eta=0.5, seed=28, width=32, height=32),
 ]
 IMAGE_TO_IMAGE = [
     dict(name="lcm_img2img_06", scheduler="lcm", steps=4, guidance=1.5, seed=24, strength=0.6, image="init_32x32"),
@@ -33,7 +37,8 @@ IMAGE_TO_IMAGE = [
 
 
 def make_few_step_fixtures(root: Path, write_fixture) -> None:
-    from diffusers import EulerDiscreteScheduler, LCMScheduler, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline
+    from diffusers import (DDIMScheduler, EulerDiscreteScheduler, LCMScheduler, StableDiffusionImg2ImgPipeline,
+                           StableDiffusionPipeline, TCDScheduler)
 
     out = root / "few_step"
     out.mkdir(parents=True, exist_ok=True)
@@ -41,7 +46,8 @@ def make_few_step_fixtures(root: Path, write_fixture) -> None:
     text = StableDiffusionPipeline.from_pretrained(str(root / "pipeline"), **kwargs)
     text.set_progress_bar_config(disable=True)
     base = text.scheduler.config
-    schedulers = {"lcm": LCMScheduler.from_config(base), "euler": EulerDiscreteScheduler.from_config(base)}
+    schedulers = {"lcm": LCMScheduler.from_config(base), "euler": EulerDiscreteScheduler.from_config(base),
+                  "tcd": TCDScheduler.from_config(base), "ddim": DDIMScheduler.from_config(base)}
     text.scheduler = schedulers["lcm"]
     image_pipe = StableDiffusionImg2ImgPipeline(**text.components)
     image_pipe.set_progress_bar_config(disable=True)
@@ -53,7 +59,7 @@ def make_few_step_fixtures(root: Path, write_fixture) -> None:
         text.scheduler = schedulers[case["scheduler"]]
         image = text(PROMPT, negative_prompt=NEGATIVE, width=case["width"], height=case["height"],
                      num_inference_steps=case["steps"], guidance_scale=case["guidance"],
-                     guidance_rescale=case.get("guidance_rescale", 0.0), output_type="np",
+                     guidance_rescale=case.get("guidance_rescale", 0.0), eta=case.get("eta", 0.0), output_type="np",
                      generator=torch.Generator().manual_seed(case["seed"])).images
         assert 0.05 < image.std() and ((image > 0) & (image < 1)).mean() > 0.9, case["name"]
         write_fixture(out, case["name"], {"image": torch.from_numpy(image)}, settings(case))

@@ -388,51 +388,90 @@ def vae_diffusers_to_ldm(key: str, value: torch.Tensor, config):
     raise KeyError(f"unmapped VAE key {key} ({sub})")
 
 
-def diffusers_to_ldm_checkpoint(unet, vae, text_encoder) -> Dict[str, torch.Tensor]:
+def put_unique(out: Dict[str, torch.Tensor], k: str, v: torch.Tensor) -> None:
+    assert k not in out, f"duplicate single-file key {k}"
+    out[k] = v
+
+
+def diffusers_to_ldm_unet_vae(unet, vae) -> Dict[str, torch.Tensor]:
+    """The UNet as ``model.diffusion_model.*`` and the VAE as ``first_stage_model.*`` (SD 1.x and 2.x alike)."""
     out: Dict[str, torch.Tensor] = {}
-
-    def put(k, v):
-        assert k not in out, f"duplicate single-file key {k}"
-        out[k] = v
-
     for k, v in unet.state_dict().items():
-        put("model.diffusion_model." + unet_diffusers_to_ldm_key(k, unet.config), v)
+        put_unique(out, "model.diffusion_model." + unet_diffusers_to_ldm_key(k, unet.config), v)
     for k, v in vae.state_dict().items():
         nk, nv = vae_diffusers_to_ldm(k, v, vae.config)
-        put("first_stage_model." + nk, nv)
-    for k, v in text_encoder.state_dict().items():
-        put("cond_stage_model.transformer.text_model." + k, v)
+        put_unique(out, "first_stage_model." + nk, nv)
     return out
+
+
+def diffusers_to_ldm_checkpoint(unet, vae, text_encoder) -> Dict[str, torch.Tensor]:
+    """SD 1.x: UNet, VAE and the CLIP text encoder as ``cond_stage_model.transformer.text_model.*``."""
+    out = diffusers_to_ldm_unet_vae(unet, vae)
+    for k, v in text_encoder.state_dict().items():
+        put_unique(out, "cond_stage_model.transformer.text_model." + k, v)
+    return out
+
+
+def add_ldm_training_extras(ckpt: Dict[str, torch.Tensor], ema_seed: int = 3001) -> int:
+    """Add what real LDM checkpoints carry besides the weights (in place); returns how many tensors were added:
+    ``model_ema.decay`` F32 [], ``model_ema.num_updates`` I32 [], two flat ``model_ema.diffusion_model*`` copies
+    with different values (as in unpruned files), and SD's training schedule ``betas`` / ``alphas_cumprod`` /
+    ``alphas_cumprod_prev`` (F32 [1000], scaled_linear 0.00085-0.012, as in SD 1.x and 2.x files)."""
+    n = len(ckpt)
+    ckpt["model_ema.decay"] = torch.tensor(0.9999, dtype=torch.float32)
+    ckpt["model_ema.num_updates"] = torch.tensor(470000, dtype=torch.int32)
+    g = torch.Generator().manual_seed(ema_seed)
+    for k in ("time_embed.0.weight", "out.2.bias"):  # flat EMA copies (different values) as in unpruned files
+        ref = ckpt["model.diffusion_model." + k]
+        ckpt["model_ema.diffusion_model" + k.replace(".", "")] = torch.randn(ref.shape, generator=g).half()
+    betas = torch.linspace(0.00085 ** 0.5, 0.012 ** 0.5, 1000, dtype=torch.float64) ** 2
+    alphas_cumprod = torch.cumprod(1.0 - betas, dim=0)
+    ckpt["betas"] = betas.float()
+    ckpt["alphas_cumprod"] = alphas_cumprod.float()
+    ckpt["alphas_cumprod_prev"] = torch.cat([torch.ones(1, dtype=torch.float64), alphas_cumprod[:-1]]).float()
+    return len(ckpt) - n
+
+
+def assert_same_state_dict(name: str, converted: Mapping[str, torch.Tensor], reference: Mapping[str, torch.Tensor],
+                           extra=()) -> int:
+    """``converted`` (less the keys in ``extra``) must have exactly ``reference``'s keys, shapes and values (compared
+    in float32, so an f16 copy of f16-representable weights passes); returns the number of tensors compared."""
+    converted = dict(converted)
+    for k in extra:
+        converted.pop(k)
+    missing = sorted(set(reference) - set(converted))
+    unexpected = sorted(set(converted) - set(reference))
+    assert not missing and not unexpected, f"{name}: missing {missing[:5]}, unexpected {unexpected[:5]}"
+    for k, ref in reference.items():
+        got = converted[k]
+        assert got.shape == ref.shape, f"{name}.{k}: shape {tuple(got.shape)} != {tuple(ref.shape)}"
+        assert torch.equal(got.float(), ref.float()), f"{name}.{k}: values differ"
+    return len(reference)
+
+
+def verify_ldm_unet_vae(ckpt: Mapping[str, torch.Tensor], unet, vae) -> Dict[str, int]:
+    """diffusers' ``convert_ldm_unet_checkpoint`` / ``convert_ldm_vae_checkpoint`` on the single file must give
+    exactly ``unet``'s and ``vae``'s state dicts."""
+    from diffusers.loaders.single_file_utils import convert_ldm_unet_checkpoint, convert_ldm_vae_checkpoint
+
+    ckpt = dict(ckpt)
+    return {"unet": assert_same_state_dict("unet", convert_ldm_unet_checkpoint(ckpt, dict(unet.config)),
+                                           unet.state_dict()),
+            "vae": assert_same_state_dict("vae", convert_ldm_vae_checkpoint(ckpt, dict(vae.config)), vae.state_dict())}
 
 
 def verify_ldm_checkpoint(ckpt: Mapping[str, torch.Tensor], unet, vae, text_encoder) -> Dict[str, int]:
     """Convert the single file back with diffusers' own converters and demand exact equality."""
-    from diffusers.loaders.single_file_utils import (
-        convert_ldm_clip_checkpoint, convert_ldm_unet_checkpoint, convert_ldm_vae_checkpoint)
+    from diffusers.loaders.single_file_utils import convert_ldm_clip_checkpoint
 
     ckpt = dict(ckpt)
-    counts = {}
-
-    def same(name, converted, reference, extra=()):
-        converted = dict(converted)
-        for k in extra:
-            converted.pop(k)
-        missing = sorted(set(reference) - set(converted))
-        unexpected = sorted(set(converted) - set(reference))
-        assert not missing and not unexpected, f"{name}: missing {missing[:5]}, unexpected {unexpected[:5]}"
-        for k, ref in reference.items():
-            got = converted[k]
-            assert got.shape == ref.shape, f"{name}.{k}: shape {tuple(got.shape)} != {tuple(ref.shape)}"
-            assert torch.equal(got.float(), ref.float()), f"{name}.{k}: values differ"
-        counts[name] = len(reference)
-
-    same("unet", convert_ldm_unet_checkpoint(ckpt, dict(unet.config)), unet.state_dict())
-    same("vae", convert_ldm_vae_checkpoint(ckpt, dict(vae.config)), vae.state_dict())
+    counts = verify_ldm_unet_vae(ckpt, unet, vae)
     clip = convert_ldm_clip_checkpoint(ckpt)
     pos = clip["text_model.embeddings.position_ids"]
     assert torch.equal(pos, torch.arange(77)[None]), "position_ids"
     clip = {k.removeprefix("text_model."): v for k, v in clip.items()}
-    same("text_encoder", clip, text_encoder.state_dict(), extra=("embeddings.position_ids",))
+    counts["text_encoder"] = assert_same_state_dict("text_encoder", clip, text_encoder.state_dict(),
+                                                    extra=("embeddings.position_ids",))
     return counts
 
 
@@ -695,24 +734,14 @@ def _make_pipeline_fixtures(root: Path) -> None:
     ckpt = {k: v.half() for k, v in ckpt.items()}
     # What real checkpoints carry besides the weights.
     ckpt["cond_stage_model.transformer.text_model.embeddings.position_ids"] = torch.arange(77, dtype=torch.int64)[None]
-    ckpt["model_ema.decay"] = torch.tensor(0.9999, dtype=torch.float32)
-    ckpt["model_ema.num_updates"] = torch.tensor(470000, dtype=torch.int32)
-    g = torch.Generator().manual_seed(3001)
-    for k in ("time_embed.0.weight", "out.2.bias"):  # flat EMA copies (different values) as in unpruned files
-        ref = ckpt["model.diffusion_model." + k]
-        ckpt["model_ema.diffusion_model" + k.replace(".", "")] = torch.randn(ref.shape, generator=g).half()
-    betas = torch.linspace(0.00085 ** 0.5, 0.012 ** 0.5, 1000, dtype=torch.float64) ** 2
-    alphas_cumprod = torch.cumprod(1.0 - betas, dim=0)
-    ckpt["betas"] = betas.float()
-    ckpt["alphas_cumprod"] = alphas_cumprod.float()
-    ckpt["alphas_cumprod_prev"] = torch.cat([torch.ones(1, dtype=torch.float64), alphas_cumprod[:-1]]).float()
+    n_extras = add_ldm_training_extras(ckpt, ema_seed=3001)
     sf_path = sf_dir / "tiny_sd.safetensors"
     _save_safetensors(sf_path, ckpt, {"format": "pt"})
 
     loaded = load_file(str(sf_path))
     counts = verify_ldm_checkpoint(loaded, pipe.unet, pipe.vae, pipe.text_encoder)
     n_weights = sum(counts.values())
-    assert n_weights + 1 + 2 + 2 + 3 == len(loaded)
+    assert n_weights + 1 + n_extras == len(loaded) and n_extras == 2 + 2 + 3
     _check_from_single_file(sf_path, pipe_dir)
     (sf_dir / "README.md").write_text(
         "# pipeline_single_file\n\n"

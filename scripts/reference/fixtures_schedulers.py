@@ -117,6 +117,16 @@ RUNS: Sequence[tuple] = (
       "prediction_type": "v_prediction", "timestep_spacing": "trailing"}),
     ("lcm-zsnr", "lcm", "LCMScheduler",
      {"_steps": 4, "rescale_betas_zero_snr": True, "prediction_type": "v_prediction"}),
+    # DDIM with eta > 0: a share of the posterior variance as fresh noise at every step.
+    ("ddim-eta", "ddim", "DDIMScheduler", {"_eta": 0.5}),
+    ("ddim-eta1-v", "ddim", "DDIMScheduler", {"_eta": 1.0, "prediction_type": "v_prediction"}),
+    # TCD: step()'s default gamma 0.3, deterministic gamma 0, and v / sample prediction.
+    ("tcd", "tcd", "TCDScheduler", {"_steps": 4}),
+    ("tcd-gamma0", "tcd", "TCDScheduler", {"_steps": 4, "_eta": 0.0}),
+    ("tcd-v", "tcd", "TCDScheduler", {"_steps": 6, "_eta": 0.7, "prediction_type": "v_prediction"}),
+    ("tcd-sample", "tcd", "TCDScheduler", {"_steps": 3, "_eta": 0.3, "prediction_type": "sample"}),
+    ("tcd-zsnr", "tcd", "TCDScheduler",
+     {"_steps": 4, "_eta": 0.5, "rescale_betas_zero_snr": True, "prediction_type": "v_prediction"}),
 )
 
 
@@ -163,24 +173,30 @@ def _run(out_dir: Path, name: str, kind: str, class_name: str, overrides: Dict[s
     cls = getattr(diffusers, class_name)
     overrides = dict(overrides)
     steps = overrides.pop("_steps", STEPS)
+    # eta is an argument of step(), not of the config (DDIM's noise share, TCD's gamma); absent: step's default.
+    eta = overrides.pop("_eta", None)
     sched = cls.from_config(SD15_SCHEDULER_CONFIG, **overrides)
     sched.set_timesteps(steps)
-    # Schedulers whose step draws noise from the generator (LCM: every step but the last).
-    ancestral = class_name in ("EulerAncestralDiscreteScheduler", "LCMScheduler")
-    noise_steps = len(sched.timesteps) - 1 if class_name == "LCMScheduler" else len(sched.timesteps)
+    # Schedulers whose step draws noise from the generator (LCM and TCD: every step but the last;
+    # TCD only with gamma > 0, its default 0.3; DDIM only with eta > 0, every step).
+    ancestral = (class_name in ("EulerAncestralDiscreteScheduler", "LCMScheduler")
+                 or (class_name == "TCDScheduler" and (eta is None or eta > 0))
+                 or (class_name == "DDIMScheduler" and eta is not None and eta > 0))
+    noise_steps = len(sched.timesteps) - 1 if class_name in ("LCMScheduler", "TCDScheduler") else len(sched.timesteps)
 
     generator = torch.Generator().manual_seed(SEED)
     latents = torch.randn(SHAPE, generator=generator, dtype=torch.float32) * sched.init_noise_sigma
     arrays = [latents.clone()]
     # PNDM, DDIM and DPM-Solver leave the model input unscaled: skip recording it.
-    identity_input = class_name in ("PNDMScheduler", "DDIMScheduler", "DPMSolverMultistepScheduler", "LCMScheduler")
+    identity_input = class_name in ("PNDMScheduler", "DDIMScheduler", "DPMSolverMultistepScheduler", "LCMScheduler",
+                                    "TCDScheduler")
     per_step = ([] if identity_input else ["model_input"]) + ["model_output", "sample"]
     per_step += ["noise"] if ancestral else []
 
     for index, t in enumerate(sched.timesteps):
         x_in = sched.scale_model_input(latents, t)
         out = _model(x_in, t)
-        kwargs = {}
+        kwargs = {} if eta is None else {"eta": eta}
         if ancestral:
             # The step draws its noise from `generator`; replay that draw from
             # a copy of the state to record it.
@@ -221,6 +237,8 @@ def _run(out_dir: Path, name: str, kind: str, class_name: str, overrides: Dict[s
         "data": f"{name}.f32",
         "per_step": per_step,
     }
+    if eta is not None:
+        meta["eta"] = eta
     _write_json(out_dir / f"{name}.json", meta)
     return data.nbytes
 

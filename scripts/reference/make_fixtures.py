@@ -46,7 +46,7 @@ from fixtures_lora import make_lora_fixtures
 from fixtures_img2img import make_img2img_fixtures
 from fixtures_few_step import make_few_step_fixtures
 from fixtures_taesd import make_taesd_fixtures
-from fixtures_sd2 import make_sd2_fixtures
+from fixtures_sd2 import make_sd2_fixtures, make_sd2_single_file_fixtures
 from fixtures_vae_tiling import make_vae_tiling_fixtures
 from fixtures_previews import make_previews_fixtures
 
@@ -459,6 +459,7 @@ GROUPS: Dict[str, Callable[[Path], None]] = {
     "few_step": lambda root: make_few_step_fixtures(root, write_fixture),
     "taesd": lambda root: make_taesd_fixtures(root, write_fixture),
     "sd2": lambda root: make_sd2_fixtures(root, write_fixture),
+    "sd2_single_file": make_sd2_single_file_fixtures,
     "vae_tiling": lambda root: make_vae_tiling_fixtures(root, write_fixture),
     "previews": lambda root: make_previews_fixtures(root, write_fixture),
 }

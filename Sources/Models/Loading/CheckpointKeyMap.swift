@@ -1,37 +1,71 @@
 /// Every translation between the names the models ask for (diffusers' and
 /// transformers' module paths) and the names checkpoints in the wild use.
-/// One function per model and layout; each returns candidate names in the
+/// One function per model and layout; each returns candidate tensors in the
 /// order they are tried.
 public enum CheckpointKeyMap {
+    public typealias Map = @Sendable (String) -> [StoredTensor]
+
     // MARK: diffusers / Hugging Face folders
 
     /// transformers ≥ 5 drops the `text_model.` prefix that SD 1.5's files have.
-    public static let clipFolder: @Sendable (String) -> [String] = { [$0, "text_model." + $0] }
+    public static let clipFolder: Map = { [.whole($0), .whole("text_model." + $0)] }
 
     /// BERT folders come with or without the `bert.` prefix (pre-training heads beside it).
-    public static let bertFolder: @Sendable (String) -> [String] = { [$0, "bert." + $0] }
+    public static let bertFolder: Map = { [.whole($0), .whole("bert." + $0)] }
 
     /// diffusers renamed the VAE attention projections; SD 1.5's VAE file
     /// still has the old names.
-    public static let vaeFolder: @Sendable (String) -> [String] = { key in
+    public static let vaeFolder: Map = { key in
         let legacy: [(String, String)] = [(".to_q.", ".query."), (".to_k.", ".key."), (".to_v.", ".value."),
                                           (".to_out.0.", ".proj_attn.")]
         for (new, old) in legacy where key.contains(new) {
-            return [key, key.replacingOccurrences(of: new, with: old)]
+            return [.whole(key), .whole(key.replacingOccurrences(of: new, with: old))]
         }
-        return [key]
+        return [.whole(key)]
     }
 
     // MARK: Single-file (original LDM) checkpoints
 
-    public static let clipSingleFile: @Sendable (String) -> [String] = {
-        ["cond_stage_model.transformer.text_model." + $0, "cond_stage_model.transformer." + $0]
+    /// SD 1.x: transformers' CLIP under `cond_stage_model.transformer.`.
+    public static let clipSingleFile: Map = {
+        [.whole("cond_stage_model.transformer.text_model." + $0), .whole("cond_stage_model.transformer." + $0)]
+    }
+
+    /// An OpenCLIP text tower (SD 2.x's `cond_stage_model.model.`) under
+    /// transformers' CLIP names: `resblocks` for `encoder.layers`, q, k and v
+    /// as the three row blocks of `attn.in_proj_*`, `ln_final` for the final
+    /// LayerNorm, `positional_embedding` as a bare tensor.
+    public static func openCLIPSingleFile(prefix: String) -> Map {
+        { key in
+            let parts = key.split(separator: ".").map(String.init)
+            switch parts.first {
+            case "embeddings":
+                return [.whole(prefix + (parts[1] == "token_embedding" ? "token_embedding.weight" : "positional_embedding"))]
+            case "final_layer_norm":
+                return [.whole(prefix + "ln_final." + parts.dropFirst().joined(separator: "."))]
+            case "encoder" where parts.count >= 5:
+                let block = prefix + "transformer.resblocks.\(parts[2])."
+                let leaf = parts.last!
+                let projections = ["q_proj": 0, "k_proj": 1, "v_proj": 2]
+                if parts[3] == "self_attn", let part = projections[parts[4]] {
+                    return [.rows(part, of: 3, in: block + "attn.in_proj_" + leaf)]
+                }
+                let renamed = ["self_attn": "attn", "layer_norm1": "ln_1", "layer_norm2": "ln_2", "mlp": "mlp"]
+                let inner = ["fc1": "c_fc", "fc2": "c_proj"]
+                let module = parts[3...].dropLast().enumerated().map { index, name in
+                    index == 0 ? renamed[name] ?? name : inner[name] ?? name
+                }
+                return [.whole(block + (module + [leaf]).joined(separator: "."))]
+            default:
+                return [.whole(prefix + key)]
+            }
+        }
     }
 
     /// diffusers UNet names → `model.diffusion_model.*`, given the block
     /// structure (layers per block and which blocks have attention).
-    public static func unetSingleFile(layersPerBlock: Int, upBlockHasAttention: [Bool]) -> @Sendable (String) -> [String] {
-        { key in [unetOriginalName(key, layersPerBlock: layersPerBlock, upBlockHasAttention: upBlockHasAttention)] }
+    public static func unetSingleFile(layersPerBlock: Int, upBlockHasAttention: [Bool]) -> Map {
+        { key in [.whole(unetOriginalName(key, layersPerBlock: layersPerBlock, upBlockHasAttention: upBlockHasAttention))] }
     }
 
     static func unetOriginalName(_ key: String, layersPerBlock: Int, upBlockHasAttention: [Bool]) -> String {
@@ -89,8 +123,8 @@ public enum CheckpointKeyMap {
 
     /// diffusers VAE names → `first_stage_model.*`; decoder up blocks are
     /// numbered in reverse there.
-    public static func vaeSingleFile(blocks: Int) -> @Sendable (String) -> [String] {
-        { key in ["first_stage_model." + vaeOriginalName(key, blocks: blocks)] }
+    public static func vaeSingleFile(blocks: Int) -> Map {
+        { key in [.whole("first_stage_model." + vaeOriginalName(key, blocks: blocks))] }
     }
 
     static func vaeOriginalName(_ key: String, blocks: Int) -> String {

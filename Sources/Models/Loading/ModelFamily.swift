@@ -39,6 +39,18 @@ public enum ModelFamily: String, Sendable, CaseIterable {
         }
     }
 
+    /// The token the standard tokenizer of text encoder `index` pads with,
+    /// for checkpoints that bring no tokenizer (nil: its end-of-text token,
+    /// as CLIP's does). OpenCLIP's tokenizers (SD 2.x's, SDXL's second) pad
+    /// with "!" — it changes the hidden states the UNet sees.
+    public func paddingToken(textEncoder index: Int) -> String? {
+        switch self {
+        case .stableDiffusion1: nil
+        case .stableDiffusion2: "!"
+        case .stableDiffusionXL: index == 0 ? nil : "!"
+        }
+    }
+
     /// Text encoder heads: CLIP and OpenCLIP text towers use 64-wide heads.
     func textEncoderAttentionHeads(width: Int) -> Int { max(1, width / 64) }
 }

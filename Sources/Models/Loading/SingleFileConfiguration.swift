@@ -6,12 +6,14 @@ import SafeTensors
 /// single-file layout sdgen reads are `loadableFamilies`; others get a
 /// message naming the family.
 public struct SingleFileConfiguration: Sendable {
-    public static let loadableFamilies: [ModelFamily] = [.stableDiffusion1]
+    public static let loadableFamilies: [ModelFamily] = [.stableDiffusion1, .stableDiffusion2]
 
     public var family: ModelFamily
     public var unet: UNetConfiguration
     public var vae: VAEConfiguration
     public var clip: CLIPTextConfiguration
+    /// Where the text encoder's tensors are, under transformers' names.
+    public var clipKeyMap: CheckpointKeyMap.Map
 
     public init(_ file: SafeTensorsFile) throws {
         let path = file.url.path
@@ -80,6 +82,7 @@ public struct SingleFileConfiguration: Sendable {
         var depth = 0
         while shape(unetPrefix + "middle_block.1.transformer_blocks.\(depth).norm1.weight") != nil { depth += 1 }
         u.transformerLayersPerBlock = .one(max(depth, 1))
+        u.sampleSize = family.defaultImageSize / 8
         unet = u
 
         // VAE: first_stage_model.encoder.down.{i}.block.{j}.
@@ -101,17 +104,40 @@ public struct SingleFileConfiguration: Sendable {
         v.midBlockAddAttention = shape(vaePrefix + "decoder.mid.attn_1.q.weight") != nil
         vae = v
 
-        // CLIP: cond_stage_model.transformer.text_model.*
+        // Text encoder: transformers' CLIP (SD 1.x) or an OpenCLIP tower (SD 2.x).
         var c = CLIPTextConfiguration.stableDiffusion15
-        let clipPrefix = "cond_stage_model.transformer.text_model."
-        let tokens = try need(clipPrefix + "embeddings.token_embedding.weight")
-        c.vocabSize = tokens[0]
-        c.hiddenSize = tokens[1]
-        c.maxPositionEmbeddings = try need(clipPrefix + "embeddings.position_embedding.weight")[0]
-        c.intermediateSize = try need(clipPrefix + "encoder.layers.0.mlp.fc1.weight")[0]
-        var clipLayers = 0
-        while shape(clipPrefix + "encoder.layers.\(clipLayers).layer_norm1.weight") != nil { clipLayers += 1 }
-        c.numHiddenLayers = clipLayers
+        if family == .stableDiffusion2 {
+            // OpenCLIP ViT-H: gelu, and one block more than SD 2 runs. Its
+            // conditioning is the penultimate block's output through ln_final,
+            // which is what diffusers' converted 23-block text encoder gives
+            // as its last hidden state; the last block is never read.
+            let prefix = "cond_stage_model.model."
+            let tokens = try need(prefix + "token_embedding.weight")
+            c.vocabSize = tokens[0]
+            c.hiddenSize = tokens[1]
+            c.maxPositionEmbeddings = try need(prefix + "positional_embedding")[0]
+            c.intermediateSize = try need(prefix + "transformer.resblocks.0.mlp.c_fc.weight")[0]
+            var blocks = 0
+            while shape(prefix + "transformer.resblocks.\(blocks).ln_1.weight") != nil { blocks += 1 }
+            guard blocks >= 2 else {
+                throw ModelLoadError.unrecognisedCheckpoint("\(path): an OpenCLIP text encoder needs at least 2 resblocks, found \(blocks)")
+            }
+            c.numHiddenLayers = blocks - 1
+            c.hiddenAct = "gelu"
+            c.projectionDim = shape(prefix + "text_projection")?.last ?? c.hiddenSize
+            clipKeyMap = CheckpointKeyMap.openCLIPSingleFile(prefix: prefix)
+        } else {
+            let prefix = "cond_stage_model.transformer.text_model."
+            let tokens = try need(prefix + "embeddings.token_embedding.weight")
+            c.vocabSize = tokens[0]
+            c.hiddenSize = tokens[1]
+            c.maxPositionEmbeddings = try need(prefix + "embeddings.position_embedding.weight")[0]
+            c.intermediateSize = try need(prefix + "encoder.layers.0.mlp.fc1.weight")[0]
+            var clipLayers = 0
+            while shape(prefix + "encoder.layers.\(clipLayers).layer_norm1.weight") != nil { clipLayers += 1 }
+            c.numHiddenLayers = clipLayers
+            clipKeyMap = CheckpointKeyMap.clipSingleFile
+        }
         c.numAttentionHeads = family.textEncoderAttentionHeads(width: c.hiddenSize)
         clip = c
     }

@@ -79,7 +79,7 @@ public struct StableDiffusionCheckpoint: Sendable {
                 inferred.clip = try CLIPTextConfiguration.load(folder.config("text_encoder"))
                 configurationFiles = folder
             }
-            family = configurationFiles == nil ? inferred.family : ModelFamily(unet: inferred.unet)
+            family = inferred.family  // the tensors' layout names it; a --config only fills in what shapes cannot say
             let source = WeightSource(files: [file], backend: backend, dtype: dtype)
             sources = [source]
             vaeConfiguration = inferred.vae
@@ -87,7 +87,7 @@ public struct StableDiffusionCheckpoint: Sendable {
             try loras.check(textEncoders: 1, family: family)
             textEncoders = [try CLIPTextModel(
                 configuration: inferred.clip,
-                weights: source.remapped(CheckpointKeyMap.clipSingleFile)
+                weights: source.remapped(inferred.clipKeyMap)
                     .patched(loras.patch(for: .textEncoder(index: 0, count: 1))).root)]
             unet = try UNet2DConditionModel(
                 configuration: inferred.unet,

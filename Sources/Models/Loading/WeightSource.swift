@@ -5,8 +5,8 @@ import TensorCore
 /// Tensors by name from one or more safetensors files, checked for presence
 /// and shape as they are taken and converted once to the dtype the backend
 /// keeps them in. Models ask for diffusers/transformers names; `keyMap` translates
-/// them to the names a file actually uses (the original single-file layout,
-/// a `bert.` prefix, …).
+/// them to the tensors a file actually has (the original single-file layout,
+/// a `bert.` prefix, a block of a fused tensor, …).
 public final class WeightSource: @unchecked Sendable {
     public let backend: any Backend
     /// The dtype every weight is converted to; nil leaves it to the backend,
@@ -14,7 +14,7 @@ public final class WeightSource: @unchecked Sendable {
     public let dtype: DType?
     public let description: String
     private let files: [SafeTensorsFile]
-    private let keyMap: @Sendable (String) -> [String]
+    private let keyMap: @Sendable (String) -> [StoredTensor]
     /// Set for a source that invents weights (benchmarks, shape tests).
     private let randomSeed: UInt64?
     /// The dtype invented weights count as stored in.
@@ -31,15 +31,16 @@ public final class WeightSource: @unchecked Sendable {
     /// - Parameter dtype: the dtype weights are stored in on the backend
     ///   (nil: the backend's choice — f16 on GPUs with 16-bit storage, the
     ///   checkpoint's own f16/bf16 for matrices on the CPU).
-    /// - Parameter keyMap: candidate file names for a model key, tried in order.
+    /// - Parameter keyMap: where a model key may be stored, tried in order.
     public convenience init(files: [SafeTensorsFile], backend: any Backend, dtype: DType? = nil,
-                description: String? = nil, keyMap: @escaping @Sendable (String) -> [String] = { [$0] }) {
+                description: String? = nil,
+                keyMap: @escaping @Sendable (String) -> [StoredTensor] = { [.whole($0)] }) {
         self.init(files: files, backend: backend, dtype: dtype, description: description, keyMap: keyMap,
                   shared: SharedState(), patch: nil)
     }
 
     private init(files: [SafeTensorsFile], backend: any Backend, dtype: DType?, description: String?,
-                 keyMap: @escaping @Sendable (String) -> [String], shared: SharedState, patch: (any WeightPatch)?) {
+                 keyMap: @escaping @Sendable (String) -> [StoredTensor], shared: SharedState, patch: (any WeightPatch)?) {
         self.shared = shared
         self.patch = patch
         self.files = files
@@ -69,7 +70,7 @@ public final class WeightSource: @unchecked Sendable {
         files = []
         self.backend = backend
         self.dtype = dtype
-        keyMap = { [$0] }
+        keyMap = { [.whole($0)] }
         description = "random weights"
         randomSeed = seed
         randomStoredDType = storedAs
@@ -77,7 +78,7 @@ public final class WeightSource: @unchecked Sendable {
 
     /// The same files seen through another key map (one per model of a
     /// single-file checkpoint).
-    public func remapped(_ keyMap: @escaping @Sendable (String) -> [String]) -> WeightSource {
+    public func remapped(_ keyMap: @escaping @Sendable (String) -> [StoredTensor]) -> WeightSource {
         view(keyMap: keyMap, patch: patch)
     }
 
@@ -87,7 +88,7 @@ public final class WeightSource: @unchecked Sendable {
         view(keyMap: keyMap, patch: patch)
     }
 
-    private func view(keyMap: @escaping @Sendable (String) -> [String], patch: (any WeightPatch)?) -> WeightSource {
+    private func view(keyMap: @escaping @Sendable (String) -> [StoredTensor], patch: (any WeightPatch)?) -> WeightSource {
         if let randomSeed {
             return WeightSource(randomWithSeed: randomSeed, backend: backend, dtype: dtype, storedAs: randomStoredDType,
                                 shared: shared, patch: patch)
@@ -96,11 +97,14 @@ public final class WeightSource: @unchecked Sendable {
                             shared: shared, patch: patch)
     }
 
-    /// Where a model key lives, if anywhere.
+    /// Where a model key lives, if anywhere: the file and the entry (for a
+    /// block of a fused tensor, the block's rows and bytes).
     public func locate(_ key: String) -> (file: SafeTensorsFile, info: TensorInfo)? {
         for candidate in keyMap(key) {
             for file in files {
-                if let info = file.info(candidate) { return (file, info) }
+                guard let whole = file.info(candidate.name) else { continue }
+                guard let block = candidate.rowBlock else { return (file, whole) }
+                if let info = whole.rowBlock(block.part, of: block.parts) { return (file, info) }
             }
         }
         return nil
@@ -132,12 +136,12 @@ public final class WeightSource: @unchecked Sendable {
         }
         let target = dtype ?? backend.weightDType(storedAs: stored, shape: shape)
         if let patch, patch.changes(key) {
-            var values = ElementConversion.floats(try file.bytes(info.name).baseAddress!, from: stored, count: info.count)
+            var values = ElementConversion.floats(try file.bytes(of: info).baseAddress!, from: stored, count: info.count)
             file.releaseResidentPages(of: info.name)
             try values.withUnsafeMutableBufferPointer { try patch.apply(to: key, values: $0, shape: info.shape) }
             return merged(values, shape: info.shape, dtype: target).reshaped(shape)
         }
-        let tensor = try file.tensor(info.name, on: backend, as: target).reshaped(shape)
+        let tensor = try file.tensor(info, on: backend, as: target).reshaped(shape)
         // Pages read only to be converted or uploaded need not stay until the
         // model is built (an aliased tensor's pages were not read: nothing changes).
         file.releaseResidentPages(of: info.name)

@@ -25,7 +25,7 @@ public final class SentenceEmbedder: @unchecked Sendable {
     /// One unit vector per text.
     public func embed(_ texts: [String]) throws -> [[Float]] {
         guard !texts.isEmpty else { return [] }
-        let encoded = try texts.map { try tokenizer.encode($0, maxLength: nil) }
+        let encoded = texts.map { tokenizer.encode($0, maxLength: nil) }
         let length = min(maximumLength, encoded.map(\.ids.count).max() ?? 0)
         // Pad to the longest text (and cut at the limit, keeping [SEP] last), as a padded batch.
         let batch = try tokenizer.encode(texts, length: length)

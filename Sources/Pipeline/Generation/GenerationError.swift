@@ -49,6 +49,7 @@ extension GenerationParameter {
         case .maskBlur: "mask blur"
         case .guidanceRescale: "guidance rescale"
         case .timestepSpacing: "timestep spacing"
+        case .eta: "eta"
         case .decoder: "the decoder"
         case .previewEvery: "the preview interval"
         default: rawValue

@@ -51,6 +51,8 @@ public struct GenerationRequest: Sendable, Equatable {
     /// What the UNet predicts; nil: the model's scheduler config. Weights run with the
     /// wrong one give a wrong image that nothing can detect, so a config without it needs this.
     public var predictionType: SchedulerConfiguration.PredictionType?
+    /// η of the samplers that take one (DDIM's noise share, TCD's γ); nil: the sampler's default.
+    public var eta: Double?
     public var rng: RandomSourceKind = GenerationDefaults.rng
     /// A1111's eta noise seed delta (ENSD): after the starting noise, the
     /// sampler's own noise (ancestral samplers) comes from a generator seeded
@@ -105,7 +107,7 @@ public struct GenerationRequest: Sendable, Equatable {
 /// The parameters of a request, by the names the service's errors use; the
 /// CLI and the server map them to their own option and field names.
 public enum GenerationParameter: String, Sendable, CaseIterable {
-    case steps, guidance, guidanceRescale, timestepSpacing, size, clipSkip, count, strength, initImage, mask, outpaint, maskBlur
+    case steps, guidance, guidanceRescale, timestepSpacing, eta, size, clipSkip, count, strength, initImage, mask, outpaint, maskBlur
     case decoder, previewEvery
 }
 

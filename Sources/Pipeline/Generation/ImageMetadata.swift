@@ -25,6 +25,10 @@ enum ImageMetadata {
         // Set only when the request overrode the model's scheduler config, so the image can be made again.
         if let spacing = request.timestepSpacing { extras.append(.init(key: "Timestep spacing", value: spacing.rawValue)) }
         if let prediction = request.predictionType { extras.append(.init(key: "Prediction type", value: prediction.rawValue)) }
+        // A1111 writes DDIM's η as "Eta DDIM", other samplers' as "Eta".
+        if let eta = request.eta {
+            extras.append(.init(key: generation.scheduler == .ddim ? "Eta DDIM" : "Eta", value: "\(eta)"))
+        }
         if request.noiseSeedDelta != 0 { extras.append(.init(key: "ENSD", value: "\(request.noiseSeedDelta)")) }
         if request.clipSkip > 0 { extras.append(.init(key: "Clip skip", value: "\(request.clipSkip + 1)")) }
         // A1111 names the VAE that decoded the image when it is not the model's.

@@ -80,13 +80,21 @@ public struct ResolvedGeneration: Sendable, Equatable {
         scheduler = request.scheduler ?? model.defaultScheduler
         var configuration = model.schedulerConfiguration
         if let spacing = request.timestepSpacing {
-            // LCM picks its timesteps from its distillation schedule: there is no spacing to choose.
-            guard scheduler != .lcm else {
+            // LCM and TCD pick their timesteps from the distillation schedule: there is no spacing to choose.
+            guard scheduler.choosesTimestepSpacing else {
                 throw invalid(.timestepSpacing, "does not apply to the \(scheduler) sampler, whose timesteps follow its distillation schedule")
             }
             configuration.timestepSpacing = spacing
         }
         if let prediction = request.predictionType { configuration.predictionType = prediction }
+        if let eta = request.eta {
+            guard scheduler.defaultEta != nil else {
+                let takers = SchedulerKind.allCases.filter { $0.defaultEta != nil }.map(\.rawValue)
+                throw invalid(.eta, "does not apply to the \(scheduler) sampler (only to \(takers.joined(separator: " and ")))")
+            }
+            guard (0...1).contains(eta) else { throw invalid(.eta, "must be between 0 and 1 (got \(eta))") }
+            configuration.eta = eta
+        }
         schedulerConfiguration = configuration
         latentShape = LatentShape(channels: model.latentChannels, height: height / f, width: width / f)
         let tiles = TiledVAEDecoding(configuration: model.vaeConfiguration)

@@ -13,7 +13,8 @@ public final class ModelBundle: @unchecked Sendable {
     public let checkpoint: StableDiffusionCheckpoint
     public let textEncoders: [TextEncoderComponent]
     public let schedulerConfiguration: SchedulerConfiguration
-    /// The sampler the model's scheduler config names (diffusers runs that one), else PNDM.
+    /// The sampler the model's scheduler config names (diffusers runs that
+    /// one; PNDM for a class sdgen lacks), else its family's (`StandardScheduler`).
     public let defaultScheduler: SchedulerKind
     /// The LoRAs merged into the UNet and text encoder, in order.
     public let loras: [AppliedLoRA]
@@ -86,14 +87,17 @@ public final class ModelBundle: @unchecked Sendable {
             warnings.append("LoRA \(file.name): \(modules.count) of its modules match nothing in the model and are ignored ("
                             + modules.prefix(3).joined(separator: ", ") + (modules.count > 3 ? ", …" : "") + ")")
         }
-        let encoders = try zip(checkpoint.textEncoders, checkpoint.tokenizerFolders).map { model, folder in
-            let tokenizer = try folder.map { try CLIPTokenizer(contentsOf: $0) } ?? CLIPTokenizer.bundled()
+        let encoders = try zip(checkpoint.textEncoders, checkpoint.tokenizerFolders).enumerated().map { index, encoder in
+            let (model, folder) = encoder
+            let tokenizer = try folder.map { try CLIPTokenizer(contentsOf: $0) } ?? Self.standardTokenizer(
+                family: checkpoint.family, textEncoder: index)
             return TextEncoderComponent(model: model, tokenizer: tokenizer)
         }
+        let standard = StandardScheduler(family: checkpoint.family)
         let schedulerFile = checkpoint.schedulerConfiguration
-        let scheduler = try schedulerFile.map { try SchedulerConfiguration.load(from: $0) } ?? SchedulerConfiguration()
+        let scheduler = try schedulerFile.map { try SchedulerConfiguration.load(from: $0) } ?? standard.configuration
         let className = schedulerFile.flatMap(Self.className(ofConfig:))
-        let kind = className.flatMap { SchedulerKind(diffusersClassName: $0, configuration: scheduler) } ?? .pndm
+        let kind = className.map { SchedulerKind(diffusersClassName: $0, configuration: scheduler) ?? .pndm } ?? standard.kind
         return ModelBundle(checkpoint: checkpoint, textEncoders: encoders, schedulerConfiguration: scheduler,
                            defaultScheduler: kind, loras: loras, warnings: warnings,
                            recipe: Recipe(source: source, configurationFolder: configurationFolder, backend: backend,
@@ -121,6 +125,13 @@ public final class ModelBundle: @unchecked Sendable {
             loadedEncoder = encoder
             return encoder
         }
+    }
+
+    /// The family's tokenizer for a checkpoint that brings none: CLIP's
+    /// vocabulary (shared by CLIP and OpenCLIP) with the family's padding.
+    private static func standardTokenizer(family: ModelFamily, textEncoder index: Int) throws -> CLIPTokenizer {
+        let bundled = try CLIPTokenizer.bundled()
+        return try family.paddingToken(textEncoder: index).map { try bundled.padding(with: $0) } ?? bundled
     }
 
     /// A config file's `_class_name`: which diffusers class saved it.

@@ -97,7 +97,7 @@ public struct TiledVAEDecoding: Sendable, Equatable {
                     row[j].values.withUnsafeBufferPointer { tile in
                         for y in 0..<rows where count > 0 {
                             let destination = ((outputRow + y) * outputWidth + outputColumn) * channels
-                            UnsafeMutableBufferPointer(rebasing: out[destination..<(destination + count)])
+                            _ = UnsafeMutableBufferPointer(rebasing: out[destination..<(destination + count)])
                                 .update(fromContentsOf: tile[(y * tileRow)..<(y * tileRow + count)])
                         }
                     }

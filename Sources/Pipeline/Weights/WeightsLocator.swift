@@ -21,7 +21,7 @@ public enum WeightsLocator {
                                                              options: [.skipsHiddenFiles]) else { return [] }
         return entries.sorted { $0.lastPathComponent < $1.lastPathComponent }.compactMap { entry in
             var isDirectory: ObjCBool = false
-            manager.fileExists(atPath: entry.path, isDirectory: &isDirectory)
+            _ = manager.fileExists(atPath: entry.path, isDirectory: &isDirectory)
             if isDirectory.boolValue {
                 // model_index.json is written last by `sdgen download`, so a
                 // half-downloaded folder is not taken for a model.

@@ -1,0 +1,21 @@
+/// Where a checkpoint file keeps a tensor a model asks for: a whole tensor
+/// under some name, or one block of rows of a fused tensor (OpenCLIP stores
+/// the q, k and v projections stacked in one `in_proj_weight`; the model
+/// asks for each). Key maps (`CheckpointKeyMap`) return these.
+public struct StoredTensor: Sendable, Equatable {
+    public let name: String
+    /// Block `part` of `parts` equal blocks of rows, or the whole tensor.
+    public let rowBlock: RowBlock?
+
+    public struct RowBlock: Sendable, Equatable {
+        public let part: Int
+        public let parts: Int
+    }
+
+    public static func whole(_ name: String) -> StoredTensor { StoredTensor(name: name, rowBlock: nil) }
+
+    /// Rows `part` of `parts` of the tensor `name`.
+    public static func rows(_ part: Int, of parts: Int, in name: String) -> StoredTensor {
+        StoredTensor(name: name, rowBlock: RowBlock(part: part, parts: parts))
+    }
+}
