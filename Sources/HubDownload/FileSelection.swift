@@ -3,8 +3,10 @@
 /// - `model_index.json`;
 /// - `scheduler/scheduler_config.json`;
 /// - every file of `tokenizer/` (vocab.json, merges.txt, tokenizer_config.json,
-///   special_tokens_map.json, or transformers 5's tokenizer.json);
-/// - for `unet`, `text_encoder` and `vae`: `config.json` and one weights file,
+///   special_tokens_map.json, or transformers 5's tokenizer.json), and of
+///   `tokenizer_2/` where the repository has one (SDXL);
+/// - for `unet`, `text_encoder`, `vae` and, where present, `text_encoder_2`
+///   (SDXL): `config.json` and one weights file,
 ///   `<base>.fp16.safetensors` where the repository has it (half the bytes;
 ///   the CPU converts to f32 at load), else `<base>.safetensors`, with the
 ///   base names the loader reads (`diffusion_pytorch_model`, `model`).
@@ -22,6 +24,9 @@ public enum FileSelection {
         ("text_encoder", ["model"]),
         ("vae", ["diffusion_pytorch_model"]),
     ]
+    /// SDXL's second text encoder and its tokenizer, fetched when the repository has them.
+    public static let optionalComponents: [(folder: String, bases: [String])] = [("text_encoder_2", ["model"])]
+    static let tokenizerFolders = ["tokenizer", "tokenizer_2"]
     static let tokenizerExtensions = ["json", "txt", "model"]
 
     public enum Precision: String, Sendable, CaseIterable {
@@ -51,13 +56,14 @@ public enum FileSelection {
 
         let tokenizer = entries.filter { entry in
             let parts = entry.path.split(separator: "/")
-            return parts.count == 2 && parts[0] == "tokenizer"
+            return parts.count == 2 && tokenizerFolders.contains(String(parts[0]))
                 && tokenizerExtensions.contains(where: { parts[1].hasSuffix(".\($0)") })
         }
-        guard !tokenizer.isEmpty else { throw fail("no tokenizer/ files") }
+        guard tokenizer.contains(where: { $0.path.hasPrefix("tokenizer/") }) else { throw fail("no tokenizer/ files") }
         chosen += tokenizer.sorted { $0.path < $1.path }
 
-        for (folder, bases) in weightedComponents {
+        let present = optionalComponents.filter { byPath["\($0.folder)/config.json"] != nil }
+        for (folder, bases) in weightedComponents + present {
             guard let config = byPath["\(folder)/config.json"] else { throw fail("no \(folder)/config.json") }
             chosen.append(config)
             let weights = try weightsFile(in: folder, bases: bases, entries, byPath, precision, fail)

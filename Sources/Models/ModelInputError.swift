@@ -5,6 +5,7 @@ public enum ModelInputError: Error, CustomStringConvertible, Equatable {
     case sequenceTooLong(Int, limit: Int)
     case tokenOutOfRange(Int32, vocabulary: Int)
     case badReplacement(sequence: Int, position: Int, values: Int)
+    case missingAddedConditions
 
     public var description: String {
         switch self {
@@ -16,6 +17,8 @@ public enum ModelInputError: Error, CustomStringConvertible, Equatable {
             "text encoder: token id \(id) is outside the model's vocabulary of \(vocabulary) (a tokenizer of another model?)"
         case let .badReplacement(sequence, position, values):
             "text encoder: \(values) embedding values at position \(position) of sequence \(sequence) do not fit the batch"
+        case .missingAddedConditions:
+            "UNet: this model takes a pooled text embedding and size conditioning (SDXL), and none came with the prompt"
         }
     }
 }

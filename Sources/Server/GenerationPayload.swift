@@ -159,6 +159,7 @@ struct GenerationPayload: Sendable {
         case .guidanceRescale: "guidance_rescale"
         case .timestepSpacing: "timestep_spacing"
         case .eta: "eta"
+        case .sizeConditioning: "width"
         case .size: "width"
         case .clipSkip: "CLIP_stop_at_last_layers"
         case .count: "n_iter"

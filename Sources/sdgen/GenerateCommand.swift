@@ -15,6 +15,8 @@ extension Emphasis: ExpressibleByArgument {}
 extension LoRASelection: ExpressibleByArgument {}
 extension ImageFit: ExpressibleByArgument {}
 extension OutpaintMargins: ExpressibleByArgument {}
+extension PixelSize: ExpressibleByArgument {}
+extension PixelPoint: ExpressibleByArgument {}
 extension SchedulerConfiguration.TimestepSpacing: ExpressibleByArgument {}
 extension VAETiling: ExpressibleByArgument {}
 extension SchedulerConfiguration.PredictionType: ExpressibleByArgument {}
@@ -54,6 +56,15 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "What the model predicts: epsilon, v_prediction or sample (default: the model's scheduler config; SD 2.x 768 models are v_prediction).")
     var predictionType: SchedulerConfiguration.PredictionType?
 
+    @Option(help: "SDXL: the original image size the model is told, WxH (default: the output size).")
+    var originalSize: PixelSize?
+
+    @Option(help: "SDXL: the crop's top-left corner the model is told, X,Y (default 0,0: uncropped).")
+    var crop: PixelPoint?
+
+    @Option(help: "SDXL: the target size the model is told, WxH (default: the output size).")
+    var targetSize: PixelSize?
+
     @Option(help: "η of the samplers that take one, 0…1: DDIM's share of fresh noise (default 0), TCD's γ (default 0.3).")
     var eta: Double?
 
@@ -81,7 +92,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "cpu or gpu.")
     var device: ComputeDevice = .cpu
 
-    @Option(help: "A diffusers folder or a single-file .safetensors checkpoint (default: the one model in weights/); 'random' runs SD 1.5's architecture with random weights (noise images, real timings).")
+    @Option(help: "A diffusers folder or a single-file .safetensors checkpoint (default: the one model in weights/); 'random' runs SD 1.5's architecture with random weights (noise images, real timings and memory), 'random:MODEL' another's (sd21, sd-turbo, sdxl, sdxl-turbo).")
     var weights: String?
 
     @Option(help: "For a single-file checkpoint: a diffusers folder whose configs (and tokenizer, scheduler) to use.")
@@ -174,6 +185,7 @@ struct GenerateCommand: ParsableCommand {
         case .guidanceRescale: "--guidance-rescale"
         case .timestepSpacing: "--timestep-spacing"
         case .eta: "--eta"
+        case .sizeConditioning: "--original-size, --crop and --target-size"
         case .decoder: "--vae"
         case .previewEvery: "--preview-every"
         }
@@ -195,6 +207,16 @@ struct GenerateCommand: ParsableCommand {
         return try TinyAutoencoderFolder.resolve(choice, flag: vae != nil ? "--vae" : "--preview-every")
     }
 
+    /// `random` (SD 1.5) or `random:MODEL` (`sdgen bench --model`'s names): a known architecture with random weights.
+    static func randomModel(_ weights: String?) throws -> BenchmarkModel? {
+        guard let weights, weights == "random" || weights.hasPrefix("random:") else { return nil }
+        let name = weights == "random" ? BenchmarkModel.sd15.rawValue : String(weights.dropFirst("random:".count))
+        guard let model = BenchmarkModel(rawValue: name) else {
+            throw ValidationError("--weights \(weights): random weights come in \(BenchmarkModel.allCases.map { "random:" + $0.rawValue }.joined(separator: ", "))")
+        }
+        return model
+    }
+
     func run() throws {
         let texts = try prompt.map { [$0] } ?? PromptFile.prompts(at: prompts!)
         let baseSeed = seed ?? UInt64.random(in: 0..<(1 << 32))
@@ -202,9 +224,8 @@ struct GenerateCommand: ParsableCommand {
         let requests = texts.map { request(for: $0, seed: baseSeed, images: images) }
         // Fail on missing weights or an unusable destination before minutes
         // of work, not after (and before creating any folder).
-        let source: ModelSource = weights == "random"
-            ? .randomStableDiffusion15
-            : .path(try WeightsLocator.locate(explicit: weights, defaultFolder: URL(fileURLWithPath: "weights")))
+        let source: ModelSource = try Self.randomModel(weights).map { .random($0) }
+            ?? .path(try WeightsLocator.locate(explicit: weights, defaultFolder: URL(fileURLWithPath: "weights")))
         let outputs = requests.flatMap { request in
             (0..<request.count).map { (prompt: request.prompt, seed: request.seed &+ UInt64($0)) }
         }
@@ -298,6 +319,7 @@ struct GenerateCommand: ParsableCommand {
         if let guidanceRescale { request.guidanceRescale = guidanceRescale }
         if let timestepSpacing { request.timestepSpacing = timestepSpacing }
         if let eta { request.eta = eta }
+        (request.originalSize, request.cropTopLeft, request.targetSize) = (originalSize, crop, targetSize)
         if let predictionType { request.predictionType = predictionType }
         request.width = width
         request.height = height

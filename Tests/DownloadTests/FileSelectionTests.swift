@@ -37,6 +37,34 @@ final class FileSelectionTests: XCTestCase {
         XCTAssertEqual(chosen.last, "model_index.json")
     }
 
+    /// stabilityai/stable-diffusion-xl-base-1.0: also the second text encoder and tokenizer,
+    /// none of the other VAE variants, refiner-style extras or the root single files.
+    func testSDXLGetsItsSecondTextEncoderAndTokenizer() throws {
+        let sdxl = [
+            "model_index.json", "scheduler/scheduler_config.json", "sd_xl_base_1.0.safetensors", "sd_xl_offset_example-lora_1.0.safetensors",
+            "text_encoder/config.json", "text_encoder/model.fp16.safetensors", "text_encoder/model.safetensors",
+            "text_encoder_2/config.json", "text_encoder_2/model.fp16.safetensors", "text_encoder_2/model.safetensors",
+            "tokenizer/merges.txt", "tokenizer/special_tokens_map.json", "tokenizer/tokenizer_config.json", "tokenizer/vocab.json",
+            "tokenizer_2/merges.txt", "tokenizer_2/special_tokens_map.json", "tokenizer_2/tokenizer_config.json", "tokenizer_2/vocab.json",
+            "unet/config.json", "unet/diffusion_pytorch_model.fp16.safetensors", "unet/diffusion_pytorch_model.safetensors",
+            "vae/config.json", "vae/diffusion_pytorch_model.fp16.safetensors", "vae/diffusion_pytorch_model.safetensors",
+            "vae_1_0/config.json", "vae_1_0/diffusion_pytorch_model.fp16.safetensors", "vae_decoder/model.onnx",
+        ]
+        let repository = try HubRepository("stabilityai/stable-diffusion-xl-base-1.0")
+        let chosen = try FileSelection.select(entries(sdxl), repository: repository).map(\.path)
+        XCTAssertEqual(Set(chosen), [
+            "model_index.json", "scheduler/scheduler_config.json",
+            "text_encoder/config.json", "text_encoder/model.fp16.safetensors",
+            "text_encoder_2/config.json", "text_encoder_2/model.fp16.safetensors",
+            "tokenizer/merges.txt", "tokenizer/special_tokens_map.json", "tokenizer/tokenizer_config.json", "tokenizer/vocab.json",
+            "tokenizer_2/merges.txt", "tokenizer_2/special_tokens_map.json", "tokenizer_2/tokenizer_config.json",
+            "tokenizer_2/vocab.json",
+            "unet/config.json", "unet/diffusion_pytorch_model.fp16.safetensors",
+            "vae/config.json", "vae/diffusion_pytorch_model.fp16.safetensors",
+        ])
+        XCTAssertEqual(chosen.last, "model_index.json")
+    }
+
     /// A single-model repository (madebyollin/taesd): its config and weights, config last.
     func testASingleModelRepositoryGetsItsConfigAndWeights() throws {
         let taesd = [".gitattributes", "README.md", "config.json", "diffusion_pytorch_model.bin",

@@ -82,13 +82,24 @@ final class CheckpointErrorTests: XCTestCase {
         assertLoadFails(directory, mentioning: ["not a diffusers Stable Diffusion folder"])
     }
 
-    func testSDXLSingleFileIsRecognised() throws {
+    /// A structure tensor of the wrong rank is one line naming it, not an index out of range.
+    func testMalformedSDXLSingleFile() throws {
         let url = directory.appendingPathComponent("sdxl.safetensors")
         try SafeTensorsWriter.write([
             .init(name: "model.diffusion_model.input_blocks.0.0.weight", shape: [1], floats: [0]),
             .init(name: "model.diffusion_model.label_emb.0.0.weight", shape: [1], floats: [0]),
         ], to: url)
-        assertLoadFails(url, mentioning: ["SDXL"])
+        assertLoadFails(url, mentioning: ["input_blocks.0.0.weight", "not 4-dimensional"])
+    }
+
+    /// SDXL's refiner (one OpenCLIP encoder, aesthetic-score conditioning) is named and refused.
+    func testSDXLRefinerIsRefused() throws {
+        let url = directory.appendingPathComponent("refiner.safetensors")
+        try SafeTensorsWriter.write([
+            .init(name: "conditioner.embedders.0.model.token_embedding.weight", shape: [1, 1], floats: [0]),
+            .init(name: "model.diffusion_model.input_blocks.0.0.weight", shape: [1, 1, 1, 1], floats: [0]),
+        ], to: url)
+        assertLoadFails(url, mentioning: ["SDXL refiner"])
     }
 
     func testSingleFileWithoutVAE() throws {

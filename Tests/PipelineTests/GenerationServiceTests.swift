@@ -211,7 +211,8 @@ final class CLIPPromptEncoderTests: XCTestCase {
 
         let ids = prompts.map { first.tokenizer.encode($0, maxLength: 77).ids }
         let last = single.sequence.toArray()
-        let penultimate = try first.model(ids, skip: 1).toArray()
+        // SDXL's penultimate state, without the final LayerNorm.
+        let penultimate = try first.model.encode(ids, skip: 1, pooled: false, normalizesSkipped: false).hiddenStates.toArray()
         let both = pair.sequence.toArray()
         for row in 0..<(2 * 77) {
             XCTAssertEqual(Array(both[(2 * row) * width..<(2 * row + 1) * width]), Array(last[row * width..<(row + 1) * width]))

@@ -129,6 +129,20 @@ final class StableDiffusion2ReferenceTests: XCTestCase {
         assertClose(image.pixels, try fixture.floats("image"), atol: 2e-3, rtol: 0, "sd2 single file ddim_v")
     }
 
+    /// A1111's prompt reading pads each chunk after its EOS with the
+    /// tokenizer's padding ("!" here, as A1111's OpenCLIP encoders do): a
+    /// plain prompt within one chunk gives diffusers' image.
+    func testA1111SyntaxOnAPlainPromptMatchesDiffusers() throws {
+        let service = try GenerationService(loading: .path(Self.folder.appendingPathComponent("model")), backend: TestBackends.cpu)
+        let fixture = try Fixture("sd2/ddim_v.safetensors")
+        var request = try GenerationRequest(fixture: fixture)
+        request.width = try XCTUnwrap(fixture.int("width"))
+        request.height = try XCTUnwrap(fixture.int("height"))
+        request.promptSyntax = .a1111
+        let image = try XCTUnwrap(try service.generate(request).first)
+        assertClose(image.pixels, try fixture.floats("image"), atol: 2e-3, rtol: 0, "sd2 ddim_v, A1111 syntax")
+    }
+
     func testImagesMatchDiffusers() throws {
         for backend in TestBackends.all {
             let service = try GenerationService(loading: .path(Self.folder.appendingPathComponent("model")), backend: backend)

@@ -135,6 +135,17 @@ def addnet_short_hash(path: Path) -> str:
     return hashlib.sha256(data[8 + header:]).hexdigest()[:12]
 
 
+def snapshot(model):
+    """A copy of the model's weights, by state-dict key (to tell later which ones a LoRA changed)."""
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def lora_hashes(files: Path, loras: str) -> str:
+    """A1111's ``Lora hashes`` parameter for ``loras`` ("name:te[:unet],…"; each ``files/<name>.safetensors``)."""
+    return ", ".join(f"{n.split(':')[0]}: {addnet_short_hash(files / (n.split(':')[0] + '.safetensors'))}"
+                     for n in loras.split(","))
+
+
 def _changed(model, before):
     """The merged weights that differ from `before`, by their plain names (PEFT's base_layer folded)."""
     merged = {k.replace(".base_layer", ""): v.detach().clone() for k, v in model.state_dict().items() if ".lora_" not in k}
@@ -169,8 +180,7 @@ def make_lora_fixtures(root: Path, write_fixture) -> None:
         tensors = {"image": torch.from_numpy(image)}
         tensors.update({"unet." + k: v for k, v in unet.items()})
         tensors.update({"text_encoder." + k: v for k, v in text.items()})
-        hashes = ", ".join(f"{n.split(':')[0]}: {addnet_short_hash(files / (n.split(':')[0] + '.safetensors'))}"
-                           for n in loras.split(","))
+        hashes = lora_hashes(files, loras)
         write_fixture(out, name, tensors, {"prompt": PROMPT, "seed": SEED, "steps": STEPS, "guidance": 7.5,
                                            "scheduler": "euler", "width": 32, "height": 32, "loras": loras,
                                            "lora_hashes": hashes,
@@ -179,9 +189,7 @@ def make_lora_fixtures(root: Path, write_fixture) -> None:
 
     # diffusers' loader, one kohya file.
     pipe = fresh()
-    before_unet, before_text = dict(pipe.unet.state_dict()), dict(pipe.text_encoder.state_dict())
-    before_unet = {k: v.clone() for k, v in before_unet.items()}
-    before_text = {k: v.clone() for k, v in before_text.items()}
+    before_unet, before_text = snapshot(pipe.unet), snapshot(pipe.text_encoder)
     pipe.load_lora_weights(str(files / "kohya.safetensors"), adapter_name="kohya")
     pipe.fuse_lora(lora_scale=0.8)
     record("kohya", pipe, before_unet, before_text, "kohya:0.8")

@@ -316,11 +316,14 @@ def _rename_first(rest: str, table: Mapping[str, str]) -> str:
 
 
 def unet_diffusers_to_ldm_key(key: str, config) -> str:
-    """``down_blocks.0.resnets.1.conv1.weight`` -> ``input_blocks.2.0.in_layers.2.weight`` etc."""
+    """``down_blocks.0.resnets.1.conv1.weight`` -> ``input_blocks.2.0.in_layers.2.weight`` etc. (SD 1.x, 2.x and
+    SDXL: transformer_blocks.<k> of deeper transformers keep their diffusers names inside ``input_blocks.N.1``)."""
     lpb = config["layers_per_block"]
     up_has_attn = ["CrossAttn" in t for t in config["up_block_types"]]
     fixed = {"time_embedding.linear_1": "time_embed.0", "time_embedding.linear_2": "time_embed.2",
-             "conv_in": "input_blocks.0.0", "conv_norm_out": "out.0", "conv_out": "out.2"}
+             "conv_in": "input_blocks.0.0", "conv_norm_out": "out.0", "conv_out": "out.2",
+             # SDXL's text_time additional embedding (its Timesteps projection add_time_proj has no weights).
+             "add_embedding.linear_1": "label_emb.0.0", "add_embedding.linear_2": "label_emb.0.2"}
     for old, new in fixed.items():
         if key.startswith(old + "."):
             return new + key[len(old):]

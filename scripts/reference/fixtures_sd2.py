@@ -237,24 +237,26 @@ def open_clip_resblock(layer_sd, index: int):
     return out
 
 
-def clip_to_open_clip(text_sd, n_layers: int, extra_layer_sd, text_projection, logit_scale):
-    """A ``CLIPTextModel`` state dict (keys without ``text_model.``) as SD 2's ``cond_stage_model.model.*``: layers
-    0..n_layers-1, then ``extra_layer_sd`` as resblock ``n_layers``, ``text_projection`` [width, projection_dim]
-    (OpenCLIP multiplies ``x @ text_projection``) and ``logit_scale``."""
+def clip_to_open_clip(text_sd, n_layers: int, extra_layer_sd, text_projection, logit_scale,
+                      prefix: str = OPEN_CLIP_PREFIX):
+    """A ``CLIPTextModel`` state dict (keys without ``text_model.``) as SD 2's ``cond_stage_model.model.*`` (or
+    under ``prefix``: SDXL's ``conditioner.embedders.1.model.``): layers 0..n_layers-1, then ``extra_layer_sd`` (if
+    not None) as resblock ``n_layers``, ``text_projection`` [width, projection_dim] (OpenCLIP multiplies
+    ``x @ text_projection``) and ``logit_scale``."""
     out = {}
     layers = [dict() for _ in range(n_layers)]
     for k, v in text_sd.items():
         if k in _OPEN_CLIP_TOP:
-            put_unique(out, OPEN_CLIP_PREFIX + _OPEN_CLIP_TOP[k], v)
+            put_unique(out, prefix + _OPEN_CLIP_TOP[k], v)
             continue
         parts = k.split(".")
         assert parts[:2] == ["encoder", "layers"], k
         layers[int(parts[2])][".".join(parts[3:])] = v
-    for i, layer_sd in enumerate(layers + [extra_layer_sd]):
+    for i, layer_sd in enumerate(layers + ([] if extra_layer_sd is None else [extra_layer_sd])):
         for k, v in open_clip_resblock(layer_sd, i).items():
-            put_unique(out, OPEN_CLIP_PREFIX + k, v)
-    put_unique(out, OPEN_CLIP_PREFIX + "text_projection", text_projection)
-    put_unique(out, OPEN_CLIP_PREFIX + "logit_scale", logit_scale)
+            put_unique(out, prefix + k, v)
+    put_unique(out, prefix + "text_projection", text_projection)
+    put_unique(out, prefix + "logit_scale", logit_scale)
     return out
 
 

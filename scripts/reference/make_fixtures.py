@@ -47,6 +47,8 @@ from fixtures_img2img import make_img2img_fixtures
 from fixtures_few_step import make_few_step_fixtures
 from fixtures_taesd import make_taesd_fixtures
 from fixtures_sd2 import make_sd2_fixtures, make_sd2_single_file_fixtures
+from fixtures_sdxl import make_sdxl_fixtures, make_sdxl_single_file_fixtures
+from fixtures_sdxl_lora import make_sdxl_lora_fixtures
 from fixtures_vae_tiling import make_vae_tiling_fixtures
 from fixtures_previews import make_previews_fixtures
 
@@ -460,6 +462,9 @@ GROUPS: Dict[str, Callable[[Path], None]] = {
     "taesd": lambda root: make_taesd_fixtures(root, write_fixture),
     "sd2": lambda root: make_sd2_fixtures(root, write_fixture),
     "sd2_single_file": make_sd2_single_file_fixtures,
+    "sdxl": lambda root: make_sdxl_fixtures(root, write_fixture),
+    "sdxl_single_file": make_sdxl_single_file_fixtures,
+    "sdxl_lora": lambda root: make_sdxl_lora_fixtures(root, write_fixture),
     "vae_tiling": lambda root: make_vae_tiling_fixtures(root, write_fixture),
     "previews": lambda root: make_previews_fixtures(root, write_fixture),
 }

@@ -57,7 +57,10 @@ public struct CLIPTextModel: Sendable {
     /// when the model has one (`CLIPTextModelWithProjection`'s `text_embeds`).
     /// - Parameter replacing: token embeddings to use instead of the table's
     ///   at some positions (textual-inversion vectors, A1111's `EmbeddingsWithFixes`).
-    public func encode(_ ids: [[Int32]], skip: Int = 0, pooled: Bool,
+    /// - Parameter normalizesSkipped: whether a skipped-to layer's output goes
+    ///   through the final LayerNorm: diffusers' SD pipelines apply it with
+    ///   clip_skip; SDXL's conditions on `hidden_states[-2]` as it is.
+    public func encode(_ ids: [[Int32]], skip: Int = 0, pooled: Bool, normalizesSkipped: Bool = true,
                        replacing replacements: [TokenEmbeddingReplacement] = []) throws -> CLIPTextOutput {
         let batch = ids.count, length = ids.first?.count ?? 0
         guard ids.allSatisfy({ $0.count == length }) else { throw ModelInputError.unequalLengths(ids.map(\.count)) }
@@ -87,7 +90,7 @@ public struct CLIPTextModel: Sendable {
         let kept = max(0, layers.count - skip)
         var selected: Tensor?
         for (index, layer) in layers.enumerated() {
-            if index == kept { selected = finalLayerNorm(h) }
+            if index == kept { selected = normalizesSkipped ? finalLayerNorm(h) : h }
             if index >= kept && !pooled { break }
             h = layer(h, causal: true)
         }

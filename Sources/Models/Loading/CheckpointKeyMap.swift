@@ -26,21 +26,25 @@ public enum CheckpointKeyMap {
 
     // MARK: Single-file (original LDM) checkpoints
 
-    /// SD 1.x: transformers' CLIP under `cond_stage_model.transformer.`.
-    public static let clipSingleFile: Map = {
-        [.whole("cond_stage_model.transformer.text_model." + $0), .whole("cond_stage_model.transformer." + $0)]
-    }
+    /// A model's names under a prefix (transformers' CLIP inside a single
+    /// file: SD 1.x's `cond_stage_model.transformer.text_model.`, SDXL's
+    /// `conditioner.embedders.0.transformer.text_model.`).
+    public static func prefixed(_ prefix: String) -> Map { { [.whole(prefix + $0)] } }
 
     /// An OpenCLIP text tower (SD 2.x's `cond_stage_model.model.`) under
     /// transformers' CLIP names: `resblocks` for `encoder.layers`, q, k and v
     /// as the three row blocks of `attn.in_proj_*`, `ln_final` for the final
-    /// LayerNorm, `positional_embedding` as a bare tensor.
+    /// LayerNorm, `positional_embedding` as a bare tensor, `text_projection`
+    /// stored the other way round (OpenCLIP multiplies x · P; a Linear
+    /// holds Pᵀ).
     public static func openCLIPSingleFile(prefix: String) -> Map {
         { key in
             let parts = key.split(separator: ".").map(String.init)
             switch parts.first {
             case "embeddings":
                 return [.whole(prefix + (parts[1] == "token_embedding" ? "token_embedding.weight" : "positional_embedding"))]
+            case "text_projection":
+                return [.transposed(prefix + "text_projection")]
             case "final_layer_norm":
                 return [.whole(prefix + "ln_final." + parts.dropFirst().joined(separator: "."))]
             case "encoder" where parts.count >= 5:
@@ -86,6 +90,9 @@ public enum CheckpointKeyMap {
         case "time_embedding":
             let index = parts[1] == "linear_1" ? "0" : "2"
             parts = ["time_embed", index] + parts.dropFirst(2)
+        case "add_embedding":  // SDXL's added conditioning MLP
+            let index = parts[1] == "linear_1" ? "0" : "2"
+            parts = ["label_emb", "0", index] + parts.dropFirst(2)
         case "conv_in":
             parts = ["input_blocks", "0", "0"] + parts.dropFirst()
         case "conv_norm_out":

@@ -51,6 +51,14 @@ public enum ModelFamily: String, Sendable, CaseIterable {
         }
     }
 
+    /// The VAE's latent scale of the family's autoencoder (single files carry no VAE config).
+    public var latentScalingFactor: Float {
+        self == .stableDiffusionXL ? 0.13025 : 0.18215
+    }
+
+    /// SDXL's sinusoidal features per size number (not in the tensor shapes).
+    public var additionTimeEmbedDim: Int? { self == .stableDiffusionXL ? 256 : nil }
+
     /// Text encoder heads: CLIP and OpenCLIP text towers use 64-wide heads.
     func textEncoderAttentionHeads(width: Int) -> Int { max(1, width / 64) }
 }

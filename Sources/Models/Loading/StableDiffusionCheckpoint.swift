@@ -27,6 +27,10 @@ public struct StableDiffusionCheckpoint: Sendable {
     public let tokenizerFolders: [URL?]
     /// The folder's scheduler/scheduler_config.json, if present.
     public let schedulerConfiguration: URL?
+    /// Whether an absent negative prompt conditions on zeros rather than on
+    /// the empty text (diffusers' SDXL pipelines' `force_zeros_for_empty_prompt`,
+    /// from model_index.json; SDXL's default).
+    public let forcesZerosForEmptyPrompt: Bool
     private let vaeSource: WeightSource
     /// Every source the models were read from.
     private let sources: [WeightSource]
@@ -50,22 +54,34 @@ public struct StableDiffusionCheckpoint: Sendable {
             layout = .diffusersFolder
             let folder = try DiffusersFolder(url)
             let unetConfig = try UNetConfiguration.load(folder.config("unet"))
-            let clipConfig = try CLIPTextConfiguration.load(folder.config("text_encoder"))
             vaeConfiguration = try VAEConfiguration.load(folder.config("vae"))
-            let text = WeightSource(files: [try folder.weights("text_encoder", base: "model")], backend: backend,
-                                    dtype: dtype, keyMap: CheckpointKeyMap.clipFolder)
+            // text_encoder, then text_encoder_2 (SDXL), … as far as the folder has them.
+            let encoderNames = ["text_encoder"] + (2...8).map { "text_encoder_\($0)" }.prefix { folder.optional($0) != nil }
+            let textSources = try encoderNames.map { name in
+                WeightSource(files: [try folder.weights(name, base: "model")], backend: backend, dtype: dtype,
+                             keyMap: CheckpointKeyMap.clipFolder)
+            }
             let unetSource = WeightSource(files: [try folder.weights("unet", base: "diffusion_pytorch_model")],
                                           backend: backend, dtype: dtype)
             vaeSource = WeightSource(files: [try folder.weights("vae", base: "diffusion_pytorch_model")],
                                      backend: backend, dtype: dtype, keyMap: CheckpointKeyMap.vaeFolder)
             family = ModelFamily(unet: unetConfig)
-            try loras.check(textEncoders: 1, family: family)
-            textEncoders = [try CLIPTextModel(configuration: clipConfig,
-                                              weights: text.patched(loras.patch(for: .textEncoder(index: 0, count: 1))).root)]
+            try loras.check(textEncoders: encoderNames.count, family: family)
+            textEncoders = try zip(encoderNames, textSources).enumerated().map { index, encoder in
+                let (name, source) = encoder
+                // CLIPTextModelWithProjection (SDXL's second) has text_projection beside text_model.
+                return try CLIPTextModel(
+                    configuration: try CLIPTextConfiguration.load(folder.config(name)),
+                    weights: source.patched(loras.patch(for: .textEncoder(index: index, count: encoderNames.count))).root,
+                    withProjection: source.contains("text_projection.weight"))
+            }
             unet = try UNet2DConditionModel(configuration: unetConfig,
                                             weights: unetSource.patched(loras.patch(for: .unet(of: unetConfig))).root)
-            sources = [text, unetSource, vaeSource]
-            tokenizerFolders = [folder.optional("tokenizer")]
+            sources = textSources + [unetSource, vaeSource]
+            tokenizerFolders = encoderNames.map { name in
+                folder.optional(name.replacingOccurrences(of: "text_encoder", with: "tokenizer"))
+            }
+            forcesZerosForEmptyPrompt = folder.pipelineFlag("force_zeros_for_empty_prompt") ?? (family == .stableDiffusionXL)
             schedulerConfiguration = folder.optional("scheduler/scheduler_config.json")
         } else {
             layout = .singleFile
@@ -76,7 +92,10 @@ public struct StableDiffusionCheckpoint: Sendable {
                 let folder = try DiffusersFolder(configurationFolder)
                 inferred.unet = try UNetConfiguration.load(folder.config("unet"))
                 inferred.vae = try VAEConfiguration.load(folder.config("vae"))
-                inferred.clip = try CLIPTextConfiguration.load(folder.config("text_encoder"))
+                for index in inferred.textEncoders.indices {
+                    inferred.textEncoders[index].configuration = try CLIPTextConfiguration.load(
+                        folder.config(index == 0 ? "text_encoder" : "text_encoder_\(index + 1)"))
+                }
                 configurationFiles = folder
             }
             family = inferred.family  // the tensors' layout names it; a --config only fills in what shapes cannot say
@@ -84,11 +103,14 @@ public struct StableDiffusionCheckpoint: Sendable {
             sources = [source]
             vaeConfiguration = inferred.vae
             vaeSource = source.remapped(CheckpointKeyMap.vaeSingleFile(blocks: inferred.vae.blockOutChannels.count))
-            try loras.check(textEncoders: 1, family: family)
-            textEncoders = [try CLIPTextModel(
-                configuration: inferred.clip,
-                weights: source.remapped(inferred.clipKeyMap)
-                    .patched(loras.patch(for: .textEncoder(index: 0, count: 1))).root)]
+            let encoderCount = inferred.textEncoders.count
+            try loras.check(textEncoders: encoderCount, family: family)
+            textEncoders = try inferred.textEncoders.enumerated().map { index, encoder in
+                try CLIPTextModel(configuration: encoder.configuration,
+                                  weights: source.remapped(encoder.keyMap)
+                                      .patched(loras.patch(for: .textEncoder(index: index, count: encoderCount))).root,
+                                  withProjection: encoder.withProjection)
+            }
             unet = try UNet2DConditionModel(
                 configuration: inferred.unet,
                 weights: source.remapped(CheckpointKeyMap.unetSingleFile(
@@ -96,8 +118,12 @@ public struct StableDiffusionCheckpoint: Sendable {
                     upBlockHasAttention: inferred.unet.upBlockTypes.map { $0 == "CrossAttnUpBlock2D" }))
                     .patched(loras.patch(for: .unet(of: inferred.unet))).root)
             // As diffusers' from_single_file(config=): tokenizer and scheduler come with the configs.
-            tokenizerFolders = [configurationFiles?.optional("tokenizer")]
+            tokenizerFolders = (0..<encoderCount).map { index in
+                configurationFiles?.optional(index == 0 ? "tokenizer" : "tokenizer_\(index + 1)")
+            }
             schedulerConfiguration = configurationFiles?.optional("scheduler/scheduler_config.json")
+            forcesZerosForEmptyPrompt = configurationFiles?.pipelineFlag("force_zeros_for_empty_prompt")
+                ?? (family == .stableDiffusionXL)
         }
         vaeDecoder = try VAEDecoder(configuration: vaeConfiguration, weights: vaeSource.root("decoder"),
                                     postQuant: vaeSource.root("post_quant_conv"))
@@ -113,37 +139,46 @@ public struct StableDiffusionCheckpoint: Sendable {
         for source in sources { source.releaseResidentPages() }
     }
 
-    /// Stable Diffusion 1.5's architecture with random weights: the whole
-    /// pipeline at full size with nothing downloaded (images are noise; the
-    /// time per step is real). The one place SD 1.5's shape is spelled out
-    /// for generation; `sdgen bench` uses it too.
-    /// - Parameters: unet, textEncoder: the architecture (default SD 1.5's;
-    ///   `sdgen bench --model` passes SD 2.1's).
+    /// A model's architecture with random weights: the whole pipeline at
+    /// full size with nothing downloaded (images are noise; the time per
+    /// step is real). `sdgen bench` and `--weights random` use it.
+    /// - Parameters: unet, textEncoders, vae: the architecture (default SD
+    ///   1.5's; `BenchmarkModel` has the others). With a UNet that takes a
+    ///   pooled embedding (SDXL), the last text encoder has the projection.
     public static func randomWeights(backend: any Backend, dtype: DType? = nil, loras: LoRAStack = LoRAStack([]),
                                      unet: UNetConfiguration = .stableDiffusion15,
-                                     textEncoder: CLIPTextConfiguration = .stableDiffusion15) throws -> StableDiffusionCheckpoint {
-        try StableDiffusionCheckpoint(randomWeightsOn: backend, dtype: dtype, loras: loras, unet: unet, textEncoder: textEncoder)
+                                     textEncoders: [CLIPTextConfiguration] = [.stableDiffusion15],
+                                     vae: VAEConfiguration = .stableDiffusion15) throws -> StableDiffusionCheckpoint {
+        try StableDiffusionCheckpoint(randomWeightsOn: backend, dtype: dtype, loras: loras, unet: unet,
+                                      textEncoders: textEncoders, vae: vae)
     }
 
     private init(randomWeightsOn backend: any Backend, dtype: DType?, loras: LoRAStack,
-                 unet unetConfiguration: UNetConfiguration, textEncoder textConfiguration: CLIPTextConfiguration) throws {
+                 unet unetConfiguration: UNetConfiguration, textEncoders textConfigurations: [CLIPTextConfiguration],
+                 vae: VAEConfiguration) throws {
         // fp16, as SD 1.5 is distributed and `sdgen download` fetches it.
         let source = WeightSource(randomWithSeed: 1234, backend: backend, dtype: dtype, storedAs: .f16)
-        url = URL(fileURLWithPath: "random-sd15")
-        layout = .randomWeights
         family = ModelFamily(unet: unetConfiguration)
-        vaeConfiguration = .stableDiffusion15
+        url = URL(fileURLWithPath: "random-" + family.rawValue.lowercased().replacingOccurrences(of: " ", with: ""))
+        layout = .randomWeights
+        vaeConfiguration = vae
         vaeSource = source
         sources = [source]
-        try loras.check(textEncoders: 1, family: family)
-        textEncoders = [try CLIPTextModel(configuration: textConfiguration,
-                                          weights: source.patched(loras.patch(for: .textEncoder(index: 0, count: 1))).root)]
+        let count = textConfigurations.count
+        try loras.check(textEncoders: count, family: family)
+        let projects = unetConfiguration.addedPooledWidth != nil
+        textEncoders = try textConfigurations.enumerated().map { index, configuration in
+            try CLIPTextModel(configuration: configuration,
+                              weights: source.patched(loras.patch(for: .textEncoder(index: index, count: count))).root,
+                              withProjection: projects && index == count - 1)
+        }
         unet = try UNet2DConditionModel(configuration: unetConfiguration,
                                         weights: source.patched(loras.patch(for: .unet(of: unetConfiguration))).root)
         vaeDecoder = try VAEDecoder(configuration: vaeConfiguration, weights: source.root("decoder"),
                                     postQuant: source.root("post_quant_conv"))
-        tokenizerFolders = [nil]
+        tokenizerFolders = Array(repeating: nil, count: count)
         schedulerConfiguration = nil
+        forcesZerosForEmptyPrompt = family == .stableDiffusionXL
     }
 
     /// Whether the UNet takes the masked image and the mask besides the
@@ -177,6 +212,13 @@ struct DiffusersFolder {
     func optional(_ path: String) -> URL? {
         let item = url.appendingPathComponent(path)
         return FileManager.default.fileExists(atPath: item.path) ? item : nil
+    }
+
+    /// A boolean of model_index.json (the pipeline's own config), if set.
+    func pipelineFlag(_ key: String) -> Bool? {
+        guard let data = try? Data(contentsOf: url.appendingPathComponent("model_index.json")),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        return object[key] as? Bool
     }
 
     func config(_ component: String) throws -> URL {

@@ -97,14 +97,16 @@ public final class WeightSource: @unchecked Sendable {
                             shared: shared, patch: patch)
     }
 
-    /// Where a model key lives, if anywhere: the file and the entry (for a
-    /// block of a fused tensor, the block's rows and bytes).
-    public func locate(_ key: String) -> (file: SafeTensorsFile, info: TensorInfo)? {
+    /// Where a model key lives, if anywhere: the file, the entry (for a
+    /// block of a fused tensor, the block's rows and bytes) and whether it
+    /// is stored transposed.
+    public func locate(_ key: String) -> (file: SafeTensorsFile, info: TensorInfo, isTransposed: Bool)? {
         for candidate in keyMap(key) {
             for file in files {
                 guard let whole = file.info(candidate.name) else { continue }
-                guard let block = candidate.rowBlock else { return (file, whole) }
-                if let info = whole.rowBlock(block.part, of: block.parts) { return (file, info) }
+                if candidate.isTransposed && whole.shape.count != 2 { continue }
+                guard let block = candidate.rowBlock else { return (file, whole, candidate.isTransposed) }
+                if let info = whole.rowBlock(block.part, of: block.parts) { return (file, info, candidate.isTransposed) }
             }
         }
         return nil
@@ -112,8 +114,10 @@ public final class WeightSource: @unchecked Sendable {
 
     public func contains(_ key: String) -> Bool { randomSeed != nil || locate(key) != nil }
 
-    /// The stored shape of a key, for inferring hyperparameters.
-    public func shape(of key: String) -> [Int]? { locate(key)?.info.shape }
+    /// The shape of a key as the model sees it, for inferring hyperparameters.
+    public func shape(of key: String) -> [Int]? {
+        locate(key).map { $0.isTransposed ? $0.info.shape.reversed() : $0.info.shape }
+    }
 
     /// A tensor that must exist with exactly `shape` (element count equal is
     /// accepted when `reshape` is set: 1×1 conv kernels stored as [C, C, 1, 1]).
@@ -125,21 +129,26 @@ public final class WeightSource: @unchecked Sendable {
 
     private func load(_ key: String, shape: [Int], allowReshape: Bool) throws -> Tensor {
         if let randomSeed { return try randomTensor(key, shape: shape, seed: randomSeed) }
-        guard let (file, info) = locate(key) else {
+        guard let (file, info, isTransposed) = locate(key) else {
             throw ModelLoadError.missingTensor(key: key, expectedShape: shape, source: description)
         }
-        guard info.shape == shape || (allowReshape && info.count == shape.reduce(1, *)) else {
-            throw ModelLoadError.shapeMismatch(key: info.name, expected: shape, found: info.shape, source: description)
+        let logicalShape = isTransposed ? Array(info.shape.reversed()) : info.shape
+        guard logicalShape == shape || (allowReshape && !isTransposed && info.count == shape.reduce(1, *)) else {
+            throw ModelLoadError.shapeMismatch(key: info.name, expected: shape, found: logicalShape, source: description)
         }
         guard let stored = info.dtype.tensorDType else {
             throw ModelLoadError.unsupportedDType(key: info.name, dtype: info.dtype.rawValue, source: description)
         }
         let target = dtype ?? backend.weightDType(storedAs: stored, shape: shape)
-        if let patch, patch.changes(key) {
+        let patches = patch?.changes(key) == true
+        if patches || isTransposed {
             var values = ElementConversion.floats(try file.bytes(of: info).baseAddress!, from: stored, count: info.count)
             file.releaseResidentPages(of: info.name)
-            try values.withUnsafeMutableBufferPointer { try patch.apply(to: key, values: $0, shape: info.shape) }
-            return merged(values, shape: info.shape, dtype: target).reshaped(shape)
+            if isTransposed { values = Self.transposed(values, rows: info.shape[0], columns: info.shape[1]) }
+            if let patch, patches {
+                try values.withUnsafeMutableBufferPointer { try patch.apply(to: key, values: $0, shape: logicalShape) }
+            }
+            return merged(values, shape: logicalShape, dtype: target).reshaped(shape)
         }
         let tensor = try file.tensor(info, on: backend, as: target).reshaped(shape)
         // Pages read only to be converted or uploaded need not stay until the
@@ -186,6 +195,18 @@ public final class WeightSource: @unchecked Sendable {
             return cpu.wrap(stored, shape: shape, dtype: dtype, owner: spill)
         }
         return values.withUnsafeBufferPointer { backend.upload($0, shape: shape, dtype: dtype) }
+    }
+
+    /// A row-major rows × columns matrix as columns × rows (loading time only).
+    private static func transposed(_ values: [Float], rows: Int, columns: Int) -> [Float] {
+        [Float](unsafeUninitializedCapacity: values.count) { out, initialized in
+            values.withUnsafeBufferPointer { source in
+                for r in 0..<rows {
+                    for c in 0..<columns { out[c * rows + r] = source[r * columns + c] }
+                }
+            }
+            initialized = values.count
+        }
     }
 
     /// Once a model is built: see `SafeTensorsFile.releaseResidentPages()`.

@@ -5,6 +5,8 @@ import TensorCore
 public struct UNet2DConditionModel: Sendable {
     public let configuration: UNetConfiguration
     public let timeEmbedding: TimestepEmbedding
+    /// SDXL's pooled-text and size conditioning, added to the timestep embedding.
+    public let addedEmbedding: TextTimeEmbedding?
     public let convIn: Conv2d
     public let downBlocks: [UNetDownBlock]
     public let midBlock: UNetMidBlock
@@ -22,6 +24,13 @@ public struct UNet2DConditionModel: Sendable {
 
         timeEmbedding = try TimestepEmbedding(w("time_embedding"), channels: widths[0], embedding: embedding,
                                               flipSinToCos: c.flipSinToCos, frequencyShift: c.freqShift)
+        if let time = c.additionTimeEmbedDim, let input = c.projectionClassEmbeddingsInputDim, c.addEmbeddingType == "text_time" {
+            addedEmbedding = try TextTimeEmbedding(w("add_embedding"), timeChannels: time, inputWidth: input,
+                                                   embedding: embedding, flipSinToCos: c.flipSinToCos,
+                                                   frequencyShift: c.freqShift)
+        } else {
+            addedEmbedding = nil
+        }
         convIn = try Conv2d(w("conv_in"), input: c.inChannels, output: widths[0], kernel: 3)
 
         var skipWidths = [widths[0]]
@@ -57,9 +66,16 @@ public struct UNet2DConditionModel: Sendable {
     ///   - sample: latents [N, H, W, C] (NHWC).
     ///   - timestep: the same timestep for the whole batch, as diffusers broadcasts it.
     ///   - context: text encoder states [N, L, crossAttentionDim].
-    public func callAsFunction(_ sample: Tensor, timestep: Float, context: Tensor) -> Tensor {
+    ///   - added: the pooled text and size numbers an SDXL-style UNet
+    ///     (`addedEmbedding`) needs; ignored by others.
+    public func callAsFunction(_ sample: Tensor, timestep: Float, context: Tensor, added: AddedConditions? = nil) -> Tensor {
         let batch = sample.shape[0]
-        let emb = timeEmbedding(Array(repeating: timestep, count: batch), backend: sample.backend).silu()
+        var emb = timeEmbedding(Array(repeating: timestep, count: batch), backend: sample.backend)
+        if let addedEmbedding, let added {
+            emb = emb + addedEmbedding(pooled: added.pooled, sizes: added.sizes)
+        }
+        // Every ResNet applies SiLU to the embedding first: once here serves them all.
+        emb = emb.silu()
         var h = convIn(sample)
         var skips = [h]
         for block in downBlocks { h = block(h, timeEmbedding: emb, context: context, skips: &skips) }

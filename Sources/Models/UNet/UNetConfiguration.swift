@@ -23,7 +23,14 @@ public struct UNetConfiguration: Codable, Sendable, Equatable {
     public var freqShift: Float = 0
     /// Latent size the model was trained at (nil: unknown).
     public var sampleSize: Int?
+    /// "text_time" (SDXL): pooled text and six size numbers added to the timestep embedding.
     public var addEmbeddingType: String?
+    /// Sinusoidal features per size number ("text_time"; SDXL 256).
+    public var additionTimeEmbedDim: Int?
+    /// The added embedding's input: pooled width + 6 × additionTimeEmbedDim (SDXL 2816).
+    public var projectionClassEmbeddingsInputDim: Int?
+    /// An up-path depth list of its own; not in any checkpoint sdgen targets: refused.
+    public var reverseTransformerLayersPerBlock: [Int]?
     public var classEmbedType: String?
     /// SD 2.1's: attention scores in f32 where the model computes in fp16.
     /// sdgen's attention always accumulates and takes its softmax in f32,
@@ -45,6 +52,9 @@ public struct UNetConfiguration: Codable, Sendable, Equatable {
         case useLinearProjection = "use_linear_projection", flipSinToCos = "flip_sin_to_cos"
         case freqShift = "freq_shift", sampleSize = "sample_size"
         case addEmbeddingType = "addition_embed_type", classEmbedType = "class_embed_type"
+        case additionTimeEmbedDim = "addition_time_embed_dim"
+        case projectionClassEmbeddingsInputDim = "projection_class_embeddings_input_dim"
+        case reverseTransformerLayersPerBlock = "reverse_transformer_layers_per_block"
         case upcastAttention = "upcast_attention", onlyCrossAttention = "only_cross_attention"
         case dualCrossAttention = "dual_cross_attention", numClassEmbeds = "num_class_embeds"
     }
@@ -74,6 +84,9 @@ public struct UNetConfiguration: Codable, Sendable, Equatable {
         try c.update(&d.useLinearProjection, .useLinearProjection); try c.update(&d.flipSinToCos, .flipSinToCos)
         try c.update(&d.freqShift, .freqShift); d.sampleSize = try c.decodeIfPresent(Int.self, forKey: .sampleSize)
         d.addEmbeddingType = try c.decodeIfPresent(String.self, forKey: .addEmbeddingType)
+        d.additionTimeEmbedDim = try c.decodeIfPresent(Int.self, forKey: .additionTimeEmbedDim)
+        d.projectionClassEmbeddingsInputDim = try c.decodeIfPresent(Int.self, forKey: .projectionClassEmbeddingsInputDim)
+        d.reverseTransformerLayersPerBlock = try c.decodeIfPresent([Int].self, forKey: .reverseTransformerLayersPerBlock)
         d.classEmbedType = try c.decodeIfPresent(String.self, forKey: .classEmbedType)
         try c.update(&d.upcastAttention, .upcastAttention); try c.update(&d.onlyCrossAttention, .onlyCrossAttention)
         try c.update(&d.dualCrossAttention, .dualCrossAttention)
@@ -88,6 +101,12 @@ public struct UNetConfiguration: Codable, Sendable, Equatable {
     /// Attention heads per down block (diffusers: num_attention_heads, else attention_head_dim).
     public var headsPerBlock: [Int] { (numAttentionHeads ?? attentionHeadDim).values(count: blockOutChannels.count) }
     public var transformerDepths: [Int] { transformerLayersPerBlock.values(count: blockOutChannels.count) }
+    /// The pooled text width a "text_time" UNet takes (SDXL: 1280), else nil.
+    public var addedPooledWidth: Int? {
+        guard addEmbeddingType == "text_time", let time = additionTimeEmbedDim,
+              let input = projectionClassEmbeddingsInputDim else { return nil }
+        return input - TextTimeEmbedding.sizeNumbers * time
+    }
 
     /// Rejects what this UNet does not implement (SDXL's added embeddings, …)
     /// with one line instead of a wrong image.
@@ -98,7 +117,16 @@ public struct UNetConfiguration: Codable, Sendable, Equatable {
             throw fail("\(blocks) block widths but \(downBlockTypes.count) down and \(upBlockTypes.count) up blocks")
         }
         guard headsPerBlock.count == blocks, transformerDepths.count == blocks else { throw fail("per-block lists of the wrong length") }
-        if let addEmbeddingType { throw fail("addition_embed_type '\(addEmbeddingType)' (SDXL-style conditioning)") }
+        if let addEmbeddingType {
+            guard addEmbeddingType == "text_time" else { throw fail("addition_embed_type '\(addEmbeddingType)'") }
+            guard let time = additionTimeEmbedDim, let input = projectionClassEmbeddingsInputDim else {
+                throw fail("addition_embed_type 'text_time' needs addition_time_embed_dim and projection_class_embeddings_input_dim")
+            }
+            try ConfigurationLimits.check(time, 1...4096, "addition_time_embed_dim", fail)
+            try ConfigurationLimits.check(input - TextTimeEmbedding.sizeNumbers * time, ConfigurationLimits.channels,
+                                          "projection_class_embeddings_input_dim minus 6 × addition_time_embed_dim (the pooled width)", fail)
+        }
+        if reverseTransformerLayersPerBlock != nil { throw fail("reverse_transformer_layers_per_block") }
         if let classEmbedType { throw fail("class_embed_type '\(classEmbedType)'") }
         if let numClassEmbeds { throw fail("num_class_embeds \(numClassEmbeds) (class-conditioned UNet)") }
         if onlyCrossAttention.values(count: blocks).contains(true) { throw fail("only_cross_attention true") }

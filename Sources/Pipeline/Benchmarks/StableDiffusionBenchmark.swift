@@ -35,13 +35,13 @@ public struct StableDiffusionBenchmark: Sendable {
     }
 
     public let model: BenchmarkModel
-    public let textEncoder: CLIPTextModel
+    public let textEncoders: [CLIPTextModel]
     public let unet: UNet2DConditionModel
     public let decoder: VAEDecoder
 
-    public init(model: BenchmarkModel, textEncoder: CLIPTextModel, unet: UNet2DConditionModel, decoder: VAEDecoder) {
+    public init(model: BenchmarkModel, textEncoders: [CLIPTextModel], unet: UNet2DConditionModel, decoder: VAEDecoder) {
         self.model = model
-        self.textEncoder = textEncoder
+        self.textEncoders = textEncoders
         self.unet = unet
         self.decoder = decoder
     }
@@ -52,9 +52,25 @@ public struct StableDiffusionBenchmark: Sendable {
     /// f16 matrices, widened per use). SD 1.5's are `--weights random`'s.
     public init(model: BenchmarkModel = .sd15, randomWeightsOn backend: any Backend) throws {
         let checkpoint = try StableDiffusionCheckpoint.randomWeights(backend: backend, unet: model.unet,
-                                                                     textEncoder: model.textEncoder)
-        self.init(model: model, textEncoder: checkpoint.textEncoders[0], unet: checkpoint.unet,
+                                                                     textEncoders: model.textEncoders, vae: model.vae)
+        self.init(model: model, textEncoders: checkpoint.textEncoders, unet: checkpoint.unet,
                   decoder: checkpoint.vaeDecoder)
+    }
+
+    /// The family's conditioning for `ids`: every encoder's states side by
+    /// side, and (SDXL) the pooled vector with default size conditioning.
+    private func encode(_ ids: [[Int32]], width: Int, height: Int) throws -> (context: Tensor, added: AddedConditions?) {
+        let hidden = TextEncoderComponent.hiddenState(for: ModelFamily(unet: unet.configuration))
+        let outputs = try textEncoders.map {
+            try $0.encode(ids, skip: hidden.layersSkipped(clipSkip: 0), pooled: $0.textProjection != nil,
+                          normalizesSkipped: hidden.isNormalized)
+        }
+        let states = outputs.map(\.hiddenStates)
+        let context = states.count == 1 ? states[0] : Tensor.concat(states, axis: 2)
+        guard unet.addedEmbedding != nil, let pooled = outputs.last?.pooled else { return (context, nil) }
+        let size = PixelSize(width: width, height: height)
+        let sizes = SizeConditioning(original: size, target: size).numbers
+        return (context, AddedConditions(pooled: pooled, sizes: Array(repeating: sizes, count: ids.count).flatMap { $0 }))
     }
 
     /// FLOPs of one UNet step (the model's batch) and one VAE decode at this size.
@@ -63,8 +79,13 @@ public struct StableDiffusionBenchmark: Sendable {
         let weights = WeightSource(randomWithSeed: 0, backend: counter).root
         let shadowUNet = try UNet2DConditionModel(configuration: unet.configuration, weights: weights)
         let latent = [height / 8, width / 8, unet.configuration.inChannels]
+        let added = shadowUNet.addedEmbedding.map {
+            AddedConditions(pooled: counter.zeros([model.batch, $0.pooledWidth], dtype: .f32),
+                            sizes: Array(repeating: 0, count: model.batch * TextTimeEmbedding.sizeNumbers))
+        }
         _ = shadowUNet(counter.zeros([model.batch] + latent, dtype: .f32), timestep: 1,
-                       context: counter.zeros([model.batch, 77, unet.configuration.crossAttentionDim], dtype: .f32))
+                       context: counter.zeros([model.batch, 77, unet.configuration.crossAttentionDim], dtype: .f32),
+                       added: added)
         let unetFLOPs = counter.tally.total
         counter.reset()
         let shadowDecoder = try VAEDecoder(configuration: decoder.configuration, weights: weights("decoder"),
@@ -84,10 +105,10 @@ public struct StableDiffusionBenchmark: Sendable {
                                     [49406] + Array(repeating: 49407, count: 76)].prefix(model.batch))
 
         progress("text encoder")
-        _ = try textEncoder(ids)
+        _ = try encode(ids, width: width, height: height)
         backend.synchronize()
         let textWatch = Stopwatch()
-        let context = try textEncoder(ids)
+        let (context, added) = try encode(ids, width: width, height: height)
         backend.synchronize()
         let textMilliseconds = textWatch.milliseconds
 
@@ -95,13 +116,13 @@ public struct StableDiffusionBenchmark: Sendable {
         let latents = backend.upload((0..<latentCount).map { Float(sin(Double($0) * 0.37)) },
                                      shape: [model.batch, height / 8, width / 8, configuration.inChannels])
         progress("UNet warm-up")
-        _ = unet(latents, timestep: 999, context: context)
+        _ = unet(latents, timestep: 999, context: context, added: added)
         backend.synchronize()
         var samples: [Double] = []
         for step in 0..<steps {
             progress("UNet step \(step + 1)/\(steps)")
             let watch = Stopwatch()
-            _ = unet(latents, timestep: Float(999 - 20 * step), context: context)
+            _ = unet(latents, timestep: Float(999 - 20 * step), context: context, added: added)
             backend.synchronize()
             samples.append(watch.seconds)
         }
@@ -121,7 +142,7 @@ public struct StableDiffusionBenchmark: Sendable {
         if profile {
             progress("UNet step, profiled")
             backend.beginProfile()
-            _ = unet(latents, timestep: 999, context: context)
+            _ = unet(latents, timestep: 999, context: context, added: added)
             result.unetProfile = backend.endProfile()
             progress("VAE decode, profiled")
             backend.beginProfile()

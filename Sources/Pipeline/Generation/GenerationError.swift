@@ -50,6 +50,7 @@ extension GenerationParameter {
         case .guidanceRescale: "guidance rescale"
         case .timestepSpacing: "timestep spacing"
         case .eta: "eta"
+        case .sizeConditioning: "the size conditioning"
         case .decoder: "the decoder"
         case .previewEvery: "the preview interval"
         default: rawValue

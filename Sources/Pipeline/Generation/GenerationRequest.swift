@@ -53,6 +53,10 @@ public struct GenerationRequest: Sendable, Equatable {
     public var predictionType: SchedulerConfiguration.PredictionType?
     /// η of the samplers that take one (DDIM's noise share, TCD's γ); nil: the sampler's default.
     public var eta: Double?
+    /// SDXL's size conditioning; nil: the output size (diffusers' defaults). Other models refuse them.
+    public var originalSize: PixelSize?
+    public var cropTopLeft: PixelPoint?
+    public var targetSize: PixelSize?
     public var rng: RandomSourceKind = GenerationDefaults.rng
     /// A1111's eta noise seed delta (ENSD): after the starting noise, the
     /// sampler's own noise (ancestral samplers) comes from a generator seeded
@@ -107,7 +111,7 @@ public struct GenerationRequest: Sendable, Equatable {
 /// The parameters of a request, by the names the service's errors use; the
 /// CLI and the server map them to their own option and field names.
 public enum GenerationParameter: String, Sendable, CaseIterable {
-    case steps, guidance, guidanceRescale, timestepSpacing, eta, size, clipSkip, count, strength, initImage, mask, outpaint, maskBlur
+    case steps, guidance, guidanceRescale, timestepSpacing, eta, size, sizeConditioning, clipSkip, count, strength, initImage, mask, outpaint, maskBlur
     case decoder, previewEvery
 }
 

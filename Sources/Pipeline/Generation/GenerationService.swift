@@ -117,7 +117,8 @@ public final class GenerationService: @unchecked Sendable {
         let generation = try admit(request)
         return try running.withLock {
             let model = try model(for: generation)
-            let conditioning = PromptConditioning(generation, encoder: promptEncoder(for: request, model: model))
+            let conditioning = PromptConditioning(generation, encoder: promptEncoder(for: request, model: model),
+                                                  forcesZerosForEmptyPrompt: model.checkpoint.forcesZerosForEmptyPrompt)
             let initImage = InitImage(generation)
             var images: [GeneratedImage] = []
             for index in 0..<request.count where !interruption.isInterrupted {
@@ -207,7 +208,7 @@ public final class GenerationService: @unchecked Sendable {
 
         // 3. Denoising.
         let loop = DenoisingLoop(unet: model.unet, shape: generation.latentShape, guidance: request.guidance,
-                                 guidanceRescale: request.guidanceRescale)
+                                 guidanceRescale: request.guidanceRescale, sizeConditioning: generation.sizeConditioning)
         try cancellation.check()
         let latents = try loop.run(from: start, scheduler: &scheduler, conditioning: prompts.callAsFunction(atEvaluation:),
                                    random: &random, stopsEarly: interruption.endsSampling) {

@@ -25,6 +25,10 @@ enum ImageMetadata {
         // Set only when the request overrode the model's scheduler config, so the image can be made again.
         if let spacing = request.timestepSpacing { extras.append(.init(key: "Timestep spacing", value: spacing.rawValue)) }
         if let prediction = request.predictionType { extras.append(.init(key: "Prediction type", value: prediction.rawValue)) }
+        // SDXL's size conditioning, when the request set it (ComfyUI's names for them).
+        if let size = request.originalSize { extras.append(.init(key: "Original size", value: size.description)) }
+        if let crop = request.cropTopLeft { extras.append(.init(key: "Crop", value: crop.description)) }
+        if let size = request.targetSize { extras.append(.init(key: "Target size", value: size.description)) }
         // A1111 writes DDIM's η as "Eta DDIM", other samplers' as "Eta".
         if let eta = request.eta {
             extras.append(.init(key: generation.scheduler == .ddim ? "Eta DDIM" : "Eta", value: "\(eta)"))

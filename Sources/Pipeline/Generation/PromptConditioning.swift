@@ -1,3 +1,5 @@
+import TensorCore
+
 /// The conditioning of a request's prompts at each model evaluation. With
 /// A1111's syntax each prompt is a schedule (prompt editing, alternation);
 /// every combination of texts is encoded once per request, when first
@@ -9,11 +11,14 @@ final class PromptConditioning {
     private let labels: [String]
     private let clipSkip: Int
     private let schedules: [[PromptSchedule.Entry]]?
+    /// An absent negative prompt conditions on zeros (SDXL's `force_zeros_for_empty_prompt`).
+    private let zeroesNegative: Bool
     private var encoded: [[String]: Conditioning] = [:]
 
-    init(_ generation: ResolvedGeneration, encoder: any PromptEncoding) {
+    init(_ generation: ResolvedGeneration, encoder: any PromptEncoding, forcesZerosForEmptyPrompt: Bool = false) {
         let request = generation.request
         self.encoder = encoder
+        zeroesNegative = forcesZerosForEmptyPrompt && generation.isGuided && request.negativePrompt.isEmpty
         prompts = generation.isGuided ? [request.negativePrompt, generation.encoderPrompt] : [generation.encoderPrompt]
         labels = generation.isGuided ? ["the negative prompt", "the prompt"] : ["the prompt"]
         clipSkip = request.clipSkip
@@ -27,9 +32,23 @@ final class PromptConditioning {
     func callAsFunction(atEvaluation index: Int) throws -> Conditioning {
         let texts = texts(atEvaluation: index)
         if let known = encoded[texts] { return known }
-        let fresh = try encoder.encode(texts, labels: labels, clipSkip: clipSkip)
+        let fresh = zeroesNegative ? try withZeroNegative(texts) : try encoder.encode(texts, labels: labels, clipSkip: clipSkip)
         encoded[texts] = fresh
         return fresh
+    }
+
+    /// The prompt encoded alone, zeros in the negative prompt's row (as diffusers
+    /// builds them: `torch.zeros_like` of the prompt's embeddings and pooled vector).
+    private func withZeroNegative(_ texts: [String]) throws -> Conditioning {
+        var positive = try encoder.encode(Array(texts.dropFirst()), labels: Array(labels.dropFirst()), clipSkip: clipSkip)
+        func prependingZeros(_ tensor: Tensor) -> Tensor {
+            let row = [1] + tensor.shape.dropFirst()
+            return Tensor.concat([tensor.backend.zeros(row, dtype: tensor.dtype), tensor], axis: 0)
+        }
+        positive.sequence = prependingZeros(positive.sequence)
+        positive.pooled = positive.pooled.map(prependingZeros)
+        positive.truncatedTokens.insert(0, at: 0)
+        return positive
     }
 
     private func texts(atEvaluation index: Int) -> [String] {

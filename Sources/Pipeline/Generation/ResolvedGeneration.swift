@@ -24,6 +24,8 @@ public struct ResolvedGeneration: Sendable, Equatable {
     public let warnings: [String]
     /// The tiles the VAE decodes in, or nil for a whole decode (`request.vaeTiling` at this size).
     public let decoderTiling: TiledVAEDecoding?
+    /// SDXL's size conditioning, defaulted; nil for models without it.
+    public let sizeConditioning: SizeConditioning?
 
     public var isGuided: Bool { request.guidance > 1 }
     /// The seed of image `index` of the request.
@@ -97,6 +99,26 @@ public struct ResolvedGeneration: Sendable, Equatable {
         }
         schedulerConfiguration = configuration
         latentShape = LatentShape(channels: model.latentChannels, height: height / f, width: width / f)
+        let asksSizes = request.originalSize != nil || request.cropTopLeft != nil || request.targetSize != nil
+        if model.unet.addedEmbedding != nil {
+            let output = PixelSize(width: width, height: height)
+            let sizes = SizeConditioning(original: request.originalSize ?? output,
+                                         crop: request.cropTopLeft ?? PixelPoint(x: 0, y: 0),
+                                         target: request.targetSize ?? output)
+            let limit = GenerationDefaults.maximumSide * 4
+            for size in [sizes.original, sizes.target] where !(1...limit).contains(size.width) || !(1...limit).contains(size.height) {
+                throw invalid(.sizeConditioning, "sizes must be between 1 and \(limit) pixels a side (got \(size))")
+            }
+            guard (0...limit).contains(sizes.crop.x), (0...limit).contains(sizes.crop.y) else {
+                throw invalid(.sizeConditioning, "the crop corner must be between 0 and \(limit) (got \(sizes.crop))")
+            }
+            sizeConditioning = sizes
+        } else {
+            guard !asksSizes else {
+                throw invalid(.sizeConditioning, "applies to SDXL-style models only; \(model.name) has no size conditioning")
+            }
+            sizeConditioning = nil
+        }
         let tiles = TiledVAEDecoding(configuration: model.vaeConfiguration)
         decoderTiling = tiles.applies(request.vaeTiling, to: latentShape, scale: f) ? tiles : nil
     }

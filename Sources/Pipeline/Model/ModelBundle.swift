@@ -78,8 +78,9 @@ public final class ModelBundle: @unchecked Sendable {
         case .path(let url):
             try StableDiffusionCheckpoint(url: url, backend: backend, configurationFolder: configurationFolder,
                                           loras: stack)
-        case .randomStableDiffusion15:
-            try StableDiffusionCheckpoint.randomWeights(backend: backend, loras: stack)
+        case .random(let model):
+            try StableDiffusionCheckpoint.randomWeights(backend: backend, loras: stack, unet: model.unet,
+                                                        textEncoders: model.textEncoders, vae: model.vae)
         }
         var warnings: [String] = []
         for (file, modules) in stack.unmatched() {
@@ -87,11 +88,31 @@ public final class ModelBundle: @unchecked Sendable {
             warnings.append("LoRA \(file.name): \(modules.count) of its modules match nothing in the model and are ignored ("
                             + modules.prefix(3).joined(separator: ", ") + (modules.count > 3 ? ", …" : "") + ")")
         }
+        // SDXL conditions on each encoder's penultimate layer as it is, and its UNet takes
+        // the pooled vector of the encoder with a projection.
+        let takesPooled = checkpoint.unet.configuration.addedPooledWidth != nil
+        let hiddenState = TextEncoderComponent.hiddenState(for: checkpoint.family)
         let encoders = try zip(checkpoint.textEncoders, checkpoint.tokenizerFolders).enumerated().map { index, encoder in
             let (model, folder) = encoder
             let tokenizer = try folder.map { try CLIPTokenizer(contentsOf: $0) } ?? Self.standardTokenizer(
                 family: checkpoint.family, textEncoder: index)
-            return TextEncoderComponent(model: model, tokenizer: tokenizer)
+            return TextEncoderComponent(model: model, tokenizer: tokenizer, hiddenState: hiddenState,
+                                        yieldsPooled: takesPooled && model.textProjection != nil)
+        }
+        let textWidth = encoders.reduce(0) { $0 + $1.model.configuration.hiddenSize }
+        guard textWidth == checkpoint.unet.configuration.crossAttentionDim else {
+            throw ModelLoadError.invalidConfiguration(
+                "\(checkpoint.url.path): the text encoders give states \(textWidth) wide, "
+                + "but the UNet's cross_attention_dim is \(checkpoint.unet.configuration.crossAttentionDim)")
+        }
+        if takesPooled {
+            let width = checkpoint.unet.configuration.addedPooledWidth
+            guard let pooled = encoders.first(where: \.yieldsPooled),
+                  pooled.model.textProjection?.outputFeatures == width else {
+                throw ModelLoadError.invalidConfiguration(
+                    "\(checkpoint.url.path): the UNet takes a pooled text embedding \(width ?? 0) wide, "
+                    + "but no text encoder with a projection gives one")
+            }
         }
         let standard = StandardScheduler(family: checkpoint.family)
         let schedulerFile = checkpoint.schedulerConfiguration

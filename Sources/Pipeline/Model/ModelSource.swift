@@ -4,6 +4,6 @@ import Foundation
 public enum ModelSource: Sendable, Equatable {
     /// A diffusers folder or a single-file `.safetensors` checkpoint.
     case path(URL)
-    /// Stable Diffusion 1.5's architecture with random weights (noise images, real timings).
-    case randomStableDiffusion15
+    /// A known architecture with random weights (noise images, real timings and memory).
+    case random(BenchmarkModel)
 }

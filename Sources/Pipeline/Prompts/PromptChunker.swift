@@ -20,7 +20,9 @@ public struct PromptChunk: Sendable, Equatable {
 /// after its last comma (if within `commaBacktrack` tokens) to the next
 /// chunk; BREAK closes the current chunk; an embedding's name becomes its
 /// vectors (a chunk without room for them closes first). Each chunk gets
-/// BOS and EOS and is padded with EOS.
+/// BOS and EOS and is padded with the tokenizer's padding: EOS for CLIP,
+/// "!" for OpenCLIP (A1111 pads with EOS, then sets everything after the
+/// first EOS to the encoder's `id_pad`).
 public struct PromptChunker: Sendable {
     public let tokenizer: CLIPTokenizer
     public let tokensPerChunk: Int
@@ -44,8 +46,8 @@ public struct PromptChunker: Sendable {
         var lastComma = -1
         func close() {
             let padding = max(0, tokensPerChunk - current.tokens.count)
-            current.tokens = [tokenizer.bosID] + current.tokens + Array(repeating: tokenizer.eosID, count: padding)
-                + [tokenizer.eosID]
+            current.tokens = [tokenizer.bosID] + current.tokens + [tokenizer.eosID]
+                + Array(repeating: tokenizer.padID, count: padding)
             current.weights = [1] + current.weights + Array(repeating: 1, count: padding) + [1]
             current.fixes = current.fixes.map { .init(position: $0.position + 1, embedding: $0.embedding) }
             chunks.append(current)

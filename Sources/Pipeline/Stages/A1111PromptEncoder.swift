@@ -60,6 +60,7 @@ public struct A1111PromptEncoder: PromptEncoding {
                 }
             }
             let output = try encoder.model.encode(all.map(\.tokens), skip: skip, pooled: encoder.yieldsPooled,
+                                                  normalizesSkipped: encoder.hiddenState.isNormalized,
                                                   replacing: replacements)
             let most = chunked.map(\.count).max() ?? 1
             let backend = output.hiddenStates.backend
@@ -76,7 +77,8 @@ public struct A1111PromptEncoder: PromptEncoding {
                 }
                 // The empty prompt's chunk pads the prompts with fewer chunks.
                 let padding = padded
-                    ? try encoder.model(chunker.chunks(try runs(of: "")).map(\.tokens), skip: skip).toArray() : []
+                    ? try encoder.model.encode(chunker.chunks(try runs(of: "")).map(\.tokens), skip: skip, pooled: false,
+                                               normalizesSkipped: encoder.hiddenState.isNormalized).hiddenStates.toArray() : []
                 var batch: [Float] = []
                 batch.reserveCapacity(prompts.count * most * length * width)
                 var first = 0

@@ -25,7 +25,8 @@ public struct CLIPPromptEncoder: PromptEncoding {
             let encoded = prompts.map { encoder.tokenizer.encode($0, maxLength: length) }
             tokenizeMilliseconds += tokenizeWatch.milliseconds
             let output = try encoder.model.encode(encoded.map(\.ids), skip: encoder.hiddenState.layersSkipped(clipSkip: clipSkip),
-                                                  pooled: encoder.yieldsPooled)
+                                                  pooled: encoder.yieldsPooled,
+                                                  normalizesSkipped: encoder.hiddenState.isNormalized)
             states.append(output.hiddenStates)
             if encoder.yieldsPooled { pooled = output.pooled }
             // What was cut is the first tokenizer's to report (SDXL's two cut alike).

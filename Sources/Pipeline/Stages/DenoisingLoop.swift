@@ -14,12 +14,16 @@ public struct DenoisingLoop: Sendable {
     public let guidance: Float
     /// diffusers' `guidance_rescale` φ (0: off); applies only when guided.
     public let guidanceRescale: Float
+    /// SDXL's size conditioning, the same for every batch row (nil for UNets without it).
+    public let sizeConditioning: SizeConditioning?
 
-    public init(unet: UNet2DConditionModel, shape: LatentShape, guidance: Float, guidanceRescale: Float = 0) {
+    public init(unet: UNet2DConditionModel, shape: LatentShape, guidance: Float, guidanceRescale: Float = 0,
+                sizeConditioning: SizeConditioning? = nil) {
         self.unet = unet
         self.shape = shape
         self.guidance = guidance
         self.guidanceRescale = guidanceRescale
+        self.sizeConditioning = sizeConditioning
     }
 
     public var isGuided: Bool { guidance > 1 }
@@ -50,7 +54,9 @@ public struct DenoisingLoop: Sendable {
             let sample = backend.upload(Array(repeating: input, count: batch).flatMap { $0 },
                                         shape: [batch, inputChannels, shape.height, shape.width])
                 .permuted([0, 2, 3, 1])
-            let prediction = unet(sample, timestep: scheduler.timesteps[i], context: try conditioning(i).sequence)
+            let text = try conditioning(i)
+            let prediction = unet(sample, timestep: scheduler.timesteps[i], context: text.sequence,
+                                  added: try addedConditions(text, batch: batch))
                 .permuted([0, 3, 1, 2]).toArray()
             var output = isGuided ? guided(prediction, count: count) : prediction
             if isGuided && guidanceRescale > 0 {
@@ -62,6 +68,16 @@ public struct DenoisingLoop: Sendable {
             try afterStep(i - start.firstStep, evaluations - start.firstStep, watch.seconds, latents)
         }
         return latents
+    }
+
+    /// What an SDXL-style UNet takes besides the text states: the pooled text
+    /// and the size numbers, per batch row.
+    private func addedConditions(_ text: Conditioning, batch: Int) throws -> AddedConditions? {
+        guard unet.addedEmbedding != nil else { return nil }
+        guard let pooled = text.pooled, let sizes = sizeConditioning else {
+            throw ModelInputError.missingAddedConditions
+        }
+        return AddedConditions(pooled: pooled, sizes: Array(repeating: sizes.numbers, count: batch).flatMap { $0 })
     }
 
     /// diffusers' `rescale_noise_cfg` ("Common Diffusion Noise Schedules and Sample Steps are Flawed",
