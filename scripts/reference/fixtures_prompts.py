@@ -9,7 +9,9 @@ code of its algorithms), as the reference for sdgen's prompt encoder:
     BREAK starting a new chunk;
   * ``process_tokens`` + ``EmphasisOriginal`` / ``EmphasisOriginalNoNorm``
     (modules/sd_emphasis.py): each chunk encoded alone, hidden states times
-    the token weights, the chunk's mean restored ('Original');
+    the token weights, the chunk's mean restored ('Original'); ``encode_chunks``
+    also takes an ``id_pad`` other than EOS (every id after the chunk's first
+    EOS becomes it) and a hidden layer, which fixtures_sdxl_prompts.py uses;
   * ``pad_cond`` (modules/sd_samplers_cfg_denoiser.py): the shorter of
     cond/uncond padded with the empty prompt's chunk;
   * textual-inversion embeddings (modules/textual_inversion/textual_inversion.py
@@ -173,14 +175,20 @@ def tokenize_line(tokenizer, line: str, emphasis: str, embeddings=None):
 
 
 @torch.no_grad()
-def encode(text_encoder, tokenizer, line: str, emphasis: str = "original", embeddings=None):
-    """A1111's conditioning of one prompt: [1, 77 × chunks, width]."""
-    zs = []
-    chunks = tokenize_line(tokenizer, line, emphasis, embeddings)
+def encode_chunks(text_encoder, chunks, emphasis: str = "original", eos=None, pad_id=None, hidden_layer=None):
+    """``process_tokens`` per chunk: [(z [1, 77, width], the ids fed to the encoder, the encoder's outputs)].
+
+    ``pad_id`` other than ``eos`` (SD 2, SDXL's clip_g: 0): every id after the chunk's first EOS becomes it.
+    ``hidden_layer``: None reads ``last_hidden_state``; an index reads ``hidden_states[hidden_layer]`` (SDXL's
+    "penultimate": -2, without the final layer norm).
+    """
+    out = []
     # transformers ≥ 5 has no text_model wrapper level.
     token_embedding = text_encoder.get_input_embeddings()
     for chunk in chunks:
         tokens = torch.tensor([chunk["tokens"]])
+        if pad_id is not None and pad_id != eos:
+            tokens[0, chunk["tokens"].index(eos) + 1:] = pad_id
 
         def with_fixes(module, inputs, output, fixes=chunk["fixes"]):
             # EmbeddingsWithFixes: the vectors after BOS + offset.
@@ -189,7 +197,12 @@ def encode(text_encoder, tokenizer, line: str, emphasis: str = "original", embed
             return output
 
         hook = token_embedding.register_forward_hook(with_fixes)
-        z = text_encoder(input_ids=tokens).last_hidden_state
+        if hidden_layer is None:
+            outputs = text_encoder(input_ids=tokens)
+            z = outputs.last_hidden_state
+        else:
+            outputs = text_encoder(input_ids=tokens, output_hidden_states=True)
+            z = outputs.hidden_states[hidden_layer]
         hook.remove()
         if emphasis != "none":
             multipliers = torch.tensor([chunk["multipliers"]], dtype=torch.float32)
@@ -198,7 +211,15 @@ def encode(text_encoder, tokenizer, line: str, emphasis: str = "original", embed
             if emphasis == "original":
                 new_mean = z.mean()
                 z = z * (original_mean / new_mean)
-        zs.append(z)
+        out.append((z, tokens, outputs))
+    return out
+
+
+@torch.no_grad()
+def encode(text_encoder, tokenizer, line: str, emphasis: str = "original", embeddings=None):
+    """A1111's conditioning of one prompt: [1, 77 × chunks, width]."""
+    chunks = tokenize_line(tokenizer, line, emphasis, embeddings)
+    zs = [z for z, _, _ in encode_chunks(text_encoder, chunks, emphasis)]
     return torch.hstack(zs), chunks
 
 

@@ -7,18 +7,32 @@ import Tokenizers
 /// word equal to a name is replaced by the file's vectors, several tokens
 /// long, weights and chunking included.
 public struct TextualInversionLibrary: Sendable {
-    /// One embedding: `vectors` rows of `width` values.
+    /// One embedding: `vectorCount` vectors for each text encoder it was
+    /// trained for, by the encoder's width (SDXL's files hold one set for
+    /// CLIP ViT-L, `clip_l`, and one for OpenCLIP bigG, `clip_g`).
     public struct Embedding: Sendable, Equatable {
         public let name: String
-        public let width: Int
-        public let values: [Float]
-        public var vectorCount: Int { values.count / width }
+        public let vectorCount: Int
+        /// Row-major [vectorCount, width] values by width.
+        public let valuesByWidth: [Int: [Float]]
 
         public init(name: String, width: Int, values: [Float]) {
-            self.name = name
-            self.width = width
-            self.values = values
+            self.init(name: name, valuesByWidth: [width: values])
         }
+
+        public init(name: String, valuesByWidth: [Int: [Float]]) {
+            self.name = name
+            self.valuesByWidth = valuesByWidth
+            vectorCount = valuesByWidth.first.map { $0.value.count / max($0.key, 1) } ?? 0
+        }
+
+        /// The widths it has vectors for, narrowest first.
+        public var widths: [Int] { valuesByWidth.keys.sorted() }
+        /// The widest set's width (what A1111's API lists as its shape).
+        public var width: Int { widths.last ?? 0 }
+
+        /// The vectors for a text encoder `width` wide, if the embedding has them.
+        public func values(forWidth width: Int) -> [Float]? { valuesByWidth[width] }
     }
 
     public let embeddings: [String: Embedding]
@@ -41,29 +55,39 @@ public struct TextualInversionLibrary: Sendable {
         embeddings = found
     }
 
-    /// A1111's layouts: `emb_params` [n, width]; SDXL's `clip_l` / `clip_g`
-    /// (the one as wide as `width` is taken when asked); or a file with a single tensor.
+    /// A1111's layouts: `emb_params` [n, width]; SDXL's `clip_l` and `clip_g`
+    /// (one set per text encoder, as many vectors each); or a file with a single tensor.
     static func load(_ url: URL) throws -> Embedding {
         let file = try SafeTensorsFile(url: url)
         let name = url.deletingPathExtension().lastPathComponent
-        let key: String
+        let keys: [String]
         if file.info("emb_params") != nil {
-            key = "emb_params"
-        } else if file.info("clip_l") != nil {
-            key = "clip_l"
+            keys = ["emb_params"]
+        } else if file.info("clip_l") != nil || file.info("clip_g") != nil {
+            keys = ["clip_l", "clip_g"].filter { file.info($0) != nil }
         } else if file.names.count == 1 {
-            key = file.names[0]
+            keys = [file.names[0]]
         } else {
-            throw EmbeddingError(url.path, "not a textual-inversion embedding (no emb_params, clip_l or single tensor)")
+            throw EmbeddingError(url.path, "not a textual-inversion embedding (no emb_params, clip_l/clip_g or single tensor)")
         }
-        let info = file.info(key)!
-        let shape = info.shape.count == 1 ? [1] + info.shape : info.shape
-        guard shape.count == 2, shape[0] >= 1, shape[0] <= 75, shape[1] >= 1 else {
-            throw EmbeddingError(url.path, "'\(key)' has shape \(info.shape); an embedding is [vectors ≤ 75, width]")
+        var sets: [Int: [Float]] = [:]
+        var count: Int?
+        for key in keys {
+            let info = file.info(key)!
+            let shape = info.shape.count == 1 ? [1] + info.shape : info.shape
+            guard shape.count == 2, shape[0] >= 1, shape[0] <= 75, shape[1] >= 1 else {
+                throw EmbeddingError(url.path, "'\(key)' has shape \(info.shape); an embedding is [vectors ≤ 75, width]")
+            }
+            guard count == nil || count == shape[0] else {
+                throw EmbeddingError(url.path, "clip_l and clip_g hold different numbers of vectors (\(count!) and \(shape[0]))")
+            }
+            guard sets[shape[1]] == nil else { throw EmbeddingError(url.path, "clip_l and clip_g are equally wide") }
+            count = shape[0]
+            let values = try file.floats(key)
+            guard values.allSatisfy(\.isFinite) else { throw EmbeddingError(url.path, "'\(key)' holds non-finite values") }
+            sets[shape[1]] = values
         }
-        let values = try file.floats(key)
-        guard values.allSatisfy(\.isFinite) else { throw EmbeddingError(url.path, "'\(key)' holds non-finite values") }
-        return Embedding(name: name, width: shape[1], values: values)
+        return Embedding(name: name, valuesByWidth: sets)
     }
 
     /// For a tokenizer: each embedding's name as tokens, longest first under each first token.

@@ -53,10 +53,11 @@ public struct A1111PromptEncoder: PromptEncoding {
             let width = encoder.model.configuration.hiddenSize, length = all[0].tokens.count
             let replacements = try all.enumerated().flatMap { index, chunk in
                 try chunk.fixes.map { fix in
-                    guard fix.embedding.width == width else {
-                        throw EmbeddingError(fix.embedding.name, "an embedding \(fix.embedding.width) wide; this model's text encoder is \(width) wide")
+                    guard let values = fix.embedding.values(forWidth: width) else {
+                        let widths = fix.embedding.widths.map(String.init).joined(separator: " and ")
+                        throw EmbeddingError(fix.embedding.name, "an embedding \(widths) wide; this model's text encoder is \(width) wide")
                     }
-                    return TokenEmbeddingReplacement(sequence: index, position: fix.position, vectors: fix.embedding.values)
+                    return TokenEmbeddingReplacement(sequence: index, position: fix.position, vectors: values)
                 }
             }
             let output = try encoder.model.encode(all.map(\.tokens), skip: skip, pooled: encoder.yieldsPooled,
