@@ -2,13 +2,19 @@
 """PyTorch baseline for `sdgen bench`: the same Stable Diffusion benchmark, table and JSON.
 
 diffusers' UNet2DConditionModel and AutoencoderKL and transformers' CLIPTextModel with the configs of
-`--model` (sd15: SD 1.5, sd21: SD 2.1, sd-turbo: SD-Turbo, SD 2.1's architecture; inline, as sdgen's
-BenchmarkModel) and random weights, float32 on the CPU (or, with --device cuda, on the GPU in fp32,
-fp16 or bf16 with SDPA attention, as the GPU check runs it): the text encoder on the model's prompt
-batch (timed once after one warm-up), `--steps` UNet steps on latents of that batch after one
-warm-up, and one VAE decode; as sdgen's StableDiffusionBenchmark. The batch is 2 with classifier-free
-guidance (sd15, sd21: the prompt and the empty one) and 1 without (sd-turbo, as diffusers with
-guidance_scale 0). `--size` defaults to the model's (sd21 768, else 512).
+`--model` (sd15: SD 1.5, sd21: SD 2.1, sd-turbo: SD-Turbo, SD 2.1's architecture, sdxl: SDXL 1.0
+base, sdxl-turbo: SDXL-Turbo, SDXL's architecture; inline, as sdgen's BenchmarkModel) and random
+weights, float32 on the CPU (or, with --device cuda, on the GPU in fp32, fp16 or bf16 with SDPA
+attention, as the GPU check runs it): the text encoder(s) on the model's prompt batch (timed once
+after one warm-up), `--steps` UNet steps on latents of that batch after one warm-up, and one VAE
+decode; as sdgen's StableDiffusionBenchmark. The batch is 2 with classifier-free guidance (sd15,
+sd21, sdxl: the prompt and the empty one) and 1 without (the Turbo models, as diffusers with
+guidance_scale 0). SDXL has two text encoders, CLIP ViT-L (CLIPTextModel) and OpenCLIP ViT-bigG
+(CLIPTextModelWithProjection), as diffusers' StableDiffusionXLPipeline runs them: the context is
+both encoders' hidden_states[-2] (no final layer norm) side by side, [batch,77,2048], and the UNet
+also takes the second's text_embeds (pooled, projected) and the size conditioning [H,W,0,0,H,W] as
+added_cond_kwargs (text_embeds, time_ids). `--size` defaults to the model's (sd21 768, sdxl 1024,
+else 512).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from dataclasses import dataclass, field
 import torch
 from diffusers import AutoencoderKL, UNet2DConditionModel
 from torch.utils.flop_counter import FlopCounterMode
-from transformers import CLIPTextConfig, CLIPTextModel
+from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
 from common import all_cores, gigabytes, median, render_table
 
@@ -34,12 +40,18 @@ IDS = [[49406] + [320] * 75 + [49407], [49406] + [49407] * 76]
 
 @dataclass(frozen=True)
 class Model:
-    """One `--model`: sdgen's BenchmarkModel (title, defaultSize, batch, unet, textEncoder)."""
+    """One `--model`: sdgen's BenchmarkModel (title, defaultSize, batch, imageSteps, unet, textEncoders,
+    vae)."""
     title: str
     size: int  # the default --size, the side the model was trained at
     batch: int  # prompts per UNet evaluation: 2 with classifier-free guidance, 1 without
     text: dict = field(default_factory=dict)  # CLIPTextConfig's arguments
     unet: dict = field(default_factory=dict)  # UNet2DConditionModel's arguments
+    # SDXL's second text encoder (CLIPTextModelWithProjection), whose states follow the first's and
+    # whose projected pooled vector conditions the UNet; None for one encoder.
+    text_2: dict | None = None
+    vae: dict = field(default_factory=dict)  # AutoencoderKL's arguments beyond VAE's
+    image_steps: int = 50  # steps of a typical image (diffusers' default; 1 for the Turbo models)
 
     @property
     def ids(self) -> list[list[int]]:
@@ -58,30 +70,93 @@ SD2_TEXT = dict(hidden_size=1024, intermediate_size=4096, num_attention_heads=16
 SD2_UNET = dict(attention_head_dim=[5, 10, 20, 20], cross_attention_dim=1024, use_linear_projection=True,
                 upcast_attention=True)
 
+# runwayml/stable-diffusion-v1-5's text encoder: clip-vit-large-patch14's text tower (SDXL's first).
+SD15_TEXT = dict(hidden_size=768, intermediate_size=3072, num_attention_heads=12, num_hidden_layers=12,
+                 max_position_embeddings=77, hidden_act="quick_gelu", vocab_size=49408)
+
+# SDXL: OpenCLIP ViT-bigG's text tower with its projection as the second encoder, and a UNet of three
+# levels (no attention in the first, 2 and 10 transformer layers per block in the others, 10 in the
+# middle) with 2048-wide cross-attention and "text_time" added conditioning: the pooled 1280-wide
+# vector and six size numbers of 256 sinusoids each, 1280 + 6·256 = 2816 wide
+# (stabilityai/stable-diffusion-xl-base-1.0's and sdxl-turbo's config.json files).
+SDXL_TEXT_2 = dict(hidden_size=1280, intermediate_size=5120, num_attention_heads=20, num_hidden_layers=32,
+                   hidden_act="gelu", projection_dim=1280, max_position_embeddings=77, vocab_size=49408)
+SDXL_UNET = dict(block_out_channels=[320, 640, 1280], layers_per_block=2,
+                 down_block_types=["DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"],
+                 up_block_types=["CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"],
+                 attention_head_dim=[5, 10, 20], transformer_layers_per_block=[1, 2, 10], cross_attention_dim=2048,
+                 use_linear_projection=True, addition_embed_type="text_time", addition_time_embed_dim=256,
+                 projection_class_embeddings_input_dim=2816)
+# SD 1.5's VAE shapes with SDXL's latent scale (not applied by decode) and config.json's other values.
+SDXL_VAE = dict(scaling_factor=0.13025, force_upcast=True, sample_size=1024)
+
+# SD 1.5's VAE, every model's shapes.
+VAE = dict(block_out_channels=[128, 256, 512, 512], down_block_types=["DownEncoderBlock2D"] * 4,
+           up_block_types=["UpDecoderBlock2D"] * 4, layers_per_block=2, latent_channels=4, sample_size=512)
+
 MODELS = {
-    # runwayml/stable-diffusion-v1-5: clip-vit-large-patch14's text tower; the UNet defaults are
-    # SD 1.5's but for sample_size and cross_attention_dim (SD 2 / generic values).
-    "sd15": Model("Stable Diffusion 1.5", 512, 2,
-                  text=dict(hidden_size=768, intermediate_size=3072, num_attention_heads=12, num_hidden_layers=12,
-                            max_position_embeddings=77, hidden_act="quick_gelu", vocab_size=49408),
-                  unet=dict(sample_size=64, cross_attention_dim=768)),
+    # The UNet defaults are SD 1.5's but for sample_size and cross_attention_dim (SD 2 / generic values).
+    "sd15": Model("Stable Diffusion 1.5", 512, 2, text=SD15_TEXT, unet=dict(sample_size=64, cross_attention_dim=768)),
     "sd21": Model("Stable Diffusion 2.1", 768, 2, text=SD2_TEXT, unet=dict(SD2_UNET, sample_size=96)),
     # One step without guidance: only the conditional batch.
-    "sd-turbo": Model("SD-Turbo", 512, 1, text=SD2_TEXT, unet=dict(SD2_UNET, sample_size=64)),
+    "sd-turbo": Model("SD-Turbo", 512, 1, text=SD2_TEXT, unet=dict(SD2_UNET, sample_size=64), image_steps=1),
+    "sdxl": Model("Stable Diffusion XL 1.0", 1024, 2, text=SD15_TEXT, text_2=SDXL_TEXT_2,
+                  unet=dict(SDXL_UNET, sample_size=128), vae=SDXL_VAE),
+    "sdxl-turbo": Model("SDXL-Turbo", 512, 1, text=SD15_TEXT, text_2=SDXL_TEXT_2,
+                        unet=dict(SDXL_UNET, sample_size=64), vae=SDXL_VAE, image_steps=1),
 }
 
 
+def time_ids(batch: int, size: int, device=None) -> torch.Tensor:
+    """SDXL's size conditioning for a size×size image, float32 [batch,6], as diffusers'
+    StableDiffusionXLPipeline makes it by default: original size (H, W), crop top-left (0, 0),
+    target size (H, W)."""
+    return torch.tensor([[size, size, 0, 0, size, size]] * batch, dtype=torch.float32, device=device)
+
+
+class TextEncoders(torch.nn.Module):
+    """The model's text encoder(s) as one module, as sdgen's StableDiffusionBenchmark.encode and diffusers'
+    pipelines use them. One encoder: its last_hidden_state. SDXL's two: both run with
+    output_hidden_states and their hidden_states[-2] (the penultimate layer's, without the final layer
+    norm) are concatenated along the width, and the second's text_embeds (its projected pooled output)
+    is the pooled vector."""
+
+    def __init__(self, encoders: list[torch.nn.Module]):
+        super().__init__()
+        self.encoders = torch.nn.ModuleList(encoders)
+
+    @property
+    def config(self):
+        """The first encoder's config (the attention implementation, for the reports)."""
+        return self.encoders[0].config
+
+    def forward(self, ids: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """(context,) for one encoder, (context, pooled) for two: only tensors, for tracing."""
+        if len(self.encoders) == 1:
+            return (self.encoders[0](ids).last_hidden_state,)
+        outputs = [encoder(ids, output_hidden_states=True) for encoder in self.encoders]
+        return torch.cat([o.hidden_states[-2] for o in outputs], dim=-1), outputs[-1].text_embeds
+
+    def encode(self, ids: torch.Tensor, size: int) -> tuple[torch.Tensor, dict | None]:
+        """The UNet's encoder_hidden_states and added_cond_kwargs (None without added conditioning) for
+        a size×size image."""
+        context, *pooled = self(ids)
+        if not pooled:
+            return context, None
+        return context, {"text_embeds": pooled[0], "time_ids": time_ids(ids.shape[0], size, pooled[0].device)}
+
+
 def build(model: str = "sd15"):
-    """The model's three networks; the VAE is SD 1.5's for all three."""
+    """The model's three networks: its TextEncoders, UNet and VAE (SD 1.5's shapes for all)."""
     m = MODELS[model]
-    text = CLIPTextModel(CLIPTextConfig(**m.text))
+    encoders = [CLIPTextModel(CLIPTextConfig(**m.text))]
+    if m.text_2 is not None:
+        encoders.append(CLIPTextModelWithProjection(CLIPTextConfig(**m.text_2)))
     unet = UNet2DConditionModel(**m.unet)
-    vae = AutoencoderKL(block_out_channels=[128, 256, 512, 512], down_block_types=["DownEncoderBlock2D"] * 4,
-                        up_block_types=["UpDecoderBlock2D"] * 4, layers_per_block=2, latent_channels=4,
-                        sample_size=512)
+    vae = AutoencoderKL(**dict(VAE, **m.vae))
     # Only the decoder is benchmarked and sdgen holds only the decoder: keep peak RSS comparable.
     del vae.encoder, vae.quant_conv
-    return text.eval(), unet.eval(), vae.eval()
+    return TextEncoders(encoders).eval(), unet.eval(), vae.eval()
 
 
 def latents_for(model: str, latent: int) -> torch.Tensor:
@@ -99,9 +174,14 @@ def count_gflop(latent: int, model: str = "sd15") -> tuple[float, float]:
         _, unet, vae = build(model)
         x = torch.zeros(batch, 4, latent, latent)
         context = torch.zeros(batch, 77, unet.config.cross_attention_dim)
+        added = None
+        if unet.config.addition_embed_type == "text_time":  # SDXL: the pooled vector and the size numbers
+            sizes = time_ids(batch, latent * 8)
+            pooled = unet.config.projection_class_embeddings_input_dim - sizes.shape[1] * unet.config.addition_time_embed_dim
+            added = {"text_embeds": torch.zeros(batch, pooled), "time_ids": sizes}
     with torch.inference_mode():
         with FlopCounterMode(display=False) as counter:
-            unet(x, 999, encoder_hidden_states=context)
+            unet(x, 999, encoder_hidden_states=context, added_cond_kwargs=added)
         unet_flops = counter.get_total_flops()
         with FlopCounterMode(display=False) as counter:
             vae.decode(x[:1])
@@ -131,7 +211,7 @@ def print_report(result: dict, name: str, fields: dict, steps: int, as_json: boo
     unet_gflop, vae_gflop, size = result["unetGFLOP"], result["vaeGFLOP"], result["width"]
     model = MODELS[result["model"]]
     med = median(samples)
-    image_steps = 1 if result["model"] == "sd-turbo" else 50  # as sdgen's BenchmarkModel.imageSteps
+    image_steps = model.image_steps  # as sdgen's BenchmarkModel.imageSteps
     image_s = text_ms / 1000 + image_steps * med + vae_s  # text encoder + the UNet steps + VAE decode
     print(f"{model.title} (random weights), {size}×{size}, UNet batch {model.batch} ({model.guidance}), "
           f"{steps} timed steps")
@@ -190,20 +270,20 @@ def main() -> None:
 
     with torch.inference_mode(), precision_context(args.precision, args.device):
         ids = torch.tensor(MODELS[args.model].ids, device=args.device)
-        text(ids)
+        text.encode(ids, args.size)
         synchronize(args.device)
         start = time.perf_counter()
-        context = text(ids).last_hidden_state
+        context, added = text.encode(ids, args.size)  # added: SDXL's added_cond_kwargs, else None
         synchronize(args.device)
         text_ms = (time.perf_counter() - start) * 1000
 
         latents = latents_for(args.model, latent).to(args.device, dtype)
-        unet(latents, 999, encoder_hidden_states=context)
+        unet(latents, 999, encoder_hidden_states=context, added_cond_kwargs=added)
         synchronize(args.device)
         samples = []
         for step in range(args.steps):
             start = time.perf_counter()
-            unet(latents, 999 - 20 * step, encoder_hidden_states=context)
+            unet(latents, 999 - 20 * step, encoder_hidden_states=context, added_cond_kwargs=added)
             synchronize(args.device)
             samples.append(time.perf_counter() - start)
 
