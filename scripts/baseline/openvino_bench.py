@@ -6,12 +6,15 @@ The models of sd_bench.py and bert_bench.py (same configs, random weights), conv
 INFERENCE_NUM_THREADS = --threads and INFERENCE_PRECISION_HINT = --precision (f32, or bf16: bf16
 matrix products and convolutions where the CPU has them). Conversion and compilation are not timed.
 
-  sd:   `--model` sd15|sd21|sd-turbo (sd_bench.py's MODELS; `--size` defaults to the model's):
-        text encoder on batch×77 ids (timed once after one warm-up), `--steps` UNet steps on
-        [batch,4,size/8,size/8] after one warm-up (batch 2 with guidance, 1 for sd-turbo), one VAE
-        decode of [1,4,size/8,size/8] after one warm-up; peak RSS from getrusage: it includes the
-        PyTorch models converted in this process, whose weights the compiled models keep beside their
-        own repacked copies (9.8 GB for sd15 at 128×128).
+  sd:   `--model` sd15|sd21|sd-turbo|sdxl|sdxl-turbo (sd_bench.py's MODELS; `--size` defaults to
+        the model's): text encoder(s) on batch×77 ids (timed once after one warm-up; SDXL's two
+        encoders as one converted model with two outputs, the context and the pooled vector),
+        `--steps` UNet steps on [batch,4,size/8,size/8] after one warm-up (batch 2 with guidance, 1
+        for the Turbo models; SDXL's UNet also takes text_embeds [batch,1280] and time_ids [batch,6]
+        as inputs), one VAE decode of [1,4,size/8,size/8] after one warm-up; peak RSS from
+        getrusage: it includes the PyTorch models converted in this process, whose weights the
+        compiled models keep beside their own repacked copies (9.8 GB for sd15 at 128×128; SDXL's
+        fp32 weights are 14 GB, so expect about 28 GB).
   bert: batch × seq (default 1,4 × 128,512), `--runs` timed runs after 2 warm-up runs.
 
 `--only sd|bert` runs one; without it both run, bert first (with --json: two JSON documents, one
@@ -97,15 +100,23 @@ def run_sd(args, core: ov.Core) -> None:
     ids = torch.tensor(sd_bench.MODELS[args.model].ids)
     latents = sd_bench.latents_for(args.model, latent)
     with torch.no_grad():
-        context = text(ids).last_hidden_state  # the UNet's example input only
+        context, added = text.encode(ids, args.size)  # the UNet's example inputs only
+    # SDXL's added conditioning as two more UNet inputs (text_embeds, time_ids); none for the others.
+    extra = (added["text_embeds"], added["time_ids"]) if added else ()
+
+    def unet_call(m, x, t, c, *more):
+        return m(x, t, encoder_hidden_states=c,
+                 added_cond_kwargs=dict(zip(("text_embeds", "time_ids"), more)) if more else None)
 
     # The compiled models keep the converted weights (shared with the PyTorch modules: dropping those
     # frees nothing) beside their own repacked copies, so peak RSS is about twice the weights.
-    text_ov = compile_module(core, text, lambda m, i: m(i), lambda o: o.last_hidden_state, (ids,), config)
-    unet_ov = compile_module(core, unet, lambda m, x, t, c: m(x, t, encoder_hidden_states=c), lambda o: o.sample,
-                             (latents, torch.tensor(999), context), config)
+    # TextEncoders returns (context,) or, SDXL, (context, pooled): one output or two.
+    text_ov = compile_module(core, text, lambda m, i: m(i), lambda o: o[0] if len(o) == 1 else o, (ids,), config)
+    unet_ov = compile_module(core, unet, unet_call, lambda o: o.sample,
+                             (latents, torch.tensor(999), context, *extra), config)
     vae_ov = compile_module(core, vae, lambda m, z: m.decode(z), lambda o: o.sample, (latents[:1],), config)
-    del text, unet, vae, context
+    time_ids_np = added["time_ids"].numpy() if added else None
+    del text, unet, vae, context, added, extra
     gc.collect()
     threads, effective = describe(unet_ov)
 
@@ -116,13 +127,16 @@ def run_sd(args, core: ov.Core) -> None:
     out = text_rq.infer([ids_np], share_inputs=True, share_outputs=True)
     text_ms = (time.perf_counter() - start) * 1000
     context_np = np.array(out[0])  # a copy: the request owns its output buffer
+    # SDXL: the pooled vector (a copy, as the context) and the size conditioning.
+    extra_np = [np.array(out[1]), time_ids_np] if time_ids_np is not None else []
 
-    unet_rq.infer([latents_np, np.array(999, dtype=np.int64), context_np], share_inputs=True, share_outputs=True)
+    unet_rq.infer([latents_np, np.array(999, dtype=np.int64), context_np, *extra_np], share_inputs=True,
+                  share_outputs=True)
     samples = []
     for step in range(args.steps):
         t = np.array(999 - 20 * step, dtype=np.int64)
         start = time.perf_counter()
-        unet_rq.infer([latents_np, t, context_np], share_inputs=True, share_outputs=True)
+        unet_rq.infer([latents_np, t, context_np, *extra_np], share_inputs=True, share_outputs=True)
         samples.append(time.perf_counter() - start)
 
     z = np.ascontiguousarray(latents_np[:1])
