@@ -37,9 +37,7 @@ public struct LCMScheduler: Scheduler {
 
     /// diffusers' `add_noise` (DDPM form) at evaluation `step`'s timestep.
     public func addNoise(_ original: [Float], noise: [Float], step: Int) -> [Float] {
-        let alphaProd = alphasCumprod[trainTimesteps[step]]
-        let sqrtAlpha = alphaProd.squareRoot(), sqrtOneMinusAlpha = (1 - alphaProd).squareRoot()
-        return Elementwise.map(original, noise) { x, n in sqrtAlpha * x + sqrtOneMinusAlpha * n }
+        NoiseSchedule.noised(original, noise: noise, alphaProduct: alphasCumprod[trainTimesteps[step]])
     }
 
     public mutating func step<Source: RandomSource>(

@@ -56,6 +56,14 @@ public struct NoiseSchedule: Sendable, Equatable {
         alphasCumprod = cumulative
     }
 
+    /// diffusers' DDPM-form `add_noise` at a training timestep whose ᾱ is
+    /// `alphaProduct`: √ᾱ · original + √(1 − ᾱ) · noise, in float32 (DDIM,
+    /// PNDM, LCM and TCD noise image-to-image latents so).
+    static func noised(_ original: [Float], noise: [Float], alphaProduct: Float) -> [Float] {
+        let sqrtAlpha = alphaProduct.squareRoot(), sqrtOneMinusAlpha = (1 - alphaProduct).squareRoot()
+        return Elementwise.map(original, noise) { x, n in sqrtAlpha * x + sqrtOneMinusAlpha * n }
+    }
+
     /// `torch.cumprod` on the CPU: accumulated in double, each partial product rounded to float.
     static func cumulativeProduct(_ values: [Float]) -> [Float] {
         var product = 1.0

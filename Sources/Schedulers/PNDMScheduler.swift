@@ -28,9 +28,7 @@ public struct PNDMScheduler: Scheduler {
 
     /// diffusers' `add_noise` (DDPM form): √ᾱ_t · original + √(1 − ᾱ_t) · noise at evaluation `step`'s timestep.
     public func addNoise(_ original: [Float], noise: [Float], step: Int) -> [Float] {
-        let alphaProd = alphasCumprod[Int(timesteps[step])]
-        let sqrtAlpha = alphaProd.squareRoot(), sqrtOneMinusAlpha = (1 - alphaProd).squareRoot()
-        return Elementwise.map(original, noise) { x, n in sqrtAlpha * x + sqrtOneMinusAlpha * n }
+        NoiseSchedule.noised(original, noise: noise, alphaProduct: alphasCumprod[Int(timesteps[step])])
     }
 
     public init(configuration: SchedulerConfiguration = .init(), steps: Int) throws {

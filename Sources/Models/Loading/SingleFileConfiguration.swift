@@ -153,52 +153,55 @@ public struct SingleFileConfiguration: Sendable {
 
         // Text encoders: transformers' CLIP (SD 1.x; SDXL's first) and OpenCLIP towers (SD 2.x; SDXL's second).
         let family = self.family  // the nested readers must not capture self before it is whole
-        func transformersCLIP(_ prefix: String) throws -> TextEncoder {
-            var c = CLIPTextConfiguration.stableDiffusion15
-            let tokens = try need(prefix + "embeddings.token_embedding.weight", rank: 2)
-            c.vocabSize = tokens[0]
-            c.hiddenSize = tokens[1]
-            c.maxPositionEmbeddings = try need(prefix + "embeddings.position_embedding.weight", rank: 2)[0]
-            c.intermediateSize = try need(prefix + "encoder.layers.0.mlp.fc1.weight", rank: 2)[0]
-            var layers = 0
-            while shape(prefix + "encoder.layers.\(layers).layer_norm1.weight") != nil { layers += 1 }
-            c.numHiddenLayers = layers
-            c.numAttentionHeads = family.textEncoderAttentionHeads(width: c.hiddenSize)
-            return TextEncoder(configuration: c, keyMap: CheckpointKeyMap.prefixed(prefix), withProjection: false)
-        }
+        /// A text tower read through its key map, by transformers' names: the same
+        /// reading for transformers' CLIP and OpenCLIP's layout.
         /// - Parameter dropsLastBlock: SD 2 conditions on the penultimate block's output through
         ///   ln_final, which is what diffusers' converted text encoder, one block shorter, gives as its
         ///   last hidden state; SDXL keeps every block and takes hidden_states[-2] itself.
-        func openCLIP(_ prefix: String, dropsLastBlock: Bool) throws -> TextEncoder {
-            var c = CLIPTextConfiguration.stableDiffusion15
-            let tokens = try need(prefix + "token_embedding.weight", rank: 2)
-            c.vocabSize = tokens[0]
-            c.hiddenSize = tokens[1]
-            c.maxPositionEmbeddings = try need(prefix + "positional_embedding", rank: 2)[0]
-            c.intermediateSize = try need(prefix + "transformer.resblocks.0.mlp.c_fc.weight", rank: 2)[0]
-            var blocks = 0
-            while shape(prefix + "transformer.resblocks.\(blocks).ln_1.weight") != nil { blocks += 1 }
-            guard blocks >= (dropsLastBlock ? 2 : 1) else {
-                throw ModelLoadError.unrecognisedCheckpoint("\(path): the OpenCLIP text encoder under \(prefix) has \(blocks) resblocks")
+        func textEncoder(_ keyMap: @escaping CheckpointKeyMap.Map, activation: String,
+                         dropsLastBlock: Bool = false) throws -> TextEncoder {
+            func mapped(_ key: String, rank: Int) throws -> [Int]? {
+                guard let stored = keyMap(key).first(where: { file.info($0.name) != nil }),
+                      let dimensions = try dims(stored.name, rank: rank) else { return nil }
+                return stored.isTransposed ? dimensions.reversed() : dimensions
             }
-            c.numHiddenLayers = dropsLastBlock ? blocks - 1 : blocks
-            c.hiddenAct = "gelu"
+            func need(_ key: String, rank: Int) throws -> [Int] {
+                guard let dimensions = try mapped(key, rank: rank) else {
+                    throw ModelLoadError.missingTensor(key: keyMap(key).first?.name ?? key, expectedShape: [], source: path)
+                }
+                return dimensions
+            }
+            var c = CLIPTextConfiguration.stableDiffusion15
+            let tokens = try need("embeddings.token_embedding.weight", rank: 2)
+            (c.vocabSize, c.hiddenSize) = (tokens[0], tokens[1])
+            c.maxPositionEmbeddings = try need("embeddings.position_embedding.weight", rank: 2)[0]
+            c.intermediateSize = try need("encoder.layers.0.mlp.fc1.weight", rank: 2)[0]
+            var layers = 0
+            while try mapped("encoder.layers.\(layers).layer_norm1.weight", rank: 1) != nil { layers += 1 }
+            guard layers >= (dropsLastBlock ? 2 : 1) else {
+                throw ModelLoadError.unrecognisedCheckpoint("\(path): a text encoder with \(layers) layers")
+            }
+            c.numHiddenLayers = dropsLastBlock ? layers - 1 : layers
+            c.hiddenAct = activation
             c.numAttentionHeads = family.textEncoderAttentionHeads(width: c.hiddenSize)
-            let projection = try dims(prefix + "text_projection", rank: 2)
-            c.projectionDim = projection?.last ?? c.hiddenSize
-            return TextEncoder(configuration: c, keyMap: CheckpointKeyMap.openCLIPSingleFile(prefix: prefix),
-                               withProjection: !dropsLastBlock && projection != nil)
+            let projection = dropsLastBlock ? nil : try mapped("text_projection.weight", rank: 2)
+            c.projectionDim = projection?[0] ?? c.hiddenSize
+            return TextEncoder(configuration: c, keyMap: keyMap, withProjection: projection != nil)
         }
         switch family {
         case .stableDiffusion1:
             let prefix = "cond_stage_model.transformer."
-            textEncoders = [try transformersCLIP(shape(prefix + "text_model.embeddings.token_embedding.weight") != nil
-                                                 ? prefix + "text_model." : prefix)]
+            let nested = shape(prefix + "text_model.embeddings.token_embedding.weight") != nil
+            textEncoders = [try textEncoder(CheckpointKeyMap.prefixed(nested ? prefix + "text_model." : prefix),
+                                            activation: "quick_gelu")]
         case .stableDiffusion2:
-            textEncoders = [try openCLIP("cond_stage_model.model.", dropsLastBlock: true)]
+            textEncoders = [try textEncoder(CheckpointKeyMap.openCLIPSingleFile(prefix: "cond_stage_model.model."),
+                                            activation: "gelu", dropsLastBlock: true)]
         case .stableDiffusionXL:
-            textEncoders = [try transformersCLIP("conditioner.embedders.0.transformer.text_model."),
-                            try openCLIP("conditioner.embedders.1.model.", dropsLastBlock: false)]
+            textEncoders = [try textEncoder(CheckpointKeyMap.prefixed("conditioner.embedders.0.transformer.text_model."),
+                                            activation: "quick_gelu"),
+                            try textEncoder(CheckpointKeyMap.openCLIPSingleFile(prefix: "conditioner.embedders.1.model."),
+                                            activation: "gelu")]
         }
     }
 }
