@@ -28,7 +28,7 @@ struct GenerationAnswer {
             "width": first.map { JSONValue($0.parameters.width) } ?? .null,
             "height": first.map { JSONValue($0.parameters.height) } ?? .null,
             "sampler_name": JSONValue(first?.parameters.sampler),
-            "cfg_scale": JSONValue(Double(request.guidance)),
+            "cfg_scale": JSONValue(payload.cfgScale),
             "steps": JSONValue(request.steps),
             "batch_size": JSONValue(payload.batchSize),
             "restore_faces": false, "face_restoration_model": nil,

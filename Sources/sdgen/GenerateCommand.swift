@@ -47,7 +47,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Sampling steps (default \(GenerationDefaults.steps)).")
     var steps: Int?
 
-    @Option(help: "Classifier-free guidance scale; 1 or less turns guidance off (default \(GenerationDefaults.guidance)).")
+    @Option(help: "Classifier-free guidance scale; 1 or less turns guidance off (default: the model's, \(GenerationDefaults.guidance); SDXL \(GenerationDefaults.guidanceXL), as diffusers').")
     var guidance: Float?
 
     @Option(help: "How the sampler picks its timesteps: leading, linspace or trailing (default: the model's scheduler config).")

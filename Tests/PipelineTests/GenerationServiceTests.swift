@@ -133,15 +133,16 @@ final class GenerationServiceTests: XCTestCase {
         check({ $0.count = 0 }, .count, "at least 1")
     }
 
-    /// Unset size and sampler come from the model: the UNet's sample_size
-    /// latents (8 × 2 pixels here) and the scheduler config's class (PNDM).
+    /// Unset size, sampler and guidance come from the model: the UNet's
+    /// sample_size latents (8 × 2 pixels here), the scheduler config's class
+    /// (PNDM), diffusers' guidance for the family.
     func testDefaultsComeFromTheModel() throws {
         let resolved = try service.resolve(GenerationRequest(prompt: "x", seed: 0))
         XCTAssertEqual(resolved.width, 16)
         XCTAssertEqual(resolved.height, 16)
         XCTAssertEqual(resolved.scheduler, .pndm)
         XCTAssertEqual(resolved.request.steps, GenerationDefaults.steps)
-        XCTAssertEqual(resolved.request.guidance, GenerationDefaults.guidance)
+        XCTAssertEqual(resolved.guidance, GenerationDefaults.guidance)
     }
 
     /// Requests that cannot fit are refused before any step with both numbers;

@@ -54,6 +54,7 @@ final class StableDiffusionXLReferenceTests: XCTestCase {
         XCTAssertEqual(bundle.defaultScheduler, .euler)
         XCTAssertEqual(bundle.vaeConfiguration.scalingFactor, 0.13025)
         XCTAssertEqual(bundle.defaultImageSize, try XCTUnwrap(bundle.unet.configuration.sampleSize) * bundle.vaeScaleFactor)
+        XCTAssertEqual(bundle.defaultGuidance, 5, "StableDiffusionXLPipeline's guidance_scale")
     }
 
     /// Each encoder's penultimate layer without the final norm, the last hidden

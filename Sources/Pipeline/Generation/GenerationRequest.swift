@@ -2,12 +2,14 @@ import ImageIO
 import Schedulers
 
 /// The defaults of a generation, declared once: the CLI's help, the server
-/// and the service read them here. Size and sampler default to the model's
-/// (`ModelBundle.defaultImageSize`, `defaultScheduler`).
+/// and the service read them here. Size, sampler and guidance default to the
+/// model's (`ModelBundle.defaultImageSize`, `defaultScheduler`, `defaultGuidance`).
 public enum GenerationDefaults {
     /// diffusers' StableDiffusionPipeline: 50 steps at guidance 7.5.
     public static let steps = 50
     public static let guidance: Float = 7.5
+    /// diffusers' StableDiffusionXLPipeline's guidance.
+    public static let guidanceXL: Float = 5
     public static let rng = RandomSourceKind.torch
     public static let clipSkip = 0
     public static let count = 1
@@ -36,7 +38,8 @@ public struct GenerationRequest: Sendable, Equatable {
     public var prompt: String
     public var negativePrompt: String = ""
     public var steps: Int = GenerationDefaults.steps
-    public var guidance: Float = GenerationDefaults.guidance
+    /// Classifier-free guidance scale; nil: the model's (`ModelBundle.defaultGuidance`).
+    public var guidance: Float?
     /// diffusers' `guidance_rescale` φ (A1111's CFG Rescale extension): the guided prediction's
     /// spread pulled back towards the conditional one's, for zero-SNR v-models; 0 is off.
     public var guidanceRescale: Float = 0

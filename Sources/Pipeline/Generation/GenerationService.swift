@@ -207,7 +207,7 @@ public final class GenerationService: @unchecked Sendable {
         }
 
         // 3. Denoising.
-        let loop = DenoisingLoop(unet: model.unet, shape: generation.latentShape, guidance: request.guidance,
+        let loop = DenoisingLoop(unet: model.unet, shape: generation.latentShape, guidance: generation.guidance,
                                  guidanceRescale: request.guidanceRescale, sizeConditioning: generation.sizeConditioning)
         try cancellation.check()
         let latents = try loop.run(from: start, scheduler: &scheduler, conditioning: prompts.callAsFunction(atEvaluation:),

@@ -52,7 +52,7 @@ enum ImageMetadata {
         extras.append(.init(key: "Version", value: "sdgen"))
         return GenerationParameters(
             prompt: request.prompt, negativePrompt: request.negativePrompt, steps: request.steps,
-            sampler: generation.scheduler.a1111Name, cfgScale: Double(request.guidance), seed: seed,
+            sampler: generation.scheduler.a1111Name, cfgScale: Double(generation.guidance), seed: seed,
             width: generation.width, height: generation.height, model: model.name, extras: extras)
     }
 }

@@ -27,7 +27,9 @@ public struct ResolvedGeneration: Sendable, Equatable {
     /// SDXL's size conditioning, defaulted; nil for models without it.
     public let sizeConditioning: SizeConditioning?
 
-    public var isGuided: Bool { request.guidance > 1 }
+    /// The guidance scale, defaulted to the model's.
+    public let guidance: Float
+    public var isGuided: Bool { guidance > 1 }
     /// The seed of image `index` of the request.
     public func seed(ofImage index: Int) -> UInt64 { request.seed &+ UInt64(index) }
 
@@ -43,7 +45,9 @@ public struct ResolvedGeneration: Sendable, Equatable {
         guard request.steps <= trainSteps else {
             throw invalid(.steps, "must be at most the model's \(trainSteps) training timesteps (got \(request.steps))")
         }
-        guard request.guidance.isFinite else { throw invalid(.guidance, "must be a number (got \(request.guidance))") }
+        let guidance = request.guidance ?? model.defaultGuidance
+        guard guidance.isFinite else { throw invalid(.guidance, "must be a number (got \(guidance))") }
+        self.guidance = guidance
         guard (0...1).contains(request.guidanceRescale) else {
             throw invalid(.guidanceRescale, "must be between 0 and 1 (got \(request.guidanceRescale))")
         }

@@ -41,6 +41,11 @@ public final class ModelBundle: @unchecked Sendable {
         checkpoint.unet.configuration.sampleSize.map { $0 * vaeScaleFactor } ?? family.defaultImageSize
     }
 
+    /// The guidance scale diffusers' pipeline for the family defaults to.
+    public var defaultGuidance: Float {
+        family == .stableDiffusionXL ? GenerationDefaults.guidanceXL : GenerationDefaults.guidance
+    }
+
     private struct Recipe {
         let source: ModelSource
         let configurationFolder: URL?
