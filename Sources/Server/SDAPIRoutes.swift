@@ -162,6 +162,9 @@ extension SDGenServer {
 
     // MARK: - Options
 
+    /// Checked first (a bad key is a 422 before anything loads), the model
+    /// loaded in its turn if it changes, then the changes merged into the
+    /// options as they are by then (`updateOptions`), so overlapping posts lose nothing.
     private func setOptions(_ changes: [String: JSONValue]) async throws {
         let next = try options.applying(changes, catalog: host.catalog)
         if next.modelCheckpoint != options.modelCheckpoint, let entry = host.catalog.entry(named: next.modelCheckpoint) {
@@ -173,7 +176,7 @@ extension SDGenServer {
                 throw Self.apiError(for: error)
             }
         }
-        options = next
+        try updateOptions(changes)
     }
 
     // MARK: - Progress

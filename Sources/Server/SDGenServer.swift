@@ -36,6 +36,14 @@ public final class SDGenServer: Sendable {
         set { optionsLock.withLock { optionsValue = newValue } }
     }
 
+    /// Changes applied to the options as they are at that moment, under the
+    /// lock: two posts that overlap both keep their keys.
+    func updateOptions(_ changes: [String: JSONValue]) throws(APIError) {
+        optionsLock.lock()
+        defer { optionsLock.unlock() }
+        optionsValue = try optionsValue.applying(changes, catalog: host.catalog)
+    }
+
     /// The router with every route and middleware: the log line, then the
     /// CORS headers, outermost, so every refusal gets them too (the framework's
     /// own, made JSON inside them); then authentication.

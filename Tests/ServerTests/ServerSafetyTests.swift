@@ -200,6 +200,21 @@ final class ServerSafetyTests: XCTestCase {
         XCTAssertEqual(awaited9, "tiny-b")
     }
 
+    /// Posts that overlap each keep their keys: a model switch (which waits to
+    /// load) and a plain setting sent while it loads.
+    func testOverlappingOptionPostsBothApply() async throws {
+        let server = try await TestServer(secondModel: true)
+        defer { Task { await server.stop() } }
+        async let switching = server.call("/sdapi/v1/options", json: ["sd_model_checkpoint": "tiny-b"])
+        async let setting = server.call("/sdapi/v1/options", json: ["CLIP_stop_at_last_layers": 2])
+        let (first, second) = try await (switching, setting)
+        XCTAssertEqual(first.status, 200, first.text)
+        XCTAssertEqual(second.status, 200, second.text)
+        let options = try await server.call("/sdapi/v1/options").json
+        XCTAssertEqual(options["sd_model_checkpoint"] as? String, "tiny-b")
+        XCTAssertEqual(options["CLIP_stop_at_last_layers"] as? Int, 2)
+    }
+
     /// ENSD reseeds the sampler's noise after the starting latents, so with an ancestral sampler it changes the image.
     func testNoiseSeedDeltaChangesAncestralSampling() async throws {
         let server = try await TestServer()
