@@ -1,12 +1,15 @@
 // The blocking every sdgen GEMM shares, whatever its register tile: the
 // Goto/BLIS loops around a kernel set's packing routines and micro-kernel.
 // A KC×NC block of B is packed into panels of NR columns, an MC×KC block of A
-// into panels of MR rows, and an MR×NR register tile per micro-kernel call,
-// with one twist: K is not blocked at the sizes models use (KC is large), so
-// every C tile is written once. Both micro-panels then stream from L2, which
-// at 24 dot products per 14 loads keeps up, and the C traffic of K blocking
-// (the tile re-read and written per block) disappears: 4096×320×2880 went
-// 140 → 190 GFLOP/s on one Zen 4 core.
+// into panels of MR rows, and an MR×NR register tile per micro-kernel call.
+// K is blocked only past 1024: both micro-panels stream from L2, which at 24
+// dot products per 14 loads keeps up, and a C tile is re-read once per 1024
+// k (4 bytes per 512 FLOPs). Blocks much shorter cost C traffic (K blocking
+// at a few hundred: 4096×320×2880 ran 140 against 190 GFLOP/s unblocked on
+// one Zen 4 core); much longer ones make a B micro-panel too big for L2
+// (NR × 5120 f32 = 640 KB: 512×1280×5120 ran 214 GFLOP/s unblocked, 291 in
+// 1024-deep blocks on the 2-core Emerald Rapids VM; SDXL's UNet step 2.5%
+// faster, interleaved A/B).
 //
 // Include it inside the includer's `#pragma clang attribute push(target(…))`
 // region (and <stdlib.h> before it): `blocked_gemm` is always inlined with a
@@ -54,7 +57,7 @@ struct gemm_kernel {
 };
 
 enum {
-    GEMM_KC = 8192,                 // k per block (even); larger K is blocked
+    GEMM_KC = 1024,                 // k per block (even); larger K is blocked
     GEMM_L2_BYTES = 768 << 10,      // packed A block + one B micro-panel, kept in L2
     GEMM_MC_MAX = 96,
     GEMM_NC_MAX = 3072,

@@ -49,9 +49,12 @@ enum Microbench {
               + CPUKernelSet.available.map(\.rawValue).joined(separator: ", "))
         // SD 1.5's 64×64-latent convolutions and projections, BERT-base's
         // products at 128 and 512 tokens, a deep-level product with few rows.
+        let only = ProcessInfo.processInfo.environment["SDGEN_GEMM_ROWS_AT_LEAST"].flatMap { Int($0) } ?? 0
         let shapes = [(4096, 320, 2880), (4096, 2880, 320), (4096, 1280, 320), (8192, 320, 320), (8192, 2560, 320),
-                      (128, 768, 768), (128, 3072, 768), (512, 768, 3072), (128, 1280, 11520)]
-        for (m, n, k) in shapes {
+                      (128, 768, 768), (128, 3072, 768), (512, 768, 3072), (128, 1280, 11520),
+                      // SDXL's transformer products at 512² (2 × 16² and 2 × 32² tokens) and 1024².
+                      (512, 10240, 1280), (512, 1280, 1280), (512, 1280, 5120), (2048, 5120, 640), (2048, 1280, 1280)]
+        for (m, n, k) in shapes where m >= only {
             let flops = 2.0 * Double(m * n * k)
             let a = random(m * k), b = random(n * k)
             var c = [Float](repeating: 0, count: m * n)
@@ -257,6 +260,7 @@ extension Microbench {
     static func convolution(_ backend: CPUBackend) {
         let direct = CPUBackend(threads: backend.threads, convolution: .direct)
         let winograd = CPUBackend(threads: backend.threads, convolution: .winograd)
+        let only = ProcessInfo.processInfo.environment["SDGEN_GEMM_ROWS_AT_LEAST"].flatMap { Int($0) } ?? 0
         let shapes = [(512, 128, 128, 1), (256, 256, 256, 1), (128, 512, 512, 1), (64, 512, 512, 1),
                       (64, 320, 320, 2), (32, 640, 640, 2), (16, 1280, 1280, 2), (8, 1280, 1280, 2)]
         for (side, cin, cout, batch) in shapes {

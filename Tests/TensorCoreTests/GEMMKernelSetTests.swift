@@ -20,7 +20,7 @@ final class GEMMKernelSetTests: XCTestCase {
 
     func testRaggedShapesOnEveryKernelSet() throws {
         let sizes = [(1, 1, 1), (5, 15, 7), (6, 16, 8), (7, 17, 9), (11, 31, 3), (12, 32, 64), (13, 33, 65),
-                     (97, 50, 300), (200, 40, 17), (3, 70, 1030), (2, 20, 8200)]
+                     (97, 50, 300), (200, 40, 17), (3, 70, 1030), (25, 40, 2049), (2, 20, 8200)]
         for kernels in CPUKernelSet.available {
             let backend = CPUBackend(threads: 2, kernels: kernels)
             for (m, n, k) in sizes {
