@@ -239,3 +239,13 @@ extension CLIPPromptEncoderTests {
         assertClose(try XCTUnwrap(conditioning.pooled).toArray(), expected, atol: 1e-5, rtol: 0, "A1111 pooled rows")
     }
 }
+
+/// Peak memory from /proc/self/status, whatever its padding.
+final class ProcessMemoryTests: XCTestCase {
+    func testStatusFieldsAnySize() {
+        let status = "Name:\tsdgen\nVmHWM:\t 8765432 kB\nVmRSS:\t12345678 kB\n"
+        XCTAssertEqual(ProcessMemory.bytes(of: "VmHWM", inStatus: status), 8_765_432 * 1024)
+        XCTAssertEqual(ProcessMemory.bytes(of: "VmRSS", inStatus: status), 12_345_678 * 1024, "10 GB and more: tab only")
+        XCTAssertNotNil(ProcessMemory.peakResidentBytes)
+    }
+}
