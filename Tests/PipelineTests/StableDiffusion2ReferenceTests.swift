@@ -94,7 +94,7 @@ final class StableDiffusion2ReferenceTests: XCTestCase {
         let components: [(file: String, map: CheckpointKeyMap.Map, strip: String)] = [
             ("unet/diffusion_pytorch_model.safetensors", unetMap, ""),
             ("vae/diffusion_pytorch_model.safetensors", CheckpointKeyMap.vaeSingleFile(blocks: inferred.vae.blockOutChannels.count), ""),
-            ("text_encoder/model.safetensors", inferred.clipKeyMap, "text_model."),
+            ("text_encoder/model.safetensors", inferred.textEncoders[0].keyMap, "text_model."),
         ]
         var compared = 0
         for component in components {

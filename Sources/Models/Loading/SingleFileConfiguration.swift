@@ -23,11 +23,7 @@ public struct SingleFileConfiguration: Sendable {
     }
 
     /// The first text encoder's architecture (the only one before SDXL).
-    public var clip: CLIPTextConfiguration {
-        get { textEncoders[0].configuration }
-        set { textEncoders[0].configuration = newValue }
-    }
-    public var clipKeyMap: CheckpointKeyMap.Map { textEncoders[0].keyMap }
+    public var clip: CLIPTextConfiguration { textEncoders[0].configuration }
 
     public init(_ file: SafeTensorsFile) throws {
         let path = file.url.path
