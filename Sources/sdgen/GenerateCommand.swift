@@ -185,7 +185,7 @@ struct GenerateCommand: ParsableCommand {
         case .guidanceRescale: "--guidance-rescale"
         case .timestepSpacing: "--timestep-spacing"
         case .eta: "--eta"
-        case .sizeConditioning: "--original-size, --crop and --target-size"
+        case .sizeConditioning: "--original-size/--crop/--target-size"
         case .decoder: "--vae"
         case .previewEvery: "--preview-every"
         }
