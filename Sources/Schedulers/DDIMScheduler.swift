@@ -59,19 +59,7 @@ public struct DDIMScheduler: Scheduler {
         let prediction = predictionType
 
         let previousSample = Elementwise.map(sample, modelOutput) { s, m in
-            var x0: Float
-            let epsilon: Float
-            switch prediction {
-            case .vPrediction:
-                x0 = sqrtAlpha * s - sqrtBeta * m
-                epsilon = sqrtAlpha * m + sqrtBeta * s
-            case .epsilon:
-                x0 = (s - sqrtBeta * m) / sqrtAlpha
-                epsilon = m
-            case .sample:
-                x0 = m
-                epsilon = (s - sqrtAlpha * m) / sqrtBeta
-            }
+            var (x0, epsilon) = prediction.decompose(sample: s, output: m, sqrtAlpha: sqrtAlpha, sqrtBeta: sqrtBeta)
             if let clipRange { x0 = Elementwise.clamp(x0, clipRange) }
             return sqrtAlphaPrevious * x0 + directionScale * epsilon
         }

@@ -56,11 +56,7 @@ public struct LCMScheduler: Scheduler {
         let prediction = predictionType
         let clipRange = self.clipRange
         let denoised = Elementwise.map(sample, modelOutput) { s, m in
-            var x0 = switch prediction {
-            case .vPrediction: sqrtAlpha * s - sqrtBeta * m
-            case .epsilon: (s - sqrtBeta * m) / sqrtAlpha
-            case .sample: m
-            }
+            var x0 = prediction.decompose(sample: s, output: m, sqrtAlpha: sqrtAlpha, sqrtBeta: sqrtBeta).x0
             if let clipRange { x0 = Elementwise.clamp(x0, clipRange) }
             return cOut * x0 + cSkip * s
         }

@@ -27,6 +27,18 @@ public struct SchedulerConfiguration: Codable, Sendable, Equatable {
         case vPrediction = "v_prediction"
         /// The clean sample x₀ itself.
         case sample
+
+        /// The clean sample x₀ and the noise ε a model output stands for at a
+        /// timestep with √ᾱ and √(1 − ᾱ), as the DDPM-form samplers (DDIM,
+        /// LCM, TCD) read it; before any clipping of x₀.
+        @inline(__always)
+        func decompose(sample x: Float, output m: Float, sqrtAlpha: Float, sqrtBeta: Float) -> (x0: Float, epsilon: Float) {
+            switch self {
+            case .epsilon: ((x - sqrtBeta * m) / sqrtAlpha, m)
+            case .vPrediction: (sqrtAlpha * x - sqrtBeta * m, sqrtAlpha * m + sqrtBeta * x)
+            case .sample: (m, (x - sqrtAlpha * m) / sqrtBeta)
+            }
+        }
     }
 
     /// How inference timesteps are picked from the training ones (Table 2 of

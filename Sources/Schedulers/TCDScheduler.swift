@@ -50,18 +50,7 @@ public struct TCDScheduler: Scheduler {
         let sqrtAlphaS = alphaProdS.squareRoot(), sqrtBetaS = (1 - alphaProdS).squareRoot()
         let prediction = predictionType
         let noisedAtS = Elementwise.map(sample, modelOutput) { x, m in
-            let x0: Float, epsilon: Float
-            switch prediction {
-            case .epsilon:
-                x0 = (x - sqrtBeta * m) / sqrtAlpha
-                epsilon = m
-            case .sample:
-                x0 = m
-                epsilon = (x - sqrtAlpha * x0) / sqrtBeta
-            case .vPrediction:
-                x0 = sqrtAlpha * x - sqrtBeta * m
-                epsilon = sqrtAlpha * m + sqrtBeta * x
-            }
+            let (x0, epsilon) = prediction.decompose(sample: x, output: m, sqrtAlpha: sqrtAlpha, sqrtBeta: sqrtBeta)
             return sqrtAlphaS * x0 + sqrtBetaS * epsilon
         }
         guard gamma > 0, step + 1 < timesteps.count else { return noisedAtS }
