@@ -19,6 +19,17 @@ import XCTest
 final class StableDiffusion2ReferenceTests: XCTestCase {
     static let folder = FixturePaths.url("sd2")
 
+    /// A case as diffusers ran it: its size, spacing and prediction overrides, read literally.
+    static func request(_ fixture: Fixture, syntax: PromptSyntax = .diffusers) throws -> GenerationRequest {
+        var request = try GenerationRequest(fixture: fixture)
+        request.width = try XCTUnwrap(fixture.int("width"))
+        request.height = try XCTUnwrap(fixture.int("height"))
+        request.timestepSpacing = fixture.string("timestep_spacing").flatMap(SchedulerConfiguration.TimestepSpacing.init)
+        request.predictionType = fixture.string("prediction_type").flatMap(SchedulerConfiguration.PredictionType.init)
+        request.promptSyntax = syntax
+        return request
+    }
+
     static func cases() throws -> [String] {
         let data = try Data(contentsOf: folder.appendingPathComponent("cases.json"))
         let object = try JSONSerialization.jsonObject(with: data)
@@ -121,10 +132,7 @@ final class StableDiffusion2ReferenceTests: XCTestCase {
                                             configurationFolder: Self.folder.appendingPathComponent("model"),
                                             backend: TestBackends.cpu)
         let fixture = try Fixture("sd2/ddim_v.safetensors")
-        var request = try GenerationRequest(fixture: fixture)
-        request.width = try XCTUnwrap(fixture.int("width"))
-        request.height = try XCTUnwrap(fixture.int("height"))
-        request.promptSyntax = .diffusers
+        let request = try Self.request(fixture)
         let image = try XCTUnwrap(try service.generate(request).first)
         assertClose(image.pixels, try fixture.floats("image"), atol: 2e-3, rtol: 0, "sd2 single file ddim_v")
     }
@@ -135,10 +143,7 @@ final class StableDiffusion2ReferenceTests: XCTestCase {
     func testA1111SyntaxOnAPlainPromptMatchesDiffusers() throws {
         let service = try GenerationService(loading: .path(Self.folder.appendingPathComponent("model")), backend: TestBackends.cpu)
         let fixture = try Fixture("sd2/ddim_v.safetensors")
-        var request = try GenerationRequest(fixture: fixture)
-        request.width = try XCTUnwrap(fixture.int("width"))
-        request.height = try XCTUnwrap(fixture.int("height"))
-        request.promptSyntax = .a1111
+        let request = try Self.request(fixture, syntax: .a1111)
         let image = try XCTUnwrap(try service.generate(request).first)
         assertClose(image.pixels, try fixture.floats("image"), atol: 2e-3, rtol: 0, "sd2 ddim_v, A1111 syntax")
     }
@@ -149,13 +154,8 @@ final class StableDiffusion2ReferenceTests: XCTestCase {
             let tokenizer = service.model.textEncoders[0].tokenizer
             for name in try Self.cases() {
                 let fixture = try Fixture("sd2/\(name).safetensors")
-                var request = try GenerationRequest(fixture: fixture)
-                request.width = try XCTUnwrap(fixture.int("width"))
-                request.height = try XCTUnwrap(fixture.int("height"))
-                request.timestepSpacing = fixture.string("timestep_spacing").flatMap(SchedulerConfiguration.TimestepSpacing.init)
-                request.predictionType = fixture.string("prediction_type").flatMap(SchedulerConfiguration.PredictionType.init)
                 // diffusers' literal reading (one prompt runs past 77 tokens and is cut there).
-                request.promptSyntax = .diffusers
+                let request = try Self.request(fixture)
                 XCTAssertEqual(tokenizer.encode(request.prompt, maxLength: 77).ids.map(Int64.init), try fixture.integers("input_ids"),
                                "\(name): prompt ids ('!' padding)")
                 let image = try XCTUnwrap(try service.generate(request).first)
