@@ -51,6 +51,11 @@ public protocol Backend: AnyObject, Sendable {
     /// The dtype a weight of `shape`, stored as `stored` in a checkpoint, is
     /// kept in on this backend (default: `preferredWeightDType`).
     func weightDType(storedAs stored: DType, shape: [Int]) -> DType
+    /// The most bytes a token-wise block's widest intermediate (a feed-forward's
+    /// hidden layer) should take; models run longer inputs through it in
+    /// blocks of rows, as diffusers' forward chunking does. nil (the default):
+    /// no limit — on a GPU each block would be another chain of dispatches.
+    var rowBlockBytes: Int? { get }
 
     // MARK: Memory
     /// A tensor with the given f32 values converted to `dtype`.
@@ -140,6 +145,8 @@ extension Backend {
     public var preferredWeightDType: DType { .f32 }
 
     public var readsValues: Bool { true }
+
+    public var rowBlockBytes: Int? { nil }
 
     public var matmulPrecision: MatmulPrecision { .f32 }
 

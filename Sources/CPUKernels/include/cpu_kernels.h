@@ -14,6 +14,11 @@ typedef enum {
     SDGEN_GEMM_BF16 = 2,
 } sdgen_gemm_dtype;
 
+/// Serves every allocation of at least `bytes` by a mapping of its own, returned
+/// to the system when freed, and stops the C library from raising that bound
+/// as blocks are freed (glibc's dynamic mmap threshold).
+void sdgen_fix_mmap_threshold(size_t bytes);
+
 /// Whether this CPU has AVX-512 (F, BW, VL, DQ) with BF16 (VDPBF16PS), which
 /// the bf16 kernels need.
 int sdgen_bf16_gemm_supported(void);

@@ -11,8 +11,10 @@ public struct Conv2d: Sendable {
 
     public init(_ weights: Weights, input: Int, output: Int, kernel: Int, stride: Int = 1,
                 padding: ConvPadding? = nil, bias: Bool = true) throws {
-        let stored = try weights.tensor("weight", shape: [output, input, kernel, kernel], allowReshape: kernel == 1)
-        weight = kernel == 1 ? stored.reshaped([output, 1, 1, input]) : stored.permuted([0, 2, 3, 1])
+        let shape = [output, input, kernel, kernel]
+        weight = kernel == 1
+            ? try weights.tensor("weight", shape: shape, allowReshape: true).reshaped([output, 1, 1, input])
+            : try weights.tensor("weight", shape: shape, permutedBy: [0, 2, 3, 1])
         self.bias = bias ? try weights.tensor("bias", shape: [output]) : nil
         self.stride = stride
         self.padding = padding ?? .same(kernel / 2)

@@ -21,13 +21,17 @@ public struct ResnetBlock2D: Sendable {
     }
 
     /// x [N, H, W, C]; `timeEmbedding` is SiLU(emb) [N, E], shared by all blocks.
-    public func callAsFunction(_ x: Tensor, timeEmbedding: Tensor? = nil) -> Tensor {
-        var h = conv1(norm1(x, silu: true))
+    /// The shortcut is taken first and `x` consumed by the first norm, so a
+    /// widening block's input (a skip concatenation up to 3× the output's
+    /// width) is gone before the convolutions' working buffers are made.
+    public func callAsFunction(_ x: consuming Tensor, timeEmbedding: Tensor? = nil) -> Tensor {
+        let residual = if let shortcut { shortcut(x) } else { copy x }
+        var h = conv1(norm1(consume x, silu: true))
         if let timeProjection, let timeEmbedding {
             let t = timeProjection(timeEmbedding)
             h = h + t.reshaped([t.shape[0], 1, 1, t.shape[1]])
         }
-        h = conv2(norm2(h, silu: true))
-        return (shortcut?(x) ?? x) + h
+        h = conv2(norm2(consume h, silu: true))
+        return residual + h
     }
 }

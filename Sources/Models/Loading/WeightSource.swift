@@ -197,6 +197,18 @@ public final class WeightSource: @unchecked Sendable {
         return values.withUnsafeBufferPointer { backend.upload($0, shape: shape, dtype: dtype) }
     }
 
+    /// A weight computed from stored ones at load (a kernel laid out for its
+    /// op). On the CPU it moves to the spill file, so that between stages it
+    /// leaves the process as the checkpoint's mapped weights do: SD 1.5's
+    /// permuted convolution kernels are 1 GB that otherwise stayed resident
+    /// through the VAE decode.
+    public func derived(_ tensor: Tensor) -> Tensor {
+        guard let cpu = backend as? CPUBackend, let spill = shared.spill,
+              let stored = spill.store(byteCount: tensor.byteCount, { cpu.copyBytes(of: tensor, to: $0) })
+        else { return tensor }
+        return cpu.wrap(stored, shape: tensor.shape, dtype: tensor.dtype, owner: spill)
+    }
+
     /// A row-major rows × columns matrix as columns × rows (loading time only).
     private static func transposed(_ values: [Float], rows: Int, columns: Int) -> [Float] {
         [Float](unsafeUninitializedCapacity: values.count) { out, initialized in
@@ -256,6 +268,12 @@ public struct Weights: Sendable {
 
     public func tensor(_ name: String, shape: [Int], allowReshape: Bool = false) throws -> Tensor {
         try source.tensor(key(name), shape: shape, allowReshape: allowReshape)
+    }
+
+    /// A tensor that must exist with `shape`, its axes rearranged once at load
+    /// (`Tensor.permuted`) into the layout its op reads.
+    public func tensor(_ name: String, shape: [Int], permutedBy axes: [Int]) throws -> Tensor {
+        source.derived(try tensor(name, shape: shape).permuted(axes))
     }
 
     public func contains(_ name: String) -> Bool { source.contains(key(name)) }

@@ -80,7 +80,7 @@ public struct UNet2DConditionModel: Sendable {
         var skips = [h]
         for block in downBlocks { h = block(h, timeEmbedding: emb, context: context, skips: &skips) }
         h = midBlock(h, timeEmbedding: emb, context: context)
-        for block in upBlocks { h = block(h, timeEmbedding: emb, context: context, skips: &skips) }
+        for block in upBlocks { h = block(consume h, timeEmbedding: emb, context: context, skips: &skips) }
         return convOut(normOut(h, silu: true))
     }
 }

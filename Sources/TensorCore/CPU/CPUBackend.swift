@@ -24,8 +24,9 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     /// block in cache at SD's sizes; tests shrink them so small fixtures
     /// cross block boundaries too.
     public struct Tuning: Sendable {
-        /// Winograd's transformed kernels, made this many bytes of output channels at a time.
-        public var winogradKernelChunkBytes = 64 << 20
+        /// Winograd's transformed kernels, made this many bytes of output channels
+        /// at a time (16 MB: SD 1.5's 512² step under 2 GB from fp16 files).
+        public var winogradKernelChunkBytes = 16 << 20
         /// f16/bf16 weight rows widened to f32 this many bytes at a time.
         public var widenedBlockBytes = 16 << 20
         /// f16/bf16 weights converted as sdgen's f32 GEMM packs them; off,
@@ -35,6 +36,10 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         /// Attention as one fused kernel where the CPU has AVX-512; off, as
         /// two GEMMs around a softmax (what other CPUs run; tests check both).
         public var fusedAttention = true
+        /// A feed-forward's hidden layer at most this many bytes at a time
+        /// (`Backend.rowBlockBytes`): 16 MB keeps SD 1.5's 512² UNet step under
+        /// its weights plus ~250 MB, with products of ≥ 1024 rows.
+        public var rowBlockBytes = 16 << 20
 
         public init() {}
     }
@@ -73,6 +78,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     public func weightDType(storedAs stored: DType, shape: [Int]) -> DType {
         shape.count >= 2 && stored != .f32 ? stored : .f32
     }
+
+    public var rowBlockBytes: Int? { tuning.rowBlockBytes }
 
     /// How 3×3 stride-1 convolutions are computed.
     public enum ConvolutionAlgorithm: String, Sendable, CaseIterable {
@@ -117,6 +124,12 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         let storage = CPUStorage(backend: self, borrowing: pointer,
                                  byteCount: shape.reduce(1, *) * dtype.byteSize, owner: owner)
         return Tensor(shape: shape, dtype: dtype, storage: storage)
+    }
+
+    /// A tensor's bytes, as stored, copied to memory the caller provides (`wrap`'s
+    /// counterpart: a weight made at load moves to a file-backed mapping this way).
+    public func copyBytes(of tensor: Tensor, to destination: UnsafeMutableRawPointer) {
+        if tensor.byteCount > 0 { destination.copyMemory(from: tensor.rawBytes, byteCount: tensor.byteCount) }
     }
 
     public func zeros(_ shape: [Int], dtype: DType) -> Tensor {

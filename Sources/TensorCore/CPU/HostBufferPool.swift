@@ -1,3 +1,4 @@
+import CPUKernels
 import Foundation
 
 /// Recycles freed tensor buffers by exact size. A model runs the same shapes
@@ -35,8 +36,16 @@ public final class HostBufferPool: @unchecked Sendable {
     /// Bytes held for reuse now.
     public var cached: Int { lock.withLock { cachedBytes } }
 
-    public init(capacity: Int = 256 << 20) {
+    /// - Parameter capacity: 64 MB: what is cached adds to a step's peak (SD 1.5's
+    ///   512² UNet step holds ~160 MB live at its widest; its f16 weights 1.72 GB).
+    public init(capacity: Int = 64 << 20) {
         self.capacity = capacity
+        // Buffers the pool lets go must leave the process. glibc raises its
+        // mmap threshold to the size of each mapped block freed (up to 32 MB),
+        // after which 1–30 MB activations come from the heap and stay resident
+        // when freed: ~150 MB of a 512² UNet step's RSS. A fixed threshold keeps
+        // every large buffer a mapping of its own.
+        sdgen_fix_mmap_threshold(256 << 10)
     }
 
     /// A 64-byte aligned buffer of at least `byteCount` bytes (2 MB aligned from 4 MB).

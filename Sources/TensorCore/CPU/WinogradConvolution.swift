@@ -17,7 +17,7 @@ extension CPUBackend {
     /// Transformed input plus products of one block of tiles, in bytes.
     static let winogradBlockBytes = 12 << 20
     /// Transformed input of all tiles, when kernels come in several chunks.
-    static let winogradChunkedBlockBytes = 48 << 20
+    static let winogradChunkedBlockBytes = 16 << 20
 
     /// Whether this convolution goes through Winograd. Automatically only when
     /// there are enough tiles to amortise the per-call kernel transform
