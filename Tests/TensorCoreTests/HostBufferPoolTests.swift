@@ -25,6 +25,27 @@ final class HostBufferPoolTests: XCTestCase {
         XCTAssertEqual(pool.cached, 700)
     }
 
+    /// Live and cached bytes together stay within the capacity: as buffers in
+    /// use grow, the oldest cached ones go, down to the floor.
+    func testCacheShrinksAsBuffersInUseGrow() {
+        let pool = HostBufferPool(capacity: 1000, floor: 200)
+        defer { pool.trim() }
+        let a = pool.allocate(400), b = pool.allocate(400)
+        pool.release(a, byteCount: 400)          // 400 in use: 600 may be cached
+        XCTAssertEqual(pool.cached, 400)
+        let c = pool.allocate(500)               // fresh (no 500 cached): 900 in use, only the floor stays
+        XCTAssertEqual(pool.cached, 0)
+        let d = pool.allocate(150)
+        pool.release(d, byteCount: 150)          // 900 in use: the floor still caches 150
+        XCTAssertEqual(pool.cached, 150)
+        pool.release(c, byteCount: 500)          // 400 in use: 600 may be cached; d, the oldest, goes for c
+        XCTAssertEqual(pool.cached, 500)
+        pool.release(b, byteCount: 400)          // nothing in use: both fit
+        XCTAssertEqual(pool.cached, 900)
+        XCTAssertEqual(pool.allocate(400), b)
+        XCTAssertEqual(pool.allocate(500), c)
+    }
+
     /// Buffers reused over and over leave no trail: the queue stays near the live entries.
     func testChurnKeepsWorking() {
         let pool = HostBufferPool(capacity: 1 << 20)

@@ -148,7 +148,7 @@ public final class WeightSource: @unchecked Sendable {
             if let patch, patches {
                 try values.withUnsafeMutableBufferPointer { try patch.apply(to: key, values: $0, shape: logicalShape) }
             }
-            return merged(values, shape: logicalShape, dtype: target).reshaped(shape)
+            return kept(values, shape: logicalShape, dtype: target).reshaped(shape)
         }
         let tensor = try file.tensor(info, on: backend, as: target).reshaped(shape)
         // Pages read only to be converted or uploaded need not stay until the
@@ -177,16 +177,17 @@ public final class WeightSource: @unchecked Sendable {
         }
         if let patch, patch.changes(key) {
             try values.withUnsafeMutableBufferPointer { try patch.apply(to: key, values: $0, shape: shape) }
-            return merged(values, shape: shape, dtype: dtype)
         }
-        return backend.upload(values, shape: shape, dtype: dtype)
+        // Kept as a file's weights are (the spill file on the CPU), so that a
+        // benchmark's peak memory is what the same model from files costs.
+        return kept(values, shape: shape, dtype: dtype)
     }
 
-    /// A weight with a patch merged, in the backend's dtype for it. On the
-    /// CPU it goes to the spill file, so that between stages it leaves the
-    /// process as the checkpoint's own mapped weights do (else a merged
-    /// LoRA would hold its weights resident the whole run).
-    private func merged(_ values: [Float], shape: [Int], dtype: DType) -> Tensor {
+    /// A weight computed at load (a patch merged, invented values), in the
+    /// backend's dtype for it. On the CPU it goes to the spill file, so that
+    /// between stages it leaves the process as the checkpoint's own mapped
+    /// weights do (else a merged LoRA would hold its weights resident the whole run).
+    private func kept(_ values: [Float], shape: [Int], dtype: DType) -> Tensor {
         if let cpu = backend as? CPUBackend, let spill = shared.spill,
            let stored = spill.store(byteCount: values.count * dtype.byteSize, { target in
                values.withUnsafeBufferPointer { ElementConversion.convert($0.baseAddress!, to: dtype, into: target,

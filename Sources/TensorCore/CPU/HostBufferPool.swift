@@ -11,12 +11,25 @@ import Foundation
 /// a past phase — warm-up, another resolution — hold the space while a UNet
 /// step's own 10–84 MB activations came fresh each time: measured on a
 /// 2-core Xeon, 1,000 fresh buffers and ~0.4 s of page zeroing per step.)
+///
+/// What is cached adds to the process's peak, so the cache shrinks as the
+/// buffers in use grow: live and cached together stay within `capacity`,
+/// while at least `floor` may always be cached. SD 1.5's 512² UNet step holds
+/// up to ~140 MB live beside its 1.72 GB of f16 weights: a flat 256 MB cache
+/// put the image at 2.2 GB, a flat 64 MB one at 1.96 GB with ~1 s more page
+/// faults per step (system time) than 160 MB shared with the live buffers
+/// (1.96 GB, system time as with the flat 256 MB; 2-core Emerald Rapids).
 public final class HostBufferPool: @unchecked Sendable {
     /// The pool every CPU tensor's storage comes from.
     public static let shared = HostBufferPool()
 
-    /// Free buffers kept for reuse, at most this many bytes in all.
+    /// Buffers in use and cached together, at most this many bytes while
+    /// more than `floor` is cached.
     public let capacity: Int
+    /// Bytes that may stay cached however many are in use.
+    public let floor: Int
+    /// Bytes handed out and not yet taken back.
+    private var liveBytes = 0
     private var free: [Int: [Cached]] = [:]
     /// Cached buffers in the order they were freed, oldest first; entries
     /// whose buffer was reused since (no longer in `free` with that serial)
@@ -36,10 +49,9 @@ public final class HostBufferPool: @unchecked Sendable {
     /// Bytes held for reuse now.
     public var cached: Int { lock.withLock { cachedBytes } }
 
-    /// - Parameter capacity: 64 MB: what is cached adds to a step's peak (SD 1.5's
-    ///   512² UNet step holds ~160 MB live at its widest; its f16 weights 1.72 GB).
-    public init(capacity: Int = 64 << 20) {
+    public init(capacity: Int = 160 << 20, floor: Int = 16 << 20) {
         self.capacity = capacity
+        self.floor = min(floor, capacity)
         // Buffers the pool lets go must leave the process. glibc raises its
         // mmap threshold to the size of each mapped block freed (up to 32 MB),
         // after which 1–30 MB activations come from the heap and stay resident
@@ -52,13 +64,16 @@ public final class HostBufferPool: @unchecked Sendable {
     public func allocate(_ byteCount: Int) -> UnsafeMutableRawPointer {
         let size = max(byteCount, 64)
         lock.lock()
+        liveBytes += size
         if let cached = free[size]?.popLast() {
             cachedBytes -= size
             cachedCount -= 1
             lock.unlock()
             return cached.pointer
         }
+        let evicted = evictOldest(keeping: cacheLimit)
         lock.unlock()
+        for buffer in evicted { Foundation.free(buffer) }
         // Large buffers on 2 MB transparent huge pages: one fault per 2 MB
         // instead of per 4 KB when a buffer is fresh, and fewer TLB misses
         // in the GEMMs that stream them.
@@ -77,20 +92,15 @@ public final class HostBufferPool: @unchecked Sendable {
     /// Takes back a buffer `allocate(byteCount)` gave, to cache or free.
     public func release(_ pointer: UnsafeMutableRawPointer, byteCount: Int) {
         let size = max(byteCount, 64)
-        guard size <= capacity else { Foundation.free(pointer); return }
-        var evicted: [UnsafeMutableRawPointer] = []
         lock.lock()
-        while cachedBytes + size > capacity, orderStart < order.count {
-            let oldest = order[orderStart]
-            orderStart += 1
-            // Still cached (not reused since it was freed)? Then it goes.
-            if let index = free[oldest.size]?.firstIndex(of: oldest.cached) {
-                free[oldest.size]!.remove(at: index)
-                cachedBytes -= oldest.size
-                cachedCount -= 1
-                evicted.append(oldest.cached.pointer)
-            }
+        liveBytes -= size
+        let limit = cacheLimit
+        guard size <= limit else {
+            lock.unlock()
+            Foundation.free(pointer)
+            return
         }
+        let evicted = evictOldest(keeping: limit - size)
         serial += 1
         let cached = Cached(pointer: pointer, serial: serial)
         free[size, default: []].append(cached)
@@ -104,6 +114,27 @@ public final class HostBufferPool: @unchecked Sendable {
         }
         lock.unlock()
         for buffer in evicted { Foundation.free(buffer) }
+    }
+
+    /// What may be cached now, given the bytes in use (under the lock).
+    private var cacheLimit: Int { max(floor, capacity - liveBytes) }
+
+    /// Drops the buffers freed longest ago until at most `limit` bytes stay
+    /// cached (under the lock); the caller frees them after unlocking.
+    private func evictOldest(keeping limit: Int) -> [UnsafeMutableRawPointer] {
+        var evicted: [UnsafeMutableRawPointer] = []
+        while cachedBytes > limit, orderStart < order.count {
+            let oldest = order[orderStart]
+            orderStart += 1
+            // Still cached (not reused since it was freed)? Then it goes.
+            if let index = free[oldest.size]?.firstIndex(of: oldest.cached) {
+                free[oldest.size]!.remove(at: index)
+                cachedBytes -= oldest.size
+                cachedCount -= 1
+                evicted.append(oldest.cached.pointer)
+            }
+        }
+        return evicted
     }
 
     /// Returns every cached buffer to the system (between models, say).
