@@ -179,6 +179,8 @@ public struct StableDiffusionCheckpoint: Sendable {
         tokenizerFolders = Array(repeating: nil, count: count)
         schedulerConfiguration = nil
         forcesZerosForEmptyPrompt = family == .stableDiffusionXL
+        // Invented weights live in the spill file (on the CPU): pages touched while building go, as a file's do.
+        releaseResidentPages()
     }
 
     /// Whether the UNet takes the masked image and the mask besides the

@@ -38,12 +38,18 @@ public struct StableDiffusionBenchmark: Sendable {
     public let textEncoders: [CLIPTextModel]
     public let unet: UNet2DConditionModel
     public let decoder: VAEDecoder
+    /// Called before the UNet and before the decode, as a generation drops
+    /// the last stage's weight pages (`StableDiffusionCheckpoint.releaseResidentPages`),
+    /// so the peak memory reported is a generation's.
+    private let releaseResidentPages: @Sendable () -> Void
 
-    public init(model: BenchmarkModel, textEncoders: [CLIPTextModel], unet: UNet2DConditionModel, decoder: VAEDecoder) {
+    public init(model: BenchmarkModel, textEncoders: [CLIPTextModel], unet: UNet2DConditionModel, decoder: VAEDecoder,
+                releaseResidentPages: @escaping @Sendable () -> Void = {}) {
         self.model = model
         self.textEncoders = textEncoders
         self.unet = unet
         self.decoder = decoder
+        self.releaseResidentPages = releaseResidentPages
     }
 
     /// The model's architecture with random weights (timing does not depend
@@ -54,7 +60,7 @@ public struct StableDiffusionBenchmark: Sendable {
         let checkpoint = try StableDiffusionCheckpoint.randomWeights(backend: backend, unet: model.unet,
                                                                      textEncoders: model.textEncoders, vae: model.vae)
         self.init(model: model, textEncoders: checkpoint.textEncoders, unet: checkpoint.unet,
-                  decoder: checkpoint.vaeDecoder)
+                  decoder: checkpoint.vaeDecoder, releaseResidentPages: checkpoint.releaseResidentPages)
     }
 
     /// The family's conditioning for `ids`: every encoder's states side by
@@ -115,6 +121,7 @@ public struct StableDiffusionBenchmark: Sendable {
         let latentCount = model.batch * (height / 8) * (width / 8) * configuration.inChannels
         let latents = backend.upload((0..<latentCount).map { Float(sin(Double($0) * 0.37)) },
                                      shape: [model.batch, height / 8, width / 8, configuration.inChannels])
+        releaseResidentPages()
         progress("UNet warm-up")
         _ = unet(latents, timestep: 999, context: context, added: added)
         backend.synchronize()
@@ -128,6 +135,7 @@ public struct StableDiffusionBenchmark: Sendable {
         }
 
         progress("VAE decode")
+        releaseResidentPages()
         let vaeWatch = Stopwatch()
         _ = decoder(latents.slice(rows: 0..<1))
         backend.synchronize()
