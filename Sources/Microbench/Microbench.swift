@@ -260,7 +260,6 @@ extension Microbench {
     static func convolution(_ backend: CPUBackend) {
         let direct = CPUBackend(threads: backend.threads, convolution: .direct)
         let winograd = CPUBackend(threads: backend.threads, convolution: .winograd)
-        let only = ProcessInfo.processInfo.environment["SDGEN_GEMM_ROWS_AT_LEAST"].flatMap { Int($0) } ?? 0
         let shapes = [(512, 128, 128, 1), (256, 256, 256, 1), (128, 512, 512, 1), (64, 512, 512, 1),
                       (64, 320, 320, 2), (32, 640, 640, 2), (16, 1280, 1280, 2), (8, 1280, 1280, 2)]
         for (side, cin, cout, batch) in shapes {

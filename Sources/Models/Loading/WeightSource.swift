@@ -120,15 +120,25 @@ public final class WeightSource: @unchecked Sendable {
     }
 
     /// A tensor that must exist with exactly `shape` (element count equal is
-    /// accepted when `reshape` is set: 1×1 conv kernels stored as [C, C, 1, 1]).
-    public func tensor(_ key: String, shape: [Int], allowReshape: Bool = false) throws -> Tensor {
-        let tensor = try load(key, shape: shape, allowReshape: allowReshape)
+    /// accepted when `reshape` is set: 1×1 conv kernels stored as [C, C, 1, 1]),
+    /// its axes rearranged once at load by `permutedBy` (`Tensor.permuted`)
+    /// into the layout its op reads.
+    public func tensor(_ key: String, shape: [Int], allowReshape: Bool = false,
+                       permutedBy axes: [Int]? = nil) throws -> Tensor {
+        var (tensor, computed) = try load(key, shape: shape, allowReshape: allowReshape)
+        if let axes {
+            tensor = tensor.permuted(axes)
+            computed = true
+        }
+        if computed { tensor = spilled(tensor) }
         shared.add(tensor.byteCount)
         return tensor
     }
 
-    private func load(_ key: String, shape: [Int], allowReshape: Bool) throws -> Tensor {
-        if let randomSeed { return try randomTensor(key, shape: shape, seed: randomSeed) }
+    /// The tensor as loaded, and whether it was computed at load (invented,
+    /// patched or transposed) rather than taken from the file as stored.
+    private func load(_ key: String, shape: [Int], allowReshape: Bool) throws -> (Tensor, computed: Bool) {
+        if let randomSeed { return (try randomTensor(key, shape: shape, seed: randomSeed), true) }
         guard let (file, info, isTransposed) = locate(key) else {
             throw ModelLoadError.missingTensor(key: key, expectedShape: shape, source: description)
         }
@@ -148,13 +158,13 @@ public final class WeightSource: @unchecked Sendable {
             if let patch, patches {
                 try values.withUnsafeMutableBufferPointer { try patch.apply(to: key, values: $0, shape: logicalShape) }
             }
-            return kept(values, shape: logicalShape, dtype: target).reshaped(shape)
+            return (backend.upload(values, shape: logicalShape, dtype: target).reshaped(shape), true)
         }
         let tensor = try file.tensor(info, on: backend, as: target).reshaped(shape)
         // Pages read only to be converted or uploaded need not stay until the
         // model is built (an aliased tensor's pages were not read: nothing changes).
         file.releaseResidentPages(of: info.name)
-        return tensor
+        return (tensor, false)
     }
 
     private func randomTensor(_ key: String, shape: [Int], seed: UInt64) throws -> Tensor {
@@ -178,32 +188,16 @@ public final class WeightSource: @unchecked Sendable {
         if let patch, patch.changes(key) {
             try values.withUnsafeMutableBufferPointer { try patch.apply(to: key, values: $0, shape: shape) }
         }
-        // Kept as a file's weights are (the spill file on the CPU), so that a
-        // benchmark's peak memory is what the same model from files costs.
-        return kept(values, shape: shape, dtype: dtype)
+        return backend.upload(values, shape: shape, dtype: dtype)
     }
 
-    /// A weight computed at load (a patch merged, invented values), in the
-    /// backend's dtype for it. On the CPU it goes to the spill file, so that
+    /// A weight computed at load — a patch merged, a kernel laid out for its
+    /// op, invented values — moved on the CPU to the spill file, so that
     /// between stages it leaves the process as the checkpoint's own mapped
-    /// weights do (else a merged LoRA would hold its weights resident the whole run).
-    private func kept(_ values: [Float], shape: [Int], dtype: DType) -> Tensor {
-        if let cpu = backend as? CPUBackend, let spill = shared.spill,
-           let stored = spill.store(byteCount: values.count * dtype.byteSize, { target in
-               values.withUnsafeBufferPointer { ElementConversion.convert($0.baseAddress!, to: dtype, into: target,
-                                                                          count: values.count) }
-           }) {
-            return cpu.wrap(stored, shape: shape, dtype: dtype, owner: spill)
-        }
-        return values.withUnsafeBufferPointer { backend.upload($0, shape: shape, dtype: dtype) }
-    }
-
-    /// A weight computed from stored ones at load (a kernel laid out for its
-    /// op). On the CPU it moves to the spill file, so that between stages it
-    /// leaves the process as the checkpoint's mapped weights do: SD 1.5's
-    /// permuted convolution kernels are 1 GB that otherwise stayed resident
-    /// through the VAE decode.
-    public func derived(_ tensor: Tensor) -> Tensor {
+    /// weights do: SD 1.5's permuted convolution kernels are 1 GB that
+    /// otherwise stayed resident through the VAE decode, a merged LoRA the
+    /// whole run, and a benchmark's peak is then what the files would cost.
+    private func spilled(_ tensor: Tensor) -> Tensor {
         guard let cpu = backend as? CPUBackend, let spill = shared.spill,
               let stored = spill.store(byteCount: tensor.byteCount, { cpu.copyBytes(of: tensor, to: $0) })
         else { return tensor }
@@ -267,14 +261,8 @@ public struct Weights: Sendable {
     public func callAsFunction(_ name: String) -> Weights { Weights(source: source, prefix: key(name)) }
     public func callAsFunction(_ index: Int) -> Weights { self(String(index)) }
 
-    public func tensor(_ name: String, shape: [Int], allowReshape: Bool = false) throws -> Tensor {
-        try source.tensor(key(name), shape: shape, allowReshape: allowReshape)
-    }
-
-    /// A tensor that must exist with `shape`, its axes rearranged once at load
-    /// (`Tensor.permuted`) into the layout its op reads.
-    public func tensor(_ name: String, shape: [Int], permutedBy axes: [Int]) throws -> Tensor {
-        source.derived(try tensor(name, shape: shape).permuted(axes))
+    public func tensor(_ name: String, shape: [Int], allowReshape: Bool = false, permutedBy axes: [Int]? = nil) throws -> Tensor {
+        try source.tensor(key(name), shape: shape, allowReshape: allowReshape, permutedBy: axes)
     }
 
     public func contains(_ name: String) -> Bool { source.contains(key(name)) }
