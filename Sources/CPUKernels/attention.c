@@ -88,9 +88,9 @@ static inline void attention(int bf16, const float *q, ptrdiff_t ldq, const floa
         // Sᵀ = scale · K Qᵀ, a tile of MR keys × 32 queries at a time.
         for (ptrdiff_t t = 0; t < keyTiles; t++) {
             const uint32_t *panel = kPack + (size_t)t * MR * dUnits;
-            if (bf16) kernel(dUnits, panel, qPack, scores + t * MR * NR, NR, MR, NR, scale, 0, 1);
+            if (bf16) kernel(dUnits, panel, qPack, scores + t * MR * NR, NR, MR, NR, scale, 0, NULL, 1);
             else kernel_f32(dUnits, (const float *)panel, (const float *)qPack, scores + t * MR * NR, NR, MR, NR,
-                            scale, 0, 1);
+                            scale, 0, NULL, 1);
         }
         // Masks, then the maximum over keys of each query (one per lane).
         __m512 max0 = _mm512_set1_ps(-INFINITY), max1 = max0;
@@ -147,8 +147,8 @@ static inline void attention(int bf16, const float *q, ptrdiff_t ldq, const floa
         // Oᵀ = Vᵀ Pᵀ, then O = Oᵀ transposed and divided by the sums.
         for (int t = 0; t < dTiles; t++) {
             const uint32_t *panel = vPack + (size_t)t * MR * keyUnits;
-            if (bf16) kernel((int)keyUnits, panel, pPanel, outputs + t * MR * NR, NR, MR, NR, 1, 0, 1);
-            else kernel_f32((int)keyUnits, (const float *)panel, pPanel, outputs + t * MR * NR, NR, MR, NR, 1, 0, 1);
+            if (bf16) kernel((int)keyUnits, panel, pPanel, outputs + t * MR * NR, NR, MR, NR, 1, 0, NULL, 1);
+            else kernel_f32((int)keyUnits, (const float *)panel, pPanel, outputs + t * MR * NR, NR, MR, NR, 1, 0, NULL, 1);
         }
         float inverse[NR] __attribute__((aligned(64)));
         _mm512_store_ps(inverse, _mm512_div_ps(_mm512_set1_ps(1), sum0));

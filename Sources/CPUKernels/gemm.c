@@ -37,8 +37,8 @@ static void pack_columns_f32_units(const void *source, sdgen_gemm_dtype type, pt
 }
 
 static void tile_f32(int depth, const uint32_t *a, const uint32_t *b, float *c, ptrdiff_t ldc, int rows,
-                     int columns, float alpha, float beta, int first) {
-    kernel_f32(depth, (const float *)a, (const float *)b, c, ldc, rows, columns, alpha, beta, first);
+                     int columns, float alpha, float beta, const float *bias, int first) {
+    kernel_f32(depth, (const float *)a, (const float *)b, c, ldc, rows, columns, alpha, beta, bias, first);
 }
 
 static const struct gemm_kernel bf16Kernel = {MR, NR, 2, pack_rows, pack_columns, kernel};
@@ -46,16 +46,16 @@ static const struct gemm_kernel f32Kernel = {MR, NR, 1, pack_rows_f32_units, pac
 
 void sdgen_bf16_gemm(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
                      const float *a, ptrdiff_t lda, const void *b, sdgen_gemm_dtype bType, ptrdiff_t ldb,
-                     float beta, float *c, ptrdiff_t ldc) {
+                     float beta, const float *bias, float *c, ptrdiff_t ldc) {
     blocked_gemm(&bf16Kernel, &packedA, &packedACapacity, &packedB, &packedBCapacity,
-                 transA, transB, m, n, k, alpha, a, lda, b, bType, ldb, beta, c, ldc);
+                 transA, transB, m, n, k, alpha, a, lda, b, bType, ldb, beta, bias, c, ldc);
 }
 
 void sdgen_f32_gemm(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
                     const float *a, ptrdiff_t lda, const void *b, sdgen_gemm_dtype bType, ptrdiff_t ldb,
-                    float beta, float *c, ptrdiff_t ldc) {
+                    float beta, const float *bias, float *c, ptrdiff_t ldc) {
     blocked_gemm(&f32Kernel, &packedA, &packedACapacity, &packedB, &packedBCapacity,
-                 transA, transB, m, n, k, alpha, a, lda, b, bType, ldb, beta, c, ldc);
+                 transA, transB, m, n, k, alpha, a, lda, b, bType, ldb, beta, bias, c, ldc);
 }
 
 #pragma clang attribute pop

@@ -112,7 +112,7 @@ static void pack_columns8(const void *source, sdgen_gemm_dtype type, ptrdiff_t l
 
 /// The 6×16 register tile: C (+)= alpha · A panel · B panel over `depth` k.
 static void tile6x16(int depth, const uint32_t *a32, const uint32_t *b32, float *c, ptrdiff_t ldc, int rows,
-                     int columns, float alpha, float beta, int first) {
+                     int columns, float alpha, float beta, const float *bias, int first) {
     const float *restrict a = (const float *)a32, *restrict b = (const float *)b32;
     __m256 acc[MR2][2];
     for (int i = 0; i < MR2; i++) { acc[i][0] = _mm256_setzero_ps(); acc[i][1] = _mm256_setzero_ps(); }
@@ -136,7 +136,10 @@ static void tile6x16(int depth, const uint32_t *a32, const uint32_t *b32, float 
             if (n <= 0) break;
             __m256 r = _mm256_mul_ps(acc[i][h], va);
             if (!first) r = _mm256_add_ps(r, load8(row + 8 * h, SDGEN_GEMM_F32, n));
-            else if (beta != 0) r = _mm256_fmadd_ps(vb, load8(row + 8 * h, SDGEN_GEMM_F32, n), r);
+            else {
+                if (beta != 0) r = _mm256_fmadd_ps(vb, load8(row + 8 * h, SDGEN_GEMM_F32, n), r);
+                if (bias) r = _mm256_add_ps(r, load8(bias + 8 * h, SDGEN_GEMM_F32, n));
+            }
             store_first(row + 8 * h, r, n);
         }
     }
@@ -146,9 +149,9 @@ static const struct gemm_kernel avx2Kernel = {MR2, NR2, 1, pack_rows8, pack_colu
 
 void sdgen_f32_gemm_avx2(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
                          const float *a, ptrdiff_t lda, const void *b, sdgen_gemm_dtype bType, ptrdiff_t ldb,
-                         float beta, float *c, ptrdiff_t ldc) {
+                         float beta, const float *bias, float *c, ptrdiff_t ldc) {
     blocked_gemm(&avx2Kernel, &packedA, &packedACapacity, &packedB, &packedBCapacity,
-                 transA, transB, m, n, k, alpha, a, lda, b, bType, ldb, beta, c, ldc);
+                 transA, transB, m, n, k, alpha, a, lda, b, bType, ldb, beta, bias, c, ldc);
 }
 
 #pragma clang attribute pop

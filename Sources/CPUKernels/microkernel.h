@@ -160,22 +160,29 @@ static inline void pack_columns(const void *source, sdgen_gemm_dtype type, ptrdi
     }
 }
 
-/// Writes a register tile: C = alpha·acc + beta·C on the first k block
-/// (beta = 0 never reads C), C += alpha·acc after; masked to rows × columns.
+/// Writes a register tile: C = alpha·acc + beta·C + bias on the first k block
+/// (beta = 0 never reads C; bias may be NULL), C += alpha·acc after; masked
+/// to rows × columns.
 static inline void store_tile(__m512 acc[MR][2], float *c, ptrdiff_t ldc, int rows, int columns,
-                              float alpha, float beta, int first) {
+                              float alpha, float beta, const float *bias, int first) {
     const __mmask16 m0 = columns >= 16 ? 0xFFFF : (__mmask16)((1u << columns) - 1);
     const __mmask16 m1 = columns >= 32 ? 0xFFFF : columns <= 16 ? 0 : (__mmask16)((1u << (columns - 16)) - 1);
     const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    const __m512 bias0 = first && bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();
+    const __m512 bias1 = first && bias ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();
     for (int i = 0; i < rows; i++) {
         float *row = c + (size_t)i * ldc;
         __m512 r0 = _mm512_mul_ps(acc[i][0], va), r1 = _mm512_mul_ps(acc[i][1], va);
         if (!first) {
             r0 = _mm512_add_ps(r0, _mm512_maskz_loadu_ps(m0, row));
             r1 = _mm512_add_ps(r1, _mm512_maskz_loadu_ps(m1, row + 16));
-        } else if (beta != 0) {
-            r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, row), r0);
-            r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, row + 16), r1);
+        } else {
+            if (beta != 0) {
+                r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, row), r0);
+                r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, row + 16), r1);
+            }
+            r0 = _mm512_add_ps(r0, bias0);
+            r1 = _mm512_add_ps(r1, bias1);
         }
         _mm512_mask_storeu_ps(row, m0, r0);
         _mm512_mask_storeu_ps(row + 16, m1, r1);
@@ -184,8 +191,9 @@ static inline void store_tile(__m512 acc[MR][2], float *c, ptrdiff_t ldc, int ro
 
 /// The register tile: C[MR×NR] (+)= alpha · A panel · B panel over `pairs` k pairs.
 /// `first`: this is the first k block, so beta applies (beta = 0 never reads C).
-static inline void kernel(int pairs, const uint32_t *restrict a, const uint32_t *restrict b,
-                          float *c, ptrdiff_t ldc, int rows, int columns, float alpha, float beta, int first) {
+static inline void kernel(int pairs, const uint32_t *restrict a, const uint32_t *restrict b, float *c,
+                          ptrdiff_t ldc, int rows, int columns, float alpha, float beta, const float *bias,
+                          int first) {
     __m512 acc[MR][2];
     for (int i = 0; i < MR; i++) { acc[i][0] = _mm512_setzero_ps(); acc[i][1] = _mm512_setzero_ps(); }
     for (int p = 0; p < pairs; p++) {
@@ -199,7 +207,7 @@ static inline void kernel(int pairs, const uint32_t *restrict a, const uint32_t 
         a += MR;
         b += NR;
     }
-    store_tile(acc, c, ldc, rows, columns, alpha, beta, first);
+    store_tile(acc, c, ldc, rows, columns, alpha, beta, bias, first);
 }
 
 // f32 versions for the fused attention's f32 precision: the same panels with
@@ -227,8 +235,9 @@ static inline void pack_columns_f32(const void *source, sdgen_gemm_dtype type, p
 }
 
 /// The f32 register tile: C[MR×NR] (+)= alpha · A panel · B panel over `depth` k.
-static inline void kernel_f32(int depth, const float *restrict a, const float *restrict b,
-                              float *c, ptrdiff_t ldc, int rows, int columns, float alpha, float beta, int first) {
+static inline void kernel_f32(int depth, const float *restrict a, const float *restrict b, float *c,
+                              ptrdiff_t ldc, int rows, int columns, float alpha, float beta, const float *bias,
+                              int first) {
     __m512 acc[MR][2];
     for (int i = 0; i < MR; i++) { acc[i][0] = _mm512_setzero_ps(); acc[i][1] = _mm512_setzero_ps(); }
     for (int p = 0; p < depth; p++) {
@@ -242,7 +251,7 @@ static inline void kernel_f32(int depth, const float *restrict a, const float *r
         a += MR;
         b += NR;
     }
-    store_tile(acc, c, ldc, rows, columns, alpha, beta, first);
+    store_tile(acc, c, ldc, rows, columns, alpha, beta, bias, first);
 }
 
 #pragma clang attribute pop

@@ -73,9 +73,12 @@ enum Microbench {
                 let wrapped = time { _ = x.linear(w) }
                 let half = cpu.convert(w, to: .f16)
                 let bias = cpu.upload(random(n), shape: [n])
-                let fromHalf = time { _ = x.linear(half, bias) }
-                line += String(format: "   %@ %6.1f (f16 weights + bias %6.1f)", kernels.rawValue, flops / wrapped / 1e9,
-                               flops / fromHalf / 1e9)
+                let withBias = time { _ = x.linear(w, bias) }
+                let fromHalf = time { _ = x.linear(half) }
+                let fromHalfWithBias = time { _ = x.linear(half, bias) }
+                line += String(format: "   %@ %6.1f (+ bias %6.1f, f16 weights %6.1f, both %6.1f)", kernels.rawValue,
+                               flops / wrapped / 1e9, flops / withBias / 1e9, flops / fromHalf / 1e9,
+                               flops / fromHalfWithBias / 1e9)
             }
             print(line + " GFLOP/s")
         }

@@ -23,14 +23,15 @@ void sdgen_fix_mmap_threshold(size_t bytes);
 /// the bf16 kernels need.
 int sdgen_bf16_gemm_supported(void);
 
-/// Row-major C = alpha·op(A)·op(B) + beta·C with both operands rounded to
-/// bfloat16 (round to nearest even) and products accumulated in f32, on the
-/// calling thread. Call only where sdgen_bf16_gemm_supported() is true.
-/// beta = 0 never reads C.
+/// Row-major C = alpha·op(A)·op(B) + beta·C + bias with both operands rounded
+/// to bfloat16 (round to nearest even) and products accumulated in f32, on the
+/// calling thread. `bias` is NULL or n floats added to every row of C (as the
+/// result is stored: no extra pass over C). Call only where
+/// sdgen_bf16_gemm_supported() is true. beta = 0 never reads C.
 void sdgen_bf16_gemm(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
                      const float *a, ptrdiff_t lda,
                      const void *b, sdgen_gemm_dtype bType, ptrdiff_t ldb,
-                     float beta, float *c, ptrdiff_t ldc);
+                     float beta, const float *bias, float *c, ptrdiff_t ldc);
 
 /// sdgen_bf16_gemm's f32 twin (FMA, no rounding): the AVX-512 kernel set's
 /// product for every f32 product, B stored f32, f16 or bf16 (widened as it is
@@ -39,7 +40,7 @@ void sdgen_bf16_gemm(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t
 void sdgen_f32_gemm(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
                     const float *a, ptrdiff_t lda,
                     const void *b, sdgen_gemm_dtype bType, ptrdiff_t ldb,
-                    float beta, float *c, ptrdiff_t ldc);
+                    float beta, const float *bias, float *c, ptrdiff_t ldc);
 
 /// Whether this CPU has AVX2, FMA and F16C, which the AVX2 kernel set needs.
 int sdgen_avx2_supported(void);
@@ -50,7 +51,7 @@ int sdgen_avx2_supported(void);
 void sdgen_f32_gemm_avx2(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
                          const float *a, ptrdiff_t lda,
                          const void *b, sdgen_gemm_dtype bType, ptrdiff_t ldb,
-                         float beta, float *c, ptrdiff_t ldc);
+                         float beta, const float *bias, float *c, ptrdiff_t ldc);
 
 /// Scaled dot-product attention of one head for `queries` consecutive query
 /// rows, with bf16 products as sdgen_bf16_gemm's: scores = scale·q·kᵀ from

@@ -23,10 +23,10 @@ extension CPUBackend {
     /// product on operands rounded to bf16.
     func bfloat16GEMM(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                       a: UnsafePointer<Float>, lda: Int, b: UnsafeRawPointer, bType: DType, ldb: Int,
-                      beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+                      beta: Float, bias: UnsafePointer<Float>?, c: UnsafeMutablePointer<Float>, ldc: Int) {
         if hasNativeBFloat16 {
             sdgen_bf16_gemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, bType.gemmType, ldb,
-                            beta, c, ldc)
+                            beta, bias, c, ldc)
             return
         }
         // op(A) is m×k and op(B) k×n; their stored shapes follow the transposes.
@@ -36,7 +36,7 @@ extension CPUBackend {
         let (bCopy, roundedB) = roundedToBFloat16(b, bType, rows: bRows, columns: bColumns, ld: ldb)
         f32GEMM(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
                 a: roundedA, lda: max(aColumns, 1), b: roundedB, bType: .f32, ldb: max(bColumns, 1),
-                beta: beta, c: c, ldc: ldc)
+                beta: beta, bias: bias, c: c, ldc: ldc)
         withExtendedLifetime((aCopy, bCopy)) {}
     }
 

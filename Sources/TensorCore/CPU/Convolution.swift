@@ -24,12 +24,9 @@ extension CPUBackend {
 
             let (out, c) = makeTensor([batch, outH, outW, cout])
             let (patch, pixels) = (g.patch, g.outputPixels)
-            if let bias {
-                broadcastRows(bias.floats, into: c, rows: pixels, columns: cout, ldc: cout)
-            }
             let blockPixels = max(64, min(pixels, Self.convBlockBytes / (patch * 4)))
             let (colTensor, col) = makeTensor([blockPixels, patch])
-            let input = x.floats
+            let input = x.floats, biases = bias?.floats
             var start = 0
             while start < pixels {
                 let rows = min(blockPixels, pixels - start)
@@ -54,7 +51,8 @@ extension CPUBackend {
                 }
                 withGEMMWeightRows(weight, rowLength: patch) { w, dtype, outputs in
                     gemm(transB: true, m: rows, n: outputs.count, k: patch, a: col, lda: patch, b: w, bType: dtype, ldb: patch,
-                          beta: bias == nil ? 0 : 1, c: c + start * cout + outputs.lowerBound, ldc: cout)
+                         bias: biases.map { $0 + outputs.lowerBound }, c: c + start * cout + outputs.lowerBound,
+                         ldc: cout)
                 }
                 start += rows
             }

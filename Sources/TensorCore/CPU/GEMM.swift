@@ -25,26 +25,29 @@ extension CPUBackend {
     ///
     /// B may be f16 or bf16 (a resident weight) only where
     /// `packsStoredWeights`: sdgen's kernels read it as they pack it.
+    /// `bias` (n floats) is added to every row of C: C = alpha·op(A)·op(B) +
+    /// beta·C + bias.
     func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
               a: UnsafePointer<Float>, lda: Int, b: UnsafeRawPointer, bType: DType = .f32, ldb: Int,
-              beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+              beta: Float = 0, bias: UnsafePointer<Float>? = nil, c: UnsafeMutablePointer<Float>, ldc: Int) {
         let workers = min(threads, max(1, m * n * k / Self.parallelGEMMWork))
         guard workers > 1 else {
             gemmOnThisThread(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
-                             b: b, bType: bType, ldb: ldb, beta: beta, c: c, ldc: ldc)
+                             b: b, bType: bType, ldb: ldb, beta: beta, bias: bias, c: c, ldc: ldc)
             return
         }
         if m >= n {
             parallelFor(m, threads: workers) { rows in
                 gemmOnThisThread(transA: transA, transB: transB, m: rows.count, n: n, k: k, alpha: alpha,
                                  a: a + rows.lowerBound * (transA ? 1 : lda), lda: lda, b: b, bType: bType,
-                                 ldb: ldb, beta: beta, c: c + rows.lowerBound * ldc, ldc: ldc)
+                                 ldb: ldb, beta: beta, bias: bias, c: c + rows.lowerBound * ldc, ldc: ldc)
             }
         } else {
             parallelFor(n, threads: workers) { columns in
                 gemmOnThisThread(transA: transA, transB: transB, m: m, n: columns.count, k: k, alpha: alpha,
                                  a: a, lda: lda, b: b + columns.lowerBound * (transB ? ldb : 1) * bType.byteSize,
-                                 bType: bType, ldb: ldb, beta: beta, c: c + columns.lowerBound, ldc: ldc)
+                                 bType: bType, ldb: ldb, beta: beta, bias: bias.map { $0 + columns.lowerBound },
+                                 c: c + columns.lowerBound, ldc: ldc)
             }
         }
     }
@@ -55,14 +58,15 @@ extension CPUBackend {
     @inline(__always)
     func gemmOnThisThread(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
                           a: UnsafePointer<Float>, lda: Int, b: UnsafeRawPointer, bType: DType = .f32, ldb: Int,
-                          beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+                          beta: Float = 0, bias: UnsafePointer<Float>? = nil, c: UnsafeMutablePointer<Float>,
+                          ldc: Int) {
         switch precision {
         case .f32:
             f32GEMM(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
-                    b: b, bType: bType, ldb: ldb, beta: beta, c: c, ldc: ldc)
+                    b: b, bType: bType, ldb: ldb, beta: beta, bias: bias, c: c, ldc: ldc)
         case .bf16:
             bfloat16GEMM(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
-                         b: b, bType: bType, ldb: ldb, beta: beta, c: c, ldc: ldc)
+                         b: b, bType: bType, ldb: ldb, beta: beta, bias: bias, c: c, ldc: ldc)
         }
     }
 
@@ -71,16 +75,17 @@ extension CPUBackend {
     @inline(__always)
     func f32GEMM(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
                  a: UnsafePointer<Float>, lda: Int, b: UnsafeRawPointer, bType: DType = .f32, ldb: Int,
-                 beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+                 beta: Float = 0, bias: UnsafePointer<Float>? = nil, c: UnsafeMutablePointer<Float>, ldc: Int) {
         switch kernels {
         case .avx512, .avx512BF16:
             sdgen_f32_gemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, bType.gemmType, ldb,
-                           beta, c, ldc)
+                           beta, bias, c, ldc)
         case .avx2:
             sdgen_f32_gemm_avx2(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, bType.gemmType, ldb,
-                                beta, c, ldc)
+                                beta, bias, c, ldc)
         case .generic:
             precondition(bType == .f32, "OpenBLAS products take f32 operands; \(bType) must be widened first")
+            let beta = foldBias(bias, beta: beta, into: c, rows: m, columns: n, ldc: ldc)
             sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                   b: b.assumingMemoryBound(to: Float.self), ldb: ldb, beta: beta, c: c, ldc: ldc)
         }
@@ -110,11 +115,21 @@ extension CPUBackend {
     }
 }
 
-/// Fills each of `rows` rows of C (stride ldc) with `bias`, so a following
-/// GEMM with beta = 1 adds the bias without another pass over the output.
-func broadcastRows(_ bias: UnsafePointer<Float>, into c: UnsafeMutablePointer<Float>,
-                   rows: Int, columns: Int, ldc: Int) {
-    for r in 0..<rows { (c + r * ldc).update(from: bias, count: columns) }
+/// For products that cannot add a bias as they store (OpenBLAS, the emulated
+/// bf16 product): C = beta·C + bias beforehand, and the beta the product then
+/// takes (1 where a bias was folded in, else `beta` unchanged).
+func foldBias(_ bias: UnsafePointer<Float>?, beta: Float, into c: UnsafeMutablePointer<Float>,
+              rows: Int, columns: Int, ldc: Int) -> Float {
+    guard let bias else { return beta }
+    for r in 0..<rows {
+        let row = c + r * ldc
+        if beta == 0 {
+            row.update(from: bias, count: columns)
+        } else {
+            for j in 0..<columns { row[j] = beta * row[j] + bias[j] }
+        }
+    }
+    return 1
 }
 
 extension CPUBackend {
@@ -124,15 +139,12 @@ extension CPUBackend {
                          "linear: input \(x.shape) does not match weight \(weight.shape)")
             let k = weight.shape[1], n = weight.shape[0], rows = x.count / max(k, 1)
             let (out, c) = makeTensor(Array(x.shape.dropLast()) + [n])
-            if let bias {
-                precondition(bias.count == n, "linear: bias \(bias.shape) for \(n) outputs")
-                broadcastRows(bias.floats, into: c, rows: rows, columns: n, ldc: n)
-            }
+            if let bias { precondition(bias.count == n, "linear: bias \(bias.shape) for \(n) outputs") }
             if rows > 0 {
-                let a = x.floats
+                let a = x.floats, biases = bias?.floats
                 withGEMMWeightRows(weight, rowLength: k) { w, dtype, outputs in
                     gemm(transB: true, m: rows, n: outputs.count, k: k, a: a, lda: k, b: w, bType: dtype, ldb: k,
-                          beta: bias == nil ? 0 : 1, c: c + outputs.lowerBound, ldc: n)
+                         bias: biases.map { $0 + outputs.lowerBound }, c: c + outputs.lowerBound, ldc: n)
                 }
             }
             return out
