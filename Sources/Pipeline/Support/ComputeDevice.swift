@@ -63,7 +63,7 @@ public struct BackendSettings: Sendable, Equatable {
             return ["bf16 products are emulated under CPU kernel set \(cpu.kernels) (no AVX-512 BF16): "
                     + "bf16 results, slower than f32"]
         }
-        let core = CPUPeak.measure(kernels: cpu.kernels, threads: 1, seconds: 0.02)
+        let core = CPUPeak.oneCore(cpu.kernels)
         guard !core.bf16Pays, let bf16 = core.bf16 else { return [] }
         return ["bf16 brings no speed on this CPU: VDPBF16PS peaks at \(CPUPeak.format(bf16)) per core, "
                 + "f32 FMA at \(CPUPeak.format(core.f32)); f32 is as fast and exact"]

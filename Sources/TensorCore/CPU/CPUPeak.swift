@@ -20,6 +20,19 @@ public struct CPUPeak: Sendable {
     /// AMX issue VDPBF16PS on one port, FMA on two: 1×).
     public var bf16Pays: Bool { bf16.map { $0 >= Self.bf16Advantage * f32 } ?? false }
 
+    /// One core's peaks for `kernels`, measured once per process (~0.1 s):
+    /// what decisions that depend on the bf16/f32 ratio read.
+    public static func oneCore(_ kernels: CPUKernelSet) -> CPUPeak {
+        oneCoreCache.withLock { cache in
+            if let known = cache[kernels] { return known }
+            let measured = measure(kernels: kernels, threads: 1, seconds: 0.02)
+            cache[kernels] = measured
+            return measured
+        }
+    }
+
+    private static let oneCoreCache = Locked<[CPUKernelSet: CPUPeak]>([:])
+
     /// Measures for `kernels` on `threads` workers, each loop calibrated to
     /// run about `seconds`.
     public static func measure(kernels: CPUKernelSet, threads: Int, seconds: Double = 0.05) -> CPUPeak {

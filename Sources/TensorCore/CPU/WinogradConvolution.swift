@@ -19,17 +19,33 @@ extension CPUBackend {
     /// Transformed input of all tiles, when kernels come in several chunks.
     static let winogradChunkedBlockBytes = 16 << 20
 
-    /// Whether this convolution goes through Winograd. Automatically only when
-    /// there are enough tiles to amortise the per-call kernel transform
-    /// (36·Cin·Cout values): measured, 16×16×1280 at batch 2 (32 tiles) is
-    /// 1.3× faster than direct, 8×8×1280 (8 tiles) 2.4× slower.
+    /// Tiles a convolution needs before Winograd beats im2col + GEMM in f32:
+    /// with fewer, the per-call kernel transform (36·Cin·Cout values) and
+    /// products of a few dozen rows cost more than the 4× fewer multiply-adds
+    /// save. Measured on Zen 5 with sdgen's GEMM (2026-12-05): 16×16×1280 at
+    /// batch 2 (32 tiles) direct 39 ms against Winograd's 50; 32×32×640 (128
+    /// tiles) Winograd 24 ms against 34. (With OpenBLAS's GEMM, 32 tiles
+    /// favoured Winograd 1.3×.)
+    static let winogradMinimumTiles = 64
+    /// The same where direct products run in bf16 at about twice the f32 rate
+    /// (`bf16Pays`) while Winograd's stay f32: then only large images repay
+    /// it. Measured on Zen 5: 64×64×512 at batch 1 (256 tiles) direct 23 ms
+    /// against 27; 64×64×320 at batch 2 (512 tiles) even; 128×128×512 (1024
+    /// tiles) Winograd 89 ms against 100.
+    static let winogradMinimumTilesAgainstBFloat16 = 1024
+
+    /// Whether this convolution goes through Winograd: automatically where it
+    /// has enough tiles to beat direct products in this backend's precision.
     public func usesWinograd(_ g: ConvolutionGeometry) -> Bool {
         guard g.kernel == 3, g.stride == 1,
               g.inputChannels % vectorWidth == 0, g.outputChannels % vectorWidth == 0 else { return false }
         switch convolutionAlgorithm {
         case .direct: return false
         case .winograd: return true
-        case .automatic: return WinogradTiling(g).tiles >= 16
+        case .automatic:
+            let fasterProducts = precision == .bf16 && hasNativeBFloat16 && CPUPeak.oneCore(kernels).bf16Pays
+            return WinogradTiling(g).tiles
+                >= (fasterProducts ? Self.winogradMinimumTilesAgainstBFloat16 : Self.winogradMinimumTiles)
         }
     }
 
