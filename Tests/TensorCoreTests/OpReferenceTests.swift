@@ -66,10 +66,13 @@ final class OpReferenceTests: XCTestCase {
             let weight = b.convert(try f.tensor("weight", on: b), to: .f16)
             return try f.tensor("x", on: b).linear(weight, try f.tensor("bias", on: b))
         }
-        try check("conv2d_f16_weight", on: backends) { f, b in
-            let weight = b.convert(try f.tensor("weight", on: b).permuted([0, 2, 3, 1]), to: .f16)
-            return try f.imageNHWC("x", on: b).conv2d(weight, try f.tensor("bias", on: b), padding: Self.padding(f))
-                .permuted([0, 3, 1, 2])
+        // The second has 3 outputs: the narrow path's own widening.
+        for name in ["conv2d_f16_weight", "conv2d_3x3_rgb_out"] {
+            try check(name, on: backends) { f, b in
+                let weight = b.convert(try f.tensor("weight", on: b).permuted([0, 2, 3, 1]), to: .f16)
+                return try f.imageNHWC("x", on: b).conv2d(weight, try f.tensor("bias", on: b), padding: Self.padding(f))
+                    .permuted([0, 3, 1, 2])
+            }
         }
     }
 
@@ -86,7 +89,8 @@ final class OpReferenceTests: XCTestCase {
     }
 
     static let convolutionFixtures = ["conv2d_3x3", "conv2d_3x3_s2", "conv2d_3x3_s2_p0", "conv2d_1x1",
-                                      "conv2d_3x3_wide", "conv2d_3x3_winograd", "conv2d_3x3_winograd_deep"]
+                                      "conv2d_3x3_wide", "conv2d_3x3_winograd", "conv2d_3x3_winograd_deep",
+                                      "conv2d_3x3_rgb_out", "conv2d_3x3_narrow_s2"]
                                       + winogradEdgeFixtures
     /// Geometries a Winograd tiling must get right at its edges (every one
     /// eligible for Winograd: stride 1, channels in whole vectors).

@@ -442,6 +442,21 @@ def make_op_fixtures(root: Path) -> None:
 
 # --------------------------------------------------------------------------
 # Registry / entry point
+def make_narrow_conv_fixtures(root: Path) -> None:
+    """Convolutions with a few output channels (sdgen computes them as dot products
+    along the input channels, without im2col): a VAE decoder's RGB output with
+    f16-representable weights and input channels past whole vectors, and a
+    strided 8-channel one as a VAE encoder's moments."""
+    out_dir = root / "ops"
+    torch.manual_seed(1200)
+    x = torch.randn(2, 20, 11, 9)
+    w = (torch.randn(3, 20, 3, 3) / math.sqrt(20 * 9)).half().float()
+    b = torch.randn(3) * 0.1
+    write_fixture(out_dir, "conv2d_3x3_rgb_out", {"x": x, "weight": w, "bias": b,
+                                                 "out": F.conv2d(x, w, b, padding=1)}, {"stride": 1, "padding": 1})
+    _conv(out_dir, "conv2d_3x3_narrow_s2", 1201, (1, 32, 9, 8), (8, 32, 3, 3), stride=2, padding=1)
+
+
 # --------------------------------------------------------------------------
 
 from fixtures_models import make_model_fixtures, make_pipeline_fixtures  # noqa: E402
@@ -452,6 +467,7 @@ GROUPS: Dict[str, Callable[[Path], None]] = {
     "schedulers": make_scheduler_fixtures,
     "rng": make_rng_fixtures,
     "ops": make_op_fixtures,
+    "narrow_conv": make_narrow_conv_fixtures,
     "bf16": lambda root: make_bf16_fixtures(root, write_fixture),
     "models": make_model_fixtures,
     "pipeline": make_pipeline_fixtures,

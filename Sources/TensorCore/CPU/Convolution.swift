@@ -21,6 +21,9 @@ extension CPUBackend {
             if usesWinograd(g) {
                 return winogradConvolution(x, weight: weight, bias: bias, geometry: g)
             }
+            if isNarrowConvolution(g) {
+                return narrowConvolution(x, weight: weight, bias: bias, geometry: g)
+            }
 
             let (out, c) = makeTensor([batch, outH, outW, cout])
             let (patch, pixels) = (g.patch, g.outputPixels)
