@@ -117,11 +117,15 @@ def _canonicalize_metadata_order(path: Path) -> None:
         f.write(new_raw)
 
 
-def _conv(out_dir: Path, name: str, seed: int, x_shape, w_shape, stride: int, padding) -> None:
-    """padding: an int for all sides, or (top, left, bottom, right), applied with F.pad."""
+def _conv(out_dir: Path, name: str, seed: int, x_shape, w_shape, stride: int, padding,
+          half_weights: bool = False) -> None:
+    """padding: an int for all sides, or (top, left, bottom, right), applied with F.pad;
+    half_weights: f16-representable weights, as SD's fp16 files hold."""
     torch.manual_seed(seed)
     x = torch.randn(*x_shape)
     weight = torch.randn(*w_shape) * (1.0 / math.sqrt(w_shape[1] * w_shape[2] * w_shape[3]))
+    if half_weights:
+        weight = weight.half().float()
     bias = torch.randn(w_shape[0]) * 0.1
     if isinstance(padding, int):
         out = F.conv2d(x, weight, bias, stride=stride, padding=padding)
@@ -448,12 +452,7 @@ def make_narrow_conv_fixtures(root: Path) -> None:
     f16-representable weights and input channels past whole vectors, and a
     strided 8-channel one as a VAE encoder's moments."""
     out_dir = root / "ops"
-    torch.manual_seed(1200)
-    x = torch.randn(2, 20, 11, 9)
-    w = (torch.randn(3, 20, 3, 3) / math.sqrt(20 * 9)).half().float()
-    b = torch.randn(3) * 0.1
-    write_fixture(out_dir, "conv2d_3x3_rgb_out", {"x": x, "weight": w, "bias": b,
-                                                 "out": F.conv2d(x, w, b, padding=1)}, {"stride": 1, "padding": 1})
+    _conv(out_dir, "conv2d_3x3_rgb_out", 1200, (2, 20, 11, 9), (3, 20, 3, 3), stride=1, padding=1, half_weights=True)
     _conv(out_dir, "conv2d_3x3_narrow_s2", 1201, (1, 32, 9, 8), (8, 32, 3, 3), stride=2, padding=1)
 
 
