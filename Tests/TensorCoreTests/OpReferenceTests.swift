@@ -196,8 +196,13 @@ final class OpReferenceTests: XCTestCase {
     // MARK: Normalisation
 
     func testGroupNorm() throws {
-        for name in ["group_norm", "group_norm_silu"] {
-            try check(name) { f, b in
+        // group_norm_offset: mean 100, spread 0.5 — one-pass E[x²] − E[x]² would lose it all
+        // (errors of order 1). The CPU centers before scaling and is within 5e-7 of the float64
+        // reference; the Vulkan shader applies x·scale + (β − mean·scale), whose two ≈ 200·scale
+        // terms cancel to 1.3e-5 of it, hence the looser bound for this fixture.
+        for (name, atol) in [("group_norm", self.atol), ("group_norm_silu", self.atol),
+                             ("group_norm_offset", Float(3e-5))] {
+            try check(name, atol: atol) { f, b in
                 try f.imageNHWC("x", on: b)
                     .groupNorm(groups: f.int("groups")!, weight: try f.tensor("weight", on: b),
                                bias: try f.tensor("bias", on: b), eps: f.float("eps")!, silu: f.bool("silu"))

@@ -456,6 +456,22 @@ def make_narrow_conv_fixtures(root: Path) -> None:
     _conv(out_dir, "conv2d_3x3_narrow_s2", 1201, (1, 32, 9, 8), (8, 32, 3, 3), stride=2, padding=1)
 
 
+def make_norm_offset_fixtures(root: Path) -> None:
+    """GroupNorm of activations whose mean (100) dwarfs their spread (0.5), where
+    E[x²] − E[x]² in f32 loses every digit: the reference is computed in float64
+    (PyTorch's f32 kernel is itself a few 1e-5 off here), then rounded to f32.
+    Per-channel offsets make the group's spread partly between channels."""
+    out_dir = root / "ops"
+    torch.manual_seed(1300)
+    x = torch.randn(2, 64, 9, 7) * 0.5 + 100.0 + torch.randn(1, 64, 1, 1) * 0.1
+    w = torch.randn(64) * 0.5 + 1.0
+    b = torch.randn(64) * 0.1
+    eps = 1e-5
+    out = F.group_norm(x.double(), 8, w.double(), b.double(), eps).float()
+    write_fixture(out_dir, "group_norm_offset", {"x": x, "weight": w, "bias": b, "out": out},
+                  {"groups": 8, "eps": str(eps), "silu": 0})
+
+
 # --------------------------------------------------------------------------
 
 from fixtures_models import make_model_fixtures, make_pipeline_fixtures  # noqa: E402
@@ -467,6 +483,7 @@ GROUPS: Dict[str, Callable[[Path], None]] = {
     "rng": make_rng_fixtures,
     "ops": make_op_fixtures,
     "narrow_conv": make_narrow_conv_fixtures,
+    "norm_offset": make_norm_offset_fixtures,
     "bf16": lambda root: make_bf16_fixtures(root, write_fixture),
     "models": make_model_fixtures,
     "pipeline": make_pipeline_fixtures,

@@ -1,8 +1,12 @@
 import Foundation
 
-/// GroupNorm and LayerNorm. Statistics are two-pass (mean, then squared
-/// deviations) with f64 totals, because activations with a large mean lose
-/// all precision in the one-pass E[x²] − E[x]² form.
+/// GroupNorm and LayerNorm. Statistics never take the E[x²] − E[x]² form,
+/// where activations with a large mean lose all precision: LayerNorm's rows
+/// are two-pass (mean, then squared deviations); GroupNorm, whose activations
+/// are large enough for each pass over them to cost (a VAE's 512² layers:
+/// 134–268 MB), sums deviations from a shift per channel in one pass — the
+/// channel's first value, so the sums stay of the order of the spread — and
+/// combines channels exactly in f64 (Chan et al.'s parallel variance).
 extension CPUBackend {
     public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor, bias: Tensor, eps: Float, silu: Bool) -> Tensor {
         return timed(.norms, "group norm") {
@@ -13,35 +17,36 @@ extension CPUBackend {
             let perGroup = channels / groups
             let (out, y) = makeTensor(x.shape)
             let input = x.floats, gamma = weight.floats, beta = bias.floats
-            let scale = UnsafeMutablePointer<Float>.allocate(capacity: channels * 2)
+            let scale = UnsafeMutablePointer<Float>.allocate(capacity: channels * 3)
             defer { scale.deallocate() }
-            let shift = scale + channels
+            let center = scale + channels, shift = center + channels
 
             for n in 0..<batch {
                 let xs = input + n * rows * channels, ys = y + n * rows * channels
-                let count = Double(rows * perGroup)
-                var groupMean = [Double](repeating: 0, count: groups)
-                let sums = channelTotals(xs, rows: rows, channels: channels, center: nil)
+                let count = Double(rows * perGroup), perChannel = Double(rows)
+                let (sums, squares) = shiftedChannelMoments(xs, rows: rows, channels: channels)
                 for g in 0..<groups {
-                    groupMean[g] = sums[g * perGroup..<(g + 1) * perGroup].reduce(0, +) / count
-                }
-                let centers = (0..<channels).map { Float(groupMean[$0 / perGroup]) }
-                let squares = centers.withUnsafeBufferPointer {
-                    channelTotals(xs, rows: rows, channels: channels, center: $0.baseAddress!)
-                }
-                for g in 0..<groups {
-                    // Deviations were taken from the f32-rounded mean; correct for that residue.
-                    let residue = groupMean[g] - Double(Float(groupMean[g]))
-                    let variance = squares[g * perGroup..<(g + 1) * perGroup].reduce(0, +) / count - residue * residue
+                    let members = g * perGroup..<(g + 1) * perGroup
+                    // Each channel's mean and squared deviations from it, then the
+                    // group's: M2 = Σ M2_c + n·Σ (mean_c − mean)².
+                    let means = members.map { Double(xs[$0]) + sums[$0] / perChannel }
+                    let mean = means.reduce(0, +) / Double(perGroup)
+                    var deviations = 0.0
+                    for (i, c) in members.enumerated() {
+                        let offset = means[i] - mean
+                        deviations += squares[c] - sums[c] * sums[c] / perChannel + perChannel * offset * offset
+                    }
+                    let variance = deviations / count
                     let rstd = 1 / (max(variance, 0) + Double(eps)).squareRoot()
-                    for c in g * perGroup..<(g + 1) * perGroup {
+                    for c in members {
                         scale[c] = Float(rstd * Double(gamma[c]))
-                        shift[c] = Float(Double(beta[c]) - groupMean[g] * rstd * Double(gamma[c]))
+                        center[c] = Float(mean)
+                        shift[c] = Float(Double(beta[c]) + (Double(Float(mean)) - mean) * rstd * Double(gamma[c]))
                     }
                 }
                 parallelFor(rows, threads: threads, minimumPerThread: max(1, 8192 / channels)) { range in
                     for r in range {
-                        scaleShiftRow(xs + r * channels, ys + r * channels, scale, shift, channels, silu: silu)
+                        normalizeRow(xs + r * channels, ys + r * channels, center, scale, shift, channels, silu: silu)
                     }
                 }
             }
@@ -49,41 +54,51 @@ extension CPUBackend {
         }
     }
 
-    /// Per-channel Σx (center == nil) or Σ(x − center)² over `rows` rows of
-    /// `channels` values, accumulated in f32 over short runs and f64 overall.
-    private func channelTotals(_ x: UnsafePointer<Float>, rows: Int, channels: Int,
-                               center: UnsafePointer<Float>?) -> [Double] {
+    /// Per-channel Σd and Σd² of d = x − x₀ (x₀: the channel's value in the
+    /// first row) over `rows` rows of `channels` values, in one pass,
+    /// accumulated in f32 over short runs and f64 overall.
+    private func shiftedChannelMoments(_ x: UnsafePointer<Float>, rows: Int,
+                                       channels: Int) -> (sums: [Double], squares: [Double]) {
         let workers = min(threads, max(1, rows * channels / 16384))
-        var partials = [Double](repeating: 0, count: workers * channels)
+        var partials = [Double](repeating: 0, count: workers * channels * 2)
         partials.withUnsafeMutableBufferPointer { totals in
             let totalsBase = UncheckedBox(totals.baseAddress!)
             parallelFor(workers, threads: workers) { workerRange in
                 for w in workerRange {
-                    let mine = totalsBase.value + w * channels
-                    let run = UnsafeMutablePointer<Float>.allocate(capacity: channels)
-                    defer { run.deallocate() }
+                    let mySums = totalsBase.value + w * channels * 2, mySquares = mySums + channels
+                    let runs = UnsafeMutablePointer<Float>.allocate(capacity: channels * 2)
+                    defer { runs.deallocate() }
+                    let runSums = runs, runSquares = runs + channels
                     let lo = rows * w / workers, hi = rows * (w + 1) / workers
                     var r = lo
                     while r < hi {
                         let end = min(hi, r + 64)
-                        run.update(repeating: 0, count: channels)
+                        runs.update(repeating: 0, count: channels * 2)
                         for row in r..<end {
                             let xr = x + row * channels
-                            if let center {
-                                for c in 0..<channels { let d = xr[c] - center[c]; run[c] += d * d }
-                            } else {
-                                for c in 0..<channels { run[c] += xr[c] }
+                            for c in 0..<channels {
+                                let d = xr[c] - x[c]
+                                runSums[c] += d
+                                runSquares[c] += d * d
                             }
                         }
-                        for c in 0..<channels { mine[c] += Double(run[c]) }
+                        for c in 0..<channels {
+                            mySums[c] += Double(runSums[c])
+                            mySquares[c] += Double(runSquares[c])
+                        }
                         r = end
                     }
                 }
             }
         }
-        var totals = [Double](repeating: 0, count: channels)
-        for w in 0..<workers { for c in 0..<channels { totals[c] += partials[w * channels + c] } }
-        return totals
+        var sums = [Double](repeating: 0, count: channels), squares = sums
+        for w in 0..<workers {
+            for c in 0..<channels {
+                sums[c] += partials[w * channels * 2 + c]
+                squares[c] += partials[w * channels * 2 + channels + c]
+            }
+        }
+        return (sums, squares)
     }
 
     public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float) -> Tensor {
@@ -114,19 +129,22 @@ extension CPUBackend {
     }
 }
 
-/// y = x·scale + shift per channel, optionally followed by SiLU.
+/// y = (x − center)·scale + shift per channel, optionally followed by SiLU.
+/// Centering first keeps the result exact to f32 where the mean dwarfs the
+/// spread (x·scale and mean·scale would both be ≈ 100·scale and cancel).
 @inline(__always)
-func scaleShiftRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                   _ scale: UnsafePointer<Float>, _ shift: UnsafePointer<Float>, _ n: Int, silu: Bool) {
+func normalizeRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ center: UnsafePointer<Float>,
+                  _ scale: UnsafePointer<Float>, _ shift: UnsafePointer<Float>, _ n: Int, silu: Bool) {
     var i = 0
     while i + vectorWidth <= n {
-        var v = loadVector(x + i) * loadVector(scale + i) + loadVector(shift + i)
+        var v = (loadVector(x + i) - loadVector(center + i))
+            * loadVector(scale + i) + loadVector(shift + i)
         if silu { v = v * vectorSigmoid(v) }
         storeVector(v, y + i)
         i += vectorWidth
     }
     while i < n {
-        var v = x[i] * scale[i] + shift[i]
+        var v = (x[i] - center[i]) * scale[i] + shift[i]
         if silu { v = v / (1 + expf(-v)) }
         y[i] = v
         i += 1
