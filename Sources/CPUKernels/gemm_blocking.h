@@ -68,8 +68,8 @@ enum {
 /// Row-major C = alpha·op(A)·op(B) + beta·C + bias (a row vector of n, or
 /// NULL) on the calling thread; B of any stored type is converted as it is
 /// packed. The bias is added as a tile is first stored, not broadcast into C
-/// beforehand: at K = 320 that extra pass over C cost a quarter of the time. `packedA`/`packedB` are the
-/// includer's thread-local panels.
+/// beforehand: at K = 320 that extra pass over C cost a quarter of the time.
+/// `packedA`/`packedB` are the includer's thread-local panels.
 __attribute__((always_inline))
 static inline void blocked_gemm(const struct gemm_kernel *kernel, uint32_t **packedA, size_t *packedACapacity,
                                 uint32_t **packedB, size_t *packedBCapacity,

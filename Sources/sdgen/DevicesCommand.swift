@@ -17,7 +17,7 @@ struct DevicesCommand: ParsableCommand {
         let kernels: CPUKernelSet
         do { kernels = try CPUKernelSet.fromEnvironment() } catch { throw CommandFailure(error.description) }
         let threads = ProcessInfo.processInfo.activeProcessorCount
-        let core = CPUPeak.measure(kernels: kernels, threads: 1, seconds: 0.02)
+        let core = CPUPeak.oneCore(kernels)
         print("CPU: \(CPUKernelSet.processorName), \(threads) thread\(threads == 1 ? "" : "s")")
         print("  kernel set \(kernels) (this CPU runs: \(CPUKernelSet.available.map(\.rawValue).joined(separator: ", ")))"
               + "; f32 products: \(kernels.productKernels)")

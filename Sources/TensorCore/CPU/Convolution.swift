@@ -14,6 +14,8 @@ extension CPUBackend {
             let g = ConvolutionGeometry(input: x.shape, weight: weight.shape, stride: stride, padding: padding)
             let (batch, height, width, cin) = (g.batch, g.height, g.width, g.inputChannels)
             let (cout, kernel, outH, outW) = (g.outputChannels, g.kernel, g.outputHeight, g.outputWidth)
+            // Every path below reads `cout` biases (1×1 goes to `linear`, which checks its own).
+            if let bias { precondition(bias.count == cout, "conv2d: bias \(bias.shape) for \(cout) outputs") }
 
             if g.isPointwise {
                 return linear(x, weight: weight.reshaped([cout, cin]), bias: bias)

@@ -115,9 +115,9 @@ extension CPUBackend {
     }
 }
 
-/// For products that cannot add a bias as they store (OpenBLAS, the emulated
-/// bf16 product): C = beta·C + bias beforehand, and the beta the product then
-/// takes (1 where a bias was folded in, else `beta` unchanged).
+/// For OpenBLAS, which cannot add a bias as it stores a tile: C = beta·C +
+/// bias beforehand, and the beta the product then takes (1 where a bias was
+/// folded in, else `beta` unchanged).
 func foldBias(_ bias: UnsafePointer<Float>?, beta: Float, into c: UnsafeMutablePointer<Float>,
               rows: Int, columns: Int, ldc: Int) -> Float {
     guard let bias else { return beta }

@@ -6,7 +6,9 @@
 /// the im2col copy is as large as for any layer (1.2 GB for the VAE decoder's
 /// last 128 → 3 convolution at 512²): that layer took 90–180 ms on Zen 5,
 /// 10–20 GFLOP/s. Here each pixel reads its window once and the kernel (a few
-/// KB, widened to f32 once per call) stays in L1.
+/// KB, widened to f32 once per call) stays in L1. The sums are f32 whatever
+/// the matmul precision: under bf16 these layers are too small to gain from
+/// rounding, and they write the pixels or latents themselves.
 extension CPUBackend {
     /// Output channels up to which a convolution takes this path.
     static let narrowConvolutionOutputs = 8
@@ -18,7 +20,6 @@ extension CPUBackend {
     }
 
     func narrowConvolution(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvolutionGeometry) -> Tensor {
-        if let bias { precondition(bias.count == g.outputChannels, "conv2d: bias \(bias.shape) for \(g.outputChannels) outputs") }
         let (cin, cout, patch, kernel) = (g.inputChannels, g.outputChannels, g.patch, g.kernel)
         let (height, width, outH, outW) = (g.height, g.width, g.outputHeight, g.outputWidth)
         let (step, top, left) = (g.stride, g.padding.top, g.padding.left)

@@ -25,15 +25,15 @@ extension CPUBackend {
                 let xs = input + n * rows * channels, ys = y + n * rows * channels
                 let count = Double(rows * perGroup), perChannel = Double(rows)
                 let (sums, squares) = shiftedChannelMoments(xs, rows: rows, channels: channels)
+                // Channel c's mean is x₀ + Σd/n; the group's squared deviations
+                // M2 = Σ_c (Σd² − (Σd)²/n) + n·Σ_c (mean_c − mean)².
+                func channelMean(_ c: Int) -> Double { Double(xs[c]) + sums[c] / perChannel }
                 for g in 0..<groups {
                     let members = g * perGroup..<(g + 1) * perGroup
-                    // Each channel's mean and squared deviations from it, then the
-                    // group's: M2 = Σ M2_c + n·Σ (mean_c − mean)².
-                    let means = members.map { Double(xs[$0]) + sums[$0] / perChannel }
-                    let mean = means.reduce(0, +) / Double(perGroup)
+                    let mean = members.reduce(0) { $0 + channelMean($1) } / Double(perGroup)
                     var deviations = 0.0
-                    for (i, c) in members.enumerated() {
-                        let offset = means[i] - mean
+                    for c in members {
+                        let offset = channelMean(c) - mean
                         deviations += squares[c] - sums[c] * sums[c] / perChannel + perChannel * offset * offset
                     }
                     let variance = deviations / count

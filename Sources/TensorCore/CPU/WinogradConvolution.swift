@@ -52,7 +52,6 @@ extension CPUBackend {
     func winogradConvolution(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvolutionGeometry) -> Tensor {
         let tiling = WinogradTiling(g)
         let (cin, cout, points) = (g.inputChannels, g.outputChannels, Winograd.points)
-        if let bias { precondition(bias.count == cout, "conv2d: bias \(bias.shape) for \(cout) outputs") }
         let perChannel = points * 4
         let fitting = tuning.winogradKernelChunkBytes / (perChannel * cin) / vectorWidth * vectorWidth
         let chunk = min(cout, max(vectorWidth, fitting))
