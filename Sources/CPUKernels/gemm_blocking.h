@@ -58,7 +58,7 @@ struct gemm_kernel {
 };
 
 enum {
-    GEMM_KC = 1024,                 // k per block (even); larger K is blocked
+    GEMM_KC_UNITS = 1024,           // packed k units per block (a unit: one f32 k or a bf16 pair)
     GEMM_L2_BYTES = 768 << 10,      // packed A block + one B micro-panel, kept in L2
     GEMM_MC_MAX = 96,
     GEMM_NC_MAX = 3072,
@@ -87,7 +87,7 @@ static inline void blocked_gemm(const struct gemm_kernel *kernel, uint32_t **pac
     const size_t bSize = bType == SDGEN_GEMM_F32 ? 4 : 2;
     const char *bBytes = b;
     // K in equal even blocks; then as many rows and columns as the caches hold.
-    const ptrdiff_t kBlocks = (k + GEMM_KC - 1) / GEMM_KC;
+    const ptrdiff_t kBlocks = (k + GEMM_KC_UNITS * unit - 1) / (GEMM_KC_UNITS * unit);
     const int KB = (int)(((k + kBlocks - 1) / kBlocks + 1) & ~(ptrdiff_t)1);
     const int blockUnits = KB / unit;
     int MC = (int)(GEMM_L2_BYTES / (4 * blockUnits)) - NR;

@@ -54,6 +54,8 @@ enum Microbench {
                       (128, 768, 768), (128, 3072, 768), (512, 768, 3072), (128, 1280, 11520),
                       // SDXL's transformer products at 512² (2 × 16² and 2 × 32² tokens) and 1024².
                       (512, 10240, 1280), (512, 1280, 1280), (512, 1280, 5120), (2048, 5120, 640), (2048, 1280, 1280)]
+        // avx512-bf16 differs from avx512 only in its bf16 products.
+        let sets = CPUKernelSet.available.filter { ($0 == .avx512BF16) == (backend.precision == .bf16) }
         for (m, n, k) in shapes where m >= only {
             let flops = 2.0 * Double(m * n * k)
             let a = random(m * k), b = random(n * k)
@@ -67,7 +69,7 @@ enum Microbench {
             }
             openblas_set_num_threads(1)
             var line = String(format: "sgemm %5d×%4d×%5d  OpenBLAS direct %6.1f", m, n, k, flops / direct / 1e9)
-            for kernels in CPUKernelSet.available where kernels != .avx512BF16 {
+            for kernels in sets {
                 let cpu = CPUBackend(threads: backend.threads, precision: backend.precision, kernels: kernels)
                 let x = cpu.upload(a, shape: [m, k]), w = cpu.upload(b, shape: [n, k])
                 let wrapped = time { _ = x.linear(w) }

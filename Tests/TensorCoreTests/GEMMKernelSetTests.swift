@@ -31,6 +31,28 @@ final class GEMMKernelSetTests: XCTestCase {
         }
     }
 
+    /// `--precision bf16` on the same ragged shapes, K blocks included (the
+    /// bf16 kernel blocks K by pairs, so past 2048 rather than 1024): against
+    /// both operands rounded to bfloat16 and multiplied in float64, the
+    /// product the bf16 kernel and its emulation define.
+    func testRaggedShapesInBFloat16() throws {
+        let sizes = [(1, 1, 1), (13, 33, 65), (3, 70, 1030), (25, 40, 2049), (7, 40, 2050), (2, 20, 8200)]
+        for backend in TestBackends.cpuBFloat16 {
+            for (m, n, k) in sizes {
+                for (transposeA, transposeB) in [(false, false), (true, false), (false, true), (true, true)] {
+                    check(backend, m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB,
+                          operand: Self.roundedToBFloat16)
+                }
+            }
+        }
+    }
+
+    /// Round to nearest even at 8 significant bits (finite values only).
+    static func roundedToBFloat16(_ x: Float) -> Float {
+        let bits = x.bitPattern
+        return Float(bitPattern: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) & 0xFFFF_0000)
+    }
+
     /// The model's weight products: x·Wᵀ + bias with W kept f16 or bf16 (so
     /// exactly representable), through `linear` on every kernel set.
     func testStoredHalfWeightsOnEveryKernelSet() throws {
@@ -79,8 +101,10 @@ final class GEMMKernelSetTests: XCTestCase {
         }
     }
 
+    /// `operand`: what the product must make of each input value (itself in
+    /// f32; its bf16 rounding in bf16 precision).
     private func check(_ backend: CPUBackend, m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool,
-                       file: StaticString = #filePath, line: UInt = #line) {
+                       operand: (Float) -> Float = { $0 }, file: StaticString = #filePath, line: UInt = #line) {
         let a = Self.values(m * k, seed: UInt64(m * 7 + k)), b = Self.values(k * n, seed: UInt64(n * 13 + k))
         let alpha: Float = 0.75
         let left = backend.upload(a, shape: [1] + (transposeA ? [k, m] : [m, k]))
@@ -92,7 +116,7 @@ final class GEMMKernelSetTests: XCTestCase {
                 var sum = 0.0
                 for p in 0..<k {
                     let x = transposeA ? a[p * m + i] : a[i * k + p], y = transposeB ? b[j * k + p] : b[p * n + j]
-                    sum += Double(x) * Double(y)
+                    sum += Double(operand(x)) * Double(operand(y))
                 }
                 expected[i * n + j] = Float(Double(alpha) * sum)
             }

@@ -23,7 +23,12 @@ public struct FeedForward: Sendable {
         let width = x.dim(-1), rows = x.count / max(width, 1)
         let hiddenRowBytes = up.outputFeatures * MemoryLayout<Float>.size
         guard let budget = x.backend.rowBlockBytes, rows * hiddenRowBytes > budget else { return block(x) }
-        let blockRows = max(budget / hiddenRowBytes, 64)
+        // Equal blocks under the budget: filling each to the budget left a
+        // remainder of a few rows (8192 = 5 × 1638 + 2) whose products still
+        // stream every weight.
+        let mostRows = max(budget / hiddenRowBytes, 64)
+        let blockCount = (rows + mostRows - 1) / mostRows
+        let blockRows = (rows + blockCount - 1) / blockCount
         let flat = x.reshaped([rows, width])
         let blocks = stride(from: 0, to: rows, by: blockRows).map { start in
             block(flat.slice(rows: start..<min(start + blockRows, rows)))
