@@ -223,6 +223,37 @@ final class OpReferenceTests: XCTestCase {
         }
     }
 
+    /// Rows as wide as the models' (BERT 768, SDXL 2048; here 1000: several
+    /// of the CPU's 256-value runs and a ragged tail) at mean 100, against
+    /// the definition in float64 — the fixtures above are 37 and 48 wide.
+    func testLayerNormWideRowsAgainstFloat64() throws {
+        let (rows, width) = (3, 1000)
+        var state: UInt64 = 7
+        func next() -> Float {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(state >> 40) / Float(1 << 24) - 0.5
+        }
+        let x = (0..<rows * width).map { _ in 100 + next() }
+        let gamma = (0..<width).map { _ in 1 + next() }, beta = (0..<width).map { _ in next() }
+        var expected = [Float]()
+        for r in 0..<rows {
+            let row = x[r * width..<(r + 1) * width].map(Double.init)
+            let mean = row.reduce(0, +) / Double(width)
+            let variance = row.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(width)
+            for (i, v) in row.enumerated() {
+                expected.append(Float((v - mean) / (variance + 1e-5).squareRoot() * Double(gamma[i]) + Double(beta[i])))
+            }
+        }
+        for backend in TestBackends.ops {
+            let result = backend.upload(x, shape: [rows, width])
+                .layerNorm(weight: backend.upload(gamma, shape: [width]), bias: backend.upload(beta, shape: [width]),
+                           eps: 1e-5).toArray()
+            // The CPU centres on the f64 mean (1 ulp here); Vulkan's shader on
+            // the f32 mean, which at mean 100 may be 1.3e-5 off after scaling.
+            assertClose(result, expected, atol: backend is CPUBackend ? 1e-6 : 2e-5, rtol: 0, "layer norm 3×1000 at mean 100 on \(backend.name)")
+        }
+    }
+
     func testSoftmax() throws {
         try check("softmax") { f, b in try f.tensor("x", on: b).softmax() }
     }

@@ -111,22 +111,53 @@ extension CPUBackend {
             parallelFor(rows, threads: threads, minimumPerThread: max(1, 8192 / max(width, 1))) { range in
                 for r in range {
                     let xr = input + r * width, yr = y + r * width
-                    var sum: Double = 0
-                    for i in 0..<width { sum += Double(xr[i]) }
-                    let mean = sum / Double(width)
+                    // Mean from deviations from the row's first value (so the
+                    // sums stay of the order of the spread), then the squared
+                    // deviations from the f32 mean, corrected by its residue.
+                    let first = xr[0]
+                    let mean = Double(first) + laneSums(xr, width) { $0 - first } / Double(width)
                     let m = Float(mean)
-                    var squares: Double = 0
-                    for i in 0..<width { let d = Double(xr[i] - m); squares += d * d }
+                    let squares = laneSums(xr, width) { let d = $0 - m; return d * d }
                     let residue = mean - Double(m)
                     let variance = squares / Double(width) - residue * residue
                     let rstd = Float(1 / (max(variance, 0) + Double(eps)).squareRoot())
-                    let shiftMean = Float(mean)
-                    for i in 0..<width { yr[i] = (xr[i] - shiftMean) * rstd * gamma[i] + beta[i] }
+                    // x − m is exact where x is near m; taking the residue off
+                    // it too centres on the f64 mean (at mean 100, m alone is
+                    // up to half an ulp of 100 off: 1.3e-5 after scaling).
+                    let r = Float(residue)
+                    var i = 0
+                    while i + vectorWidth <= width {
+                        let v = (loadVector(xr + i) - m - r) * rstd * loadVector(gamma + i) + loadVector(beta + i)
+                        storeVector(v, yr + i)
+                        i += vectorWidth
+                    }
+                    while i < width { yr[i] = (xr[i] - m - r) * rstd * gamma[i] + beta[i]; i += 1 }
                 }
             }
             return out
         }
     }
+}
+
+/// Σ f(x[i]) over a row: f32 lanes over runs of 32 vectors (two
+/// accumulators, so the adds overlap), the runs summed in f64. A LayerNorm
+/// row was a scalar f64 chain before, one add per 4 cycles: 110 µs per
+/// BERT-base layer norm at 128 tokens on Zen 5.
+@inline(__always)
+func laneSums(_ x: UnsafePointer<Float>, _ n: Int, _ f: (FloatVector) -> FloatVector) -> Double {
+    var total = 0.0, i = 0
+    while i + 2 * vectorWidth <= n {
+        let end = min(n, i + 32 * vectorWidth)
+        var a = FloatVector(), b = FloatVector()
+        while i + 2 * vectorWidth <= end {
+            a += f(loadVector(x + i))
+            b += f(loadVector(x + i + vectorWidth))
+            i += 2 * vectorWidth
+        }
+        total += Double((a + b).sum())
+    }
+    while i < n { total += Double(f(FloatVector(repeating: x[i]))[0]); i += 1 }
+    return total
 }
 
 /// y = (x − center)·scale + shift per channel, optionally followed by SiLU.
