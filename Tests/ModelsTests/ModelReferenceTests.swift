@@ -170,6 +170,26 @@ final class ModelReferenceTests: XCTestCase {
         }
     }
 
+    /// unet4's weights on a 10×13 latent (an 80×104 image): no side a
+    /// multiple of the UNet's factor 8, so the upsamplers resize to each
+    /// skip's size (2→3→5 rows, 4→7→13 columns), as diffusers does.
+    func testUNetOnSidesNotMultiplesOfItsFactor() throws {
+        let folder = FixturePaths.url("unet4")
+        let io = try Fixture("unet_ragged/io.safetensors")
+        for backend in backends {
+            let tolerance = tolerance(on: backend)
+            let configuration = try UNetConfiguration.load(folder.appendingPathComponent("config.json"))
+            let file = try SafeTensorsFile(url: folder.appendingPathComponent("diffusion_pytorch_model.safetensors"))
+            let unet = try UNet2DConditionModel(configuration: configuration,
+                                                weights: WeightSource(files: [file], backend: backend).root)
+            let out = unet(try io.imageNHWC("sample", on: backend), timestep: try io.floats("timestep")[0],
+                           context: try io.tensor("encoder_hidden_states", on: backend)).permuted([0, 3, 1, 2])
+            XCTAssertEqual(out.shape, [1, 4, 10, 13])
+            assertClose(out.toArray(), try io.floats("out"), atol: tolerance.atol, rtol: tolerance.rtol,
+                        "UNet at a 10×13 latent on \(backend.name)")
+        }
+    }
+
     /// A BertForPreTraining checkpoint (`bert.` prefix, `cls.*` heads) with a
     /// padded row and token types.
     func testBertWithPaddingAndTokenTypes() throws {

@@ -909,6 +909,27 @@ def _unet4(root: Path) -> None:
            {"timestep": "500", "weights_dtype": "float16"})
 
 
+@torch.no_grad()
+def make_unet_ragged_fixtures(root: Path) -> None:
+    """unet4's weights (read back from its folder) on a 10×13 latent: neither side a multiple of the UNet's
+    overall factor 8, so diffusers forwards each skip's size to the upsamplers (F.interpolate(size=...),
+    nearest) instead of doubling — 2→3 and 3→5 rows, 4→7 and 7→13 columns."""
+    from diffusers import UNet2DConditionModel
+    out_dir = root / "unet_ragged"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with _OneThread():
+        unet = UNet2DConditionModel.from_pretrained(str(root / "unet4"), torch_dtype=torch.float32).eval()
+        g = torch.Generator().manual_seed(2202)
+        sample = torch.randn(1, 4, 10, 13, generator=g)
+        t = torch.tensor([700.0])
+        ctx = torch.randn(1, 11, 32, generator=g)
+        out = unet(sample, t, encoder_hidden_states=ctx).sample
+    assert out.shape == sample.shape
+    _check_o1("unet_ragged.out", out)
+    _write(out_dir, "io", {"sample": sample, "timestep": t, "encoder_hidden_states": ctx, "out": out},
+           {"timestep": "700", "weights": "unet4"})
+
+
 def make_model_fixtures(root: Path) -> None:
     with _OneThread():
         _unet4(root)

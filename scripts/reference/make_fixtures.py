@@ -474,7 +474,7 @@ def make_norm_offset_fixtures(root: Path) -> None:
 
 # --------------------------------------------------------------------------
 
-from fixtures_models import make_model_fixtures, make_pipeline_fixtures  # noqa: E402
+from fixtures_models import make_model_fixtures, make_pipeline_fixtures, make_unet_ragged_fixtures  # noqa: E402
 from fixtures_tokenizers import make_tokenizer_fixtures  # noqa: E402
 from fixtures_bf16 import make_bf16_fixtures  # noqa: E402
 
@@ -486,6 +486,7 @@ GROUPS: Dict[str, Callable[[Path], None]] = {
     "norm_offset": make_norm_offset_fixtures,
     "bf16": lambda root: make_bf16_fixtures(root, write_fixture),
     "models": make_model_fixtures,
+    "unet_ragged": make_unet_ragged_fixtures,
     "pipeline": make_pipeline_fixtures,
     "tokenizers": make_tokenizer_fixtures,
     "text_encoders": lambda root: make_text_encoder_fixtures(root, write_fixture),

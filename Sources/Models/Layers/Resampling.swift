@@ -12,7 +12,9 @@ public struct Downsample2D: Sendable {
     public func callAsFunction(_ x: Tensor) -> Tensor { conv(x) }
 }
 
-/// Doubles the resolution: nearest-neighbour, then a 3×3 convolution.
+/// Doubles the resolution — or resizes to `size`, the next skip
+/// connection's, where halving rounded up on the way down (diffusers'
+/// `upsample_size`) — nearest-neighbour, then a 3×3 convolution.
 public struct Upsample2D: Sendable {
     public let conv: Conv2d
 
@@ -20,5 +22,8 @@ public struct Upsample2D: Sendable {
         conv = try Conv2d(w("conv"), input: channels, output: channels, kernel: 3)
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor { conv(x.upsampleNearest2x()) }
+    public func callAsFunction(_ x: Tensor, size: (height: Int, width: Int)? = nil) -> Tensor {
+        guard let size else { return conv(x.upsampleNearest2x()) }
+        return conv(x.resizedNearest(height: size.height, width: size.width))
+    }
 }

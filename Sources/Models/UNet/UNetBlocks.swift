@@ -91,6 +91,9 @@ public struct UNetUpBlock: Sendable {
             h = resnet(Tensor.concat([consume h, skips.removeLast()], axis: -1), timeEmbedding: timeEmbedding)
             if !attentions.isEmpty { h = attentions[i](h, context: context) }
         }
-        return upsampler?(h) ?? h
+        // To the size of the skip the next block takes first: twice this
+        // one's unless a side was odd on the way down.
+        guard let upsampler else { return h }
+        return upsampler(h, size: skips.last.map { (height: $0.shape[1], width: $0.shape[2]) })
     }
 }
