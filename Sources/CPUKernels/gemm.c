@@ -41,21 +41,42 @@ static void tile_f32(int depth, const uint32_t *a, const uint32_t *b, float *c, 
     kernel_f32(depth, (const float *)a, (const float *)b, c, ldc, rows, columns, alpha, beta, bias, first);
 }
 
-static const struct gemm_kernel bf16Kernel = {MR, NR, 2, pack_rows, pack_columns, kernel};
-static const struct gemm_kernel f32Kernel = {MR, NR, 1, pack_rows_f32_units, pack_columns_f32_units, tile_f32};
+static const struct gemm_kernel bf16Kernel = {MR, NR, 2, pack_rows, pack_columns, pack_patches, kernel};
+static const struct gemm_kernel f32Kernel = {MR, NR, 1, pack_rows_f32_units, pack_columns_f32_units,
+                                             pack_patches_f32, tile_f32};
 
 void sdgen_bf16_gemm(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
                      const float *a, ptrdiff_t lda, const void *b, sdgen_gemm_dtype bType, ptrdiff_t ldb,
                      float beta, const float *bias, float *c, ptrdiff_t ldc) {
     blocked_gemm(&bf16Kernel, &packedA, &packedACapacity, &packedB, &packedBCapacity,
-                 transA, transB, m, n, k, alpha, a, lda, b, bType, ldb, beta, bias, c, ldc);
+                 transA, transB, m, n, k, alpha, a, lda, NULL, 0, b, bType, ldb, beta, bias, c, ldc);
 }
 
 void sdgen_f32_gemm(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
                     const float *a, ptrdiff_t lda, const void *b, sdgen_gemm_dtype bType, ptrdiff_t ldb,
                     float beta, const float *bias, float *c, ptrdiff_t ldc) {
     blocked_gemm(&f32Kernel, &packedA, &packedACapacity, &packedB, &packedBCapacity,
-                 transA, transB, m, n, k, alpha, a, lda, b, bType, ldb, beta, bias, c, ldc);
+                 transA, transB, m, n, k, alpha, a, lda, NULL, 0, b, bType, ldb, beta, bias, c, ldc);
+}
+
+// Convolutions as products over their implicit patch matrix: A packed
+// straight from the input, so a block of output pixels needs no im2col copy
+// and can be as large as the product wants (B, the weights, is then packed
+// once per block of output channels instead of once per block of pixels).
+void sdgen_bf16_conv_gemm(const sdgen_conv_input *x, ptrdiff_t firstPixel, ptrdiff_t pixels, ptrdiff_t n,
+                          const void *w, sdgen_gemm_dtype wType, ptrdiff_t ldw, const float *bias,
+                          float *c, ptrdiff_t ldc) {
+    const ptrdiff_t k = (ptrdiff_t)x->kernel * x->kernel * x->channels;
+    blocked_gemm(&bf16Kernel, &packedA, &packedACapacity, &packedB, &packedBCapacity,
+                 0, 1, pixels, n, k, 1, NULL, 0, x, firstPixel, w, wType, ldw, 0, bias, c, ldc);
+}
+
+void sdgen_f32_conv_gemm(const sdgen_conv_input *x, ptrdiff_t firstPixel, ptrdiff_t pixels, ptrdiff_t n,
+                         const void *w, sdgen_gemm_dtype wType, ptrdiff_t ldw, const float *bias,
+                         float *c, ptrdiff_t ldc) {
+    const ptrdiff_t k = (ptrdiff_t)x->kernel * x->kernel * x->channels;
+    blocked_gemm(&f32Kernel, &packedA, &packedACapacity, &packedB, &packedBCapacity,
+                 0, 1, pixels, n, k, 1, NULL, 0, x, firstPixel, w, wType, ldw, 0, bias, c, ldc);
 }
 
 #pragma clang attribute pop

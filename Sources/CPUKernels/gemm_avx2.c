@@ -145,13 +145,13 @@ static void tile6x16(int depth, const uint32_t *a32, const uint32_t *b32, float 
     }
 }
 
-static const struct gemm_kernel avx2Kernel = {MR2, NR2, 1, pack_rows8, pack_columns8, tile6x16};
+static const struct gemm_kernel avx2Kernel = {MR2, NR2, 1, pack_rows8, pack_columns8, NULL, tile6x16};
 
 void sdgen_f32_gemm_avx2(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
                          const float *a, ptrdiff_t lda, const void *b, sdgen_gemm_dtype bType, ptrdiff_t ldb,
                          float beta, const float *bias, float *c, ptrdiff_t ldc) {
     blocked_gemm(&avx2Kernel, &packedA, &packedACapacity, &packedB, &packedBCapacity,
-                 transA, transB, m, n, k, alpha, a, lda, b, bType, ldb, beta, bias, c, ldc);
+                 transA, transB, m, n, k, alpha, a, lda, NULL, 0, b, bType, ldb, beta, bias, c, ldc);
 }
 
 #pragma clang attribute pop

@@ -39,6 +39,10 @@ static inline uint32_t *reserve(uint32_t **buffer, size_t *capacity, size_t dwor
 /// per k unit, zero-padded past `count` and past `kc`.
 typedef void (*gemm_pack)(const void *source, sdgen_gemm_dtype type, ptrdiff_t ld, int count, int kc, int width,
                           uint32_t *panel);
+/// Packs rows `first`… of a convolution's implicit patch matrix (k from
+/// `k0`, `kc` of them) into a panel of `width` dwords per k unit.
+typedef void (*gemm_gather)(const sdgen_conv_input *x, ptrdiff_t first, int rows, int k0, int kc, int width,
+                            uint32_t *panel);
 /// C[rows × columns] (+)= alpha · A panel · B panel over `units` k units;
 /// `first`: the first k block, where beta·C and the tile's columns of `bias`
 /// (NULL for none) are added (beta = 0 never reads C).
@@ -54,6 +58,8 @@ struct gemm_kernel {
     gemm_pack pack_rows;
     /// …or down its columns (A transposed, B as stored).
     gemm_pack pack_columns;
+    /// A as a convolution's patches (NULL where the set has no such packing).
+    gemm_gather pack_patches;
     gemm_tile tile;
 };
 
@@ -69,12 +75,16 @@ enum {
 /// NULL) on the calling thread; B of any stored type is converted as it is
 /// packed. The bias is added as a tile is first stored, not broadcast into C
 /// beforehand: at K = 320 that extra pass over C cost a quarter of the time.
-/// `packedA`/`packedB` are the includer's thread-local panels.
+/// `packedA`/`packedB` are the includer's thread-local panels. With
+/// `patches`, A is rows `firstPatch`… of that convolution's patch matrix
+/// (`a`, `lda` and `transA` unused): K blocks then start at multiples of 32,
+/// so no packed run of k crosses from one tap to the next.
 __attribute__((always_inline))
 static inline void blocked_gemm(const struct gemm_kernel *kernel, uint32_t **packedA, size_t *packedACapacity,
                                 uint32_t **packedB, size_t *packedBCapacity,
                                 int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
-                                const float *a, ptrdiff_t lda, const void *b, sdgen_gemm_dtype bType, ptrdiff_t ldb,
+                                const float *a, ptrdiff_t lda, const sdgen_conv_input *patches, ptrdiff_t firstPatch,
+                                const void *b, sdgen_gemm_dtype bType, ptrdiff_t ldb,
                                 float beta, const float *bias, float *c, ptrdiff_t ldc) {
     if (m <= 0 || n <= 0) return;
     if (k <= 0) {
@@ -88,7 +98,8 @@ static inline void blocked_gemm(const struct gemm_kernel *kernel, uint32_t **pac
     const char *bBytes = b;
     // K in equal even blocks; then as many rows and columns as the caches hold.
     const ptrdiff_t kBlocks = (k + GEMM_KC_UNITS * unit - 1) / (GEMM_KC_UNITS * unit);
-    const int KB = (int)(((k + kBlocks - 1) / kBlocks + 1) & ~(ptrdiff_t)1);
+    const ptrdiff_t KBAlign = patches ? 32 : 2;
+    const int KB = (int)(((k + kBlocks - 1) / kBlocks + KBAlign - 1) / KBAlign * KBAlign);
     const int blockUnits = KB / unit;
     int MC = (int)(GEMM_L2_BYTES / (4 * blockUnits)) - NR;
     MC = MC > GEMM_MC_MAX ? GEMM_MC_MAX : MC < MR ? MR : MC / MR * MR;
@@ -115,7 +126,9 @@ static inline void blocked_gemm(const struct gemm_kernel *kernel, uint32_t **pac
                 for (int ir = 0; ir < mc; ir += MR) {
                     const int rows = mc - ir < MR ? mc - ir : MR;
                     uint32_t *panel = aPack + (size_t)ir * units;
-                    if (transA)
+                    if (patches)
+                        kernel->pack_patches(patches, firstPatch + ic + ir, rows, (int)pc, kc, MR, panel);
+                    else if (transA)
                         kernel->pack_columns(a + pc * lda + ic + ir, SDGEN_GEMM_F32, lda, rows, kc, MR, panel);
                     else
                         kernel->pack_rows(a + (ic + ir) * lda + pc, SDGEN_GEMM_F32, lda, rows, kc, MR, panel);

@@ -127,6 +127,59 @@ static inline void pack_rows(const void *source, sdgen_gemm_dtype type, ptrdiff_
     pack_rows_as(1, source, type, ld, rows, kc, width, panel);
 }
 
+/// pack_rows_as for a convolution's implicit patch matrix: row i is output
+/// pixel `first + i`, its k run from `k0` read straight from the NHWC input
+/// tap by tap (zero outside the image), so no im2col copy is made. Each run
+/// of 16 units lies inside one tap: the caller keeps `k0` and the channels
+/// multiples of 32.
+static inline void pack_patches_as(int paired, const sdgen_conv_input *x, ptrdiff_t first, int rows, int k0,
+                                   int kc, int width, uint32_t *panel) {
+    const int perUnit = paired ? 2 : 1, units = (kc + perUnit - 1) / perUnit;
+    const int channels = x->channels, outputPixels = x->outputHeight * x->outputWidth;
+    __m512i block[16];
+    for (int r0 = 0; r0 < width; r0 += 16) {
+        const int live = rows - r0 < 16 ? (rows - r0 > 0 ? rows - r0 : 0) : 16;
+        const int stored = width - r0 < 16 ? width - r0 : 16;
+        const __mmask16 mask = (__mmask16)((1u << stored) - 1);
+        // Each live row's image, and its receptive field's top-left corner.
+        ptrdiff_t image[16];
+        int top[16], left[16];
+        for (int r = 0; r < live; r++) {
+            const ptrdiff_t p = first + r0 + r, within = p % outputPixels;
+            image[r] = p / outputPixels;
+            top[r] = (int)(within / x->outputWidth) * x->stride - x->padTop;
+            left[r] = (int)(within % x->outputWidth) * x->stride - x->padLeft;
+        }
+        for (int k = 0; k < kc; k += 16 * perUnit) {
+            const int tap = (k0 + k) / channels, channel = (k0 + k) % channels;
+            const int ky = tap / x->kernel, kx = tap % x->kernel;
+            for (int r = 0; r < 16; r++) {
+                const int iy = r < live ? top[r] + ky : -1, ix = r < live ? left[r] + kx : -1;
+                if (iy < 0 || iy >= x->height || ix < 0 || ix >= x->width) {
+                    block[r] = _mm512_setzero_si512();
+                    continue;
+                }
+                const float *row = x->input + ((image[r] * x->height + iy) * x->width + ix) * channels + channel;
+                block[r] = paired ? load_pairs(row, SDGEN_GEMM_F32, kc - k) : load_units(row, SDGEN_GEMM_F32, kc - k);
+            }
+            transpose16(block);
+            const int n = units - k / perUnit < 16 ? units - k / perUnit : 16;
+            uint32_t *out = panel + (size_t)(k / perUnit) * width + r0;
+            for (int p = 0; p < n; p++) _mm512_mask_storeu_epi32(out + (size_t)p * width, mask, block[p]);
+        }
+    }
+}
+
+static inline void pack_patches(const sdgen_conv_input *x, ptrdiff_t first, int rows, int k0, int kc, int width,
+                                uint32_t *panel) {
+    pack_patches_as(1, x, first, rows, k0, kc, width, panel);
+}
+
+static inline void pack_patches_f32(const sdgen_conv_input *x, ptrdiff_t first, int rows, int k0, int kc,
+                                    int width, uint32_t *panel) {
+    pack_patches_as(0, x, first, rows, k0, kc, width, panel);
+}
+
 /// Interleaves two rows' worth of bf16 (16 each) into 16 dwords of pairs.
 static inline __m512i interleave(__m256i even, __m256i odd) {
     const __m512i order = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,

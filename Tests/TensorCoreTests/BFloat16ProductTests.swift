@@ -52,12 +52,16 @@ final class BFloat16ProductTests: XCTestCase {
         let direct = TestBackends.cpuBFloat16.map {
             CPUBackend(threads: $0.threads, convolution: .direct, precision: .bf16, kernels: $0.kernels, tuning: $0.tuning)
         }
-        for weightDType in [DType.f32, .f16] {
-            try check("conv2d_direct", on: direct) { f, b in
-                let x = try f.tensor("x", on: b).permuted([0, 2, 3, 1])
-                let weight = b.convert(try f.tensor("weight", on: b).permuted([0, 2, 3, 1]), to: weightDType)
-                return b.conv2d(x, weight: weight, bias: try f.tensor("bias", on: b), stride: 1,
-                                padding: .same(f.int("padding")!)).permuted([0, 3, 1, 2])
+        // conv2d_patches*: 256 input channels, which the AVX-512 BF16 kernel
+        // multiplies over the implicit patch matrix (K past one block).
+        for name in ["conv2d_direct", "conv2d_patches", "conv2d_patches_s2"] {
+            for weightDType in [DType.f32, .f16] {
+                try check(name, on: direct) { f, b in
+                    let x = try f.tensor("x", on: b).permuted([0, 2, 3, 1])
+                    let weight = b.convert(try f.tensor("weight", on: b).permuted([0, 2, 3, 1]), to: weightDType)
+                    return b.conv2d(x, weight: weight, bias: try f.tensor("bias", on: b), stride: f.int("stride")!,
+                                    padding: .same(f.int("padding")!)).permuted([0, 3, 1, 2])
+                }
             }
         }
     }

@@ -90,7 +90,8 @@ final class OpReferenceTests: XCTestCase {
 
     static let convolutionFixtures = ["conv2d_3x3", "conv2d_3x3_s2", "conv2d_3x3_s2_p0", "conv2d_1x1",
                                       "conv2d_3x3_wide", "conv2d_3x3_winograd", "conv2d_3x3_winograd_deep",
-                                      "conv2d_3x3_rgb_out", "conv2d_3x3_narrow_s2"]
+                                      "conv2d_3x3_rgb_out", "conv2d_3x3_narrow_s2", "conv2d_3x3_patches",
+                                      "conv2d_3x3_patches_s2", "conv2d_3x3_patches_deep"]
                                       + winogradEdgeFixtures
     /// Geometries a Winograd tiling must get right at its edges (every one
     /// eligible for Winograd: stride 1, channels in whole vectors).
@@ -163,6 +164,22 @@ final class OpReferenceTests: XCTestCase {
         let chunked = CPUBackend(threads: 2, convolution: .winograd, tuning: tuning)
         try checkConvolution("conv2d_3x3_winograd_deep", on: [chunked])
         try checkConvolution("conv2d_3x3_winograd", on: [chunked])
+    }
+
+    /// Direct convolutions with input channels in multiples of 32 go over
+    /// the implicit patch matrix on sdgen's AVX-512 kernels (native bf16 too);
+    /// other channel counts, narrower kernel sets and the bf16 emulation keep
+    /// im2col — the fixtures above hold both paths.
+    func testImplicitPatchesWhereKernelsAndChannelsAllow() {
+        let wide = ConvolutionGeometry(input: [1, 5, 6, 288], weight: [24, 3, 3, 288], stride: 1, padding: .same(1))
+        let narrow = ConvolutionGeometry(input: [1, 5, 6, 24], weight: [24, 3, 3, 24], stride: 1, padding: .same(1))
+        for kernels in CPUKernelSet.available {
+            let f32 = CPUBackend(threads: 2, kernels: kernels)
+            XCTAssertEqual(f32.usesImplicitPatches(wide), kernels >= .avx512, "\(kernels)")
+            XCTAssertFalse(f32.usesImplicitPatches(narrow), "\(kernels)")
+            let bf16 = CPUBackend(threads: 2, precision: .bf16, kernels: kernels)
+            XCTAssertEqual(bf16.usesImplicitPatches(wide), kernels == .avx512BF16, "\(kernels) bf16")
+        }
     }
 
     func testAutomaticConvolutionTakesWinogradWhereItPays() {

@@ -100,3 +100,19 @@ def make_bf16_fixtures(root: Path, write_fixture) -> None:
     _attention(write, "attention_causal_split", 2011, 1, 100, 100, 16, 1, True)
     _attention(write, "attention_wide_heads", 2012, 1, 40, 40, 320, 2, False)
     _attention(write, "attention_mask", 2013, 2, 45, 45, 48, 2, False, masked=True)
+
+
+def make_bf16_patch_fixtures(root: Path, write_fixture) -> None:
+    """Direct convolutions whose input channels are whole multiples of 32, which
+    sdgen's AVX-512 kernels multiply over the implicit patch matrix (no im2col):
+    256 channels make K = 2304, past one bf16 K block (2048), and stride 2 takes
+    every other pixel's patch."""
+    out_dir = root / "bf16"
+    write = lambda name, tensors, meta=None: write_fixture(out_dir, name, tensors, meta)
+    for name, seed, stride in [("conv2d_patches", 2101, 1), ("conv2d_patches_s2", 2102, 2)]:
+        torch.manual_seed(seed)
+        x = torch.randn(2, 256, 7, 9)
+        w = (torch.randn(24, 256, 3, 3) / math.sqrt(256 * 9)).half().float()
+        bias = torch.randn(24) * 0.1
+        out = F.conv2d(_r(x), _r(w), bias.double(), stride=stride, padding=1).float()
+        write(name, {"x": x, "weight": w, "bias": bias, "out": out}, {"stride": stride, "padding": 1})

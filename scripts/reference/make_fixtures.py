@@ -456,6 +456,19 @@ def make_narrow_conv_fixtures(root: Path) -> None:
     _conv(out_dir, "conv2d_3x3_narrow_s2", 1201, (1, 32, 9, 8), (8, 32, 3, 3), stride=2, padding=1)
 
 
+def make_patch_conv_fixtures(root: Path) -> None:
+    """Direct convolutions with input channels in whole multiples of 32, which
+    sdgen's AVX-512 kernels multiply over the implicit patch matrix, packing
+    patches straight from the input: output channels off the register tile
+    (70), a VAE encoder's stride-2 downsample padded only bottom and right with
+    f16 weights, and K = 9 · 288 = 2592, past one f32 K block (1024)."""
+    out_dir = root / "ops"
+    _conv(out_dir, "conv2d_3x3_patches", 1400, (1, 96, 7, 10), (70, 96, 3, 3), stride=1, padding=1)
+    _conv(out_dir, "conv2d_3x3_patches_s2", 1401, (2, 64, 11, 9), (40, 64, 3, 3), stride=2, padding=(0, 0, 1, 1),
+          half_weights=True)
+    _conv(out_dir, "conv2d_3x3_patches_deep", 1402, (1, 288, 5, 6), (24, 288, 3, 3), stride=1, padding=1)
+
+
 def make_norm_offset_fixtures(root: Path) -> None:
     """GroupNorm of activations whose mean (100) dwarfs their spread (0.5), where
     E[x²] − E[x]² in f32 loses every digit: the reference is computed in float64
@@ -476,7 +489,7 @@ def make_norm_offset_fixtures(root: Path) -> None:
 
 from fixtures_models import make_model_fixtures, make_pipeline_fixtures, make_unet_ragged_fixtures  # noqa: E402
 from fixtures_tokenizers import make_tokenizer_fixtures  # noqa: E402
-from fixtures_bf16 import make_bf16_fixtures  # noqa: E402
+from fixtures_bf16 import make_bf16_fixtures, make_bf16_patch_fixtures  # noqa: E402
 
 GROUPS: Dict[str, Callable[[Path], None]] = {
     "schedulers": make_scheduler_fixtures,
@@ -484,7 +497,9 @@ GROUPS: Dict[str, Callable[[Path], None]] = {
     "ops": make_op_fixtures,
     "narrow_conv": make_narrow_conv_fixtures,
     "norm_offset": make_norm_offset_fixtures,
+    "patch_conv": make_patch_conv_fixtures,
     "bf16": lambda root: make_bf16_fixtures(root, write_fixture),
+    "bf16_patches": lambda root: make_bf16_patch_fixtures(root, write_fixture),
     "models": make_model_fixtures,
     "unet_ragged": make_unet_ragged_fixtures,
     "pipeline": make_pipeline_fixtures,

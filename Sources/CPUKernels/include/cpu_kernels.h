@@ -42,6 +42,29 @@ void sdgen_f32_gemm(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t 
                     const void *b, sdgen_gemm_dtype bType, ptrdiff_t ldb,
                     float beta, const float *bias, float *c, ptrdiff_t ldc);
 
+/// A convolution's NHWC input seen as the A operand of its GEMM without an
+/// im2col copy: row p is output pixel p's receptive field, k = (ky, kx, c)
+/// as the weights [Cout, kernel, kernel, C] are laid out, zero outside the
+/// image.
+typedef struct {
+    const float *input;
+    int height, width, channels;
+    int outputHeight, outputWidth;
+    int kernel, stride, padTop, padLeft;
+} sdgen_conv_input;
+
+/// C[pixels × n] = patches of output pixels firstPixel… · Wᵀ + bias (bias
+/// NULL or n floats), W [n, kernel²·channels] stored f32, f16 or bf16, in
+/// f32 (FMA) or with bf16 operands; on the calling thread. Needs channels a
+/// multiple of 32 (a packed run of k never crosses a tap) and the same CPU
+/// support as sdgen_f32_gemm / sdgen_bf16_gemm.
+void sdgen_f32_conv_gemm(const sdgen_conv_input *x, ptrdiff_t firstPixel, ptrdiff_t pixels, ptrdiff_t n,
+                         const void *w, sdgen_gemm_dtype wType, ptrdiff_t ldw, const float *bias,
+                         float *c, ptrdiff_t ldc);
+void sdgen_bf16_conv_gemm(const sdgen_conv_input *x, ptrdiff_t firstPixel, ptrdiff_t pixels, ptrdiff_t n,
+                          const void *w, sdgen_gemm_dtype wType, ptrdiff_t ldw, const float *bias,
+                          float *c, ptrdiff_t ldc);
+
 /// Whether this CPU has AVX2, FMA and F16C, which the AVX2 kernel set needs.
 int sdgen_avx2_supported(void);
 

@@ -26,6 +26,9 @@ extension CPUBackend {
             if isNarrowConvolution(g) {
                 return narrowConvolution(x, weight: weight, bias: bias, geometry: g)
             }
+            if usesImplicitPatches(g) {
+                return implicitConvolution(x, weight: weight, bias: bias, geometry: g)
+            }
 
             let (out, c) = makeTensor([batch, outH, outW, cout])
             let (patch, pixels) = (g.patch, g.outputPixels)

@@ -1,0 +1,52 @@
+import CPUKernels
+
+/// Direct convolutions as one product over the implicit patch matrix: sdgen's
+/// AVX-512 kernels pack each panel of A straight from the NHWC input, tap by
+/// tap, where the im2col path first copies the patches out a block of pixels
+/// at a time (8 MB blocks) and runs one product per block. That copy was a
+/// pass over 9× the input, and every block packed the whole weight again:
+/// SD 1.5's 1280-channel convolutions at 16×16 ran in 3 blocks of 182 pixels,
+/// the 2560-channel ones in 6.
+extension CPUBackend {
+    /// Whether `conv2d` takes the implicit product: sdgen's AVX-512 GEMM in the
+    /// backend's precision (native bf16 only: the emulation rounds copies), weights read as stored,
+    /// and input channels a multiple of 32 so no packed run of k crosses taps.
+    public func usesImplicitPatches(_ g: ConvolutionGeometry) -> Bool {
+        guard g.inputChannels % 32 == 0, packsStoredWeights else { return false }
+        switch precision {
+        case .f32: return kernels >= .avx512
+        case .bf16: return hasNativeBFloat16
+        }
+    }
+
+    func implicitConvolution(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvolutionGeometry) -> Tensor {
+        let (out, c) = makeTensor(g.outputShape)
+        let (pixels, n, patch) = (g.outputPixels, g.outputChannels, g.patch)
+        let input = sdgen_conv_input(input: x.floats, height: Int32(g.height), width: Int32(g.width),
+                                     channels: Int32(g.inputChannels), outputHeight: Int32(g.outputHeight),
+                                     outputWidth: Int32(g.outputWidth), kernel: Int32(g.kernel),
+                                     stride: Int32(g.stride), padTop: Int32(g.padding.top),
+                                     padLeft: Int32(g.padding.left))
+        let product = precision == .bf16 ? sdgen_bf16_conv_gemm : sdgen_f32_conv_gemm
+        let w = weight.rawBytes, wType = weight.dtype.gemmType, rowBytes = patch * weight.dtype.byteSize
+        let biases = bias?.floats
+        // Split over the cores as `gemm` splits a product: by output pixels
+        // when there are more of them than channels, else by channels.
+        let workers = min(threads, max(1, pixels * n * patch / Self.parallelGEMMWork))
+        withUnsafePointer(to: input) { inputPointer in
+            let operands = UncheckedBox(inputPointer)
+            if pixels >= n {
+                parallelFor(pixels, threads: workers) { rows in
+                    product(operands.value, rows.lowerBound, rows.count, n, w, wType, patch, biases,
+                            c + rows.lowerBound * n, n)
+                }
+            } else {
+                parallelFor(n, threads: workers) { columns in
+                    product(operands.value, 0, pixels, columns.count, w + columns.lowerBound * rowBytes, wType,
+                            patch, biases.map { $0 + columns.lowerBound }, c + columns.lowerBound, n)
+                }
+            }
+        }
+        return out
+    }
+}
