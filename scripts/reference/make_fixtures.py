@@ -50,7 +50,7 @@ from fixtures_sd2 import make_sd2_fixtures, make_sd2_single_file_fixtures
 from fixtures_sdxl import make_sdxl_fixtures, make_sdxl_single_file_fixtures
 from fixtures_sdxl_lora import make_sdxl_lora_fixtures
 from fixtures_sdxl_prompts import make_sdxl_prompts_fixtures
-from fixtures_sdxl_img2img import make_sdxl_img2img_fixtures
+from fixtures_sdxl_img2img import make_sdxl_img2img_fixtures, make_sdxl_inpaint9_fixtures
 from fixtures_vae_tiling import make_vae_tiling_fixtures
 from fixtures_previews import make_previews_fixtures
 
@@ -517,6 +517,7 @@ GROUPS: Dict[str, Callable[[Path], None]] = {
     "sdxl_lora": lambda root: make_sdxl_lora_fixtures(root, write_fixture),
     "sdxl_prompts": lambda root: make_sdxl_prompts_fixtures(root, write_fixture),
     "sdxl_img2img": lambda root: make_sdxl_img2img_fixtures(root, write_fixture),
+    "sdxl_inpaint9": lambda root: make_sdxl_inpaint9_fixtures(root, write_fixture),
     "vae_tiling": lambda root: make_vae_tiling_fixtures(root, write_fixture),
     "previews": lambda root: make_previews_fixtures(root, write_fixture),
 }
