@@ -63,20 +63,25 @@ void sdgen_f32_gemm(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t 
 // straight from the input, so a block of output pixels needs no im2col copy
 // and can be as large as the product wants (B, the weights, is then packed
 // once per block of output channels instead of once per block of pixels).
+__attribute__((always_inline))
+static inline void conv_gemm(const struct gemm_kernel *kernel, const sdgen_conv_input *x, ptrdiff_t firstPixel,
+                             ptrdiff_t pixels, ptrdiff_t n, const void *w, sdgen_gemm_dtype wType, ptrdiff_t ldw,
+                             const float *bias, float *c, ptrdiff_t ldc) {
+    const ptrdiff_t k = (ptrdiff_t)x->kernel * x->kernel * x->channels;
+    blocked_gemm(kernel, &packedA, &packedACapacity, &packedB, &packedBCapacity,
+                 0, 1, pixels, n, k, 1, NULL, 0, x, firstPixel, w, wType, ldw, 0, bias, c, ldc);
+}
+
 void sdgen_bf16_conv_gemm(const sdgen_conv_input *x, ptrdiff_t firstPixel, ptrdiff_t pixels, ptrdiff_t n,
                           const void *w, sdgen_gemm_dtype wType, ptrdiff_t ldw, const float *bias,
                           float *c, ptrdiff_t ldc) {
-    const ptrdiff_t k = (ptrdiff_t)x->kernel * x->kernel * x->channels;
-    blocked_gemm(&bf16Kernel, &packedA, &packedACapacity, &packedB, &packedBCapacity,
-                 0, 1, pixels, n, k, 1, NULL, 0, x, firstPixel, w, wType, ldw, 0, bias, c, ldc);
+    conv_gemm(&bf16Kernel, x, firstPixel, pixels, n, w, wType, ldw, bias, c, ldc);
 }
 
 void sdgen_f32_conv_gemm(const sdgen_conv_input *x, ptrdiff_t firstPixel, ptrdiff_t pixels, ptrdiff_t n,
                          const void *w, sdgen_gemm_dtype wType, ptrdiff_t ldw, const float *bias,
                          float *c, ptrdiff_t ldc) {
-    const ptrdiff_t k = (ptrdiff_t)x->kernel * x->kernel * x->channels;
-    blocked_gemm(&f32Kernel, &packedA, &packedACapacity, &packedB, &packedBCapacity,
-                 0, 1, pixels, n, k, 1, NULL, 0, x, firstPixel, w, wType, ldw, 0, bias, c, ldc);
+    conv_gemm(&f32Kernel, x, firstPixel, pixels, n, w, wType, ldw, bias, c, ldc);
 }
 
 #pragma clang attribute pop

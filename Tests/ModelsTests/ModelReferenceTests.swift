@@ -155,8 +155,20 @@ final class ModelReferenceTests: XCTestCase {
     /// SD 1.5's block structure (CrossAttnDown×3 + Down) at tiny width, with
     /// SD 2-style linear projections, f16 weights and an 11-token context.
     func testFourBlockUNetWithLinearProjection() throws {
+        try checkFourBlockUNet("unet4/io.safetensors", label: "4-block UNet")
+    }
+
+    /// unet4's weights on a 10×13 latent (an 80×104 image): no side a
+    /// multiple of the UNet's factor 8, so the upsamplers resize to each
+    /// skip's size (2→3→5 rows, 4→7→13 columns), as diffusers does.
+    func testUNetOnSidesNotMultiplesOfItsFactor() throws {
+        try checkFourBlockUNet("unet_ragged/io.safetensors", label: "UNet at a 10×13 latent")
+    }
+
+    /// unet4's folder against an input/output fixture, on every backend.
+    private func checkFourBlockUNet(_ fixture: String, label: String) throws {
         let folder = FixturePaths.url("unet4")
-        let io = try Fixture("unet4/io.safetensors")
+        let io = try Fixture(fixture)
         for backend in backends {
             let tolerance = tolerance(on: backend)
             let configuration = try UNetConfiguration.load(folder.appendingPathComponent("config.json"))
@@ -166,27 +178,9 @@ final class ModelReferenceTests: XCTestCase {
                                                 weights: WeightSource(files: [file], backend: backend).root)
             let out = unet(try io.imageNHWC("sample", on: backend), timestep: try io.floats("timestep")[0],
                            context: try io.tensor("encoder_hidden_states", on: backend)).permuted([0, 3, 1, 2])
-            assertClose(out.toArray(), try io.floats("out"), atol: tolerance.atol, rtol: tolerance.rtol, "4-block UNet on \(backend.name)")
-        }
-    }
-
-    /// unet4's weights on a 10×13 latent (an 80×104 image): no side a
-    /// multiple of the UNet's factor 8, so the upsamplers resize to each
-    /// skip's size (2→3→5 rows, 4→7→13 columns), as diffusers does.
-    func testUNetOnSidesNotMultiplesOfItsFactor() throws {
-        let folder = FixturePaths.url("unet4")
-        let io = try Fixture("unet_ragged/io.safetensors")
-        for backend in backends {
-            let tolerance = tolerance(on: backend)
-            let configuration = try UNetConfiguration.load(folder.appendingPathComponent("config.json"))
-            let file = try SafeTensorsFile(url: folder.appendingPathComponent("diffusion_pytorch_model.safetensors"))
-            let unet = try UNet2DConditionModel(configuration: configuration,
-                                                weights: WeightSource(files: [file], backend: backend).root)
-            let out = unet(try io.imageNHWC("sample", on: backend), timestep: try io.floats("timestep")[0],
-                           context: try io.tensor("encoder_hidden_states", on: backend)).permuted([0, 3, 1, 2])
-            XCTAssertEqual(out.shape, [1, 4, 10, 13])
+            XCTAssertEqual(out.shape, io.shape("out"), label)
             assertClose(out.toArray(), try io.floats("out"), atol: tolerance.atol, rtol: tolerance.rtol,
-                        "UNet at a 10×13 latent on \(backend.name)")
+                        "\(label) on \(backend.name)")
         }
     }
 

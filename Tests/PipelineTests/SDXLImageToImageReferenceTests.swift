@@ -63,14 +63,7 @@ final class SDXLImageToImageReferenceTests: XCTestCase {
         for backend in TestBackends.all {
             let service = try GenerationService(loading: .path(FixturePaths.url("sdxl/model")), backend: backend)
             for name in try Self.cases("img2img") + Self.cases("inpaint") {
-                let fixture = try Fixture("sdxl_img2img/\(name).safetensors")
-                var evaluations = 0
-                let image = try XCTUnwrap(try service.generate(try request(fixture)) { event in
-                    if case .step = event { evaluations += 1 }
-                }.first)
-                XCTAssertEqual([1, image.image.height, image.image.width, 3], fixture.shape("image"), name)
-                XCTAssertEqual(evaluations, fixture.shape("timesteps").first, "\(name): steps run after the strength cut")
-                assertClose(image.pixels, try fixture.floats("image"), atol: 2e-3, rtol: 0, "SDXL \(name), on \(backend.name)")
+                try check(service, Fixture("sdxl_img2img/\(name).safetensors"), "SDXL \(name), on \(backend.name)")
             }
         }
     }
@@ -85,15 +78,22 @@ final class SDXLImageToImageReferenceTests: XCTestCase {
             for name in try Self.cases("inpaint9", group: "sdxl_inpaint9") {
                 let fixture = try Fixture("sdxl_inpaint9/\(name).safetensors")
                 XCTAssertEqual(fixture.int("unet"), 9, name)
-                var evaluations = 0
-                let image = try XCTUnwrap(try service.generate(try request(fixture)) { event in
-                    if case .step = event { evaluations += 1 }
-                }.first)
-                XCTAssertEqual([1, image.image.height, image.image.width, 3], fixture.shape("image"), name)
-                XCTAssertEqual(evaluations, fixture.shape("timesteps").first, "\(name): steps run after the strength cut")
-                assertClose(image.pixels, try fixture.floats("image"), atol: 2e-3, rtol: 0,
-                            "SDXL 9-channel \(name), on \(backend.name)")
+                try check(service, fixture, "SDXL 9-channel \(name), on \(backend.name)")
             }
         }
+    }
+
+    /// One case: the image's shape, the steps left after the strength cut,
+    /// and its pixels within 2e-3.
+    private func check(_ service: GenerationService, _ fixture: Fixture, _ label: String,
+                       file: StaticString = #filePath, line: UInt = #line) throws {
+        var evaluations = 0
+        let image = try XCTUnwrap(try service.generate(try request(fixture)) { event in
+            if case .step = event { evaluations += 1 }
+        }.first)
+        XCTAssertEqual([1, image.image.height, image.image.width, 3], fixture.shape("image"), label, file: file, line: line)
+        XCTAssertEqual(evaluations, fixture.shape("timesteps").first, "\(label): steps run after the strength cut",
+                       file: file, line: line)
+        assertClose(image.pixels, try fixture.floats("image"), atol: 2e-3, rtol: 0, label, file: file, line: line)
     }
 }
