@@ -27,6 +27,18 @@ public struct ConvPadding: Sendable, Equatable {
     public static let none = ConvPadding.same(0)
 }
 
+/// Blocks of rows whose widest intermediate takes at most `bytes`, but never
+/// fewer than `minimumRows` rows (a block's products run below their full
+/// rate with fewer).
+public struct RowBlocking: Sendable, Equatable {
+    public var bytes: Int
+    public var minimumRows: Int
+
+    public init(bytes: Int, minimumRows: Int) {
+        (self.bytes, self.minimumRows) = (bytes, minimumRows)
+    }
+}
+
 public enum BinaryOp: String, Sendable, CaseIterable {
     case add, sub, mul
 }
@@ -51,11 +63,11 @@ public protocol Backend: AnyObject, Sendable {
     /// The dtype a weight of `shape`, stored as `stored` in a checkpoint, is
     /// kept in on this backend (default: `preferredWeightDType`).
     func weightDType(storedAs stored: DType, shape: [Int]) -> DType
-    /// The most bytes a token-wise block's widest intermediate (a feed-forward's
-    /// hidden layer) should take; models run longer inputs through it in
-    /// blocks of rows, as diffusers' forward chunking does. nil (the default):
-    /// no limit — on a GPU each block would be another chain of dispatches.
-    var rowBlockBytes: Int? { get }
+    /// How token-wise blocks bound their widest intermediate (a feed-forward's
+    /// hidden layer): models run longer inputs through them in blocks of rows,
+    /// as diffusers' forward chunking does. nil (the default): no limit — on a
+    /// GPU each block would be another chain of dispatches.
+    var rowBlocking: RowBlocking? { get }
 
     // MARK: Memory
     /// A tensor with the given f32 values converted to `dtype`.
@@ -146,7 +158,7 @@ extension Backend {
 
     public var readsValues: Bool { true }
 
-    public var rowBlockBytes: Int? { nil }
+    public var rowBlocking: RowBlocking? { nil }
 
     public var matmulPrecision: MatmulPrecision { .f32 }
 

@@ -16,17 +16,17 @@ public struct FeedForward: Sendable {
     }
 
     /// Token by token, so a long input runs in blocks of rows where the
-    /// backend bounds its intermediates (`Backend.rowBlockBytes`): SD 1.5's
-    /// GEGLU at 64×64 with guidance is 84 MB wide, a block of 1024 tokens 10 MB.
+    /// backend bounds its intermediates (`Backend.rowBlocking`): SD 1.5's
+    /// GEGLU at 64×64 with guidance is 84 MB wide, a block of 1366 tokens 14 MB.
     /// Every row's sums are the same either way.
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let width = x.dim(-1), rows = x.count / max(width, 1)
         let hiddenRowBytes = up.outputFeatures * MemoryLayout<Float>.size
-        guard let budget = x.backend.rowBlockBytes, rows * hiddenRowBytes > budget else { return block(x) }
+        guard let budget = x.backend.rowBlocking, rows * hiddenRowBytes > budget.bytes else { return block(x) }
         // Equal blocks under the budget: filling each to the budget left a
         // remainder of a few rows (8192 = 5 × 1638 + 2) whose products still
         // stream every weight.
-        let mostRows = max(budget / hiddenRowBytes, 64)
+        let mostRows = max(budget.bytes / hiddenRowBytes, budget.minimumRows, 1)
         let blockCount = (rows + mostRows - 1) / mostRows
         let blockRows = (rows + blockCount - 1) / blockCount
         let flat = x.reshaped([rows, width])

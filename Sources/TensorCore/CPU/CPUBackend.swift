@@ -36,10 +36,14 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         /// Attention as one fused kernel where the CPU has AVX-512; off, as
         /// two GEMMs around a softmax (what other CPUs run; tests check both).
         public var fusedAttention = true
-        /// A feed-forward's hidden layer at most this many bytes at a time
-        /// (`Backend.rowBlockBytes`): 16 MB keeps SD 1.5's 512² UNet step under
-        /// its weights plus ~250 MB, with products of ≥ 1024 rows.
-        public var rowBlockBytes = 16 << 20
+        /// A feed-forward's hidden layer at most 16 MB at a time
+        /// (`Backend.rowBlocking`), which keeps SD 1.5's 512² UNet step under
+        /// its weights plus ~250 MB with products of ≥ 1024 rows; but blocks
+        /// of at least 512 rows, where the products reach their full rate
+        /// (`Microbench rows`, Zen 5: 400–448 GFLOP/s at 128 rows, 486–490 at
+        /// 512) — SDXL's 2048 tokens at 32×32, 40 KB of hidden layer each,
+        /// would otherwise run in 6 blocks of 342.
+        public var rowBlocking = RowBlocking(bytes: 16 << 20, minimumRows: 512)
 
         public init() {}
     }
@@ -79,7 +83,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         shape.count >= 2 && stored != .f32 ? stored : .f32
     }
 
-    public var rowBlockBytes: Int? { tuning.rowBlockBytes }
+    public var rowBlocking: RowBlocking? { tuning.rowBlocking }
 
     /// How 3×3 stride-1 convolutions are computed.
     public enum ConvolutionAlgorithm: String, Sendable, CaseIterable {
