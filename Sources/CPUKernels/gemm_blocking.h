@@ -2,9 +2,10 @@
 // Goto/BLIS loops around a kernel set's packing routines and micro-kernel.
 // A KC×NC block of B is packed into panels of NR columns, an MC×KC block of A
 // into panels of MR rows, and an MR×NR register tile per micro-kernel call.
-// K is blocked only past 1024: both micro-panels stream from L2, which at 24
-// dot products per 14 loads keeps up, and a C tile is re-read once per 1024
-// k (4 bytes per 512 FLOPs). Blocks much shorter cost C traffic (K blocking
+// K is blocked only past 1024 packed units (f32 k, or bf16 pairs: 2048 k):
+// both micro-panels stream from L2, which at 24 dot products per 14 loads
+// keeps up, and a C tile is re-read once per block (4 bytes per 512 FLOPs in
+// f32). Blocks much shorter cost C traffic (K blocking
 // at a few hundred: 4096×320×2880 ran 140 against 190 GFLOP/s unblocked on
 // one Zen 4 core); much longer ones make a B micro-panel too big for L2
 // (NR × 5120 f32 = 640 KB: 512×1280×5120 ran 214 GFLOP/s unblocked, 291 in

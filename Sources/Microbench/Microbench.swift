@@ -263,8 +263,9 @@ extension Microbench {
 extension Microbench {
     /// The 3×3 convolutions that dominate the VAE decoder and the UNet.
     static func convolution(_ backend: CPUBackend) {
-        let direct = CPUBackend(threads: backend.threads, convolution: .direct)
-        let winograd = CPUBackend(threads: backend.threads, convolution: .winograd)
+        // In the backend's precision (SDGEN_PRECISION=bf16: direct products in bf16; Winograd's stay f32).
+        let direct = CPUBackend(threads: backend.threads, convolution: .direct, precision: backend.precision)
+        let winograd = CPUBackend(threads: backend.threads, convolution: .winograd, precision: backend.precision)
         let shapes = [(512, 128, 128, 1), (256, 256, 256, 1), (128, 512, 512, 1), (64, 512, 512, 1),
                       (64, 320, 320, 2), (32, 640, 640, 2), (16, 1280, 1280, 2), (8, 1280, 1280, 2)]
         for (side, cin, cout, batch) in shapes {

@@ -35,6 +35,7 @@ public struct RowBlocking: Sendable, Equatable {
     public var minimumRows: Int
 
     public init(bytes: Int, minimumRows: Int) {
+        precondition(bytes > 0 && minimumRows > 0, "RowBlocking: \(bytes) bytes, \(minimumRows) rows")
         (self.bytes, self.minimumRows) = (bytes, minimumRows)
     }
 }

@@ -206,6 +206,7 @@ final class OpReferenceTests: XCTestCase {
             let bf16 = CPUBackend(threads: 2, precision: .bf16, kernels: kernels)
             let faster = kernels == .avx512BF16 && CPUPeak.oneCore(kernels).bf16Pays
             XCTAssertEqual(bf16.usesWinograd(square(64, 512, batch: 1)), !faster, "\(kernels)")
+            XCTAssertEqual(bf16.usesWinograd(square(64, 320)), !faster, "\(kernels)")
             XCTAssertTrue(bf16.usesWinograd(square(128, 512, batch: 1)), "\(kernels)")
         }
     }

@@ -26,7 +26,7 @@ public struct FeedForward: Sendable {
         // Equal blocks under the budget: filling each to the budget left a
         // remainder of a few rows (8192 = 5 × 1638 + 2) whose products still
         // stream every weight.
-        let mostRows = max(budget.bytes / hiddenRowBytes, budget.minimumRows, 1)
+        let mostRows = max(budget.bytes / hiddenRowBytes, budget.minimumRows)
         let blockCount = (rows + mostRows - 1) / mostRows
         let blockRows = (rows + blockCount - 1) / blockCount
         let flat = x.reshaped([rows, width])

@@ -14,14 +14,29 @@ extension CPUBackend {
     /// Products smaller than this many multiply-adds run on one worker.
     static let parallelGEMMWork = 1 << 22
 
-    /// A product on all workers, each running `gemmOnThisThread` (sdgen's
-    /// kernels for the kernel set and precision, or OpenBLAS). OpenBLAS itself runs single-threaded: its idle
-    /// threads spin (sched_yield) for ~0.1 s after every call, which on a
-    /// 2-core machine steals the cores from our own loops between GEMMs
-    /// (measured: 10% of a UNet step in the scheduler). So big products are
-    /// split here instead: by rows of C when there are many (each worker packs
-    /// B whole, a small cost when M is large), else by columns (BERT's 128
-    /// tokens against 3072 outputs).
+    /// Runs an m×n product of depth k on the workers, `body(rows, columns)`
+    /// computing that block of C on its thread. OpenBLAS itself runs
+    /// single-threaded: its idle threads spin (sched_yield) for ~0.1 s after
+    /// every call, which on a 2-core machine steals the cores from our own
+    /// loops between GEMMs (measured: 10% of a UNet step in the scheduler). So
+    /// big products are split here instead: by rows of C when there are many
+    /// (each worker packs B whole, a small cost when M is large), else by
+    /// columns (BERT's 128 tokens against 3072 outputs); small ones stay on
+    /// the calling thread.
+    func splitProduct(m: Int, n: Int, k: Int, _ body: (_ rows: Range<Int>, _ columns: Range<Int>) -> Void) {
+        let workers = min(threads, max(1, m * n * k / Self.parallelGEMMWork))
+        if workers <= 1 {
+            body(0..<m, 0..<n)
+        } else if m >= n {
+            parallelFor(m, threads: workers) { body($0, 0..<n) }
+        } else {
+            parallelFor(n, threads: workers) { body(0..<m, $0) }
+        }
+    }
+
+    /// A product on all workers (`splitProduct`), each running
+    /// `gemmOnThisThread` (sdgen's kernels for the kernel set and precision,
+    /// or OpenBLAS).
     ///
     /// B may be f16 or bf16 (a resident weight) only where
     /// `packsStoredWeights`: sdgen's kernels read it as they pack it.
@@ -30,25 +45,12 @@ extension CPUBackend {
     func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
               a: UnsafePointer<Float>, lda: Int, b: UnsafeRawPointer, bType: DType = .f32, ldb: Int,
               beta: Float = 0, bias: UnsafePointer<Float>? = nil, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        let workers = min(threads, max(1, m * n * k / Self.parallelGEMMWork))
-        guard workers > 1 else {
-            gemmOnThisThread(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
-                             b: b, bType: bType, ldb: ldb, beta: beta, bias: bias, c: c, ldc: ldc)
-            return
-        }
-        if m >= n {
-            parallelFor(m, threads: workers) { rows in
-                gemmOnThisThread(transA: transA, transB: transB, m: rows.count, n: n, k: k, alpha: alpha,
-                                 a: a + rows.lowerBound * (transA ? 1 : lda), lda: lda, b: b, bType: bType,
-                                 ldb: ldb, beta: beta, bias: bias, c: c + rows.lowerBound * ldc, ldc: ldc)
-            }
-        } else {
-            parallelFor(n, threads: workers) { columns in
-                gemmOnThisThread(transA: transA, transB: transB, m: m, n: columns.count, k: k, alpha: alpha,
-                                 a: a, lda: lda, b: b + columns.lowerBound * (transB ? ldb : 1) * bType.byteSize,
-                                 bType: bType, ldb: ldb, beta: beta, bias: bias.map { $0 + columns.lowerBound },
-                                 c: c + columns.lowerBound, ldc: ldc)
-            }
+        splitProduct(m: m, n: n, k: k) { rows, columns in
+            gemmOnThisThread(transA: transA, transB: transB, m: rows.count, n: columns.count, k: k, alpha: alpha,
+                             a: a + rows.lowerBound * (transA ? 1 : lda), lda: lda,
+                             b: b + columns.lowerBound * (transB ? ldb : 1) * bType.byteSize, bType: bType, ldb: ldb,
+                             beta: beta, bias: bias.map { $0 + columns.lowerBound },
+                             c: c + rows.lowerBound * ldc + columns.lowerBound, ldc: ldc)
         }
     }
 

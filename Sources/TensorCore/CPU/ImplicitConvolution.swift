@@ -30,21 +30,11 @@ extension CPUBackend {
         let product = precision == .bf16 ? sdgen_bf16_conv_gemm : sdgen_f32_conv_gemm
         let w = weight.rawBytes, wType = weight.dtype.gemmType, rowBytes = patch * weight.dtype.byteSize
         let biases = bias?.floats
-        // Split over the cores as `gemm` splits a product: by output pixels
-        // when there are more of them than channels, else by channels.
-        let workers = min(threads, max(1, pixels * n * patch / Self.parallelGEMMWork))
-        withUnsafePointer(to: input) { inputPointer in
-            let operands = UncheckedBox(inputPointer)
-            if pixels >= n {
-                parallelFor(pixels, threads: workers) { rows in
-                    product(operands.value, rows.lowerBound, rows.count, n, w, wType, patch, biases,
-                            c + rows.lowerBound * n, n)
-                }
-            } else {
-                parallelFor(n, threads: workers) { columns in
-                    product(operands.value, 0, pixels, columns.count, w + columns.lowerBound * rowBytes, wType,
-                            patch, biases.map { $0 + columns.lowerBound }, c + columns.lowerBound, n)
-                }
+        withUnsafePointer(to: input) { input in
+            splitProduct(m: pixels, n: n, k: patch) { rows, columns in
+                product(input, rows.lowerBound, rows.count, columns.count,
+                        w + columns.lowerBound * rowBytes, wType, patch, biases.map { $0 + columns.lowerBound },
+                        c + rows.lowerBound * n + columns.lowerBound, n)
             }
         }
         return out

@@ -19,19 +19,23 @@ extension CPUBackend {
     /// Transformed input of all tiles, when kernels come in several chunks.
     static let winogradChunkedBlockBytes = 16 << 20
 
-    /// Tiles a convolution needs before Winograd beats im2col + GEMM in f32:
+    /// Tiles a convolution needs before Winograd beats direct products in f32:
     /// with fewer, the per-call kernel transform (36·Cin·Cout values) and
     /// products of a few dozen rows cost more than the 4× fewer multiply-adds
-    /// save. Measured on Zen 5 with sdgen's GEMM (2026-12-05): 16×16×1280 at
-    /// batch 2 (32 tiles) direct 39 ms against Winograd's 50; 32×32×640 (128
-    /// tiles) Winograd 24 ms against 34. (With OpenBLAS's GEMM, 32 tiles
-    /// favoured Winograd 1.3×.)
+    /// save. Measured on Zen 5 with sdgen's GEMM over implicit patches
+    /// (`Microbench conv`, 2026-12-05): 16×16×1280 at batch 2 (32 tiles)
+    /// direct 31–32 ms against Winograd's 42; 32×32×640 (128 tiles) Winograd
+    /// 19 ms against 33. (With OpenBLAS's GEMM, 32 tiles favoured Winograd 1.3×.)
     static let winogradMinimumTiles = 64
     /// The same where direct products run in bf16 at about twice the f32 rate
     /// (`bf16Pays`) while Winograd's stay f32: then only large images repay
-    /// it. Measured on Zen 5: 64×64×512 at batch 1 (256 tiles) direct 23 ms
-    /// against 27; 64×64×320 at batch 2 (512 tiles) even; 128×128×512 (1024
-    /// tiles) Winograd 89 ms against 100.
+    /// it. Measured on Zen 5 (`SDGEN_PRECISION=bf16 Microbench conv`, f32
+    /// kernels): 32×32×640 at batch 2 (128 tiles) direct 16 ms against 17;
+    /// 64×64×512 at batch 1 (256 tiles) even; 64×64×320 at batch 2 (512
+    /// tiles, the UNet's first level) Winograd 14 ms against 16–17 alone, but
+    /// the bf16 UNet step with f16 weights no faster from 512 tiles (three
+    /// interleaved pairs: 2.29/2.35/2.30 against 2.31/2.23/2.16 s);
+    /// 128×128×512 (1024 tiles) 72–75 against 87–88.
     static let winogradMinimumTilesAgainstBFloat16 = 1024
 
     /// Whether this convolution goes through Winograd: automatically where it
