@@ -245,17 +245,22 @@ struct UncheckedPointers: @unchecked Sendable {
 }
 
 extension Microbench {
-    /// SD 1.5's largest self-attention: 2 × 4096 tokens × 8 heads of 40.
+    /// SD 1.5's attentions (2 × 4096 tokens × 8 heads of 40 the largest), and
+    /// BERT-base's at 4 × 512 and 1 × 128 (12 heads of 64, with a key mask).
     static func attention(_ backend: CPUBackend) {
-        for (tokens, width, heads, keys) in [(4096, 320, 8, 4096), (4096, 320, 8, 2048), (4096, 320, 8, 1024), (4096, 320, 8, 77), (1024, 640, 8, 1024), (4096, 512, 8, 4096)] {
-            let q = backend.upload(random(2 * tokens * width), shape: [2, tokens, width])
-            let k = backend.upload(random(2 * keys * width), shape: [2, keys, width])
+        let shapes = [(2, 4096, 320, 8, 4096), (2, 4096, 320, 8, 2048), (2, 4096, 320, 8, 1024), (2, 4096, 320, 8, 77),
+                      (2, 1024, 640, 8, 1024), (2, 4096, 512, 8, 4096), (4, 512, 768, 12, 512), (1, 128, 768, 12, 128)]
+        for (batch, tokens, width, heads, keys) in shapes {
+            let same = ProcessInfo.processInfo.environment["SAME"] != nil
+            let q = backend.upload(same ? Array([[Float]](repeating: random(width), count: batch * tokens).joined()) : random(batch * tokens * width), shape: [batch, tokens, width])
+            let k = backend.upload(same ? Array([[Float]](repeating: random(width), count: batch * keys).joined()) : random(batch * keys * width), shape: [batch, keys, width])
+            let mask = heads == 12 ? backend.upload([Float](repeating: 0, count: batch * keys), shape: [batch, keys]) : nil
             let seconds = time(repeats: 2) {
-                _ = backend.attention(q: q, k: k, v: k, heads: heads, scale: 0.158, causal: false, keyMask: nil)
+                _ = backend.attention(q: q, k: k, v: k, heads: heads, scale: heads == 12 ? Float(ProcessInfo.processInfo.environment["ASCALE"] ?? "0.158")! : 0.158, causal: false, keyMask: mask)
             }
-            let flops = 4.0 * 2 * Double(tokens) * Double(keys) * Double(width)
-            print(String(format: "attention 2×%d×%d, %d heads, %d keys: %.3f s  %.1f GFLOP/s",
-                         tokens, width, heads, keys, seconds, flops / seconds / 1e9))
+            let flops = 4.0 * Double(batch * tokens) * Double(keys) * Double(width)
+            print(String(format: "attention %d×%d×%d, %d heads, %d keys: %.4f s  %.1f GFLOP/s",
+                         batch, tokens, width, heads, keys, seconds, flops / seconds / 1e9))
         }
     }
 }

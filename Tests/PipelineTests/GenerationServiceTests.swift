@@ -85,6 +85,25 @@ final class GenerationServiceTests: XCTestCase {
         XCTAssertEqual(try service.generate(request("a cat", seed: 3, steps: 1)).count, 1)
     }
 
+    /// Cancelled while decoding: the decode's work is abandoned and nothing
+    /// finishes — its meaningless values are never made into an image — and
+    /// the next request's image is the one it makes alone (nothing cached
+    /// kept the abandoned values).
+    func testCancellationWhileDecodingFinishesNothing() throws {
+        let alone = try XCTUnwrap(try service.generate(request("a cat", seed: 5, steps: 2)).first).image
+        let cancellation = CancellationToken()
+        var finished = false
+        XCTAssertThrowsError(try service.generate(request("a cat", seed: 5, steps: 2), cancellation: cancellation) { event in
+            switch event {
+            case .decoding: cancellation.cancel()
+            case .finished: finished = true
+            default: break
+            }
+        }) { XCTAssertEqual($0 as? GenerationError, .cancelled) }
+        XCTAssertFalse(finished)
+        XCTAssertEqual(try XCTUnwrap(try service.generate(request("a cat", seed: 5, steps: 2)).first).image, alone)
+    }
+
     /// The async interface: same image; cancelling the task cancels the run.
     func testAsyncGenerationAndTaskCancellation() async throws {
         // A synchronous closure, so the blocking overload runs.

@@ -1,16 +1,24 @@
 import Foundation
+import TensorCore
 
 /// Asks a running generation to stop. The service checks it before every
-/// denoising step and before decoding; a cancelled generation ends with
-/// `GenerationError.cancelled` and hands back no image. Safe to cancel from
-/// any thread (a signal handler's, a server's interrupt request).
+/// denoising step and before decoding, and the CPU work of a step or decode
+/// under way is abandoned too (`compute`), so a cancel is honoured within
+/// about a second even where one step takes minutes; a cancelled generation
+/// ends with `GenerationError.cancelled` and hands back no image. Safe to
+/// cancel from any thread (a signal handler's, a server's interrupt request).
 public final class CancellationToken: @unchecked Sendable {
     private let lock = NSLock()
     private var cancelled = false
+    /// Bound by the service around the work whose results it drops once cancelled.
+    let compute = ComputeCancellation()
 
     public init() {}
 
-    public func cancel() { lock.withLock { cancelled = true } }
+    public func cancel() {
+        lock.withLock { cancelled = true }
+        compute.cancel()
+    }
 
     public var isCancelled: Bool { lock.withLock { cancelled } }
 

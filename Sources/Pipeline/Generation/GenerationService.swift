@@ -210,25 +210,30 @@ public final class GenerationService: @unchecked Sendable {
         let loop = DenoisingLoop(unet: model.unet, shape: generation.latentShape, guidance: generation.guidance,
                                  guidanceRescale: request.guidanceRescale, sizeConditioning: generation.sizeConditioning)
         try cancellation.check()
-        let latents = try loop.run(from: start, scheduler: &scheduler, conditioning: prompts.callAsFunction(atEvaluation:),
-                                   random: &random, stopsEarly: interruption.endsSampling) {
-            step, steps, seconds, latents in
-            timings.unetSeconds.append(seconds)
-            try events(.step(.init(image: index, step: step + 1, steps: steps, seconds: seconds, elapsed: total.seconds,
-                               latents: latents, shape: generation.latentShape)))
-            if let previewDecoder, (step + 1) % request.previewEvery == 0, step + 1 < steps {
-                let preview = previewDecoder.decode(latents, shape: generation.latentShape, on: model.backend)
-                try events(.preview(image: index, step: step + 1, try rgb(preview)))
+        // Once cancelled, the CPU abandons the step under way (its latents are
+        // then meaningless: checked first thing after every step).
+        let latents = try ComputeCancellation.$current.withValue(cancellation.compute) {
+            try loop.run(from: start, scheduler: &scheduler, conditioning: prompts.callAsFunction(atEvaluation:),
+                         random: &random, stopsEarly: interruption.endsSampling) { step, steps, seconds, latents in
+                try cancellation.check()
+                timings.unetSeconds.append(seconds)
+                try events(.step(.init(image: index, step: step + 1, steps: steps, seconds: seconds,
+                                       elapsed: total.seconds, latents: latents, shape: generation.latentShape)))
+                if let previewDecoder, (step + 1) % request.previewEvery == 0, step + 1 < steps {
+                    let preview = previewDecoder.decode(latents, shape: generation.latentShape, on: model.backend)
+                    try events(.preview(image: index, step: step + 1, try rgb(preview)))
+                }
             }
-            try cancellation.check()
         }
 
         // 4. Decoding.
         try events(.decoding(image: index))
         model.checkpoint.releaseResidentPages()
         let vaeWatch = Stopwatch()
-        let vaeOutput = finalDecoder.decode(latents, shape: generation.latentShape, on: model.backend,
-                                            tiling: generation.decoderTiling)
+        let vaeOutput = ComputeCancellation.$current.withValue(cancellation.compute) {
+            finalDecoder.decode(latents, shape: generation.latentShape, on: model.backend, tiling: generation.decoderTiling)
+        }
+        try cancellation.check()  // before its values are read: a cancelled decode's are meaningless
         timings.vaeDecodeSeconds = vaeWatch.seconds
         timings.totalSeconds = total.seconds
 

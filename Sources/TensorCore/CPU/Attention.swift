@@ -38,13 +38,14 @@ extension CPUBackend {
 
             // Many small GEMMs: single-threaded products, our workers side by side.
             let maskBox = UncheckedBox(mask)
+            let cancellation = ComputeCancellation.current
             parallelFor(workers, threads: workers) { workerRange in
                 for worker in workerRange {
                     let scores = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * keys)
                     let inverseSums = UnsafeMutablePointer<Float>.allocate(capacity: blockRows)
                     defer { scores.deallocate(); inverseSums.deallocate() }
                     var task = worker
-                    while task < tasks {
+                    while task < tasks, cancellation?.isCancelled != true {
                         let block = task % blocksPerHead
                         let head = (task / blocksPerHead) % heads
                         let b = task / (blocksPerHead * heads)
@@ -94,24 +95,33 @@ extension CPUBackend {
         }
     }
 
+    /// The most scores one fused task computes (queries × keys): a task is
+    /// where a cancellation is noticed, so a task of a 4-megapixel image's
+    /// attention stays a fraction of a second; SD's 4096 × 4096 heads are
+    /// single tasks still.
+    static let fusedAttentionTaskScores = 1 << 26
+
     /// The fused kernel packs a head's K and V once per call: so each task is
-    /// a whole head where there are enough heads to go round, else a share of
-    /// its queries.
+    /// a whole head where there are enough heads to go round and the head is
+    /// not huge (`fusedAttentionTaskScores`), else a share of its queries.
     private func fusedAttention(q: Tensor, k: Tensor, v: Tensor, geometry: AttentionGeometry, scale: Float,
                                 causal: Bool, keyMask: Tensor?, into o: UnsafeMutablePointer<Float>) {
         let (batch, heads, queries, keys) = (geometry.batch, geometry.heads, geometry.queries, geometry.keys)
         let (width, headDim) = (geometry.width, geometry.headDim)
-        let chunksPerHead = max(1, (threads + batch * heads - 1) / (batch * heads))
+        // At least 1024 queries a task, so packing K and V per task stays cheap.
+        let mostQueries = max(1024, Self.fusedAttentionTaskScores / keys)
+        let chunksPerHead = max(1, (threads + batch * heads - 1) / (batch * heads), (queries + mostQueries - 1) / mostQueries)
         let chunk = ((queries + chunksPerHead - 1) / chunksPerHead + 31) / 32 * 32
         let chunks = (queries + chunk - 1) / chunk
         let tasks = batch * heads * chunks
         let pointers = UncheckedBox((q.floats, k.floats, v.floats, keyMask?.floats, o))
         let attention = precision == .bf16 ? sdgen_bf16_attention : sdgen_f32_attention
         let workers = min(threads, tasks)
+        let cancellation = ComputeCancellation.current
         parallelFor(workers, threads: workers) { workerRange in
             let (qs, ks, vs, mask, o) = pointers.value
             for worker in workerRange {
-                for task in stride(from: worker, to: tasks, by: workers) {
+                for task in stride(from: worker, to: tasks, by: workers) where cancellation?.isCancelled != true {
                     let first = (task % chunks) * chunk, head = (task / chunks) % heads, b = task / (chunks * heads)
                     let column = head * headDim
                     attention(qs + (b * queries + first) * width + column, width,

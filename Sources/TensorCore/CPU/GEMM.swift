@@ -22,9 +22,11 @@ extension CPUBackend {
     /// big products are split here instead: by rows of C when there are many
     /// (each worker packs B whole, a small cost when M is large), else by
     /// columns (BERT's 128 tokens against 3072 outputs); small ones stay on
-    /// the calling thread.
+    /// the calling thread. Nothing runs once the calling thread's
+    /// `ComputeCancellation` has fired.
     func splitProduct(m: Int, n: Int, k: Int, _ body: (_ rows: Range<Int>, _ columns: Range<Int>) -> Void) {
         let workers = min(threads, max(1, m * n * k / Self.parallelGEMMWork))
+        if ComputeCancellation.currentIsCancelled { return }
         if workers <= 1 {
             body(0..<m, 0..<n)
         } else if m >= n {

@@ -2,10 +2,12 @@ import Dispatch
 
 /// Splits `0..<count` into at most `threads` contiguous ranges and runs them
 /// concurrently. Small jobs stay on the calling thread: waking a worker costs
-/// more than a few thousand element-wise operations.
+/// more than a few thousand element-wise operations. Runs nothing once the
+/// calling thread's `ComputeCancellation` has fired.
 @inline(__always)
 func parallelFor(_ count: Int, threads: Int, minimumPerThread: Int = 1,
                  _ body: (Range<Int>) -> Void) {
+    if ComputeCancellation.currentIsCancelled { return }
     let workers = min(threads, max(1, count / max(1, minimumPerThread)))
     if workers <= 1 {
         if count > 0 { body(0..<count) }
