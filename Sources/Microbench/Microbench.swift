@@ -251,12 +251,11 @@ extension Microbench {
         let shapes = [(2, 4096, 320, 8, 4096), (2, 4096, 320, 8, 2048), (2, 4096, 320, 8, 1024), (2, 4096, 320, 8, 77),
                       (2, 1024, 640, 8, 1024), (2, 4096, 512, 8, 4096), (4, 512, 768, 12, 512), (1, 128, 768, 12, 128)]
         for (batch, tokens, width, heads, keys) in shapes {
-            let same = ProcessInfo.processInfo.environment["SAME"] != nil
-            let q = backend.upload(same ? Array([[Float]](repeating: random(width), count: batch * tokens).joined()) : random(batch * tokens * width), shape: [batch, tokens, width])
-            let k = backend.upload(same ? Array([[Float]](repeating: random(width), count: batch * keys).joined()) : random(batch * keys * width), shape: [batch, keys, width])
+            let q = backend.upload(random(batch * tokens * width), shape: [batch, tokens, width])
+            let k = backend.upload(random(batch * keys * width), shape: [batch, keys, width])
             let mask = heads == 12 ? backend.upload([Float](repeating: 0, count: batch * keys), shape: [batch, keys]) : nil
             let seconds = time(repeats: 2) {
-                _ = backend.attention(q: q, k: k, v: k, heads: heads, scale: heads == 12 ? Float(ProcessInfo.processInfo.environment["ASCALE"] ?? "0.158")! : 0.158, causal: false, keyMask: mask)
+                _ = backend.attention(q: q, k: k, v: k, heads: heads, scale: 0.158, causal: false, keyMask: mask)
             }
             let flops = 4.0 * Double(batch * tokens) * Double(keys) * Double(width)
             print(String(format: "attention %d×%d×%d, %d heads, %d keys: %.4f s  %.1f GFLOP/s",
