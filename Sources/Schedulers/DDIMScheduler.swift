@@ -31,7 +31,7 @@ public struct DDIMScheduler: Scheduler {
         alphasCumprod = noise.alphasCumprod
         finalAlphaCumprod = configuration.setAlphaToOne ? 1 : noise.alphasCumprod[0]
         stride = configuration.numTrainTimesteps / steps
-        trainTimesteps = DiscreteTimesteps.descending(
+        trainTimesteps = try DiscreteTimesteps.descending(
             configuration: configuration, spacing: configuration.timestepSpacing ?? .leading, steps: steps)
         timesteps = trainTimesteps.map { Float($0) }
         predictionType = configuration.predictionType

@@ -45,7 +45,7 @@ public struct PNDMScheduler: Scheduler {
         finalAlphaCumprod = configuration.setAlphaToOne ? 1 : noise.alphasCumprod[0]
         stride = configuration.numTrainTimesteps / steps
         // diffusers: concat(ts[:-1], ts[-2:-1], ts[-1:]) reversed, with ts ascending.
-        let descending = DiscreteTimesteps.descending(
+        let descending = try DiscreteTimesteps.descending(
             configuration: configuration, spacing: configuration.timestepSpacing ?? .leading, steps: steps)
         var plms = descending
         if descending.count >= 2 { plms.insert(descending[1], at: 1) }

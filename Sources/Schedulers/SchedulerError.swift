@@ -5,12 +5,13 @@ public enum SchedulerError: Error, Equatable, CustomStringConvertible {
     /// A value outside the range the schedule can use.
     case invalid(String)
 
-    public var description: String {
+    public var description: String { "scheduler configuration: \(reason)" }
+
+    /// What is wrong, without naming the configuration.
+    public var reason: String {
         switch self {
-        case .unsupported(let key, let value):
-            return "scheduler configuration: \(key) = \(value) is not supported"
-        case .invalid(let message):
-            return "scheduler configuration: \(message)"
+        case .unsupported(let key, let value): "\(key) = \(value) is not supported"
+        case .invalid(let message): message
         }
     }
 }

@@ -170,6 +170,7 @@ struct GenerationPayload: Sendable {
         case .maskBlur: "mask_blur"
         case .decoder: "decoder"
         case .previewEvery: "preview_every"
+        case .scheduler: "sampler_name"
         }
     }
 }

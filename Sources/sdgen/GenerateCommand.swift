@@ -188,6 +188,7 @@ struct GenerateCommand: ParsableCommand {
         case .sizeConditioning: "--original-size/--crop/--target-size"
         case .decoder: "--vae"
         case .previewEvery: "--preview-every"
+        case .scheduler: "--scheduler"
         }
     }
 

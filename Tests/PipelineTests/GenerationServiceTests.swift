@@ -145,6 +145,11 @@ final class GenerationServiceTests: XCTestCase {
         }
         check({ $0.steps = 0 }, .steps, "at least 1")
         check({ $0.steps = 1001 }, .steps, "1000")
+        // The sampler's own limits, found before the model runs.
+        check({ ($0.steps, $0.scheduler) = (1000, .ddim) }, .scheduler, "ddim cannot run this request: 1000 steps")
+        check({ ($0.steps, $0.scheduler) = (1000, .pndm) }, .scheduler, "use at most 999 steps")
+        check({ ($0.steps, $0.scheduler) = (51, .lcm) }, .scheduler, "at most original_inference_steps (50)")
+        check({ ($0.scheduler, $0.predictionType) = (.pndm, .sample) }, .scheduler, "prediction_type = sample")
         check({ $0.width = 500 }, .size, "multiples of 8")
         check({ $0.height = -8 }, .size, "multiples of 8")
         check({ $0.guidance = .nan }, .guidance, "number")

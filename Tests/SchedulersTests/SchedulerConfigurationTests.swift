@@ -123,6 +123,26 @@ final class SchedulerConfigurationTests: XCTestCase {
         XCTAssertEqual(heun.sigmas.count, 6)
         XCTAssertEqual(heun.sigmas[1], heun.sigmas[2])
     }
+
+    /// "leading" spacing with SD 1.5's steps_offset 1 reaches timestep 1000 at
+    /// 1000 steps, past the 0…999 trained on (diffusers' DDIM and PNDM fail
+    /// indexing their alphas there): refused with the most steps that work.
+    func testLeadingSpacingPastTheTrainingRangeIsRefused() throws {
+        var config = SchedulerConfiguration()
+        for make in [{ try DDIMScheduler(configuration: $0, steps: $1) as any Scheduler },
+                     { try PNDMScheduler(configuration: $0, steps: $1) as any Scheduler }] {
+            XCTAssertEqual(try make(config, 999).timesteps.first, 999)
+            XCTAssertThrowsError(try make(config, 1000)) { error in
+                guard case .invalid(let message)? = error as? SchedulerError else { return XCTFail("\(error)") }
+                XCTAssertTrue(message.contains("timestep 1000") && message.hasSuffix("use at most 999 steps"), message)
+            }
+        }
+        config.stepsOffset = 5  // 500 steps: 499 · 2 + 5 = 1003; 498 steps: 497 · 2 + 5 = 999
+        XCTAssertThrowsError(try DDIMScheduler(configuration: config, steps: 500)) { error in
+            XCTAssertTrue("\(error)".hasSuffix("use at most 498 steps"), "\(error)")
+        }
+        XCTAssertEqual(try DDIMScheduler(configuration: config, steps: 498).timesteps.first, 999)
+    }
 }
 
 /// The registry: one entry per kind, each reachable by its name and by the

@@ -53,6 +53,7 @@ extension GenerationParameter {
         case .sizeConditioning: "the size conditioning"
         case .decoder: "the decoder"
         case .previewEvery: "the preview interval"
+        case .scheduler: "the sampler"
         default: rawValue
         }
     }

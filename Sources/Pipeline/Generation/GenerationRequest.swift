@@ -115,7 +115,7 @@ public struct GenerationRequest: Sendable, Equatable {
 /// CLI and the server map them to their own option and field names.
 public enum GenerationParameter: String, Sendable, CaseIterable {
     case steps, guidance, guidanceRescale, timestepSpacing, eta, size, sizeConditioning, clipSkip, count, strength, initImage, mask, outpaint, maskBlur
-    case decoder, previewEvery
+    case decoder, previewEvery, scheduler
 }
 
 /// Which autoencoder decodes a request's image.

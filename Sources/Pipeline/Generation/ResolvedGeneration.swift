@@ -102,6 +102,14 @@ public struct ResolvedGeneration: Sendable, Equatable {
             configuration.eta = eta
         }
         schedulerConfiguration = configuration
+        // The sampler's own limits (LCM's cap on the steps, "leading" spacing
+        // past the training range, PNDM without ε or v) refuse the request
+        // now, not after loading the model.
+        do {
+            _ = try scheduler.make(configuration: configuration, steps: request.steps)
+        } catch {
+            throw invalid(.scheduler, "\(scheduler) cannot run this request: \((error as? SchedulerError)?.reason ?? "\(error)")")
+        }
         latentShape = LatentShape(channels: model.latentChannels, height: height / f, width: width / f)
         let asksSizes = request.originalSize != nil || request.cropTopLeft != nil || request.targetSize != nil
         if model.unet.addedEmbedding != nil {
