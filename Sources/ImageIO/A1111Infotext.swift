@@ -52,12 +52,77 @@ enum A1111Infotext {
     }
 
     /// `re_param.findall(line)` with A1111's
-    /// `\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)`, values unquoted.
+    /// `\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)`, values
+    /// unquoted — matched by hand in linear time, on Unicode scalars as
+    /// Python's `re` reads a str. A backtracking regex retries every start of
+    /// a line with no `:` across the rest of it: a 16 KB prompt read as a
+    /// parameter line took 43 s, and the server's `png-info` stalled on it.
+    ///
+    /// At a start, the pattern has one way to match: `\s*` then the key's
+    /// class run are maximal (neither can end where a `:` could follow
+    /// instead), and the quoted value's body stops at its first unescaped `"`
+    /// (its only way to close), else the bare value runs to the next comma.
+    /// So the end of each position's class run and of each position's quoted
+    /// body, computed once from the right, decide every start in O(1).
     static func parameterMatches(in line: String) -> [GenerationParameters.Field] {
-        let pattern = #/\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)/#
-        return line.matches(of: pattern).map { match in
-            GenerationParameters.Field(key: String(match.output.1), value: unquote(String(match.output.2)))
+        let c = Array(line.unicodeScalars), n = c.count
+        // Python's \w on a str: "_" and str.isalnum (letters L*, and numerals).
+        func isWord(_ s: Unicode.Scalar) -> Bool {
+            switch s.properties.generalCategory {
+            case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter: true
+            default: s == "_" || s.properties.numericType != nil
+            }
         }
+        // Python's str.isspace: White_Space plus the information separators.
+        func isSpace(_ s: Unicode.Scalar) -> Bool { s.properties.isWhitespace || (0x1C...0x1F).contains(s.value) }
+        func inKey(_ s: Unicode.Scalar) -> Bool { isWord(s) || s == " " || s == "-" || s == "/" }
+        // runEnd[i] / spaceEnd[i]: where the run of key / space characters from i ends.
+        var runEnd = [Int](repeating: n, count: n + 1), spaceEnd = runEnd
+        // bodyStop[i]: where `(?:\\.|[^\\"])*` from i stops (`.` takes no newline).
+        var bodyStop = [Int](repeating: n, count: n + 2)
+        for i in stride(from: n - 1, through: 0, by: -1) {
+            runEnd[i] = inKey(c[i]) ? runEnd[i + 1] : i
+            spaceEnd[i] = isSpace(c[i]) ? spaceEnd[i + 1] : i
+            if c[i] == "\\" {
+                bodyStop[i] = i + 1 < n && c[i + 1] != "\n" ? bodyStop[i + 2] : i
+            } else {
+                bodyStop[i] = c[i] == "\"" ? i : bodyStop[i + 1]
+            }
+        }
+        // `(?:,|$)` at p: a comma, the end, or a newline that ends the line.
+        func endsValue(_ p: Int) -> Int? {
+            if p < n && c[p] == "," { return p + 1 }
+            return p == n || (p == n - 1 && c[p] == "\n") ? p : nil
+        }
+        func text(_ range: Range<Int>) -> String {
+            var view = String.UnicodeScalarView()
+            view.append(contentsOf: c[range])
+            return String(view)
+        }
+        var fields: [GenerationParameters.Field] = []
+        var start = 0
+        while start <= n {
+            let p = spaceEnd[start]
+            let keyEnd = p < n && isWord(c[p]) ? runEnd[p] : p
+            guard keyEnd - p >= 2, keyEnd < n, c[keyEnd] == ":" else {
+                start += 1
+                continue
+            }
+            let v = spaceEnd[keyEnd + 1]
+            var valueEnd: Int, next: Int
+            if v < n, c[v] == "\"", case let close = bodyStop[v + 1], close > v + 1, close < n, c[close] == "\"",
+               let after = endsValue(close + 1) {
+                (valueEnd, next) = (close + 1, after)
+            } else {
+                valueEnd = v
+                while valueEnd < n && c[valueEnd] != "," { valueEnd += 1 }
+                next = endsValue(valueEnd) ?? valueEnd
+            }
+            fields.append(GenerationParameters.Field(key: text(p..<keyEnd), value: unquote(text(v..<valueEnd))))
+            // findall resumes at the match's end, one further past an empty match.
+            start = next > start ? next : start + 1
+        }
+        return fields
     }
 
     /// A1111's `quote`: a value holding `,`, `:` or a newline becomes a JSON

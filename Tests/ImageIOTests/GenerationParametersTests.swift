@@ -1,4 +1,6 @@
+import Foundation
 import ImageIO
+import TestSupport
 import XCTest
 
 final class GenerationParametersTests: XCTestCase {
@@ -121,6 +123,34 @@ final class GenerationParametersTests: XCTestCase {
         let parameters = try GenerationParameters(a1111Text: "p\nSteps: 5 , Sampler: DDIM, CFG scale: 3.5 , Seed: 9 , Size: 64x32 ")
         XCTAssertEqual([parameters.steps, Int(parameters.seed), parameters.width, parameters.height], [5, 9, 64, 32])
         XCTAssertEqual(parameters.cfgScale, 3.5)
+    }
+
+    /// The parameter line read as A1111 reads it (`re_param.findall`, then
+    /// `unquote`), on 613 lines of quotes, backslashes, colons, commas, tabs
+    /// and non-ASCII letters and digits (scripts/reference/make_infotext_fixtures.py).
+    func testParameterLinesReadAsA1111ReadsThem() throws {
+        let data = try Data(contentsOf: FixturePaths.url("infotext/cases.json"))
+        let cases = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [[String: Any]])
+        XCTAssertEqual(cases.count, 613)
+        for (index, entry) in cases.enumerated() {
+            let text = try XCTUnwrap(entry["text"] as? String)
+            let expected = try XCTUnwrap(entry["extras"] as? [String: String])
+            let parameters = try GenerationParameters(a1111Text: text)
+            let extras = Dictionary(parameters.extras.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })
+            XCTAssertEqual(extras, expected, "case \(index): \(text.split(separator: "\n").last ?? "")")
+            XCTAssertEqual([parameters.steps, parameters.width], [20, 8], "case \(index)")
+        }
+    }
+
+    /// A long prompt line with no parameters in it is read in linear time (a
+    /// backtracking match of A1111's pattern took 43 s at 16 KB, minutes at 50).
+    func testLongLineWithoutParametersIsQuick() {
+        for line in [String(repeating: "a", count: 1 << 20), String(repeating: "ab c-d/", count: 1 << 17),
+                     String(repeating: " ", count: 1 << 20) + "x"] {
+            XCTAssertThrowsError(try GenerationParameters(a1111Text: "prompt\n" + line)) {
+                XCTAssertEqual($0 as? GenerationParametersError, .missingParameterLine)
+            }
+        }
     }
 
     func testErrors() {
