@@ -214,7 +214,7 @@ public final class GenerationService: @unchecked Sendable {
         // then meaningless: checked first thing after every step).
         let latents = try ComputeCancellation.$current.withValue(cancellation.compute) {
             try loop.run(from: start, scheduler: &scheduler, conditioning: prompts.callAsFunction(atEvaluation:),
-                         random: &random, stopsEarly: interruption.endsSampling) { step, steps, seconds, latents in
+                         random: &random, interruption: interruption) { step, steps, seconds, latents in
                 try cancellation.check()
                 timings.unetSeconds.append(seconds)
                 try events(.step(.init(image: index, step: step + 1, steps: steps, seconds: seconds,
@@ -225,6 +225,8 @@ public final class GenerationService: @unchecked Sendable {
                 }
             }
         }
+
+        try cancellation.check()  // a cancel during a step ends the loop as an interrupt would
 
         // 4. Decoding.
         try events(.decoding(image: index))

@@ -29,15 +29,16 @@ public struct DenoisingLoop: Sendable {
     public var isGuided: Bool { guidance > 1 }
 
     /// Runs evaluations `start.firstStep..<scheduler.timesteps.count`.
-    /// - Parameter stopsEarly: asked before each evaluation; true ends the
-    ///   loop there, returning the latents so far (A1111's interrupt and skip).
+    /// - Parameter interruption: A1111's interrupt and skip: asked before each
+    ///   evaluation, and it abandons the one under way; either ends the loop,
+    ///   returning the latents of the evaluations finished before it.
     /// - Parameter afterStep: called after each evaluation with (evaluations
     ///   done before it, evaluations this run makes, its seconds, the
     ///   latents); throwing stops the loop.
     public func run(from start: LatentStart, scheduler: inout any Scheduler,
                     conditioning: (Int) throws -> Conditioning,
                     random: inout any RandomSource,
-                    stopsEarly: () -> Bool = { false },
+                    interruption: SamplingInterruption = SamplingInterruption(),
                     afterStep: (Int, Int, Double, [Float]) throws -> Void) throws -> [Float] {
         let backend = unet.convIn.weight.backend
         let count = shape.count
@@ -47,17 +48,26 @@ public struct DenoisingLoop: Sendable {
         var latents = start.latents
         let evaluations = scheduler.timesteps.count
         for i in start.firstStep..<evaluations {
-            if stopsEarly() { break }
+            if interruption.endsSampling() { break }
             let watch = Stopwatch()
             // Per batch entry: the scaled latents, then any conditioning channels (diffusers' torch.cat on dim 1).
             let input = scheduler.scaleModelInput(latents, step: i) + extra
-            let sample = backend.upload(Array(repeating: input, count: batch).flatMap { $0 },
-                                        shape: [batch, inputChannels, shape.height, shape.width])
-                .permuted([0, 2, 3, 1])
-            let text = try conditioning(i)
-            let prediction = unet(sample, timestep: scheduler.timesteps[i], context: text.sequence,
-                                  added: try addedConditions(text, batch: batch))
-                .permuted([0, 3, 1, 2]).toArray()
+            // An interrupt or skip abandons this evaluation (its values are then
+            // meaningless), keeping the latents from before it.
+            let stepCancellation = interruption.stepCancellation()
+            let prediction = try ComputeCancellation.$current.withValue(stepCancellation) {
+                let sample = backend.upload(Array(repeating: input, count: batch).flatMap { $0 },
+                                            shape: [batch, inputChannels, shape.height, shape.width])
+                    .permuted([0, 2, 3, 1])
+                let text = try conditioning(i)
+                return unet(sample, timestep: scheduler.timesteps[i], context: text.sequence,
+                            added: try addedConditions(text, batch: batch))
+                    .permuted([0, 3, 1, 2]).toArray()
+            }
+            if stepCancellation.isCancelled {
+                _ = interruption.endsSampling()  // a skip is used up here, as at a step's start
+                break
+            }
             var output = isGuided ? guided(prediction, count: count) : prediction
             if isGuided && guidanceRescale > 0 {
                 Self.rescale(&output, conditional: prediction[count..<(2 * count)], phi: guidanceRescale)

@@ -13,12 +13,15 @@ import Synchronization
 /// filling anything that outlives the call.
 public final class ComputeCancellation: Sendable {
     private let flag = Atomic<Bool>(false)
+    private let parent: ComputeCancellation?
 
-    public init() {}
+    /// - Parameter parent: a cancellation this one also answers to (a
+    ///   step's own, inside the whole generation's).
+    public init(parent: ComputeCancellation? = nil) { self.parent = parent }
 
     public func cancel() { flag.store(true, ordering: .relaxed) }
 
-    public var isCancelled: Bool { flag.load(ordering: .relaxed) }
+    public var isCancelled: Bool { flag.load(ordering: .relaxed) || parent?.isCancelled == true }
 
     /// The cancellation the calling thread's CPU work answers to, if any.
     @TaskLocal public static var current: ComputeCancellation?
