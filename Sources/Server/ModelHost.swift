@@ -26,6 +26,14 @@ public final class ModelHost: @unchecked Sendable {
     /// The loaded model and its catalog entry, if any.
     public var current: (entry: ModelCatalog.Entry, service: GenerationService)? { lock.withLock { loaded } }
 
+    /// A model of the catalog that does not load (a corrupt or foreign file):
+    /// the client's choice, named by its title rather than the server's path.
+    public struct LoadFailure: Error, CustomStringConvertible {
+        public let title: String
+        public let reason: String
+        public var description: String { "the model '\(title)' does not load: \(reason)" }
+    }
+
     /// The service for `entry`, loading it if another model is loaded.
     @discardableResult
     public func service(for entry: ModelCatalog.Entry) throws -> GenerationService {
@@ -38,7 +46,8 @@ public final class ModelHost: @unchecked Sendable {
             return service
         } catch {
             if let previous, let service = try? loader(previous) { lock.withLock { loaded = (previous, service) } }
-            throw error
+            throw LoadFailure(title: entry.title,
+                              reason: "\(error)".replacingOccurrences(of: entry.url.path, with: entry.title))
         }
     }
 }

@@ -100,8 +100,11 @@ extension SDGenServer {
         } catch {
             throw APIError.invalid("override_settings", error.detail)
         }
-        guard let entry = host.catalog.entry(named: options.modelCheckpoint) else {
-            throw APIError(.internalServerError, "the model '\(options.modelCheckpoint)' is no longer in the weights folder")
+        // A model whose file left the folder serves on while it stays loaded, as in A1111.
+        guard let entry = host.catalog.entry(named: options.modelCheckpoint)
+            ?? host.current.map(\.entry).flatMap({ $0.title == options.modelCheckpoint ? $0 : nil }) else {
+            throw APIError.invalid("sd_model_checkpoint",
+                                   "the model '\(options.modelCheckpoint)' is no longer in the weights folder; choose another")
         }
         let generationRequest = payload.request(options: options, randomSeed: UInt64.random(in: 0..<4_294_967_294))
         // A bad request is refused now, not after its wait in the queue (the model it runs on checks it again).
@@ -140,7 +143,7 @@ extension SDGenServer {
         metrics.job(mode.rawValue, outcome: job.progress.interrupted ? "interrupted" : "completed",
                     seconds: Date().timeIntervalSince(started))
 
-        let pngs = try images.map { try $0.pngData() }
+        let pngs = try Self.translating { try images.map { try $0.pngData() } }
         for (image, png) in zip(images, pngs) { history.add(png: png, infotext: image.parameters.a1111Text) }
         if payload.saveImages { try save(images, pngs: pngs) }
         let answer = GenerationAnswer(payload: payload, images: images, pngs: pngs, modelName: entry.modelName,
@@ -279,6 +282,13 @@ extension SDGenServer {
 
     /// The body, at most `--max-body` bytes (413 beyond), as JSON (422 when it is not).
     func body(of request: Request) async throws -> JSONValue {
+        // A body of another type is what any web page can send cross-site
+        // without a CORS preflight (a form, fetch with text/plain): refused,
+        // as FastAPI under A1111 refuses it. No type at all is read as JSON.
+        if let type = request.headers[.contentType], !Self.isJSON(mediaType: type) {
+            throw APIError(.unsupportedMediaType, "the body must be JSON (Content-Type: application/json), not '\(type)'",
+                           field: "body")
+        }
         let limit = configuration.maxBodyBytes
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             throw APIError(.contentTooLarge, "the body is \(length) bytes, more than the server's limit of \(limit)")
@@ -293,6 +303,12 @@ extension SDGenServer {
             throw APIError(.unprocessableContent, "the body is not valid JSON", field: "body")
         }
         return value
+    }
+
+    /// application/json or a `+json` type, any parameters (charset) aside.
+    static func isJSON(mediaType: String) -> Bool {
+        let type = (mediaType.split(separator: ";").first ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+        return type == "application/json" || (type.hasPrefix("application/") && type.hasSuffix("+json"))
     }
 
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
@@ -322,7 +338,9 @@ extension SDGenServer {
             case .exceedsMemory, .exceedsDeviceMemory, .exceedsDeviceBinding:
                 return APIError.invalid("width", error.description)
             case .badPrompt(let message):
-                return APIError.invalid("prompt", message)
+                return APIError(.unprocessableContent, message, field: "prompt")  // the message names the prompt
+            case .nonFinite:
+                return APIError(.unprocessableContent, error.description)
             case .cancelled:
                 return APIError(.serviceUnavailable, "the request was cancelled")
             }
@@ -330,6 +348,10 @@ extension SDGenServer {
             return APIError.invalid("prompt", error.description)
         case let error as LoRAError:
             return APIError.invalid("prompt", "\(error)")
+        case let error as PromptSyntaxError:
+            return APIError(.unprocessableContent, error.description, field: "prompt")  // names the prompt it is about
+        case let error as ModelHost.LoadFailure:
+            return APIError.invalid("sd_model_checkpoint", error.description)
         default:
             return APIError(.internalServerError, "\(error)")
         }

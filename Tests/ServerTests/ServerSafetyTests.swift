@@ -80,6 +80,38 @@ final class ServerSafetyTests: XCTestCase {
         XCTAssertEqual(fine.status, 200, fine.text)
     }
 
+    /// What a client can get wrong in its prompt, its LoRAs or its body's type
+    /// is a 4xx that names no server path — each of these was a 500 (the NUL
+    /// after the image was made, the overflow a black image with 200).
+    func testPromptLoRAAndBodyTypeFaultsAre4xx() async throws {
+        let junk = FileManager.default.temporaryDirectory.appendingPathComponent("sdgen-junk-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: junk, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: junk) }
+        let junkFile = junk.appendingPathComponent("junk.safetensors")
+        try Data((0..<64).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }).write(to: junkFile)
+        let server = try await TestServer(loras: ["style": FixturePaths.url("lora/files/kohya.safetensors"), "junk": junkFile])
+        defer { Task { await server.stop() } }
+        let cases: [(String, [String: Any], String?)] = [
+            ("NUL in the prompt", with(small, ["prompt": "a\u{0}b"]), "prompt"),
+            ("NUL in the negative prompt", with(small, ["negative_prompt": "\u{0}"]), "prompt"),
+            ("over 32 chunks of tokens", with(small, ["prompt": String(repeating: "x ", count: 2500)]), "prompt"),
+            ("a corrupt LoRA", with(small, ["prompt": "a <lora:junk:1>"]), "prompt"),
+            ("a LoRA weight that overflows", with(small, ["prompt": "a <lora:style:1e30>"]), nil),
+        ]
+        for (name, body, field) in cases {
+            let answer = try await server.call("/sdapi/v1/txt2img", json: body)
+            XCTAssertEqual(answer.status, 422, "\(name): \(answer.text)")
+            XCTAssertEqual(answer.json["field"] as? String, field, "\(name): \(answer.text)")
+            XCTAssertFalse(answer.text.contains(junk.path), "\(name) shows a server path: \(answer.text)")
+        }
+        let plain = try await server.call("/sdapi/v1/txt2img", json: small, headers: ["Content-Type": "text/plain"])
+        XCTAssertEqual(plain.status, 415, plain.text)
+        XCTAssertEqual(plain.json["field"] as? String, "body")
+        let charset = try await server.call("/sdapi/v1/txt2img", json: small,
+                                            headers: ["Content-Type": "application/json; charset=utf-8"])
+        XCTAssertEqual(charset.status, 200, charset.text)
+    }
+
     func tinyPNG(value: UInt8 = 255) throws -> String {
         Data(try PNGFile.encode(try RGBImage(width: 16, height: 16, pixels: [UInt8](repeating: value, count: 16 * 16 * 3))))
             .base64EncodedString()

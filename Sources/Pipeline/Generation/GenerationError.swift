@@ -13,6 +13,9 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable {
     case exceedsDeviceBinding(tensor: Int, limit: Int, device: String, size: String)
     /// The prompt cannot be read (an unclosed `<lora:` tag, a weight that is no number).
     case badPrompt(String)
+    /// A stage's output holds NaN or infinity (A1111's NaN check): an image
+    /// of it would be black or noise, handed back as if it were one.
+    case nonFinite(stage: String)
     case cancelled
 
     public var description: String { description(naming: { $0.defaultName }) }
@@ -33,6 +36,9 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable {
                 + "above its \(MemoryFormat.mebibytes(limit)) storage-buffer range; ask for a smaller size, or run on the CPU"
         case .badPrompt(let message):
             message
+        case .nonFinite(let stage):
+            "\(stage) produced NaN or infinite values, so there is no image; a LoRA or emphasis weight far "
+                + "outside ±2 does this, as does a model that overflows in 16-bit floats"
         case .cancelled:
             "cancelled"
         }

@@ -227,6 +227,7 @@ public final class GenerationService: @unchecked Sendable {
         }
 
         try cancellation.check()  // a cancel during a step ends the loop as an interrupt would
+        guard latents.allSatisfy(\.isFinite) else { throw GenerationError.nonFinite(stage: "the UNet") }
 
         // 4. Decoding.
         try events(.decoding(image: index))
@@ -236,6 +237,7 @@ public final class GenerationService: @unchecked Sendable {
             finalDecoder.decode(latents, shape: generation.latentShape, on: model.backend, tiling: generation.decoderTiling)
         }
         try cancellation.check()  // before its values are read: a cancelled decode's are meaningless
+        guard vaeOutput.allSatisfy(\.isFinite) else { throw GenerationError.nonFinite(stage: "the VAE decoder") }
         timings.vaeDecodeSeconds = vaeWatch.seconds
         timings.totalSeconds = total.seconds
 

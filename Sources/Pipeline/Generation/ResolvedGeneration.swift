@@ -40,6 +40,11 @@ public struct ResolvedGeneration: Sendable, Equatable {
         func invalid(_ parameter: GenerationParameter, _ requirement: String) -> GenerationError {
             .invalid(parameter, requirement: requirement)
         }
+        // The image's parameters text (a PNG text chunk) cannot hold a NUL.
+        for (label, text) in [("prompt", request.prompt), ("negative prompt", request.negativePrompt)]
+        where text.unicodeScalars.contains("\u{0}") {
+            throw .badPrompt("\(label): contains a NUL character (U+0000), which an image's parameters text cannot hold")
+        }
         let trainSteps = model.schedulerConfiguration.numTrainTimesteps
         guard request.steps >= 1 else { throw invalid(.steps, "must be at least 1 (got \(request.steps))") }
         guard request.steps <= trainSteps else {

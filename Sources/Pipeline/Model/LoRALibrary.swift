@@ -37,8 +37,16 @@ public final class LoRALibrary: @unchecked Sendable {
     public func resolve(_ selections: [LoRASelection]) throws -> [AppliedLoRA] {
         try selections.map { selection in
             let url = try locate(selection.name)
-            return AppliedLoRA(file: try file(url), shortHash: try shortHash(url),
-                               textEncoderWeight: selection.textEncoderWeight, unetWeight: selection.unetWeight)
+            do {
+                return AppliedLoRA(file: try file(url), shortHash: try shortHash(url),
+                                   textEncoderWeight: selection.textEncoderWeight, unetWeight: selection.unetWeight)
+            } catch let error as LoRALibraryError {
+                throw error
+            } catch {
+                // Named as the prompt names it: the folder's path is the server's business.
+                throw LoRALibraryError.invalid(name: selection.name,
+                                               reason: "\(error)".replacingOccurrences(of: url.path, with: url.lastPathComponent))
+            }
         }
     }
 
@@ -96,6 +104,8 @@ public final class LoRALibrary: @unchecked Sendable {
 public enum LoRALibraryError: Error, CustomStringConvertible, Equatable {
     case notFound(name: String, folder: String)
     case unreadable(path: String)
+    /// A file found under the name that is no LoRA sdgen can read (corrupt, or not a LoRA).
+    case invalid(name: String, reason: String)
     /// A bundle assembled by hand, not loaded from a source, cannot load again with LoRAs.
     case notReloadable
 
@@ -103,6 +113,7 @@ public enum LoRALibraryError: Error, CustomStringConvertible, Equatable {
         switch self {
         case let .notFound(name, folder): "no LoRA '\(name)': not a file, and no \(name).safetensors under \(folder)"
         case let .unreadable(path): "\(path): cannot read the LoRA file"
+        case let .invalid(name, reason): "the LoRA '\(name)' cannot be used: \(reason)"
         case .notReloadable: "this model was not loaded from a checkpoint, so it cannot load LoRAs"
         }
     }
