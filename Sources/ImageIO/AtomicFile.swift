@@ -9,6 +9,9 @@ import Glibc
 /// the rename is atomic), is fsync-ed, and is then renamed over the target.
 /// An interrupted run leaves at most a `.<name>.<random>.tmp` file, never a
 /// broken image under the real name; on any error the temporary file is removed.
+/// A symbolic link is written through (the file it names is replaced, as a
+/// shell's `>` would write it), and a target that is no regular file — a
+/// device such as /dev/null, a FIFO — is written in place, not replaced.
 public enum AtomicFile {
     /// `contents` writes the file's bytes to the descriptor it is given.
     /// With `overwrite` false an existing target is an error, checked
@@ -16,16 +19,21 @@ public enum AtomicFile {
     /// the file system lacks it), not only up front.
     public static func write(to url: URL, overwrite: Bool,
                              contents: (Int32) throws(ImageIOError) -> Void) throws(ImageIOError) {
-        let path = url.path
-        let directory = url.deletingLastPathComponent().path
-        let name = url.lastPathComponent
-        guard !name.isEmpty, name != "/", !url.hasDirectoryPath else {
-            throw .systemError(path: path, operation: "write", errno: EISDIR)
+        guard !url.lastPathComponent.isEmpty, url.lastPathComponent != "/", !url.hasDirectoryPath else {
+            throw .systemError(path: url.path, operation: "write", errno: EISDIR)
         }
-        try checkDirectory(directory)
         // Up front as well, so --no-overwrite fails before any work is done.
         var status = stat()
-        if !overwrite, lstat(path, &status) == 0 { throw .fileExists(path: path) }
+        if !overwrite, lstat(url.path, &status) == 0 { throw .fileExists(path: url.path) }
+        let target = linkTarget(of: url) ?? url
+        let path = target.path
+        let directory = target.deletingLastPathComponent().path
+        let name = target.lastPathComponent
+        try checkDirectory(directory)
+        if lstat(path, &status) == 0, status.st_mode & S_IFMT != S_IFREG, status.st_mode & S_IFMT != S_IFDIR {
+            try writeInPlace(path: path, directory: directory, contents: contents)
+            return
+        }
 
         let temporaryPath = Self.temporaryPath(directory: directory, name: name)
         let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
@@ -58,6 +66,34 @@ public enum AtomicFile {
         }
         isRenamed = true
         syncDirectory(directory)
+    }
+
+    /// Where a symbolic link at `url` points (followed to the end, or to the
+    /// first name that does not exist yet); nil when `url` is no link.
+    private static func linkTarget(of url: URL) -> URL? {
+        var current = url
+        var status = stat()
+        for _ in 0..<40 {  // ELOOP's bound
+            guard lstat(current.path, &status) == 0, status.st_mode & S_IFMT == S_IFLNK,
+                  let destination = try? FileManager.default.destinationOfSymbolicLink(atPath: current.path) else {
+                return current == url ? nil : current
+            }
+            current = destination.hasPrefix("/") ? URL(fileURLWithPath: destination)
+                : current.deletingLastPathComponent().appendingPathComponent(destination)
+        }
+        return current
+    }
+
+    /// A device or FIFO: opened and written, as `>` would; nothing to rename or fsync.
+    private static func writeInPlace(path: String, directory: String,
+                                     contents: (Int32) throws(ImageIOError) -> Void) throws(ImageIOError) {
+        let descriptor = open(path, O_WRONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw failure(errno, path: path, directory: directory, operation: "open") }
+        var isOpen = true
+        defer { if isOpen { close(descriptor) } }
+        try contents(descriptor)
+        isOpen = false
+        guard close(descriptor) == 0 else { throw failure(errno, path: path, directory: directory, operation: "close") }
     }
 
     /// Writes every byte to `descriptor` (retrying short writes and EINTR);

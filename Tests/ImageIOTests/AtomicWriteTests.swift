@@ -63,6 +63,46 @@ final class AtomicWriteTests: XCTestCase {
         XCTAssertEqual(try directory.contents(), [])
     }
 
+    /// A link is written through, as the shell's `>` writes it: the file it
+    /// names gets the image and the link stays a link (replacing it broke
+    /// `-o ~/latest.png` pointing into a gallery); a chain of links, a relative
+    /// one and a dangling one (which makes its file) alike.
+    func testSymbolicLinksAreWrittenThrough() throws {
+        let gallery = directory.file("gallery")
+        try FileManager.default.createDirectory(at: gallery, withIntermediateDirectories: true)
+        let file = gallery.appendingPathComponent("image.png")
+        try Data("old".utf8).write(to: file)
+        let link = directory.file("latest.png"), chain = directory.file("chain.png")
+        try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: "gallery/image.png")
+        try FileManager.default.createSymbolicLink(atPath: chain.path, withDestinationPath: link.path)
+        for name in [link, chain] {
+            try PNGFile.write(image, to: name)
+            XCTAssertEqual(try PNGFile.read(at: file).image, image)
+            XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: name.path),
+                           name == link ? "gallery/image.png" : link.path)
+            try Data("old".utf8).write(to: file)
+        }
+        let dangling = directory.file("dangling.png")
+        try FileManager.default.createSymbolicLink(atPath: dangling.path, withDestinationPath: "gallery/new.png")
+        try PNGFile.write(image, to: dangling)
+        XCTAssertEqual(try PNGFile.read(at: gallery.appendingPathComponent("new.png")).image, image)
+        XCTAssertEqual(try Set(directory.contents()), ["gallery", "latest.png", "chain.png", "dangling.png"])
+    }
+
+    /// A device is written, not replaced: `-o /dev/null` (run as root, the
+    /// rename made /dev/null a regular file holding a PNG).
+    func testDevicesAreWrittenInPlace() throws {
+        try PNGFile.write(image, to: URL(fileURLWithPath: "/dev/null"))
+        var status = stat()
+        XCTAssertEqual(stat("/dev/null", &status), 0)
+        XCTAssertEqual(status.st_mode & S_IFMT, S_IFCHR, "/dev/null is still a device")
+        XCTAssertThrowsError(try PNGFile.write(image, to: URL(fileURLWithPath: "/dev/full"))) {
+            XCTAssertEqual($0 as? ImageIOError, .diskFull(path: "/dev/full"))
+        }
+        XCTAssertEqual(stat("/dev/full", &status), 0)
+        XCTAssertEqual(status.st_mode & S_IFMT, S_IFCHR, "/dev/full is still a device")
+    }
+
     /// A name near NAME_MAX (255 bytes) still gets a temporary name that fits.
     func testLongFileName() throws {
         let url = directory.file(String(repeating: "é", count: 123) + ".png")  // 250 bytes
