@@ -194,6 +194,10 @@ struct GenerateCommand: ParsableCommand {
 
     func validate() throws {
         guard prompt != nil || prompts != nil else { throw ValidationError("give a prompt, or --prompts FILE") }
+        // Before the outputs are planned (a name and seed per image); the service checks it again.
+        if let count, !(1...GenerationDefaults.maximumCount).contains(count) {
+            throw ValidationError("--count must be between 1 and \(GenerationDefaults.maximumCount) (got \(count))")
+        }
         guard prompt == nil || prompts == nil else { throw ValidationError("give a prompt or --prompts, not both") }
         guard initImage != nil || (mask == nil && strength == nil && !invertMask && resize == .stretch && outpaint == nil
                                   && maskBlur == 0) else {
@@ -257,6 +261,8 @@ struct GenerateCommand: ParsableCommand {
         var summaries: [ImageSummary] = []
         var done = 0
         let signals = SignalCancellation()
+        // The preview of the image under way: a run that fails or is cancelled leaves none behind.
+        var unfinishedPreview: URL?
         for request in requests {
             do {
                 try service.generate(request, cancellation: signals.token) { event in
@@ -268,11 +274,13 @@ struct GenerateCommand: ParsableCommand {
                             ProgressBar.show(done: progress.step, total: progress.steps, secondsPerStep: progress.seconds)
                         }
                     case let .preview(image, _, rgb):
-                        let destination = destinations[done + image]
-                        try PNGFile.write(rgb, to: destination.deletingPathExtension().appendingPathExtension("preview.png"))
+                        let preview = destinations[done + image].deletingPathExtension().appendingPathExtension("preview.png")
+                        unfinishedPreview = preview
+                        try PNGFile.write(rgb, to: preview)
                     case .decoding:
                         break
                     case let .finished(image):
+                        unfinishedPreview = nil
                         ProgressBar.finish()
                         for warning in image.warnings { warn(warning) }
                         let destination = destinations[done + image.index]
@@ -285,6 +293,7 @@ struct GenerateCommand: ParsableCommand {
                 }
             } catch {
                 ProgressBar.finish()
+                if let unfinishedPreview { try? FileManager.default.removeItem(at: unfinishedPreview) }
                 throw signals.failure(for: error) ?? error
             }
             done += request.count

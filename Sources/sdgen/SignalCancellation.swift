@@ -5,7 +5,8 @@ import Pipeline
 /// SIGINT and SIGTERM during a generation cancel it at the next step: the
 /// unfinished image is never written (PNGs appear whole or not at all) and
 /// the command ends with one line and status 128 + the signal. A second
-/// signal while the first is being honoured ends the process at once.
+/// signal while the first is being honoured ends the process at once, with
+/// the same status.
 final class SignalCancellation: @unchecked Sendable {
     let token = CancellationToken()
     private let lock = NSLock()
@@ -33,8 +34,9 @@ final class SignalCancellation: @unchecked Sendable {
         if first {
             token.cancel()
         } else {
-            signal(number, SIG_DFL)
-            raise(number)
+            // Not raise(): this handler runs on a libdispatch thread that blocks
+            // the signal, so a re-raised one stayed pending and nothing ended.
+            _exit(128 + number)
         }
     }
 

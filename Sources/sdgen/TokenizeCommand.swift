@@ -39,9 +39,13 @@ struct TokenizeCommand: ParsableCommand {
     @Argument(help: "The texts (put -- before a text that starts with a dash).")
     var texts: [String] = []
 
+    static let longestMaxLength = 1 << 16
+
     func validate() throws {
-        if let maxLength, maxLength < 2 {
-            throw ValidationError("--max-length must be at least 2 (room for the start and end tokens)")
+        // Models read 77 (CLIP) or 512 (BERT) ids; far more is a typo, and would pad gigabytes.
+        if let maxLength, !(2...Self.longestMaxLength).contains(maxLength) {
+            throw ValidationError("--max-length must be between 2 (room for the start and end tokens) and "
+                                  + "\(Self.longestMaxLength) (got \(maxLength))")
         }
         if slow, let tokenizer, tokenizer != .clip {
             throw ValidationError("--slow applies to the CLIP tokenizer only")

@@ -46,7 +46,8 @@ final class GenerateCommandTests: XCTestCase {
 
     func testPromptFileAndDefaultOutputNames() throws {
         let prompts = directory.appendingPathComponent("prompts.txt")
-        try "# a comment\nfirst prompt\n\nsecond prompt\n".write(to: prompts, atomically: true, encoding: .utf8)
+        // Windows line ends read as line ends.
+        try "# a comment\r\nfirst prompt\r\n\r\nsecond prompt\r\n".write(to: prompts, atomically: true, encoding: .utf8)
         let run = try SDGenProcess.run(["--prompts", prompts.path, "--weights", tinyModel, "--width", "16", "--height", "16",
                                         "--steps", "1", "--seed", "5", "--quiet"], in: directory)
         XCTAssertEqual(run.status, 0, run.standardError)
@@ -79,6 +80,19 @@ final class GenerateCommandTests: XCTestCase {
             ("TAESD of another scale", ["a", "--weights", tinyModel, "--vae", FixturePaths.url("taesd/taesd").path] + common,
              "×8"),
             ("negative preview interval", ["a", "--weights", tinyModel, "--preview-every=-1"] + common, "--preview-every"),
+            // These trapped or ran out of memory before their checks (a black-box probe found them).
+            ("count -1", ["a", "--weights", tinyModel, "--count=-1"] + common, "--count"),
+            ("count past the limit", ["a", "--weights", tinyModel, "--count", "9223372036854775807"] + common, "--count"),
+            ("outpaint margins that overflow", ["a", "--weights", tinyModel, "--init-image",
+                                                FixturePaths.url("img2img/init_32x32.png").path,
+                                                "--outpaint", "4611686018427387904"] + common, "--outpaint"),
+            ("an outpainting canvas too large to build", ["a", "--weights", tinyModel, "--init-image",
+                                                          FixturePaths.url("img2img/init_32x32.png").path,
+                                                          "--outpaint", "50000"] + common, "--outpaint"),
+            ("steps past leading spacing's range", ["a", "--weights", tinyModel, "--steps", "1000", "--scheduler", "ddim",
+                                                    "-o", output.path], "at most 999 steps"),
+            ("a JPEG name", ["a", "--weights", tinyModel, "-o", directory.appendingPathComponent("out.jpg").path],
+             "give a .png name"),
         ]
         for (label, arguments, fragment) in cases {
             let run = try SDGenProcess.run(arguments, in: directory)

@@ -54,7 +54,7 @@ final class FullSizeShapeTests: XCTestCase {
     func testBertBase() throws {
         let weights = WeightSource(randomWithSeed: 4, backend: backend).root
         let bert = try BertModel(configuration: BertConfiguration(), weights: weights)
-        let output = bert(ids: [Array(repeating: 100, count: 128)])
+        let output = try bert(ids: [Array(repeating: 100, count: 128)])
         XCTAssertEqual(output.lastHiddenState.shape, [1, 128, 768])
         assertFinite(output.lastHiddenState, "BERT")
     }

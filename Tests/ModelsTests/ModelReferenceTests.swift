@@ -201,12 +201,20 @@ final class ModelReferenceTests: XCTestCase {
             let bert = try BertModel(configuration: configuration,
                                      weights: WeightSource(files: [file], backend: backend,
                                                            keyMap: CheckpointKeyMap.bertFolder).root)
-            let output = bert(ids: try rows("input_ids"), attentionMask: try rows("attention_mask"),
+            let output = try bert(ids: try rows("input_ids"), attentionMask: try rows("attention_mask"),
                               tokenTypes: try rows("token_type_ids"))
             assertClose(output.lastHiddenState.toArray(), try io.floats("last_hidden_state"),
                         atol: tolerance.atol, rtol: tolerance.rtol, "BERT hidden states on \(backend.name)")
             assertClose(output.pooled?.toArray() ?? [], try io.floats("pooler_output"),
                         atol: tolerance.atol, rtol: tolerance.rtol, "BERT pooler on \(backend.name)")
+            // A vocab.txt of a larger model: an error, not a trap in the embedding lookup.
+            let vocabulary = configuration.vocabSize
+            XCTAssertThrowsError(try bert(ids: [[1, Int32(vocabulary), 2]])) {
+                XCTAssertEqual($0 as? ModelInputError, .tokenOutOfRange(Int32(vocabulary), vocabulary: vocabulary))
+            }
+            XCTAssertThrowsError(try bert(ids: [[1, 2], [3]])) {
+                XCTAssertEqual($0 as? ModelInputError, .unequalLengths([2, 1]))
+            }
         }
     }
 }

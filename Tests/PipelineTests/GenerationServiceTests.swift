@@ -154,7 +154,8 @@ final class GenerationServiceTests: XCTestCase {
         check({ $0.height = -8 }, .size, "multiples of 8")
         check({ $0.guidance = .nan }, .guidance, "number")
         check({ $0.clipSkip = 3 }, .clipSkip, "between 0 and 2")
-        check({ $0.count = 0 }, .count, "at least 1")
+        check({ $0.count = 0 }, .count, "between 1 and 10000")
+        check({ $0.count = 10_001 }, .count, "between 1 and 10000")
     }
 
     /// Unset size, sampler and guidance come from the model: the UNet's

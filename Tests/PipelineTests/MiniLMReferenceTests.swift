@@ -34,7 +34,7 @@ final class MiniLMReferenceTests: XCTestCase {
                     return (0..<shape[0]).map { Array(flat[$0 * shape[1]..<($0 + 1) * shape[1]]) }
                 }
                 let mask = try rows("attention_mask")
-                let hidden = model(ids: try rows("input_ids"), attentionMask: mask).lastHiddenState.toArray()
+                let hidden = try model(ids: try rows("input_ids"), attentionMask: mask).lastHiddenState.toArray()
                 // Padded positions are not part of any result; compare real tokens only.
                 let reference = try io.floats(prefix + "last_hidden_state")
                 let width = model.configuration.hiddenSize

@@ -49,11 +49,22 @@ public struct BertModel: Sendable {
     ///   - ids: [batch][length] token ids, all the same length.
     ///   - attentionMask: 1 for real tokens, 0 for padding (default: all 1).
     ///   - tokenTypes: segment ids (default: all 0).
+    /// - Throws: `ModelInputError` for sequences of unequal length, longer
+    ///   than the model's positions, or with ids outside its vocabulary (a
+    ///   vocab.txt of another model) or its token types.
     public func callAsFunction(ids: [[Int32]], attentionMask: [[Int32]]? = nil,
-                               tokenTypes: [[Int32]]? = nil) -> Output {
+                               tokenTypes: [[Int32]]? = nil) throws -> Output {
         let batch = ids.count, length = ids.first?.count ?? 0
-        precondition(ids.allSatisfy { $0.count == length } && length <= configuration.maxPositionEmbeddings,
-                     "BERT: sequences must share one length ≤ \(configuration.maxPositionEmbeddings)")
+        guard ids.allSatisfy({ $0.count == length }) else { throw ModelInputError.unequalLengths(ids.map(\.count)) }
+        guard length <= configuration.maxPositionEmbeddings else {
+            throw ModelInputError.sequenceTooLong(length, limit: configuration.maxPositionEmbeddings)
+        }
+        if let bad = ids.joined().first(where: { !(0..<Int32(configuration.vocabSize)).contains($0) }) {
+            throw ModelInputError.tokenOutOfRange(bad, vocabulary: configuration.vocabSize)
+        }
+        if let bad = tokenTypes?.joined().first(where: { !(0..<Int32(configuration.typeVocabSize)).contains($0) }) {
+            throw ModelInputError.tokenOutOfRange(bad, vocabulary: configuration.typeVocabSize)
+        }
         let backend = wordEmbeddings.backend
         let words = backend.embedding(ids.flatMap { $0 }, table: wordEmbeddings).reshaped([batch, length, -1])
         let types = backend.embedding((tokenTypes ?? ids.map { _ in Array(repeating: 0, count: length) }).flatMap { $0 },

@@ -36,7 +36,7 @@ public struct BertBenchmark: Sendable {
         let counter = FLOPCounter()
         let shadow = try BertModel(configuration: model.configuration,
                                    weights: WeightSource(randomWithSeed: 0, backend: counter).root)
-        _ = shadow(ids: inputs(batch: batch, length: length))
+        _ = try shadow(ids: inputs(batch: batch, length: length))
         return counter.tally.total
     }
 
@@ -52,13 +52,13 @@ public struct BertBenchmark: Sendable {
         let ids = inputs(batch: batch, length: length)
         let backend = model.wordEmbeddings.backend
         for _ in 0..<warmup {
-            _ = model(ids: ids)
+            _ = try model(ids: ids)
             backend.synchronize()
         }
         var samples: [Double] = []
         for run in 0..<runs {
             let watch = Stopwatch()
-            _ = model(ids: ids)
+            _ = try model(ids: ids)
             backend.synchronize()
             samples.append(watch.milliseconds)
             progress(run + 1)
@@ -67,7 +67,7 @@ public struct BertBenchmark: Sendable {
                       gflop: try flops(batch: batch, length: length) / 1e9)
         if profile {
             backend.beginProfile()
-            _ = model(ids: ids)
+            _ = try model(ids: ids)
             row.profile = backend.endProfile()
         }
         return row

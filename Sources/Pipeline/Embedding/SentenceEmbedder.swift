@@ -31,7 +31,7 @@ public final class SentenceEmbedder: @unchecked Sendable {
         let batch = try tokenizer.encode(texts, length: length)
         let rows = (0..<batch.count).map { Array(batch.row($0)) }
         let mask = (0..<batch.count).map { Array(batch.attentionMask[$0 * length..<($0 + 1) * length]) }
-        let hidden = model(ids: rows, attentionMask: mask).lastHiddenState.toArray()
+        let hidden = try model(ids: rows, attentionMask: mask).lastHiddenState.toArray()
         return SentencePooling.meanNormalized(hidden, mask: mask, width: model.configuration.hiddenSize)
     }
 

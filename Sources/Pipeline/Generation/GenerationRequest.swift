@@ -27,6 +27,12 @@ public enum GenerationDefaults {
     /// The longest side accepted at all (memory admission refuses far less
     /// on real machines; this keeps every size computation in range).
     public static let maximumSide = 1 << 20
+    /// The most images per prompt: every image's seed and file name is
+    /// planned before the first starts.
+    public static let maximumCount = 10_000
+    /// The largest outpainting canvas (16384² pixels): it is built before
+    /// the memory admission can weigh the request.
+    public static let maximumCanvasPixels = 1 << 28
     public static let vaeTiling = VAETiling.auto
 }
 

@@ -56,7 +56,9 @@ public struct ResolvedGeneration: Sendable, Equatable {
         guard (0...1).contains(request.guidanceRescale) else {
             throw invalid(.guidanceRescale, "must be between 0 and 1 (got \(request.guidanceRescale))")
         }
-        guard request.count >= 1 else { throw invalid(.count, "must be at least 1 (got \(request.count))") }
+        guard (1...GenerationDefaults.maximumCount).contains(request.count) else {
+            throw invalid(.count, "must be between 1 and \(GenerationDefaults.maximumCount) (got \(request.count))")
+        }
         guard request.previewEvery >= 0 else {
             throw invalid(.previewEvery, "must be 0 (no previews) or more (got \(request.previewEvery))")
         }
@@ -145,15 +147,17 @@ public struct ResolvedGeneration: Sendable, Equatable {
     private static func outpainted(_ request: GenerationRequest) throws(GenerationError) -> GenerationRequest {
         guard let margins = request.outpaint, !margins.isEmpty else { return request }
         let sides = [margins.left, margins.top, margins.right, margins.bottom]
-        guard sides.allSatisfy({ $0 >= 0 && $0 % GenerationDefaults.sizeMultiple == 0 }) else {
+        guard sides.allSatisfy({ (0...GenerationDefaults.maximumSide).contains($0) && $0 % GenerationDefaults.sizeMultiple == 0 }) else {
             throw .invalid(.outpaint, requirement: "must be multiples of \(GenerationDefaults.sizeMultiple), 0 or more "
                            + "(got \(sides.map(String.init).joined(separator: ",")))")
         }
         guard let image = request.initImage else { throw .invalid(.outpaint, requirement: "needs an init image to extend") }
         guard request.mask == nil else { throw .invalid(.outpaint, requirement: "makes its own mask; leave out the mask") }
-        guard image.width + margins.left + margins.right <= GenerationDefaults.maximumSide,
-              image.height + margins.top + margins.bottom <= GenerationDefaults.maximumSide else {
-            throw .invalid(.outpaint, requirement: "makes a canvas wider than \(GenerationDefaults.maximumSide)")
+        let width = image.width + margins.left + margins.right, height = image.height + margins.top + margins.bottom
+        guard width <= GenerationDefaults.maximumSide, height <= GenerationDefaults.maximumSide,
+              width * height <= GenerationDefaults.maximumCanvasPixels else {
+            throw .invalid(.outpaint, requirement: "makes a \(width)×\(height) canvas, larger than this accepts "
+                           + "(\(GenerationDefaults.maximumCanvasPixels) pixels, \(GenerationDefaults.maximumSide) a side)")
         }
         var inpainting = request
         (inpainting.initImage, inpainting.mask) = margins.canvas(for: image)

@@ -17,6 +17,11 @@ public enum OutputPlan {
                                     overwrite: Bool, folder: URL = defaultFolder) throws -> [URL] {
         let manager = FileManager.default
         if let base = explicit {
+            // PNG is what is written: a .jpg or .webp name would hold PNG bytes.
+            let suffix = base.pathExtension.lowercased()
+            guard suffix.isEmpty || suffix == "png" else {
+                throw FileAccessError("cannot write \(base.lastPathComponent): sdgen writes PNG images; give a .png name")
+            }
             let folder = base.deletingLastPathComponent()
             var isDirectory: ObjCBool = false
             guard manager.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -26,6 +31,9 @@ public enum OutputPlan {
                 throw FileAccessError("cannot write \(base.path): the folder \(folder.path) is not writable")
             }
             let urls = images.indices.map { OutputNaming.numbered(base, index: $0, of: images.count) }
+            if let long = urls.first(where: { $0.lastPathComponent.utf8.count > 255 }) {
+                throw FileAccessError("cannot write \(long.path): a file name is at most 255 bytes")
+            }
             if !overwrite, let existing = urls.first(where: { manager.fileExists(atPath: $0.path) }) {
                 throw FileAccessError("\(existing.path) exists (not overwriting)")
             }
