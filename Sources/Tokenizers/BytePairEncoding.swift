@@ -73,22 +73,81 @@ struct BytePairEncoding: Sendable {
         symbols.append(finalByteIDs[Int(last)])
         guard symbols.count > 1 else { return symbols }
 
-        // ranks[i] belongs to the pair (symbols[i], symbols[i + 1]): rank in
-        // the high half, merged id in the low half, so the smallest value is
-        // the pair to merge next.
-        var ranks = (0 ..< symbols.count - 1).map { rank(symbols[$0], symbols[$0 + 1]) }
-        while true {
-            var best = 0
-            for i in 1 ..< ranks.count where ranks[i] < ranks[best] { best = i }
-            let entry = ranks[best]
-            if entry == .max { break }
-            symbols[best] = Int32(bitPattern: UInt32(truncatingIfNeeded: entry))
-            symbols.remove(at: best + 1)
-            ranks.remove(at: best)
-            if ranks.isEmpty { break }
-            if best > 0 { ranks[best - 1] = rank(symbols[best - 1], symbols[best]) }
-            if best < ranks.count { ranks[best] = rank(symbols[best], symbols[best + 1]) }
+        // Symbols as a linked list by their first byte's position, and the
+        // pairs in a heap ordered by (rank, merged id) in one value, then by
+        // position: the pair to merge next is on top, leftmost among equals.
+        // Entries a merge made stale are skipped when they surface. Scanning
+        // for the best pair instead made a word's cost quadratic (a
+        // 400 000-letter word: 45 s).
+        let count = symbols.count
+        var next = Array(1...count), previous = Array(-1..<(count - 1))
+        var heap = PairHeap()
+        for i in 0 ..< count - 1 {
+            let entry = rank(symbols[i], symbols[i + 1])
+            if entry != .max { heap.push(entry, i) }
         }
-        return symbols
+        while let (entry, left) = heap.pop() {
+            let right = next[left]
+            // Stale: the left symbol was merged away, or a neighbour changed.
+            guard right >= 0, right < count, rank(symbols[left], symbols[right]) == entry else { continue }
+            symbols[left] = Int32(bitPattern: UInt32(truncatingIfNeeded: entry))
+            next[left] = next[right]
+            if next[right] < count { previous[next[right]] = left }
+            next[right] = -1  // merged away
+            if previous[left] >= 0 {
+                let before = rank(symbols[previous[left]], symbols[left])
+                if before != .max { heap.push(before, previous[left]) }
+            }
+            if next[left] < count {
+                let after = rank(symbols[left], symbols[next[left]])
+                if after != .max { heap.push(after, left) }
+            }
+        }
+        var merged: [Int32] = []
+        var position = 0
+        while position < count {
+            merged.append(symbols[position])
+            position = next[position]
+        }
+        return merged
+    }
+}
+
+/// A binary min-heap of (merge entry, position) pairs for `encode`.
+private struct PairHeap {
+    private var items: [(entry: UInt64, position: Int)] = []
+
+    private static func less(_ a: (entry: UInt64, position: Int), _ b: (entry: UInt64, position: Int)) -> Bool {
+        a.entry != b.entry ? a.entry < b.entry : a.position < b.position
+    }
+
+    mutating func push(_ entry: UInt64, _ position: Int) {
+        items.append((entry, position))
+        var child = items.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard Self.less(items[child], items[parent]) else { break }
+            items.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func pop() -> (UInt64, Int)? {
+        guard let top = items.first else { return nil }
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var parent = 0
+            while true {
+                let left = 2 * parent + 1, right = left + 1
+                var smallest = parent
+                if left < items.count, Self.less(items[left], items[smallest]) { smallest = left }
+                if right < items.count, Self.less(items[right], items[smallest]) { smallest = right }
+                if smallest == parent { break }
+                items.swapAt(parent, smallest)
+                parent = smallest
+            }
+        }
+        return (top.entry, top.position)
     }
 }

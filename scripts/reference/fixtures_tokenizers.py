@@ -770,6 +770,22 @@ def unicode_classes(out_dir: Path) -> None:
 # Entry point
 # --------------------------------------------------------------------------
 
+def make_clip_long_word_fixtures(root: Path) -> None:
+    """Group ``clip_long_words``: single words of thousands of letters, where a
+    BPE that rescans the word for its best pair per merge is quadratic —
+    ``clip_long_words.json``, transformers' ids for each."""
+    from transformers import CLIPTokenizer
+    out_dir = root / "tokenizers"
+    merges = read_clip_merges()
+    tok = CLIPTokenizer(vocab=derived_clip_vocab(merges), merges=merges)
+    rng = random.Random(1205)
+    texts = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(n)) for n in (700, 1500, 3000)]
+    texts += ["ab" * 900, "a" * 1200, "the" * 500 + " cat", "".join(rng.choice("aeiou") for _ in range(2000)),
+              "é" * 600 + "ß" * 300 + "中" * 200]
+    _write_json(out_dir / "clip_long_words.json", {"texts": texts, "ids": [tok(t).input_ids for t in texts]})
+    print(f"[clip_long_words] {len(texts)} texts in {out_dir / 'clip_long_words.json'}")
+
+
 def make_tokenizer_fixtures(root: Path, refresh: bool = False) -> None:
     out_dir = root / "tokenizers"
     ensure_sources(out_dir, refresh=refresh)

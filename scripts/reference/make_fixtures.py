@@ -488,7 +488,7 @@ def make_norm_offset_fixtures(root: Path) -> None:
 # --------------------------------------------------------------------------
 
 from fixtures_models import make_model_fixtures, make_pipeline_fixtures, make_unet_ragged_fixtures  # noqa: E402
-from fixtures_tokenizers import make_tokenizer_fixtures  # noqa: E402
+from fixtures_tokenizers import make_clip_long_word_fixtures, make_tokenizer_fixtures  # noqa: E402
 from fixtures_bf16 import make_bf16_fixtures, make_bf16_patch_fixtures  # noqa: E402
 
 GROUPS: Dict[str, Callable[[Path], None]] = {
@@ -504,6 +504,7 @@ GROUPS: Dict[str, Callable[[Path], None]] = {
     "unet_ragged": make_unet_ragged_fixtures,
     "pipeline": make_pipeline_fixtures,
     "tokenizers": make_tokenizer_fixtures,
+    "clip_long_words": make_clip_long_word_fixtures,
     "text_encoders": lambda root: make_text_encoder_fixtures(root, write_fixture),
     "prompts": lambda root: make_prompt_fixtures(root, write_fixture),
     "lora": lambda root: make_lora_fixtures(root, write_fixture),
