@@ -26,6 +26,14 @@ enum A1111Sampler {
         SchedulerKind.allCases.filter { baseName(of: $0) == name && !$0.usesKarrasSigmas }.map(\.rawValue)
     }
 
+    /// The older names A1111 still accepts for its samplers (its samplers'
+    /// `aliases`, from the k-diffusion function names), lower-cased.
+    static let legacyNames: [String: String] = [
+        "k_euler_a": "Euler a", "k_euler_ancestral": "Euler a", "k_euler": "Euler", "k_lms": "LMS",
+        "k_heun": "Heun", "k_dpmpp_2m": "DPM++ 2M", "k_dpmpp_2m_ka": "DPM++ 2M Karras", "k_lms_ka": "LMS Karras",
+        "k_lcm": "LCM", "plms": "PLMS",
+    ]
+
     /// The kind for A1111's `sampler_name` and `scheduler` (either may be
     /// nil: the model's default sampler, its own schedule). Names match
     /// case-insensitively, as A1111's lookup does; sdgen's own names are accepted too.
@@ -41,7 +49,7 @@ enum A1111Sampler {
             if karras { throw .invalid("scheduler", "Karras needs a sampler_name to apply to") }
             return nil
         }
-        let wanted = sampler.lowercased()
+        let wanted = (legacyNames[sampler.lowercased()] ?? sampler).lowercased()
         let named = SchedulerKind.allCases.first { $0.a1111Name.lowercased() == wanted || $0.rawValue == wanted }
         guard let named else {
             throw .invalid("sampler_name", "'\(sampler)' is not available (sdgen has: \(names.joined(separator: ", ")))")

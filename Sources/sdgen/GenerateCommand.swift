@@ -240,7 +240,8 @@ struct GenerateCommand: ParsableCommand {
         let setup = Stopwatch()
         let backend = try backendOptions.settings.makeBackend(for: device)
         BackendSettings.advisories(for: backend).forEach(warn)
-        let embeddings = try TextualInversionLibrary(folder: URL(fileURLWithPath: embeddingsDir))
+        let embeddings = TextualInversionLibrary(folder: URL(fileURLWithPath: embeddingsDir))
+        for skipped in embeddings.skipped { warn("skipping an embedding: \(skipped)") }
         // Loaded with the first request's LoRAs, so a run with one set loads once.
         let firstLoRAs = try requests.first.map { try ResolvedGeneration.loras(of: $0).loras } ?? []
         let service = try GenerationService(loading: source, configurationFolder: config.map { URL(fileURLWithPath: $0) },

@@ -93,7 +93,10 @@ struct ServeCommand: AsyncParsableCommand {
 
         let backend = try backendOptions.settings.makeBackend(for: device)
         BackendSettings.advisories(for: backend).forEach { FileHandle.standardError.write(Data("warning: \($0)\n".utf8)) }
-        let embeddings = try TextualInversionLibrary(folder: URL(fileURLWithPath: embeddingsDir))
+        let embeddings = TextualInversionLibrary(folder: URL(fileURLWithPath: embeddingsDir))
+        for skipped in embeddings.skipped {
+            FileHandle.standardError.write(Data("warning: skipping an embedding: \(skipped)\n".utf8))
+        }
         let loras = LoRALibrary(folder: URL(fileURLWithPath: loraDir), allowsPaths: false)
         let preview = try previewVae.map { try TinyAutoencoderFolder.resolve($0, flag: "--preview-vae") }
         let models = ModelHost(catalog: catalog) { entry in

@@ -13,7 +13,7 @@ import XCTest
 /// (`clip_l` and `clip_g` vectors): chunk tokens exactly, conditioning within
 /// 1e-5, on every backend. The plain case equals diffusers' encode_prompt.
 final class SDXLPromptSyntaxReferenceTests: XCTestCase {
-    static let embeddings = try! TextualInversionLibrary(folder: FixturePaths.url("sdxl_prompts/embeddings"))
+    static let embeddings = TextualInversionLibrary(folder: FixturePaths.url("sdxl_prompts/embeddings"))
 
     static func cases() throws -> [String] {
         let data = try Data(contentsOf: FixturePaths.url("sdxl_prompts/cases.json"))

@@ -110,6 +110,10 @@ final class ServerSafetyTests: XCTestCase {
         let charset = try await server.call("/sdapi/v1/txt2img", json: small,
                                             headers: ["Content-Type": "application/json; charset=utf-8"])
         XCTAssertEqual(charset.status, 200, charset.text)
+        // A1111's older sampler names (k-diffusion's) still name their samplers.
+        let legacy = try await server.call("/sdapi/v1/txt2img", json: with(small, ["sampler_name": "k_dpmpp_2m_ka"]))
+        XCTAssertEqual(legacy.status, 200, legacy.text)
+        XCTAssertTrue(legacy.text.contains("Sampler: DPM++ 2M Karras"), legacy.text)
     }
 
     func tinyPNG(value: UInt8 = 255) throws -> String {

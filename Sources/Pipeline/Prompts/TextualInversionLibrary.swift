@@ -36,23 +36,37 @@ public struct TextualInversionLibrary: Sendable {
     }
 
     public let embeddings: [String: Embedding]
+    /// Files of the folder that are no embedding sdgen can read, each with why:
+    /// left out, as A1111 leaves them out, for the caller to warn about.
+    public let skipped: [EmbeddingError]
 
     public static let empty = TextualInversionLibrary(embeddings: [:])
 
     public init(embeddings: [String: Embedding]) {
         self.embeddings = embeddings
+        skipped = []
     }
 
-    /// Every `.safetensors` in `folder` (none if the folder does not exist).
-    /// A file that is not an embedding is an error naming it.
-    public init(folder: URL) throws {
+    /// Every `.safetensors` in `folder` that is an embedding (none if the
+    /// folder does not exist); the others in `skipped` — one stray file must
+    /// not stop every prompt, most of which name no embedding.
+    public init(folder: URL) {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
         var found: [String: Embedding] = [:]
+        var skipped: [EmbeddingError] = []
         for file in names.sorted() where file.hasSuffix(".safetensors") {
-            let embedding = try Self.load(folder.appendingPathComponent(file))
-            found[embedding.name] = embedding
+            let url = folder.appendingPathComponent(file)
+            do {
+                let embedding = try Self.load(url)
+                found[embedding.name] = embedding
+            } catch let error as EmbeddingError {
+                skipped.append(error)
+            } catch {
+                skipped.append(EmbeddingError(url.path, "\(error)"))
+            }
         }
         embeddings = found
+        self.skipped = skipped
     }
 
     /// A1111's layouts: `emb_params` [n, width]; SDXL's `clip_l` and `clip_g`
@@ -109,5 +123,5 @@ public struct TextualInversionLibrary: Sendable {
 public struct EmbeddingError: Error, CustomStringConvertible, Equatable {
     public let description: String
 
-    public init(_ path: String, _ problem: String) { description = "\(path): \(problem)" }
+    public init(_ path: String, _ problem: String) { description = path.isEmpty || problem.hasPrefix(path) ? problem : "\(path): \(problem)" }
 }
