@@ -9,6 +9,7 @@ public struct ServerConfiguration: Sendable {
     public static let defaultQueueLimit = 16
     public static let defaultMaxBodyBytes = 32 << 20
     public static let defaultHistoryLimit = 64
+    public static let defaultIdleTimeout: Duration = .seconds(60)
 
     /// Loopback unless told otherwise: the API runs any prompt it is given.
     public var host = ServerConfiguration.defaultHost
@@ -22,6 +23,10 @@ public struct ServerConfiguration: Sendable {
     /// Where `save_images: true` writes, named as the CLI names its outputs.
     public var outputsFolder = URL(fileURLWithPath: "outputs")
     public var historyLimit = ServerConfiguration.defaultHistoryLimit
+    /// A connection that sends nothing this long while idle or part-way
+    /// through a request is closed (a request being answered is not idle):
+    /// half-sent headers held connections open for good.
+    public var idleTimeout = ServerConfiguration.defaultIdleTimeout
 
     public init() {}
 }

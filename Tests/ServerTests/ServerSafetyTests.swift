@@ -116,6 +116,36 @@ final class ServerSafetyTests: XCTestCase {
         XCTAssertTrue(legacy.text.contains("Sampler: DPM++ 2M Karras"), legacy.text)
     }
 
+    /// A connection that stops part-way through its request headers is
+    /// closed after the idle timeout (it was held open for good).
+    func testHalfSentRequestIsClosedWhenIdle() async throws {
+        let server = try await TestServer(configure: { $0.idleTimeout = .seconds(1) })
+        defer { Task { await server.stop() } }
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        XCTAssertGreaterThanOrEqual(descriptor, 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(try XCTUnwrap(server.base.port)).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        XCTAssertEqual(connected, 0)
+        let partial = "POST /sdapi/v1/txt2img HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        XCTAssertEqual(partial.withCString { send(descriptor, $0, strlen($0), 0) }, partial.utf8.count)
+        // recv returns 0 (end of stream) once the server closes; 10 s is far past the timeout.
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var byte: UInt8 = 0
+        let started = Date()
+        XCTAssertEqual(recv(descriptor, &byte, 1, 0), 0, "the server did not close the connection")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 9)
+        // And serves on.
+        let fine = try await server.call("/sdapi/v1/txt2img", json: small)
+        XCTAssertEqual(fine.status, 200, fine.text)
+    }
+
     func tinyPNG(value: UInt8 = 255) throws -> String {
         Data(try PNGFile.encode(try RGBImage(width: 16, height: 16, pixels: [UInt8](repeating: value, count: 16 * 16 * 3))))
             .base64EncodedString()
