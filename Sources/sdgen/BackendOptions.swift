@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import Pipeline
 import TensorCore
@@ -25,7 +26,11 @@ struct BackendOptions: ParsableArguments {
     var gpuIndex: Int?
 
     func validate() throws {
-        if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
+        // More workers than a few per core only splits the work thinner (a typo of 10⁹ was taken as asked).
+        let most = 4 * ProcessInfo.processInfo.activeProcessorCount
+        if let threads, !(1...most).contains(threads) {
+            throw ValidationError("--threads must be between 1 and \(most) (4 per core here; got \(threads))")
+        }
         if let gpuIndex, gpuIndex < 0 { throw ValidationError("--gpu-index must not be negative") }
     }
 
