@@ -66,6 +66,7 @@ final class LoRAInputTests: XCTestCase {
             XCTAssertEqual($0 as? LoRATagError, .badWeight("<lora:fox:strong>", "strong"))
         }
         XCTAssertThrowsError(try LoRATags.extract("<lora::1>")) { XCTAssertEqual($0 as? LoRATagError, .noName("<lora::1>")) }
+        XCTAssertThrowsError(try LoRATags.extract("a <lora:> b")) { XCTAssertEqual($0 as? LoRATagError, .noName("<lora:>")) }
         // Through the service: a request error naming the prompt, before any work.
         var request = GenerationRequest(prompt: "a <lora:fox:1", seed: 1)
         XCTAssertThrowsError(try ResolvedGeneration.loras(of: request)) {

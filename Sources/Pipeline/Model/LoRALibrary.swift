@@ -111,7 +111,8 @@ public enum LoRALibraryError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .notFound(name, folder): "no LoRA '\(name)': not a file, and no \(name).safetensors under \(folder)"
+        case let .notFound(name, folder):
+            "no LoRA '\(name)': not a file, and no \(name.hasSuffix(".safetensors") ? name : name + ".safetensors") under \(folder)"
         case let .unreadable(path): "\(path): cannot read the LoRA file"
         case let .invalid(name, reason): "the LoRA '\(name)' cannot be used: \(reason)"
         case .notReloadable: "this model was not loaded from a checkpoint, so it cannot load LoRAs"

@@ -22,7 +22,11 @@ public enum LoRATags {
             }
             let arguments = body.dropFirst(kind.count + 1)
             guard let close = arguments.firstIndex(of: ">"), close != arguments.startIndex else {
-                if ["lora", "lyco"].contains(kind) { throw .unclosed(String(rest[open...].prefix(40))) }
+                if ["lora", "lyco"].contains(kind) {
+                    // `<lora:>` closes but names nothing.
+                    if arguments.first == ">" { throw .noName(String(rest[open...arguments.startIndex])) }
+                    throw .unclosed(String(rest[open...].prefix(40)))
+                }
                 text += "<"
                 rest = body
                 continue
