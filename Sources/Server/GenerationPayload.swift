@@ -113,6 +113,12 @@ struct GenerationPayload: Sendable {
                 throw .invalid(field, "is not available in sdgen")
             }
         }
+        if let refiner = try reader.string("refiner_checkpoint"), !refiner.isEmpty {
+            throw .invalid("refiner_checkpoint", "a refiner is not available in sdgen")
+        }
+        if let multiplier = try reader.double("initial_noise_multiplier", in: 0...100), multiplier != 1 {
+            throw .invalid("initial_noise_multiplier", "is not available in sdgen (only 1)")
+        }
         if let script = try reader.string("script_name"), !script.isEmpty {
             throw .invalid("script_name", "sdgen runs no scripts")
         }

@@ -36,6 +36,8 @@ final class ServerSafetyTests: XCTestCase {
             ("unknown schedule", nil, with(small, ["sampler_name": "Euler", "scheduler": "Polyexponential"]), 422, "scheduler"),
             ("hires fix", nil, with(small, ["enable_hr": true]), 422, "enable_hr"),
             ("a script", nil, with(small, ["script_name": "x/y/z plot"]), 422, "script_name"),
+            ("a refiner", nil, with(small, ["refiner_checkpoint": "sdxl_refiner"]), 422, "refiner_checkpoint"),
+            ("initial noise ×0.5", nil, with(small, ["initial_noise_multiplier": 0.5]), 422, "initial_noise_multiplier"),
             ("too many images", nil, with(small, ["batch_size": 50, "n_iter": 50]), 422, "n_iter"),
             ("prompt not text", nil, with(small, ["prompt": ["a"]]), 422, "prompt"),
             ("unknown model override", nil, with(small, ["override_settings": ["sd_model_checkpoint": "../../etc/passwd"]]), 422, "override_settings"),
