@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import Pipeline
 import ServiceLifecycle
 
@@ -69,9 +70,8 @@ public final class SDGenServer: Sendable {
     /// The application listening on the configured address; `onRunning` gets the bound port (for port 0).
     public func makeApplication(onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
         -> some ApplicationProtocol {
-        let (seconds, attoseconds) = configuration.idleTimeout.components
-        return Application(router: makeRouter(),
-                    server: .http1(configuration: .init(idleTimeout: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000))),
+        Application(router: makeRouter(),
+                    server: .http1(configuration: .init(idleTimeout: TimeAmount(configuration.idleTimeout))),
                     configuration: .init(address: .hostname(configuration.host, port: configuration.port),
                                          serverName: "sdgen"),
                     onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },

@@ -215,6 +215,10 @@ final class ModelReferenceTests: XCTestCase {
             XCTAssertThrowsError(try bert(ids: [[1, 2], [3]])) {
                 XCTAssertEqual($0 as? ModelInputError, .unequalLengths([2, 1]))
             }
+            XCTAssertThrowsError(try bert(ids: [[1, 2]], tokenTypes: [[0, Int32(configuration.typeVocabSize)]])) {
+                XCTAssertEqual($0 as? ModelInputError,
+                               .tokenTypeOutOfRange(Int32(configuration.typeVocabSize), types: configuration.typeVocabSize))
+            }
         }
     }
 }

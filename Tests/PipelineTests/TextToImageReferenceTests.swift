@@ -52,7 +52,8 @@ final class TextToImageReferenceTests: XCTestCase {
 
     /// The single file stores f16, which the CPU keeps and converts per use:
     /// here widened for OpenBLAS (as on CPUs without AVX-512) in blocks of a few rows and Winograd kernels a few channels at a
-    /// time, so every weight crosses block boundaries; the feed-forwards run 64 tokens at a time, so the UNet's 2 × 256 tokens and the text encoder's 2 × 77 cross block boundaries too.
+    /// time, so every weight crosses block boundaries; the feed-forwards run 64 tokens at a time, so the UNet's 2 × 256
+    /// tokens and the text encoder's 2 × 77 cross block boundaries too.
     func testHalfWeightsWidenedInSmallBlocks() throws {
         var tuning = CPUBackend.Tuning()
         tuning.widenedBlockBytes = 4 * 100

@@ -54,17 +54,11 @@ public struct BertModel: Sendable {
     ///   vocab.txt of another model) or its token types.
     public func callAsFunction(ids: [[Int32]], attentionMask: [[Int32]]? = nil,
                                tokenTypes: [[Int32]]? = nil) throws -> Output {
+        try ModelInputError.check(ids, positions: configuration.maxPositionEmbeddings, vocabulary: configuration.vocabSize)
+        if let bad = tokenTypes?.lazy.joined().first(where: { !(0..<Int32(configuration.typeVocabSize)).contains($0) }) {
+            throw ModelInputError.tokenTypeOutOfRange(bad, types: configuration.typeVocabSize)
+        }
         let batch = ids.count, length = ids.first?.count ?? 0
-        guard ids.allSatisfy({ $0.count == length }) else { throw ModelInputError.unequalLengths(ids.map(\.count)) }
-        guard length <= configuration.maxPositionEmbeddings else {
-            throw ModelInputError.sequenceTooLong(length, limit: configuration.maxPositionEmbeddings)
-        }
-        if let bad = ids.joined().first(where: { !(0..<Int32(configuration.vocabSize)).contains($0) }) {
-            throw ModelInputError.tokenOutOfRange(bad, vocabulary: configuration.vocabSize)
-        }
-        if let bad = tokenTypes?.joined().first(where: { !(0..<Int32(configuration.typeVocabSize)).contains($0) }) {
-            throw ModelInputError.tokenOutOfRange(bad, vocabulary: configuration.typeVocabSize)
-        }
         let backend = wordEmbeddings.backend
         let words = backend.embedding(ids.flatMap { $0 }, table: wordEmbeddings).reshaped([batch, length, -1])
         let types = backend.embedding((tokenTypes ?? ids.map { _ in Array(repeating: 0, count: length) }).flatMap { $0 },

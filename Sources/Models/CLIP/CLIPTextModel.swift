@@ -62,14 +62,8 @@ public struct CLIPTextModel: Sendable {
     ///   clip_skip; SDXL's conditions on `hidden_states[-2]` as it is.
     public func encode(_ ids: [[Int32]], skip: Int = 0, pooled: Bool, normalizesSkipped: Bool = true,
                        replacing replacements: [TokenEmbeddingReplacement] = []) throws -> CLIPTextOutput {
+        try ModelInputError.check(ids, positions: configuration.maxPositionEmbeddings, vocabulary: configuration.vocabSize)
         let batch = ids.count, length = ids.first?.count ?? 0
-        guard ids.allSatisfy({ $0.count == length }) else { throw ModelInputError.unequalLengths(ids.map(\.count)) }
-        guard length <= configuration.maxPositionEmbeddings else {
-            throw ModelInputError.sequenceTooLong(length, limit: configuration.maxPositionEmbeddings)
-        }
-        if let bad = ids.lazy.flatMap({ $0 }).first(where: { $0 < 0 || Int($0) >= configuration.vocabSize }) {
-            throw ModelInputError.tokenOutOfRange(bad, vocabulary: configuration.vocabSize)
-        }
         let backend = tokenEmbedding.backend
         var tokens = backend.embedding(ids.flatMap { $0 }, table: tokenEmbedding).reshaped([batch, length, -1])
         if !replacements.isEmpty {

@@ -1,4 +1,3 @@
-import Foundation
 import TensorCore
 
 /// Asks a running generation to stop. The service checks it before every
@@ -7,20 +6,16 @@ import TensorCore
 /// about a second even where one step takes minutes; a cancelled generation
 /// ends with `GenerationError.cancelled` and hands back no image. Safe to
 /// cancel from any thread (a signal handler's, a server's interrupt request).
-public final class CancellationToken: @unchecked Sendable {
-    private let lock = NSLock()
-    private var cancelled = false
-    /// Bound by the service around the work whose results it drops once cancelled.
+public final class CancellationToken: Sendable {
+    /// The flag itself, which the service also binds around the work whose
+    /// results it drops once cancelled.
     let compute = ComputeCancellation()
 
     public init() {}
 
-    public func cancel() {
-        lock.withLock { cancelled = true }
-        compute.cancel()
-    }
+    public func cancel() { compute.cancel() }
 
-    public var isCancelled: Bool { lock.withLock { cancelled } }
+    public var isCancelled: Bool { compute.isCancelled }
 
     func check() throws(GenerationError) {
         if isCancelled { throw .cancelled }

@@ -59,10 +59,9 @@ public struct TextualInversionLibrary: Sendable {
             do {
                 let embedding = try Self.load(url)
                 found[embedding.name] = embedding
-            } catch let error as EmbeddingError {
-                skipped.append(error)
             } catch {
-                skipped.append(EmbeddingError(url.path, "\(error)"))
+                // A safetensors error names the file already.
+                skipped.append(error as? EmbeddingError ?? EmbeddingError(describing: error))
             }
         }
         embeddings = found
@@ -123,5 +122,8 @@ public struct TextualInversionLibrary: Sendable {
 public struct EmbeddingError: Error, CustomStringConvertible, Equatable {
     public let description: String
 
-    public init(_ path: String, _ problem: String) { description = path.isEmpty || problem.hasPrefix(path) ? problem : "\(path): \(problem)" }
+    public init(_ path: String, _ problem: String) { description = "\(path): \(problem)" }
+
+    /// Another reader's error, which names its file itself.
+    init(describing error: any Error) { description = "\(error)" }
 }
