@@ -61,6 +61,8 @@ for conv in [False, True]:
         suffix = ("_conv" if conv else "") + ("_f16w" if half else "")
         VARIANTS.append(("gemm" + suffix, "gemm.comp", macros))
         VARIANTS.append(("gemm_coopmat" + suffix, "gemm_coopmat.comp", macros))
+        VARIANTS.append(("gemm_coopmat_large" + suffix, "gemm_coopmat.comp", macros + ["LARGE_TILE"]))
+        VARIANTS.append(("gemm_coopmat_legacy" + suffix, "gemm_coopmat_legacy.comp", macros))
 
 
 def source_files():

@@ -54,6 +54,33 @@ extension VulkanBackend {
                    count: g.m * g.n)
     }
 
+    /// Whether a product has enough 128×128 output tiles (one per workgroup)
+    /// to fill a large GPU, about one wave of a hundred-odd multiprocessors;
+    /// fewer take 64×64 tiles, four times as many workgroups.
+    static func fillsLargeTiles(_ g: GEMM) -> Bool {
+        guard g.kSlice == 0 else { return false }
+        return ((g.m + 127) / 128) * ((g.n + 127) / 128) * g.batch >= 128
+    }
+
+    /// gemm_tiles.glsl's VECTOR_* bits: which operands can be fetched 4
+    /// elements at a time, from offsets and strides that are multiples of 4
+    /// (bindings start 256-byte aligned) with the 4 inside one row of K or N.
+    static func vectorizedOperands(_ g: GEMM) -> UInt32 {
+        func aligned(_ values: Int...) -> Bool { values.allSatisfy { $0 % 4 == 0 } }
+        var bits: UInt32 = 0
+        if let conv = g.conv {
+            if aligned(g.aOffset, conv.inChannels) { bits |= 1 }
+        } else if g.aColumnStride == 1 && aligned(g.aOffset, g.aBatchStride, g.aRowStride, g.k) {
+            bits |= 1
+        }
+        if g.bRowStride == 1 && aligned(g.bOffset, g.bBatchStride, g.bColumnStride, g.k) {
+            bits |= 2
+        } else if g.bColumnStride == 1 && aligned(g.bOffset, g.bBatchStride, g.bRowStride, g.n) {
+            bits |= 4
+        }
+        return bits
+    }
+
     /// The most output rows one product dispatch covers: 65535 workgroups of
     /// the smallest tile height.
     static let maxProductRows = 65535 * 32
@@ -86,19 +113,28 @@ extension VulkanBackend {
             biasOperand.map { .read($0.vulkanBuffer, bytes: $0.byteCount) } ?? .read(dummy, bytes: 0),
             c,
         ]
+        push.append(Self.vectorizedOperands(g))
         let pipeline: ComputePipeline
         let tileM: Int, tileN: Int
         if usesCooperativeMatrix {
             let subgroup = UInt32(max(1, info.subgroupSize))
-            pipeline = pipelines.require("gemm_coopmat\(conv)\(suffix)", specialization: [subgroup, 4 * subgroup])
-            (tileM, tileN) = (64, 64)
+            let name: String, subgroups: UInt32
+            if legacyMatrixKernel {
+                (name, subgroups, tileM, tileN) = ("gemm_coopmat_legacy", 4, 64, 64)
+            } else if Self.fillsLargeTiles(g) {
+                (name, subgroups, tileM, tileN) = ("gemm_coopmat_large", 8, 128, 128)
+            } else {
+                (name, subgroups, tileM, tileN) = ("gemm_coopmat", 4, 64, 64)
+            }
+            pipeline = pipelines.require("\(name)\(conv)\(suffix)", specialization: [subgroup, subgroups * subgroup])
         } else {
             // Small products get 32×32 tiles so more workgroups run at once.
             let small = g.m < 64 || g.n < 64 || g.m * g.n * g.batch < 64 * 64 * 16
-            let (bm, bn, tm, tn) = small ? (32, 32, 2, 2) : (64, 64, 4, 4)
+            // Both take 256 threads, one 4-element fetch per thread and operand per K step.
+            let (bm, bn, bk, tm, tn) = small ? (32, 32, 32, 2, 2) : (64, 64, 16, 4, 4)
             let threads = (bm / tm) * (bn / tn)
-            pipeline = pipelines.require("gemm\(conv)\(suffix)",
-                                         specialization: [UInt32(bm), UInt32(bn), 16, UInt32(tm), UInt32(tn), UInt32(threads)])
+            pipeline = pipelines.require("gemm\(conv)\(suffix)", specialization: [
+                UInt32(bm), UInt32(bn), UInt32(bk), UInt32(tm), UInt32(tn), UInt32(threads)])
             (tileM, tileN) = (bm, bn)
         }
         let depth = g.kSlice > 0 ? (g.k + g.kSlice - 1) / g.kSlice : g.batch
@@ -211,18 +247,36 @@ extension VulkanBackend {
         return out
     }
 
-    /// Runs a product on the cooperative-matrix kernel and on the portable
+    /// Runs products on the cooperative-matrix kernels and on the portable
     /// one and compares: a driver whose matrix units misbehave is not used.
+    /// The cases cover both tile shapes, checked and 16-byte fetches, B
+    /// stored either way, and an implicit-im2col convolution.
     func selfTestCooperativeMatrix() -> Bool {
-        let (m, n, k) = (70, 37, 45)
-        let aValues = (0..<(m * k)).map { Float(($0 * 7919) % 13) / 8 - 0.75 }
-        let bValues = (0..<(n * k)).map { Float(($0 * 104_729) % 11) / 8 - 0.625 }
-        let a = upload(aValues, shape: [m, k]), b = upload(bValues, shape: [n, k])
-        let fast = linear(a, weight: b, bias: nil).toArray()
-        usesCooperativeMatrix = false
-        let portable = linear(a, weight: b, bias: nil).toArray()
-        usesCooperativeMatrix = true
-        // Inputs are exact in f16; only the accumulation order differs.
-        return zip(fast, portable).allSatisfy { abs($0 - $1) <= 1e-3 * max(1, abs($1)) }
+        // Values exact in f16, sums exact in f32: only the accumulation order differs.
+        func values(_ count: Int, _ prime: Int, _ modulus: Int) -> [Float] {
+            (0..<count).map { Float(($0 * prime) % modulus) / 8 - Float(modulus / 2) / 8 }
+        }
+        func tensor(_ shape: [Int], _ prime: Int, dtype: DType = .f32) -> Tensor {
+            upload(values(shape.reduce(1, *), prime, prime % 2 == 0 ? 12 : 13), shape: shape, dtype: dtype)
+        }
+        let w = weightDType
+        let cases: [() -> Tensor] = [
+            { self.linear(tensor([70, 45], 7919), weight: tensor([37, 45], 104_729, dtype: w), bias: nil) },
+            { self.linear(tensor([2048, 64], 7919), weight: tensor([1024, 64], 104_729, dtype: w),
+                          bias: tensor([1024], 31, dtype: w)) },
+            { self.matmul(tensor([2, 70, 48], 7919), tensor([2, 48, 40], 104_729), transposeA: false,
+                          transposeB: false, alpha: 0.5) },
+            { self.conv2d(tensor([2, 9, 11, 8], 7919), weight: tensor([20, 3, 3, 8], 104_729, dtype: w),
+                          bias: tensor([20], 31, dtype: w),
+                          stride: 1, padding: ConvPadding(top: 1, left: 1, bottom: 1, right: 1)) },
+        ]
+        for product in cases {
+            let fast = product().toArray()
+            usesCooperativeMatrix = false
+            let portable = product().toArray()
+            usesCooperativeMatrix = true
+            guard zip(fast, portable).allSatisfy({ abs($0 - $1) <= 1e-3 * max(1, abs($1)) }) else { return false }
+        }
+        return true
     }
 }

@@ -23,6 +23,8 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
     public let bindingLimit: Int
     /// `VulkanOptions.splitKTarget`.
     public let splitKTarget: Int
+    /// `VulkanOptions.legacyMatrixKernel`.
+    let legacyMatrixKernel: Bool
     /// A small buffer bound where a kernel's optional input is absent.
     private(set) var dummy: PooledBuffer!
 
@@ -49,6 +51,7 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
         bindingLimit = min(deviceRange, options.maxBindingBytes ?? .max) / alignment * alignment
         recorder = try CommandRecorder(device: device, bindingLimit: bindingLimit)
         splitKTarget = options.splitKTarget
+        legacyMatrixKernel = options.legacyMatrixKernel
         shaders = ShaderLibrary(device: device)
         pipelines = PipelineCache(device: device, shaders: shaders)
         useSubgroups = options.subgroups && device.info.subgroupArithmetic

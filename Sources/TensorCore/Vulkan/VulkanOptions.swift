@@ -21,6 +21,9 @@ public struct VulkanOptions: Sendable {
     /// default until measured on a GPU: the H200's profile shows SD's 8×8 and
     /// 16×16 levels and BERT at 128 tokens starving its 132 multiprocessors.
     public var splitKTarget: Int
+    /// Run matrix products on the first cooperative-matrix kernel
+    /// (SDGEN_VULKAN_GEMM=legacy), for measuring the current one against it.
+    public var legacyMatrixKernel: Bool
 
     public init(deviceIndex: Int? = nil, weightDType: DType? = nil,
                 cooperativeMatrix: Bool? = nil, subgroups: Bool? = nil) {
@@ -30,6 +33,7 @@ public struct VulkanOptions: Sendable {
         self.cooperativeMatrix = cooperativeMatrix ?? (environment["SDGEN_VULKAN_COOPMAT"] != "0")
         self.subgroups = subgroups ?? (environment["SDGEN_VULKAN_SUBGROUPS"] != "0")
         maxBindingBytes = nil
+        legacyMatrixKernel = environment["SDGEN_VULKAN_GEMM"] == "legacy"
         splitKTarget = environment["SDGEN_VULKAN_SPLITK"].flatMap { Int($0) }.map { max(0, $0) } ?? 0
     }
 }

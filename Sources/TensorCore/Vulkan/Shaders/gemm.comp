@@ -8,38 +8,44 @@
 
 layout(constant_id = 0) const uint BM = 64;
 layout(constant_id = 1) const uint BN = 64;
-layout(constant_id = 2) const uint BK = 16;
+layout(constant_id = 2) const uint BK = 32;   // tileA/B are sized by the default: no larger
 layout(constant_id = 3) const uint TM = 4;
 layout(constant_id = 4) const uint TN = 4;
 layout(local_size_x_id = 5) in;   // (BM/TM)·(BN/TN)
+const uint THREADS = (BM / TM) * (BN / TN);
+#define SLOT_CAPACITY 2   // the host's tiles take 1: 64×64×16 and 32×32×32 by 256 threads
 
 #include "gemm_operands.glsl"
+#include "gemm_tiles.glsl"
 
 shared float tileA[BK * BM];   // [k][m]
 shared float tileB[BK * BN];   // [k][n]
 
 void main() {
-    const uint threads = (BM / TM) * (BN / TN);
     uint t = gl_LocalInvocationID.x;
     uint batch = gl_WorkGroupID.z;
     uint m0 = gl_WorkGroupID.y * BM, n0 = gl_WorkGroupID.x * BN;
     uint tx = t % (BN / TN), ty = t / (BN / TN);
 
-    float acc[TM][TN];
+    float acc[TM][TN];   // TM, TN at most their defaults
     for (uint i = 0u; i < TM; ++i)
         for (uint j = 0u; j < TN; ++j) acc[i][j] = 0.0;
 
-    bool aK = aAlongK(), bK = bAlongK();
+    prepareRows(batch, m0);
+    bool alongN = bAlongN();
     for (uint k0 = kBegin(); k0 < kEnd(); k0 += BK) {
-        for (uint l = t; l < BM * BK; l += threads) {
-            uint mm = aK ? l / BK : l % BM;
-            uint kk = aK ? l % BK : l / BM;
-            tileA[kk * BM + mm] = loadA(batch, m0 + mm, k0 + kk);
+        fetchA(batch, m0, k0);
+        fetchB(batch, n0, k0);
+        for (uint i = 0u; i < A_SLOTS; ++i) {
+            uvec2 at = placeA(i);
+            for (uint e = 0u; e < 4u; ++e) tileA[(at.y + e) * BM + at.x] = slotA[i][e];
         }
-        for (uint l = t; l < BN * BK; l += threads) {
-            uint nn = bK ? l / BK : l % BN;
-            uint kk = bK ? l % BK : l / BN;
-            tileB[kk * BN + nn] = loadB(batch, k0 + kk, n0 + nn);
+        for (uint i = 0u; i < B_SLOTS; ++i) {
+            uvec2 at = placeB(i, alongN);
+            for (uint e = 0u; e < 4u; ++e) {
+                if (alongN) tileB[at.y * BN + at.x + e] = slotB[i][e];
+                else tileB[(at.y + e) * BN + at.x] = slotB[i][e];
+            }
         }
         barrier();
         for (uint kk = 0u; kk < BK; ++kk) {

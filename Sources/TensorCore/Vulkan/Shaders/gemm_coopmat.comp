@@ -5,77 +5,115 @@
 #extension GL_KHR_memory_scope_semantics : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
-// The matrix product on tensor cores / matrix units (VK_KHR_cooperative_matrix):
-// a 64×64 output tile per workgroup, staged through shared memory in f16,
-// multiplied as 16×16×16 f16 fragments with f32 accumulation. Same operands
-// (strided or implicit-im2col A, f32/f16 B) as the portable kernel.
+// The matrix product on matrix units (VK_KHR_cooperative_matrix): 16×16×16
+// f16 fragments with f32 accumulation, operands as the portable kernel's
+// (strided or implicit-im2col A in f32, f32/f16 B).
 //
-// The workgroup is 4 subgroups of the device's reported size; each subgroup
-// owns a 32×32 quadrant (2×2 fragments). Should the driver run the shader
-// with another subgroup count, quadrants are taken in uniform passes, so
-// the result stays right (only slower).
+// Two tile shapes (LARGE_TILE: 128×128 by 8 subgroups, each 64×32 of it;
+// else 64×64 by 4, each 32×32): the host takes the large one where there
+// are enough output tiles to fill the GPU. K goes in steps of 32: the next
+// step's tiles are fetched into registers (16-byte loads where aligned)
+// while the matrix units work on this one from shared memory, where rows
+// are padded by 16 bytes so the fragment loads spread over the banks.
+// Results leave through a 16×16 staging block per subgroup, where alpha and
+// the bias are applied on the way to global memory.
+//
+// Should the driver run the shader with another subgroup count than the
+// device reported, the subgroups' blocks are taken in uniform passes: the
+// result stays right, only slower.
 #include "weights.glsl"
 
+#ifdef LARGE_TILE
+const uint BM = 128u, BN = 128u, SG_M = 2u, SG_N = 4u;
+#else
+const uint BM = 64u, BN = 64u, SG_M = 2u, SG_N = 2u;
+#endif
+const uint BK = 32u;
+const uint SUBGROUPS = SG_M * SG_N;
+const uint FM = BM / SG_M / 16u, FN = BN / SG_N / 16u;   // fragments per subgroup
+const uint LDS = BK + 8u;                                 // shared row stride in halves
+
 layout(constant_id = 0) const uint SUBGROUP = 32;
-layout(local_size_x_id = 1) in;   // 4·SUBGROUP
+layout(local_size_x_id = 1) in;   // SUBGROUPS·SUBGROUP
+const uint THREADS = SUBGROUPS * SUBGROUP;
+#define SLOT_CAPACITY 16   // subgroups of 8 lanes or more
 
-const uint BM = 64u, BN = 64u, BK = 32u;
 #include "gemm_operands.glsl"
+#include "gemm_tiles.glsl"
 
-shared float16_t tileA[BM * BK];   // [m][k]
-shared float16_t tileB[BK * BN];   // [k][n]
-shared float tileC[BM * BN];
+shared float16_t tileA[BM * LDS];   // [m][k]
+shared float16_t tileB[BN * LDS];   // [n][k]: B's fragments load column-major
+shared float stage[SUBGROUPS * 256u];
 
-void main() {
-    uint threads = gl_WorkGroupSize.x;
-    uint t = gl_LocalInvocationID.x;
-    uint batch = gl_WorkGroupID.z;
-    uint m0 = gl_WorkGroupID.y * BM, n0 = gl_WorkGroupID.x * BN;
-    bool aK = aAlongK(), bK = bAlongK();
-    uint passes = (4u + gl_NumSubgroups - 1u) / gl_NumSubgroups;
-
-    for (uint pass = 0u; pass < passes; ++pass) {
-        uint quadrant = gl_SubgroupID + pass * gl_NumSubgroups;
-        bool owns = quadrant < 4u;
-        uint qm = (quadrant / 2u) * 32u, qn = (quadrant % 2u) * 32u;
-        coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator> acc[2][2];
-        for (uint i = 0u; i < 2u; ++i)
-            for (uint j = 0u; j < 2u; ++j)
-                acc[i][j] = coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator>(0.0);
-
-        for (uint k0 = kBegin(); k0 < kEnd(); k0 += BK) {
-            for (uint l = t; l < BM * BK; l += threads) {
-                uint mm = aK ? l / BK : l % BM;
-                uint kk = aK ? l % BK : l / BM;
-                tileA[mm * BK + kk] = float16_t(loadA(batch, m0 + mm, k0 + kk));
-            }
-            for (uint l = t; l < BN * BK; l += threads) {
-                uint nn = bK ? l / BK : l % BN;
-                uint kk = bK ? l % BK : l / BN;
-                tileB[kk * BN + nn] = float16_t(loadB(batch, k0 + kk, n0 + nn));
-            }
-            barrier();
-            if (owns) {
-                for (uint kk = 0u; kk < BK; kk += 16u) {
-                    coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseA> fa[2];
-                    coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseB> fb[2];
-                    for (uint i = 0u; i < 2u; ++i)
-                        coopMatLoad(fa[i], tileA, (qm + i * 16u) * BK + kk, BK, gl_CooperativeMatrixLayoutRowMajor);
-                    for (uint j = 0u; j < 2u; ++j)
-                        coopMatLoad(fb[j], tileB, kk * BN + qn + j * 16u, BN, gl_CooperativeMatrixLayoutRowMajor);
-                    for (uint i = 0u; i < 2u; ++i)
-                        for (uint j = 0u; j < 2u; ++j) acc[i][j] = coopMatMulAdd(fa[i], fb[j], acc[i][j]);
-                }
-            }
-            barrier();
-        }
-        if (owns) {
-            for (uint i = 0u; i < 2u; ++i)
-                for (uint j = 0u; j < 2u; ++j)
-                    coopMatStore(acc[i][j], tileC, (qm + i * 16u) * BN + qn + j * 16u, BN,
-                                 gl_CooperativeMatrixLayoutRowMajor);
+void storeTiles(bool alongN) {
+    for (uint i = 0u; i < A_SLOTS; ++i) {
+        uvec2 at = placeA(i);
+        f16vec4 v = f16vec4(slotA[i]);
+        for (uint e = 0u; e < 4u; ++e) tileA[at.x * LDS + at.y + e] = v[e];
+    }
+    for (uint i = 0u; i < B_SLOTS; ++i) {
+        uvec2 at = placeB(i, alongN);
+        f16vec4 v = f16vec4(slotB[i]);
+        for (uint e = 0u; e < 4u; ++e) {
+            if (alongN) tileB[(at.x + e) * LDS + at.y] = v[e];
+            else tileB[at.x * LDS + at.y + e] = v[e];
         }
     }
-    barrier();
-    for (uint l = t; l < BM * BN; l += threads) storeC(batch, m0 + l / BN, n0 + l % BN, tileC[l]);
+}
+
+void main() {
+    uint batch = gl_WorkGroupID.z;
+    uint m0 = gl_WorkGroupID.y * BM, n0 = gl_WorkGroupID.x * BN;
+    bool alongN = bAlongN();
+    uint passes = (SUBGROUPS + gl_NumSubgroups - 1u) / gl_NumSubgroups;
+    prepareRows(batch, m0);
+
+    for (uint pass = 0u; pass < passes; ++pass) {
+        uint block = gl_SubgroupID + pass * gl_NumSubgroups;
+        bool owns = block < SUBGROUPS;
+        uint wm = (block / SG_N) * FM * 16u, wn = (block % SG_N) * FN * 16u;
+        coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator> acc[FM][FN];
+        for (uint i = 0u; i < FM; ++i)
+            for (uint j = 0u; j < FN; ++j)
+                acc[i][j] = coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator>(0.0);
+
+        uint k0 = kBegin(), end = kEnd();
+        fetchA(batch, m0, k0);
+        fetchB(batch, n0, k0);
+        for (; k0 < end; k0 += BK) {
+            barrier();                  // every subgroup is done with the last step's tiles
+            storeTiles(alongN);
+            barrier();
+            if (k0 + BK < end) {        // the next step's loads fly while the matrix units work
+                fetchA(batch, m0, k0 + BK);
+                fetchB(batch, n0, k0 + BK);
+            }
+            if (owns) {
+                for (uint kk = 0u; kk < BK; kk += 16u) {
+                    coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseA> fa[FM];
+                    coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseB> fb[FN];
+                    for (uint i = 0u; i < FM; ++i)
+                        coopMatLoad(fa[i], tileA, (wm + i * 16u) * LDS + kk, LDS, gl_CooperativeMatrixLayoutRowMajor);
+                    for (uint j = 0u; j < FN; ++j)
+                        coopMatLoad(fb[j], tileB, (wn + j * 16u) * LDS + kk, LDS, gl_CooperativeMatrixLayoutColumnMajor);
+                    for (uint i = 0u; i < FM; ++i)
+                        for (uint j = 0u; j < FN; ++j) acc[i][j] = coopMatMulAdd(fa[i], fb[j], acc[i][j]);
+                }
+            }
+        }
+        if (owns) {
+            uint lane = gl_SubgroupInvocationID, base = block * 256u;
+            for (uint i = 0u; i < FM; ++i) {
+                for (uint j = 0u; j < FN; ++j) {
+                    coopMatStore(acc[i][j], stage, base, 16u, gl_CooperativeMatrixLayoutRowMajor);
+                    subgroupMemoryBarrierShared();
+                    subgroupBarrier();
+                    for (uint e = lane; e < 256u; e += gl_SubgroupSize)
+                        storeC(batch, m0 + wm + i * 16u + e / 16u, n0 + wn + j * 16u + e % 16u, stage[base + e]);
+                    subgroupMemoryBarrierShared();
+                    subgroupBarrier();
+                }
+            }
+        }
+    }
 }

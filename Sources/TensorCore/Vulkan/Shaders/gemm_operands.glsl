@@ -27,6 +27,8 @@ layout(push_constant) uniform Params {
     // block of C at z·cBatchStride; gemm_splitk_sum.comp adds the blocks.
     // Only for unbatched products (A and B batch strides 0).
     uint kSlice;
+    // Which operands the host found aligned for 16-byte loads (VECTOR_* in gemm_tiles.glsl).
+    uint vectorized;
 } p;
 
 // The K range this workgroup sums.
