@@ -10,7 +10,7 @@
 #   1. sdgen devices (falls back to NVIDIA's ICD file when the loader finds no GPU)
 #   2. selfcheck.py: every tiny pipeline case on the GPU against diffusers' images
 #   3. sdgen bench / bert-bench --device gpu at the seed's sizes (with --profile: where the time went),
-#      one full image with random weights
+#      again with the first GPU run's kernels and with split-K, one full image with random weights
 #   4. the same SD and BERT workloads in PyTorch on CUDA, fp32 and fp16 (SDPA), when CUDA is there
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -61,6 +61,13 @@ step "sdgen bench --device gpu (SD 1.5, ${size}², ${steps} steps)"
 capped 120 "$sdgen" bench --device gpu --size "$size" --steps "$steps" --profile --json > "$work/sdgen-sd.json"
 step "sdgen bert-bench --device gpu"
 capped 90 "$sdgen" bert-bench --device gpu --runs "$bert_runs" --seq "$bert_seq" --profile --json > "$work/sdgen-bert.json"
+# The kernels of the first GPU run (SDGEN_VULKAN_GEMM=legacy: the 64×64 matrix-unit product, the
+# scalar flash attention), for the before/after on the same card.
+step "sdgen bench / bert-bench --device gpu, first kernels (SDGEN_VULKAN_GEMM=legacy)"
+SDGEN_VULKAN_GEMM=legacy capped 90 "$sdgen" bench --device gpu --size "$size" --steps "$steps" --json \
+    > "$work/sdgen-sd-legacy.json"
+SDGEN_VULKAN_GEMM=legacy capped 60 "$sdgen" bert-bench --device gpu --runs "$bert_runs" --seq "$bert_seq" --json \
+    > "$work/sdgen-bert-legacy.json"
 # Split-K (VulkanOptions.splitKTarget, off by default until measured here): the same runs with
 # products of fewer than ~2 waves of output tiles split over K.
 step "sdgen bench / bert-bench --device gpu, split-K (SDGEN_VULKAN_SPLITK=${splitk})"

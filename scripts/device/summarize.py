@@ -21,8 +21,8 @@ def load(folder: Path, name: str):
 def main() -> None:
     work, out = Path(sys.argv[1]), Path(sys.argv[2])
     parts = {name: load(work, f"{name}.json") for name in
-             ["selfcheck", "sdgen-sd", "sdgen-bert", "sdgen-image", "sdgen-sd-splitk", "sdgen-bert-splitk", "torch-sd-f32", "torch-sd-fp16",
-              "torch-bert-f32", "torch-bert-fp16"]}
+             ["selfcheck", "sdgen-sd", "sdgen-bert", "sdgen-image", "sdgen-sd-legacy", "sdgen-bert-legacy",
+              "sdgen-sd-splitk", "sdgen-bert-splitk", "torch-sd-f32", "torch-sd-fp16", "torch-bert-f32", "torch-bert-fp16"]}
     devices = (work / "devices.txt").read_text() if (work / "devices.txt").exists() else ""
     nvidia = ((work / "nvidia.txt").read_text().strip() if (work / "nvidia.txt").exists() else "") or "no nvidia-smi"
     (out / "summary.json").write_text(json.dumps({"devices": devices, "nvidia": nvidia, **parts}, indent=1))
@@ -40,22 +40,24 @@ def main() -> None:
     lines += ["| SD 1.5 (batch 2) | UNet ms/step (median) | text encoder ms | VAE decode ms | device |",
               "|---|---|---|---|---|"]
     sd_row("sdgen Vulkan", parts["sdgen-sd"])
+    sd_row("sdgen Vulkan, first kernels", parts["sdgen-sd-legacy"])
     sd_row("sdgen Vulkan, split-K", parts["sdgen-sd-splitk"])
     sd_row("PyTorch CUDA fp32", parts["torch-sd-f32"])
     sd_row("PyTorch CUDA fp16", parts["torch-sd-fp16"])
 
-    lines += ["", "| BERT-base | " + " | ".join(["sdgen Vulkan ms", "sdgen split-K ms", "PyTorch fp32 ms",
-                                                 "PyTorch fp16 ms"]) + " |",
-              "|---|---|---|---|---|"]
+    lines += ["", "| BERT-base | " + " | ".join(["sdgen Vulkan ms", "first kernels ms", "sdgen split-K ms",
+                                                 "PyTorch fp32 ms", "PyTorch fp16 ms"]) + " |",
+              "|---|---|---|---|---|---|"]
     def bert_ms(report):
         if not report:
             return {}
         return {(r["batch"], r["length"]): statistics.median(r["timing"]["samples"]) for r in report["rows"]
                 if r["device"] == "gpu"}
-    ours, split = bert_ms(parts["sdgen-bert"]), bert_ms(parts["sdgen-bert-splitk"])
+    ours, legacy = bert_ms(parts["sdgen-bert"]), bert_ms(parts["sdgen-bert-legacy"])
+    split = bert_ms(parts["sdgen-bert-splitk"])
     f32, f16 = bert_ms(parts["torch-bert-f32"]), bert_ms(parts["torch-bert-fp16"])
     for key in sorted(ours):
-        cells = [f"{table[key]:.2f}" if key in table else "–" for table in (ours, split, f32, f16)]
+        cells = [f"{table[key]:.2f}" if key in table else "–" for table in (ours, legacy, split, f32, f16)]
         lines.append(f"| batch {key[0]} × {key[1]} | " + " | ".join(cells) + " |")
 
     if parts["sdgen-image"]:

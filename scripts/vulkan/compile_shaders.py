@@ -45,6 +45,8 @@ VARIANTS = [
     ("group_norm_merge", "group_norm_merge.comp", []),
     ("attention", "attention.comp", []),
 ]
+# Matrix-unit attention per head size rounded up to 16 (VulkanBackend.cooperativeAttentionWidths).
+VARIANTS += [("attention_coopmat_d%d" % dp, "attention_coopmat.comp", ["DP=%d" % dp]) for dp in [16, 32, 48, 64, 80, 96, 128, 160]]
 for weighted in ["embedding", "group_norm_apply", "gemm_splitk_sum"]:
     VARIANTS += [(weighted, weighted + ".comp", []), (weighted + "_f16w", weighted + ".comp", ["WEIGHT_F16"])]
 for reduction in ["softmax", "group_norm_stats"]:

@@ -1,4 +1,5 @@
-/// Attention. Head dims up to 160 (SD 1.5's 40/80/160, CLIP's and BERT's 64)
+/// Attention. On devices with matrix units, head sizes whose multiple of 16
+/// is 16…160 run attention_coopmat.comp. Otherwise head dims up to 160 (SD 1.5's 40/80/160, CLIP's and BERT's 64)
 /// run the fused flash-style kernel (attention.comp): no score matrix in
 /// memory. Larger heads (the VAE's single 512-wide head) take two GEMMs per
 /// block of queries with a masked softmax between them, the score block
@@ -19,6 +20,22 @@ extension VulkanBackend {
         if queries == 0 || keys == 0 || headDim == 0 { return zeros([batch, queries, width], dtype: .f32) }
         let (q, k, v) = (f32(q), f32(k), f32(v))
         let mask = keyMask.map(f32)
+        if usesCooperativeAttention, let padded = cooperativeAttentionWidth(headDim: headDim, width: width) {
+            let out = makeTensor([batch, queries, width])
+            let subgroup = UInt32(max(1, info.subgroupSize))
+            let pipeline = pipelines.require("attention_coopmat_d\(padded)", specialization: [subgroup, 4 * subgroup])
+            precondition(heads <= 65535 && batch <= 65535, "attention: too many heads or batches for one dispatch")
+            let push: [UInt32] = [UInt32(size: queries), UInt32(size: keys), UInt32(size: width), scale.pushBits,
+                                  causal ? 1 : 0, mask == nil ? 0 : 1, UInt32(size: headDim)]
+            recorder.dispatch(pipeline, [.read(q.vulkanBuffer, bytes: q.byteCount), .read(k.vulkanBuffer, bytes: k.byteCount),
+                                         .read(v.vulkanBuffer, bytes: v.byteCount),
+                                         mask.map { .read($0.vulkanBuffer, bytes: $0.byteCount) } ?? .read(dummy, bytes: 0),
+                                         .write(out.vulkanBuffer, bytes: out.byteCount)],
+                              push: push, groups: ((queries + 63) / 64, heads, batch),
+                              label: { "attention \(queries)×\(keys), \(heads) heads of \(headDim) (matrix units)" },
+                              flops: geometry.flops)
+            return out
+        }
         if let (rows, block) = fusedBlocks(headDim: headDim, keys: keys) {
             let out = makeTensor([batch, queries, width])
             let push: [UInt32] = [UInt32(size: queries), UInt32(size: keys), UInt32(size: width), scale.pushBits,
@@ -35,6 +52,52 @@ extension VulkanBackend {
             return out
         }
         return blockedAttention(q: q, k: k, v: v, heads: heads, scale: scale, causal: causal, keyMask: mask)
+    }
+
+    /// Head sizes rounded up to 16 that attention_coopmat.comp is built for.
+    static let cooperativeAttentionWidths = [16, 32, 48, 64, 80, 96, 128, 160]
+
+    /// The matrix-unit kernel's variant (the head size rounded up to 16) for
+    /// a head size, or nil: it reads 16 bytes at a time, so the head size and
+    /// the row width must be multiples of 4, and its tiles must fit the
+    /// device's shared memory.
+    func cooperativeAttentionWidth(headDim: Int, width: Int) -> Int? {
+        let padded = (headDim + 15) / 16 * 16
+        guard headDim % 4 == 0, width % 4 == 0, Self.cooperativeAttentionWidths.contains(padded) else { return nil }
+        // The shader's shared arrays: K and V blocks, scores, probabilities, row statistics.
+        let block = padded <= 64 ? 64 : 32
+        let bytes = 2 * 2 * block * (padded + 8) + 4 * 64 * block + 2 * 64 * (block + 8) + 4 * 64 * 4
+        return bytes <= info.maxSharedMemoryBytes ? padded : nil
+    }
+
+    /// Runs attention on the matrix-unit kernel and on the portable one and
+    /// compares (f16 operands: within 1e-2 of the largest output); a driver
+    /// that gets it wrong, or runs the kernel with fewer subgroups than it
+    /// needs, keeps the portable kernel.
+    func selfTestCooperativeAttention() -> Bool {
+        func tensor(_ shape: [Int], _ seed: Int) -> Tensor {
+            let count = shape.reduce(1, *)
+            return upload((0..<count).map { Float(($0 &* seed &+ 17) % 97) / 48 - 1 }, shape: shape)
+        }
+        let cases: [(q: [Int], k: [Int], heads: Int, causal: Bool, mask: Bool)] = [
+            ([2, 70, 80], [2, 70, 80], 2, true, false),     // heads of 40, two query blocks, causal
+            ([1, 33, 128], [1, 100, 128], 2, false, true),  // heads of 64, a key mask
+            ([3, 20, 16], [3, 9, 16], 2, false, false),     // heads of 8, fewer keys than a block
+        ]
+        for c in cases {
+            let q = tensor(c.q, 7919), k = tensor(c.k, 104_729), v = tensor(c.k, 15_485_863)
+            let mask = c.mask ? upload((0..<(c.k[0] * c.k[1])).map { $0 % 5 == 0 ? -Float.infinity : 0 },
+                                       shape: [c.k[0], c.k[1]]) : nil
+            let run = { self.attention(q: q, k: k, v: v, heads: c.heads, scale: 0.2, causal: c.causal, keyMask: mask) }
+            let fast = run().toArray()
+            usesCooperativeAttention = false
+            let portable = run().toArray()
+            usesCooperativeAttention = true
+            let largest = portable.map(abs).max() ?? 0
+            guard fast.count == portable.count,
+                  zip(fast, portable).allSatisfy({ abs($0 - $1) <= 1e-2 * max(1, largest) }) else { return false }
+        }
+        return true
     }
 
     /// Query rows and key block of the fused kernel for a head size, or nil

@@ -18,6 +18,8 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
     let useSubgroups: Bool
     /// Whether matrix products run on the cooperative-matrix kernels.
     public internal(set) var usesCooperativeMatrix: Bool
+    /// Whether attention runs on the matrix-unit kernel.
+    public internal(set) var usesCooperativeAttention = false
     /// The most bytes one binding spans: the storage-buffer range, rounded
     /// down to the offset alignment (or `VulkanOptions.maxBindingBytes`).
     public let bindingLimit: Int
@@ -69,6 +71,10 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
         if usesCooperativeMatrix && !selfTestCooperativeMatrix() {
             usesCooperativeMatrix = false
         }
+        usesCooperativeAttention = usesCooperativeMatrix && !legacyMatrixKernel
+        if usesCooperativeAttention && !selfTestCooperativeAttention() {
+            usesCooperativeAttention = false
+        }
     }
 
     deinit {
@@ -80,7 +86,7 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
     }
 
     public var name: String {
-        "Vulkan: \(info.name) (\(info.kind.rawValue), weights \(weightDType)\(usesCooperativeMatrix ? ", cooperative matrix" : ""))"
+        "Vulkan: \(info.name) (\(info.kind.rawValue), weights \(weightDType)\(usesCooperativeMatrix ? ", cooperative matrix" : "")\(usesCooperativeAttention ? " + attention" : ""))"
     }
 
     public var preferredWeightDType: DType { weightDType }

@@ -21,8 +21,9 @@ public struct VulkanOptions: Sendable {
     /// default until measured on a GPU: the H200's profile shows SD's 8×8 and
     /// 16×16 levels and BERT at 128 tokens starving its 132 multiprocessors.
     public var splitKTarget: Int
-    /// Run matrix products on the first cooperative-matrix kernel
-    /// (SDGEN_VULKAN_GEMM=legacy), for measuring the current one against it.
+    /// Run matrix products on the first cooperative-matrix kernel and
+    /// attention on the portable one (SDGEN_VULKAN_GEMM=legacy): the kernels
+    /// of the first GPU measurement, to measure the current ones against.
     public var legacyMatrixKernel: Bool
 
     public init(deviceIndex: Int? = nil, weightDType: DType? = nil,
