@@ -25,8 +25,9 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
     public let bindingLimit: Int
     /// `VulkanOptions.splitKTarget`.
     public let splitKTarget: Int
-    /// `VulkanOptions.legacyMatrixKernel`.
-    let legacyMatrixKernel: Bool
+    /// Whether matrix products on matrix units take the first kernel
+    /// (`VulkanOptions.legacyMatrixKernel`, or the current one failed its self-test).
+    public internal(set) var legacyMatrixKernel: Bool
     /// A small buffer bound where a kernel's optional input is absent.
     private(set) var dummy: PooledBuffer!
 
@@ -39,7 +40,8 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
         let device: VulkanDevice
         do {
             device = try VulkanDevice(instance: instance, index: index, enableHalfStorage: options.weightDType != .f32,
-                                      enableCooperativeMatrix: options.cooperativeMatrix)
+                                      enableCooperativeMatrix: options.cooperativeMatrix,
+                                      anyShape: options.cooperativeMatrixAnyShape)
         } catch where options.cooperativeMatrix {
             // A driver that lists the extension but refuses the device with it: go without.
             device = try VulkanDevice(instance: instance, index: index, enableHalfStorage: options.weightDType != .f32,
@@ -69,7 +71,12 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
         usesCooperativeMatrix = device.cooperativeMatrix
         dummy = try pool.allocate(bytes: 256)
         if usesCooperativeMatrix && !selfTestCooperativeMatrix() {
-            usesCooperativeMatrix = false
+            // A driver that gets the current kernel wrong may still run the first one right.
+            let tried = legacyMatrixKernel
+            legacyMatrixKernel = true
+            if tried || !selfTestCooperativeMatrix() {
+                (usesCooperativeMatrix, legacyMatrixKernel) = (false, options.legacyMatrixKernel)
+            }
         }
         usesCooperativeAttention = usesCooperativeMatrix && !legacyMatrixKernel
         if usesCooperativeAttention && !selfTestCooperativeAttention() {
@@ -86,7 +93,7 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
     }
 
     public var name: String {
-        "Vulkan: \(info.name) (\(info.kind.rawValue), weights \(weightDType)\(usesCooperativeMatrix ? ", cooperative matrix" : "")\(usesCooperativeAttention ? " + attention" : ""))"
+        "Vulkan: \(info.name) (\(info.kind.rawValue), weights \(weightDType)\(usesCooperativeMatrix ? ", cooperative matrix\(legacyMatrixKernel ? " (first kernel)" : "")" : "")\(usesCooperativeAttention ? " + attention" : ""))"
     }
 
     public var preferredWeightDType: DType { weightDType }

@@ -27,7 +27,9 @@ final class VulkanDevice: @unchecked Sendable {
     /// Size of the heap tensors are allocated from.
     let deviceHeapBytes: Int
 
-    init(instance: VulkanInstance, index: Int, enableHalfStorage: Bool, enableCooperativeMatrix: Bool) throws {
+    /// `anyShape`: see `VulkanOptions.cooperativeMatrixAnyShape`.
+    init(instance: VulkanInstance, index: Int, enableHalfStorage: Bool, enableCooperativeMatrix: Bool,
+         anyShape: Bool = false) throws {
         self.instance = instance
         let info = instance.devices[index]
         self.info = info
@@ -50,7 +52,9 @@ final class VulkanDevice: @unchecked Sendable {
         timestampPeriod = Double(info.timestampPeriod)
 
         halfStorage = enableHalfStorage && info.storageBuffer16BitAccess
-        cooperativeMatrix = enableCooperativeMatrix && info.supportsCooperativeMatrix && info.shaderFloat16
+        let shapes = info.supportsCooperativeMatrix
+            || (anyShape && info.cooperativeMatrixExtension && !info.cooperativeMatrixShapes.isEmpty)
+        cooperativeMatrix = enableCooperativeMatrix && shapes && info.shaderFloat16
             && info.apiVersionRaw >= (1 << 22 | 3 << 12) && instance.apiVersion >= (1 << 22 | 3 << 12)
 
         var storage16 = VkPhysicalDevice16BitStorageFeatures()

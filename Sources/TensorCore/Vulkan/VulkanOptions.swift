@@ -10,6 +10,12 @@ public struct VulkanOptions: Sendable {
     /// Use VK_KHR_cooperative_matrix kernels where the device has them
     /// (SDGEN_VULKAN_COOPMAT=0 turns them off).
     public var cooperativeMatrix: Bool
+    /// Use them where the extension is there but the device does not list
+    /// the 16×16×16 f16 shape they are written in (SDGEN_VULKAN_COOPMAT=any):
+    /// Mesa 26's lavapipe lists 8×8×8 yet runs any shape, which is how the
+    /// matrix-unit kernels are tested without a GPU (scripts/vulkan/lavapipe-coopmat.sh).
+    /// The start-up self-tests still decide whether they are used.
+    public var cooperativeMatrixAnyShape: Bool
     /// Use subgroup reductions where the device has them (SDGEN_VULKAN_SUBGROUPS=0 turns them off).
     public var subgroups: Bool
     /// The most bytes one kernel binding may span, below the device's
@@ -32,6 +38,7 @@ public struct VulkanOptions: Sendable {
         self.deviceIndex = deviceIndex
         self.weightDType = weightDType
         self.cooperativeMatrix = cooperativeMatrix ?? (environment["SDGEN_VULKAN_COOPMAT"] != "0")
+        cooperativeMatrixAnyShape = environment["SDGEN_VULKAN_COOPMAT"] == "any"
         self.subgroups = subgroups ?? (environment["SDGEN_VULKAN_SUBGROUPS"] != "0")
         maxBindingBytes = nil
         legacyMatrixKernel = environment["SDGEN_VULKAN_GEMM"] == "legacy"

@@ -1,0 +1,168 @@
+import Foundation
+import TensorCore
+import TestSupport
+import XCTest
+
+/// The matrix-unit kernels (gemm_coopmat.comp in both tile shapes,
+/// attention_coopmat.comp in every head-size variant) against the CPU.
+///
+/// They run where the device has VK_KHR_cooperative_matrix: a GPU, or
+/// Mesa 26's lavapipe through scripts/vulkan/lavapipe-coopmat.sh (it lists
+/// only 8×8×8 yet runs the kernels' 16×16×16, hence `cooperativeMatrixAnyShape`).
+/// Debian 12's lavapipe has no cooperative matrices: there the tests skip,
+/// and the portable kernels are what VulkanBackendTests checks.
+///
+/// Operands are rounded to f16 before they reach either backend, so the
+/// matrix units' f16 inputs lose nothing and products differ from the CPU's
+/// f32 only in the order of the f32 sums. Attention also rounds its
+/// probabilities to f16 before P·V: 2⁻¹¹ of each weight, so its bound is wider.
+final class VulkanCooperativeMatrixTests: XCTestCase {
+    let cpu = TestBackends.cpu
+
+    /// A backend on the matrix-unit kernels (failing when the device has the
+    /// extension but its self-tests turned them off), or a skip.
+    func matrixUnits(_ configure: (inout VulkanOptions) -> Void = { _ in }) throws -> VulkanBackend {
+        guard TestBackends.vulkan != nil else {
+            throw XCTSkip("no Vulkan device (\(TestBackends.vulkanUnavailable ?? ""))")
+        }
+        var options = VulkanOptions(weightDType: .f16, cooperativeMatrix: true)
+        options.cooperativeMatrixAnyShape = true
+        options.legacyMatrixKernel = false
+        configure(&options)
+        let backend = try VulkanBackend(options: options)
+        guard backend.info.cooperativeMatrixExtension, !backend.info.cooperativeMatrixShapes.isEmpty else {
+            throw XCTSkip("\(backend.info.name) has no cooperative matrices: the matrix-unit kernels did NOT run "
+                          + "(scripts/vulkan/lavapipe-coopmat.sh runs them on Mesa 26's lavapipe)")
+        }
+        XCTAssertTrue(backend.usesCooperativeMatrix && !backend.legacyMatrixKernel,
+                      "the matrix-product kernel failed its start-up self-test on \(backend.info.name)")
+        XCTAssertTrue(backend.usesCooperativeAttention,
+                      "the attention kernel failed its start-up self-test on \(backend.info.name)")
+        return backend
+    }
+
+    func values(_ count: Int, seed: UInt64, scale: Float = 1) -> [Float] {
+        var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+        return (0..<count).map { _ in
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            return Float(Float16((Float(state >> 40) / Float(1 << 24) * 2 - 1) * scale))
+        }
+    }
+
+    func compare(_ label: String, on gpu: VulkanBackend, atol: Float, rtol: Float = 1e-4,
+                 file: StaticString = #filePath, line: UInt = #line, _ compute: (any Backend) -> Tensor) {
+        let expected = compute(cpu), actual = compute(gpu)
+        XCTAssertEqual(actual.shape, expected.shape, label, file: file, line: line)
+        let c = assertClose(actual.toArray(), expected.toArray(), atol: atol, rtol: rtol, label, file: file, line: line)
+        print("\(label): matrix units vs CPU \(c)")
+    }
+
+    /// Weights in f16 on the GPU (the model's storage), f32 on the CPU: the same values.
+    func weight(_ be: any Backend, _ values: [Float], _ shape: [Int]) -> Tensor {
+        be.upload(values, shape: shape, dtype: be is VulkanBackend ? .f16 : .f32)
+    }
+
+    func testProductsInBothTileShapes() throws {
+        let gpu = try matrixUnits()
+        // Linear layers: 128×128 tiles (≥ 128 of them) with ragged edges and a
+        // K that ends inside a step; 64×64 tiles; checked loads (K not a multiple of 4).
+        for (m, n, k) in [(2050, 1030, 76), (300, 200, 320), (70, 37, 45), (5, 3, 2)] {
+            let x = values(m * k, seed: 1), w = values(n * k, seed: 2, scale: 0.25), b = values(n, seed: 3)
+            compare("linear \(m)×\(n)×\(k)", on: gpu, atol: 1e-4) { be in
+                be.upload(x, shape: [m, k]).linear(self.weight(be, w, [n, k]), self.weight(be, b, [n]))
+            }
+        }
+        // Batched products with every transpose: B along K, along N, and strided (checked loads).
+        for (m, n, k) in [(130, 72, 96), (33, 65, 17)] {
+            let a = values(2 * m * k, seed: 4), b = values(2 * k * n, seed: 5)
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                compare("matmul 2×\(m)×\(n)×\(k) tA \(ta) tB \(tb)", on: gpu, atol: 1e-4) { be in
+                    be.upload(a, shape: ta ? [2, k, m] : [2, m, k])
+                        .matmul(be.upload(b, shape: tb ? [2, n, k] : [2, k, n]), transposeA: ta, transposeB: tb, alpha: 0.5)
+                }
+            }
+        }
+    }
+
+    func testConvolutions() throws {
+        let gpu = try matrixUnits()
+        // Implicit im2col: 16-byte fetches (channels a multiple of 4) and checked ones, strides, asymmetric padding.
+        for (h, w, cin, cout, kernel, stride, pad) in [(17, 13, 32, 40, 3, 1, 1), (16, 16, 8, 24, 3, 2, 1),
+                                                       (9, 11, 3, 5, 3, 1, 1), (12, 10, 16, 16, 5, 1, 2)] {
+            let x = values(2 * h * w * cin, seed: 6), kw = values(cout * kernel * kernel * cin, seed: 7, scale: 0.25)
+            let bias = values(cout, seed: 8)
+            compare("conv \(h)×\(w)×\(cin)→\(cout) k\(kernel) s\(stride) p\(pad)", on: gpu, atol: 1e-4) { be in
+                be.upload(x, shape: [2, h, w, cin]).conv2d(self.weight(be, kw, [cout, kernel, kernel, cin]),
+                                                           self.weight(be, bias, [cout]), stride: stride, padding: pad)
+            }
+        }
+        let x = values(1 * 16 * 16 * 8, seed: 9), kw = values(8 * 9 * 8, seed: 10, scale: 0.25)
+        compare("conv bottom/right padding", on: gpu, atol: 1e-4) { be in
+            be.upload(x, shape: [1, 16, 16, 8]).conv2d(self.weight(be, kw, [8, 3, 3, 8]), nil, stride: 2,
+                                                       padding: ConvPadding(top: 0, left: 0, bottom: 1, right: 1))
+        }
+    }
+
+    /// Split K and windows past the binding limit, on the matrix units.
+    func testSplitKAndWindows() throws {
+        let gpu = try matrixUnits { options in
+            options.splitKTarget = 4096
+            options.maxBindingBytes = 1 << 20
+        }
+        let x = values(70 * 1100, seed: 11), w = values(90 * 1100, seed: 12, scale: 0.1), b = values(90, seed: 13)
+        compare("linear 70×90×1100, split K", on: gpu, atol: 1e-4) { be in
+            be.upload(x, shape: [70, 1100]).linear(self.weight(be, w, [90, 1100]), self.weight(be, b, [90]))
+        }
+        // A 1.3 MB input in windows of output rows with their halo (the window's offset into its binding).
+        let image = values(1 * 40 * 40 * 208, seed: 14), kw = values(16 * 9 * 208, seed: 15, scale: 0.1)
+        compare("conv 40×40×208→16 in windows", on: gpu, atol: 1e-4) { be in
+            be.upload(image, shape: [1, 40, 40, 208]).conv2d(self.weight(be, kw, [16, 3, 3, 208]), nil, padding: 1)
+        }
+    }
+
+    /// The first kernel (SDGEN_VULKAN_GEMM=legacy; where the current one fails its self-test).
+    func testFirstKernel() throws {
+        var options = VulkanOptions(weightDType: .f16, cooperativeMatrix: true)
+        (options.cooperativeMatrixAnyShape, options.legacyMatrixKernel) = (true, true)
+        _ = try matrixUnits()   // skips where there are no matrix units
+        let gpu = try VulkanBackend(options: options)
+        XCTAssertTrue(gpu.usesCooperativeMatrix && gpu.legacyMatrixKernel && !gpu.usesCooperativeAttention)
+        let x = values(300 * 320, seed: 19), w = values(200 * 320, seed: 20, scale: 0.25), b = values(200, seed: 21)
+        compare("linear 300×200×320, first kernel", on: gpu, atol: 1e-4) { be in
+            be.upload(x, shape: [300, 320]).linear(self.weight(be, w, [200, 320]), self.weight(be, b, [200]))
+        }
+        let image = values(2 * 9 * 11 * 8, seed: 22), kw = values(20 * 9 * 8, seed: 23, scale: 0.25)
+        compare("conv 9×11×8→20, first kernel", on: gpu, atol: 1e-4) { be in
+            be.upload(image, shape: [2, 9, 11, 8]).conv2d(self.weight(be, kw, [20, 3, 3, 8]), nil, padding: 1)
+        }
+    }
+
+    func testAttentionInEveryHeadSize() throws {
+        let gpu = try matrixUnits()
+        // Heads of 4…160 (variants 16…160), queries and keys not multiples of the
+        // blocks, causal, masked (−∞ and large negative), cross-attention.
+        let cases: [(heads: Int, dim: Int, lq: Int, lk: Int, causal: Bool, masked: Bool)] = [
+            (2, 4, 70, 70, true, false), (4, 8, 20, 9, false, true), (3, 24, 65, 33, false, false),
+            (2, 40, 130, 77, false, false), (2, 40, 77, 77, true, false), (2, 64, 129, 130, false, true),
+            (2, 80, 64, 64, false, false), (1, 96, 40, 100, false, true), (1, 128, 33, 70, true, true),
+            (1, 160, 70, 45, false, true),
+        ]
+        for c in cases {
+            let width = c.heads * c.dim
+            let q = values(2 * c.lq * width, seed: 16), k = values(2 * c.lk * width, seed: 17)
+            let v = values(2 * c.lk * width, seed: 18)
+            var mask = [Float](repeating: 0, count: 2 * c.lk)
+            if c.masked {
+                for j in (c.lk - c.lk / 3)..<c.lk { mask[j] = -10_000 }
+                mask[c.lk + 1] = -.infinity
+            }
+            compare("attention \(c.heads)×\(c.dim) \(c.lq)×\(c.lk) causal \(c.causal) mask \(c.masked)", on: gpu,
+                    atol: 5e-4, rtol: 2e-3) { be in
+                be.attention(q: be.upload(q, shape: [2, c.lq, width]), k: be.upload(k, shape: [2, c.lk, width]),
+                             v: be.upload(v, shape: [2, c.lk, width]), heads: c.heads,
+                             scale: 1 / Float(c.dim).squareRoot(), causal: c.causal,
+                             keyMask: c.masked ? be.upload(mask, shape: [2, c.lk]) : nil)
+            }
+        }
+    }
+}
