@@ -55,8 +55,10 @@ layout(push_constant) uniform Params {
     uint headDim;   // D
 } p;
 
-// K then V of a block ([key][d]); Q's rows pass through it once at the start.
-shared float16_t kv[2u * BC * DPS];
+// K then V of a block ([key][d]), in 4-half vectors (DPS/4 per row: a fetched
+// slot goes in with one store; fragment loads count in vectors too). Q's rows
+// pass through it once at the start.
+shared f16vec4 kv[2u * BC * DPS / 4u];
 shared float scores[SUBGROUPS * 16u * BC];   // per subgroup: its 16 rows' scores, then its output
 shared float16_t probabilities[SUBGROUPS * 16u * PS];
 shared float rowMax[BR], rowSum[BR];
@@ -65,7 +67,7 @@ shared float partial[BR * 2u];
 const float negInf = -1.0 / 0.0;
 
 // Rows r (of `rows`) of the [L, H·D] tensor `which` (0: q, 1: k, 2: v) from row `first` on, into
-// kv at `base` as f16 [r][d] with stride DPS; rows past `limit` and columns past D read as zero.
+// kv at vector `base` as f16 [r][d] with stride DPS; rows past `limit` and columns past D read as zero.
 void stage(uint which, uint batch, uint column, uint first, uint rows, uint limit, uint base) {
     uint quads = DP / 4u;
     for (uint l = gl_LocalInvocationID.x; l < rows * quads; l += THREADS) {
@@ -75,8 +77,7 @@ void stage(uint which, uint batch, uint column, uint first, uint rows, uint limi
             uint index = ((batch * limit + first + r) * p.width + column + d) >> 2;
             x = which == 0u ? q[index] : which == 1u ? k[index] : v[index];
         }
-        f16vec4 h = f16vec4(x);
-        for (uint e = 0u; e < 4u; ++e) kv[base + r * DPS + d + e] = h[e];
+        kv[base + (r * DPS + d) / 4u] = f16vec4(x);
     }
 }
 
@@ -88,7 +89,7 @@ void blockScores(coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseA> fq[
         for (uint j = 0u; j < FC; ++j) {
             coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseB> fk;
             // Kᵀ: element (d, key) at kv[key·DPS + d], column-major.
-            coopMatLoad(fk, kv, j * 16u * DPS + f * 16u, DPS, gl_CooperativeMatrixLayoutColumnMajor);
+            coopMatLoad(fk, kv, (j * 16u * DPS + f * 16u) / 4u, DPS / 4u, gl_CooperativeMatrixLayoutColumnMajor);
             s[j] = coopMatMulAdd(fq[f], fk, s[j]);
         }
     }
@@ -126,7 +127,7 @@ void main() {
     coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseA> fq[FD];
     if (owns)
         for (uint f = 0u; f < FD; ++f)
-            coopMatLoad(fq[f], kv, sg * 16u * DPS + f * 16u, DPS, gl_CooperativeMatrixLayoutRowMajor);
+            coopMatLoad(fq[f], kv, (sg * 16u * DPS + f * 16u) / 4u, DPS / 4u, gl_CooperativeMatrixLayoutRowMajor);
 
     uint keyEnd = p.keys;
     if (p.causal != 0u) keyEnd = min(keyEnd, q0 + BR);   // no key past the block's last query
@@ -159,7 +160,7 @@ void main() {
     for (uint k0 = 0u; k0 < keyEnd; k0 += BC) {
         barrier();
         stage(1u, batch, column, k0, BC, p.keys, 0u);
-        stage(2u, batch, column, k0, BC, p.keys, BC * DPS);
+        stage(2u, batch, column, k0, BC, p.keys, BC * DPS / 4u);
         barrier();
         if (owns) {
             blockScores(fq, sg);
@@ -185,7 +186,8 @@ void main() {
                 coopMatLoad(fp, probabilities, sg * 16u * PS + c * 16u, PS, gl_CooperativeMatrixLayoutRowMajor);
                 for (uint f = 0u; f < FD; ++f) {
                     coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseB> fv;
-                    coopMatLoad(fv, kv, BC * DPS + c * 16u * DPS + f * 16u, DPS, gl_CooperativeMatrixLayoutRowMajor);
+                    coopMatLoad(fv, kv, (BC * DPS + c * 16u * DPS + f * 16u) / 4u, DPS / 4u,
+                                gl_CooperativeMatrixLayoutRowMajor);
                     acc[f] = coopMatMulAdd(fp, fv, acc[f]);
                 }
             }

@@ -41,22 +41,25 @@ const uint THREADS = SUBGROUPS * SUBGROUP;
 #include "gemm_operands.glsl"
 #include "gemm_tiles.glsl"
 
-shared float16_t tileA[BM * LDS];   // [m][k]
-shared float16_t tileB[BN * LDS];   // [n][k]: B's fragments load column-major
+// In 4-half vectors (LDS/4 per row), so a slot goes in with one 8-byte store;
+// fragment loads count offsets and strides in these vectors too.
+shared f16vec4 tileA[BM * LDS / 4u];   // [m][k]
+shared f16vec4 tileB[BN * LDS / 4u];   // [n][k]: B's fragments load column-major
 shared float stage[SUBGROUPS * 256u];
 
 void storeTiles(bool alongN) {
     for (uint i = 0u; i < A_SLOTS; ++i) {
         uvec2 at = placeA(i);
-        f16vec4 v = f16vec4(slotA[i]);
-        for (uint e = 0u; e < 4u; ++e) tileA[at.x * LDS + at.y + e] = v[e];
+        tileA[(at.x * LDS + at.y) / 4u] = f16vec4(slotA[i]);
     }
     for (uint i = 0u; i < B_SLOTS; ++i) {
         uvec2 at = placeB(i, alongN);
         f16vec4 v = f16vec4(slotB[i]);
-        for (uint e = 0u; e < 4u; ++e) {
-            if (alongN) tileB[(at.x + e) * LDS + at.y] = v[e];
-            else tileB[at.x * LDS + at.y + e] = v[e];
+        if (!alongN) {
+            tileB[(at.x * LDS + at.y) / 4u] = v;
+        } else {
+            // B stored [k][n]: the slot's 4 halves go to 4 rows of the transposed tile.
+            for (uint e = 0u; e < 4u; ++e) tileB[((at.x + e) * LDS + at.y) / 4u][at.y % 4u] = v[e];
         }
     }
 }
@@ -93,9 +96,11 @@ void main() {
                     coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseA> fa[FM];
                     coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseB> fb[FN];
                     for (uint i = 0u; i < FM; ++i)
-                        coopMatLoad(fa[i], tileA, (wm + i * 16u) * LDS + kk, LDS, gl_CooperativeMatrixLayoutRowMajor);
+                        coopMatLoad(fa[i], tileA, ((wm + i * 16u) * LDS + kk) / 4u, LDS / 4u,
+                                    gl_CooperativeMatrixLayoutRowMajor);
                     for (uint j = 0u; j < FN; ++j)
-                        coopMatLoad(fb[j], tileB, (wn + j * 16u) * LDS + kk, LDS, gl_CooperativeMatrixLayoutColumnMajor);
+                        coopMatLoad(fb[j], tileB, ((wn + j * 16u) * LDS + kk) / 4u, LDS / 4u,
+                                    gl_CooperativeMatrixLayoutColumnMajor);
                     for (uint i = 0u; i < FM; ++i)
                         for (uint j = 0u; j < FN; ++j) acc[i][j] = coopMatMulAdd(fa[i], fb[j], acc[i][j]);
                 }

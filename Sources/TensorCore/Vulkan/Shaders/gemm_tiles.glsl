@@ -13,7 +13,7 @@
 // for A and for B stored [n][k] (linear layers, convolutions), along N for
 // B stored [k][n]. Otherwise a slot is 4 checked scalar loads, right for
 // any strides. For convolutions each thread works out its rows' image
-// coordinates once per workgroup, and one im2col tap per K step: all of a
+// coordinates once per workgroup, and its im2col tap as K advances: all of a
 // slot's 4 channels share it (the input channels are a multiple of 4).
 
 const uint VECTOR_A = 1u;          // A's slots along K, 16-byte aligned
@@ -70,13 +70,37 @@ void prepareRows(uint batch, uint m0) {
     }
 }
 
+#ifdef CONV
+// The im2col tap of this thread's k (every slot of a thread has the same k:
+// THREADS is a multiple of BK/4): input channel, kernel column and row. K
+// steps come in order, so the next step's tap is found by adding, not dividing.
+uint tapK = 0xFFFFFFFFu, tapChannel;
+int tapX, tapY;
+
+void seekTap(uint k) {
+    if (k == tapK) return;
+    if (tapK != 0xFFFFFFFFu && k > tapK && k - tapK <= p.inChannels) {
+        tapChannel += k - tapK;
+        if (tapChannel >= p.inChannels) {
+            tapChannel -= p.inChannels;
+            if (++tapX == int(p.kernel)) { tapX = 0; ++tapY; }
+        }
+    } else {
+        uint tap = k / p.inChannels;
+        tapChannel = k - tap * p.inChannels;
+        tapY = int(tap / p.kernel);
+        tapX = int(tap % p.kernel);
+    }
+    tapK = k;
+}
+#endif
+
 void fetchA(uint batch, uint m0, uint k0) {
     bool vector = (p.vectorized & VECTOR_A) != 0u;
 #ifdef CONV
-    // The slot's k is the same for all of a thread's slots (THREADS is a multiple of BK/4).
-    uint k = k0 + placeA(0u).y;
-    uint tap = k / p.inChannels, ci = k - tap * p.inChannels;
-    int ky = int(tap / p.kernel), kx = int(tap % p.kernel);
+    if (vector) seekTap(k0 + placeA(0u).y);
+    uint ci = tapChannel;
+    int ky = tapY, kx = tapX;
 #endif
     for (uint i = 0u; i < A_SLOTS; ++i) {
         uvec2 at = placeA(i);
