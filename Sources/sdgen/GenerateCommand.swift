@@ -71,8 +71,10 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Rescale the guided prediction towards the conditional one's spread, φ in 0…1 (diffusers' guidance_rescale; 0.7 for zero-SNR v-models; default 0, off).")
     var guidanceRescale: Float?
 
-    @Option(help: "Seed (default: random; always printed and stored in the PNG).")
-    var seed: UInt64?
+    // Unconditional, so that A1111's -1 is read as the value, not as an option.
+    @Option(parsing: .unconditional,
+            help: "Seed, 0…2⁶⁴−1 (default, -1 or 'random': a fresh one; always printed and stored in the PNG).")
+    var seed: SeedArgument?
 
     @Option(help: "Image width in pixels, a multiple of \(GenerationDefaults.sizeMultiple) (default: the model's, 512 for SD 1.x).")
     var width: Int?
@@ -224,7 +226,7 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         let texts = try prompt.map { [$0] } ?? PromptFile.prompts(at: prompts!)
-        let baseSeed = seed ?? UInt64.random(in: 0..<(1 << 32))
+        let baseSeed = (seed ?? .random).value
         let images = try (initImage: initImage.map(Self.readImage), mask: mask.map(Self.readImage))
         let requests = texts.map { request(for: $0, seed: baseSeed, images: images) }
         // Fail on missing weights or an unusable destination before minutes

@@ -44,6 +44,22 @@ final class GenerateCommandTests: XCTestCase {
                        "no temporary files left")
     }
 
+    /// A1111's -1 (and `random`) ask for a fresh seed, which the PNG records; other negatives are refused.
+    func testSeedMinusOneDrawsAFreshSeed() throws {
+        for (index, value) in ["-1", "random"].enumerated() {
+            let output = directory.appendingPathComponent("fresh\(index).png")
+            let run = try SDGenProcess.run(["a fox", "--weights", tinyModel, "--width", "16", "--height", "16",
+                                            "--steps", "1", "--seed", value, "-o", output.path, "--quiet"], in: directory)
+            XCTAssertEqual(run.status, 0, run.standardError)
+            let (_, text) = try PNGFile.read(at: output)
+            let parameters = try GenerationParameters(a1111Text: try XCTUnwrap(text[PNGFile.parametersKey]))
+            XCTAssertLessThan(parameters.seed, 1 << 32, "--seed \(value)")
+        }
+        let refused = try SDGenProcess.run(["a fox", "--weights", tinyModel, "--seed", "-5", "--quiet"], in: directory)
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.standardError.contains("'-5' is invalid for '--seed"), refused.standardError)
+    }
+
     func testPromptFileAndDefaultOutputNames() throws {
         let prompts = directory.appendingPathComponent("prompts.txt")
         // Windows line ends read as line ends.
