@@ -32,6 +32,22 @@ static void on_message(j_common_ptr info, int level) {
     }
 }
 
+// A CMYK row to RGB as Pillow converts it (what diffusers sees after
+// `convert("RGB")`): the stored values taken in Adobe's inverted convention,
+// as Pillow reads every 4-channel JPEG, then R = (255 − K) − C·(255 − K)/255,
+// the product rounded as Pillow's MULDIV255 rounds it.
+static void cmyk_to_rgb(const uint8_t *cmyk, uint8_t *rgb, uint32_t width) {
+    for (uint32_t x = 0; x < width; x++) {
+        const int remaining = cmyk[4 * x + 3];   // 255 − K, K = 255 − stored
+        for (int c = 0; c < 3; c++) {
+            const int ink = 255 - cmyk[4 * x + c];
+            const int t = ink * remaining + 128;
+            const int value = remaining - (((t >> 8) + t) >> 8);
+            rgb[3 * x + c] = (uint8_t)(value < 0 ? 0 : value > 255 ? 255 : value);
+        }
+    }
+}
+
 sdgen_jpeg_status sdgen_jpeg_read(const uint8_t *data, size_t size, sdgen_jpeg_image *image, char *message) {
     memset(image, 0, sizeof *image);
     message[0] = 0;
@@ -55,27 +71,28 @@ sdgen_jpeg_status sdgen_jpeg_read(const uint8_t *data, size_t size, sdgen_jpeg_i
     jpeg_create_decompress(&info);
     jpeg_mem_src(&info, data, (unsigned long)size);
     jpeg_read_header(&info, TRUE);
-    if (info.jpeg_color_space == JCS_CMYK || info.jpeg_color_space == JCS_YCCK) {
-        jpeg_destroy_decompress(&info);
-        strcpy(message, "CMYK JPEGs are not read; save it as RGB");
-        return SDGEN_JPEG_ERR_UNSUPPORTED;
-    }
+    const int cmyk = info.jpeg_color_space == JCS_CMYK || info.jpeg_color_space == JCS_YCCK;
     if ((uint64_t)info.image_width * info.image_height > SDGEN_JPEG_MAX_PIXELS) {
         jpeg_destroy_decompress(&info);
         strcpy(message, "image too large (over 8192x8192 pixels)");
         return SDGEN_JPEG_ERR_UNSUPPORTED;
     }
-    info.out_color_space = JCS_RGB;
+    // libjpeg has no CMYK → RGB conversion: CMYK (and YCCK, which it turns
+    // into CMYK) comes out as 4 channels per pixel, converted per row below.
+    info.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
     jpeg_start_decompress(&info);
     size_t row = (size_t)info.output_width * 3;
-    pixels = malloc(row * info.output_height);
+    pixels = malloc(row * info.output_height + (cmyk ? (size_t)info.output_width * 4 : 0));
     if (!pixels) {
         jpeg_destroy_decompress(&info);
         return SDGEN_JPEG_ERR_NOMEM;
     }
+    uint8_t *four = pixels + row * info.output_height;   // one CMYK row, past the RGB image
     while (info.output_scanline < info.output_height) {
-        JSAMPROW line = pixels + row * info.output_scanline;
-        jpeg_read_scanlines(&info, &line, 1);
+        uint8_t *line = pixels + row * info.output_scanline;
+        JSAMPROW target = cmyk ? four : line;
+        jpeg_read_scanlines(&info, &target, 1);
+        if (cmyk) cmyk_to_rgb(four, line, info.output_width);
     }
     jpeg_finish_decompress(&info);
     image->width = info.output_width;

@@ -23,7 +23,7 @@ public enum ImageIOError: Error, Equatable, Sendable, CustomStringConvertible {
     case notPNG(path: String)
     /// An input image that is neither PNG nor JPEG.
     case notAnImage(path: String)
-    /// libjpeg rejected the file, or it is a JPEG sdgen does not read (CMYK, too large).
+    /// libjpeg rejected the file, or it is a JPEG sdgen does not read (too large).
     case corruptJPEG(path: String, detail: String)
     /// The file ends before the image does (for example an interrupted copy).
     case truncated(path: String)

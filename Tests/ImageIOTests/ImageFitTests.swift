@@ -37,7 +37,7 @@ final class ImageFitTests: XCTestCase {
 final class InputImageTests: XCTestCase {
     func testJPEGsDecodeAsPillowDecodesThem() throws {
         let fixture = try Fixture("img2img/jpeg.safetensors")
-        for (file, key) in [("init_40x24.jpg", "colour"), ("grey_40x24.jpg", "grey")] {
+        for (file, key) in [("init_40x24.jpg", "colour"), ("grey_40x24.jpg", "grey"), ("cmyk_40x24.jpg", "cmyk")] {
             let image = try ImageFile.read(at: FixturePaths.url("img2img/\(file)"))
             XCTAssertEqual(image.width, 40)
             XCTAssertEqual(image.height, 24)

@@ -140,13 +140,15 @@ def _mask_blur_fixture(out: Path, write_fixture, img2img, run) -> None:
 
 
 def _jpeg_fixture(out: Path, write_fixture) -> None:
-    """JPEGs as users have them (4:2:0 colour, progressive grey) and the pixels Pillow decodes from them."""
+    """JPEGs as users have them (4:2:0 colour, progressive grey, CMYK from a print workflow: Adobe's
+    inverted convention) and the pixels Pillow decodes from them (`convert("RGB")`, as diffusers loads them)."""
     image = Image.open(out / "init_40x24.png")
     image.save(out / "init_40x24.jpg", quality=90)
     image.convert("L").save(out / "grey_40x24.jpg", quality=75, progressive=True)
+    image.convert("CMYK").save(out / "cmyk_40x24.jpg", quality=90)
     write_fixture(out, "jpeg", {
-        "colour": torch.from_numpy(np.array(Image.open(out / "init_40x24.jpg").convert("RGB")).astype(np.int64)),
-        "grey": torch.from_numpy(np.array(Image.open(out / "grey_40x24.jpg").convert("RGB")).astype(np.int64)),
+        name: torch.from_numpy(np.array(Image.open(out / file).convert("RGB")).astype(np.int64))
+        for name, file in [("colour", "init_40x24.jpg"), ("grey", "grey_40x24.jpg"), ("cmyk", "cmyk_40x24.jpg")]
     })
 
 

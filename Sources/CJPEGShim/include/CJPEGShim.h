@@ -22,7 +22,7 @@ typedef enum {
     SDGEN_JPEG_ERR_NOT_JPEG = 3,
     /// The data ends before the image does.
     SDGEN_JPEG_ERR_TRUNCATED = 4,
-    /// Larger than SDGEN_JPEG_MAX_PIXELS, or a colour space with no RGB conversion (CMYK).
+    /// Larger than SDGEN_JPEG_MAX_PIXELS.
     SDGEN_JPEG_ERR_UNSUPPORTED = 5,
 } sdgen_jpeg_status;
 
@@ -36,8 +36,9 @@ typedef struct {
     uint8_t *pixels;
 } sdgen_jpeg_image;
 
-/// Decodes a baseline or progressive JPEG (grey or YCbCr) to 8-bit RGB with
-/// libjpeg's defaults (islow DCT, fancy upsampling), as Pillow decodes it.
+/// Decodes a baseline or progressive JPEG (grey, YCbCr, CMYK or YCCK) to 8-bit
+/// RGB with libjpeg's defaults (islow DCT, fancy upsampling), as Pillow decodes
+/// it and converts it to RGB.
 /// On failure `message` (256 bytes) holds libjpeg's words.
 sdgen_jpeg_status sdgen_jpeg_read(const uint8_t *data, size_t size, sdgen_jpeg_image *image, char *message);
 
