@@ -12,7 +12,7 @@ enum Microbench {
         let what = CommandLine.arguments.dropFirst().first ?? "all"
         let environment = ProcessInfo.processInfo.environment
         let backend = CPUBackend(threads: environment["SDGEN_THREADS"].flatMap { Int($0) },
-                                 precision: environment["SDGEN_PRECISION"].flatMap { MatmulPrecision(rawValue: $0) } ?? .f32)
+                                 precision: environment["SDGEN_PRECISION"].flatMap { MatmulPrecision(rawValue: $0) }.flatMap { $0 == .f16 ? nil : $0 } ?? .f32)
         print("threads: \(backend.threads)")
         if what == "gemm" || what == "all" { gemm(backend) }
         if what == "rows" { rows(backend) }

@@ -18,9 +18,9 @@ struct BackendOptions: ParsableArguments {
     var convolution: CPUBackend.ConvolutionAlgorithm = .automatic
 
     @Option(help: ArgumentHelp(
-        "With cpu: matrix products in f32, or with operands rounded to bfloat16 and f32 sums (bf16, opt-in).",
-        discussion: "bf16 runs twice the multiply-adds per cycle on CPUs with AVX-512 BF16 (emulated, no faster, elsewhere); outputs move by about 1e-2 relative instead of 1e-6 (see docs/performance.md)."))
-    var precision: MatmulPrecision = .f32
+        "Matrix products in f32; with cpu, operands rounded to bfloat16 (bf16, opt-in); with gpu, to f16 on its matrix units (f16). Default: f32 on the CPU, f16 on a GPU with matrix units.",
+        discussion: "bf16 runs twice the multiply-adds per cycle on CPUs with AVX-512 BF16 (emulated, no faster, elsewhere); outputs move by about 1e-2 relative instead of 1e-6. f16 is what a GPU's matrix units (VK_KHR_cooperative_matrix) multiply, with f32 sums; --precision f32 keeps a GPU on its exact f32 kernels (see docs/performance.md, docs/vulkan.md)."))
+    var precision: MatmulPrecision?
 
     @Option(help: "With gpu: the Vulkan device to use (see `sdgen devices`; default: first discrete, else integrated, else CPU implementation).")
     var gpuIndex: Int?

@@ -90,6 +90,8 @@ final class GenerateCommandTests: XCTestCase {
             ("unknown precision", ["a", "--weights", tinyModel, "--precision", "fp8"] + common, "fp8"),
             ("bf16 on the GPU", ["a", "--weights", tinyModel, "--device", "gpu", "--precision", "bf16"] + common,
              "--precision bf16"),
+            ("f16 on the CPU", ["a", "--weights", tinyModel, "--device", "cpu", "--precision", "f16"] + common,
+             "--precision f16 is a GPU option"),
             ("weight not a number", ["a (fox:1.2.3)", "--weights", tinyModel] + common, "not a number"),
             ("unknown emphasis", ["a", "--weights", tinyModel, "--emphasis", "loud"] + common, "loud"),
             ("no TAESD downloaded", ["a", "--weights", tinyModel, "--vae", "taesd"] + common, "sdgen download madebyollin/taesd"),

@@ -26,6 +26,38 @@ final class DeviceAdmissionTests: XCTestCase {
         return try VulkanBackend(options: options)
     }
 
+    /// Which precision each device takes: its own by default (f32 on the CPU,
+    /// f16 on a GPU with matrix units), f32 exactly where asked, the other
+    /// device's precision refused by name; a comparison's columns each keep theirs.
+    func testPrecisionPerDevice() throws {
+        let gpu = try vulkan()
+        XCTAssertThrowsError(try BackendSettings(precision: .f16).makeBackend(for: .cpu)) {
+            XCTAssertEqual($0 as? DeviceError, .precisionUnsupported(.f16))
+        }
+        XCTAssertThrowsError(try BackendSettings(precision: .bf16).makeBackend(for: .gpu)) {
+            XCTAssertEqual($0 as? DeviceError, .precisionUnsupported(.bf16))
+        }
+        XCTAssertEqual(try BackendSettings().makeBackend(for: .cpu).matmulPrecision, .f32)
+        let exact = try XCTUnwrap(try BackendSettings(precision: .f32).makeBackend(for: .gpu) as? VulkanBackend)
+        XCTAssertFalse(exact.usesCooperativeMatrix)
+        XCTAssertEqual(exact.matmulPrecision, .f32)
+        let own = try XCTUnwrap(try BackendSettings().makeBackend(for: .gpu) as? VulkanBackend)
+        XCTAssertEqual(own.matmulPrecision, own.usesCooperativeMatrix ? .f16 : .f32)
+        if gpu.usesCooperativeMatrix {
+            XCTAssertEqual(try BackendSettings(precision: .f16).makeBackend(for: .gpu).matmulPrecision, .f16)
+        } else {
+            XCTAssertThrowsError(try BackendSettings(precision: .f16).makeBackend(for: .gpu)) {
+                XCTAssertEqual($0 as? DeviceError, .noMatrixUnits(gpu.info.name))
+                XCTAssertTrue(($0 as? DeviceError)?.description(naming: { _ in "--precision" })
+                    .contains("use --precision f32") ?? false, "\($0)")
+            }
+        }
+        XCTAssertNil(BackendSettings(precision: .bf16).applying(to: .gpu).precision)
+        XCTAssertEqual(BackendSettings(precision: .bf16).applying(to: .cpu).precision, .bf16)
+        XCTAssertNil(BackendSettings(precision: .f16).applying(to: .cpu).precision)
+        XCTAssertEqual(BackendSettings(precision: .f16).applying(to: .gpu).precision, .f16)
+    }
+
     func testTooLittleDeviceMemoryIsRefusedBeforeAnyStep() throws {
         let backend = try vulkan()
         let service = try GenerationService(loading: .path(FixturePaths.url("pipeline")), backend: backend,

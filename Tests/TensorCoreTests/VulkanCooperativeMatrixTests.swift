@@ -38,6 +38,7 @@ final class VulkanCooperativeMatrixTests: XCTestCase {
                       "the matrix-product kernel failed its start-up self-test on \(backend.info.name)")
         XCTAssertTrue(backend.usesCooperativeAttention,
                       "the attention kernel failed its start-up self-test on \(backend.info.name)")
+        XCTAssertEqual(backend.matmulPrecision, .f16, "images made on matrix units say so")
         return backend
     }
 

@@ -26,11 +26,13 @@ public struct BackendSettings: Sendable, Equatable {
     public var gpuIndex: Int?
     /// How the CPU computes 3×3 convolutions.
     public var convolution: CPUBackend.ConvolutionAlgorithm = .automatic
-    /// Matrix-product precision; bf16 is the CPU's (the GPU computes in f32).
-    public var precision: MatmulPrecision = .f32
+    /// Matrix-product precision: bf16 is the CPU's, f16 the GPU's matrix
+    /// units'; nil takes the device's own — f32 on the CPU, f16 on a GPU with
+    /// matrix units (f32 on one without).
+    public var precision: MatmulPrecision?
 
     public init(threads: Int? = nil, gpuIndex: Int? = nil, convolution: CPUBackend.ConvolutionAlgorithm = .automatic,
-                precision: MatmulPrecision = .f32) {
+                precision: MatmulPrecision? = nil) {
         self.threads = threads
         self.gpuIndex = gpuIndex
         self.convolution = convolution
@@ -43,14 +45,20 @@ public struct BackendSettings: Sendable, Equatable {
         case .cpu:
             let kernels: CPUKernelSet
             do { kernels = try CPUKernelSet.fromEnvironment() } catch { throw DeviceError.kernelSet(error.description) }
-            return CPUBackend(threads: threads, convolution: convolution, precision: precision, kernels: kernels)
+            if precision == .f16 { throw DeviceError.precisionUnsupported(.f16) }
+            return CPUBackend(threads: threads, convolution: convolution, precision: precision ?? .f32, kernels: kernels)
         case .gpu:
-            if precision != .f32 { throw DeviceError.precisionUnsupported(precision) }
+            if precision == .bf16 { throw DeviceError.precisionUnsupported(.bf16) }
+            let backend: VulkanBackend
             do {
-                return try VulkanBackend(options: VulkanOptions(deviceIndex: gpuIndex))
+                // f32 asked for: the portable kernels, exact; f16: the matrix units; nil: them where there are.
+                backend = try VulkanBackend(options: VulkanOptions(deviceIndex: gpuIndex,
+                                                                   cooperativeMatrix: precision.map { $0 == .f16 }))
             } catch let error as VulkanError {
                 throw DeviceError.gpuUnavailable(error.description)
             }
+            if precision == .f16 && !backend.usesCooperativeMatrix { throw DeviceError.noMatrixUnits(backend.info.name) }
+            return backend
         }
     }
 
@@ -73,7 +81,8 @@ public struct BackendSettings: Sendable, Equatable {
     /// CPU-only choices shape the CPU's and leave the GPU's at its own.
     public func applying(to device: ComputeDevice) -> BackendSettings {
         var settings = self
-        if device == .gpu { settings.precision = .f32 }
+        if device == .gpu && settings.precision == .bf16 { settings.precision = nil }
+        if device == .cpu && settings.precision == .f16 { settings.precision = nil }
         return settings
     }
 }
@@ -81,6 +90,8 @@ public struct BackendSettings: Sendable, Equatable {
 public enum DeviceError: Error, CustomStringConvertible, Equatable {
     case gpuUnavailable(String)
     case precisionUnsupported(MatmulPrecision)
+    /// f16 asked of a GPU without usable matrix units.
+    case noMatrixUnits(String)
     /// SDGEN_CPU names no kernel set, or one this CPU cannot run.
     case kernelSet(String)
 
@@ -96,7 +107,12 @@ public enum DeviceError: Error, CustomStringConvertible, Equatable {
             "no GPU backend: \(reason); " + (name(.device).map { "or use \($0) cpu" } ?? "use the CPU instead")
         case let .precisionUnsupported(precision):
             (name(.precision).map { "\($0) \(precision.rawValue)" } ?? "\(precision.rawValue) matrix-product precision")
-                + " is a CPU option; the GPU backend computes in f32"
+                + (precision == .f16 ? " is a GPU option (its matrix units); the CPU computes in f32 or bf16"
+                                     : " is a CPU option; the GPU computes in f16 on its matrix units or in f32")
+        case let .noMatrixUnits(device):
+            (name(.precision).map { "\($0) f16" } ?? "f16 matrix-product precision")
+                + " needs a GPU with matrix units (VK_KHR_cooperative_matrix, 16×16×16 f16); \(device) has none"
+                + (name(.precision).map { ": use \($0) f32" } ?? "")
         case let .kernelSet(reason):
             reason
         }

@@ -89,10 +89,7 @@ extension CPUBackend {
     /// softmax. It needs AVX-512, and AVX-512 BF16 for bf16 products.
     public var usesFusedAttention: Bool {
         guard tuning.fusedAttention else { return false }
-        switch precision {
-        case .f32: return kernels >= .avx512
-        case .bf16: return hasNativeBFloat16
-        }
+        return bf16Products ? hasNativeBFloat16 : kernels >= .avx512
     }
 
     /// The most scores one fused task computes (queries × keys): a task is

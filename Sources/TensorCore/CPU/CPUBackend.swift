@@ -16,6 +16,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     /// The instructions the products and attention use.
     public let kernels: CPUKernelSet
     public var matmulPrecision: MatmulPrecision { precision }
+    /// Whether products round their operands to bfloat16 (else f32; the CPU has no f16 products).
+    var bf16Products: Bool { precision == .bf16 }
     public let tuning: Tuning
     /// Set between `beginProfile` and `endProfile`.
     let profiler = Locked<OpProfiler?>(nil)
@@ -52,6 +54,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     public init(threads: Int? = nil, convolution: ConvolutionAlgorithm = .automatic,
                 precision: MatmulPrecision = .f32, kernels: CPUKernelSet = .selected, tuning: Tuning = Tuning()) {
         precondition(kernels <= CPUKernelSet.detected, "CPU kernel set \(kernels) on a CPU with \(CPUKernelSet.detected)")
+        precondition(precision != .f16, "f16 products are the GPU's matrix units' (BackendSettings refuses them here)")
         let count = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
         self.threads = count
         convolutionAlgorithm = convolution
@@ -64,10 +67,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     public var name: String {
         let convolutions = convolutionAlgorithm == .automatic ? "" : ", \(convolutionAlgorithm.rawValue) 3×3 convolutions"
-        let products = switch precision {
-        case .f32: kernels.productKernels
-        case .bf16: hasNativeBFloat16 ? "bf16 products, AVX-512 BF16" : "bf16 products emulated on \(kernels.productKernels)"
-        }
+        let products = !bf16Products ? kernels.productKernels
+            : hasNativeBFloat16 ? "bf16 products, AVX-512 BF16" : "bf16 products emulated on \(kernels.productKernels)"
         // Test-only switches, named so parity lines tell the paths apart.
         let switches = (tuning.fusedAttention ? "" : ", unfused attention")
             + (tuning.packsStoredWeights ? "" : ", widened weights")

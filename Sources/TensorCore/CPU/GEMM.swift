@@ -64,13 +64,12 @@ extension CPUBackend {
                           a: UnsafePointer<Float>, lda: Int, b: UnsafeRawPointer, bType: DType = .f32, ldb: Int,
                           beta: Float = 0, bias: UnsafePointer<Float>? = nil, c: UnsafeMutablePointer<Float>,
                           ldc: Int) {
-        switch precision {
-        case .f32:
-            f32GEMM(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
-                    b: b, bType: bType, ldb: ldb, beta: beta, bias: bias, c: c, ldc: ldc)
-        case .bf16:
+        if bf16Products {
             bfloat16GEMM(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                          b: b, bType: bType, ldb: ldb, beta: beta, bias: bias, c: c, ldc: ldc)
+        } else {
+            f32GEMM(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                    b: b, bType: bType, ldb: ldb, beta: beta, bias: bias, c: c, ldc: ldc)
         }
     }
 
@@ -100,10 +99,7 @@ extension CPUBackend {
     /// sdgen's own kernels (and in bf16 precision, whose emulation rounds from
     /// any type); OpenBLAS (the generic set) needs f32.
     var packsStoredWeights: Bool {
-        switch precision {
-        case .bf16: true
-        case .f32: kernels >= .avx2 && tuning.packsStoredWeights
-        }
+        bf16Products || (kernels >= .avx2 && tuning.packsStoredWeights)
     }
 
     /// Calls `body` with a [rows, rowLength] weight in blocks of rows in a

@@ -13,10 +13,7 @@ extension CPUBackend {
     /// and input channels a multiple of 32 so no packed run of k crosses taps.
     public func usesImplicitPatches(_ g: ConvolutionGeometry) -> Bool {
         guard g.inputChannels % 32 == 0, packsStoredWeights else { return false }
-        switch precision {
-        case .f32: return kernels >= .avx512
-        case .bf16: return hasNativeBFloat16
-        }
+        return bf16Products ? hasNativeBFloat16 : kernels >= .avx512
     }
 
     func implicitConvolution(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvolutionGeometry) -> Tensor {

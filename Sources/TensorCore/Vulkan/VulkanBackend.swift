@@ -92,6 +92,9 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
         shaders.destroyAll()
     }
 
+    /// f16 where products and attention run on matrix units, else f32.
+    public var matmulPrecision: MatmulPrecision { usesCooperativeMatrix ? .f16 : .f32 }
+
     public var name: String {
         "Vulkan: \(info.name) (\(info.kind.rawValue), weights \(weightDType)\(usesCooperativeMatrix ? ", cooperative matrix\(legacyMatrixKernel ? " (first kernel)" : "")" : "")\(usesCooperativeAttention ? " + attention" : ""))"
     }
