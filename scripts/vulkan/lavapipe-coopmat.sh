@@ -8,7 +8,7 @@
 #
 #   scripts/vulkan/lavapipe-coopmat.sh setup                      # once: ~70 MB into $LAVAPIPE_COOPMAT
 #   scripts/vulkan/lavapipe-coopmat.sh run PROGRAM [ARGS…]        # an ELF program, not a script
-#   scripts/vulkan/lavapipe-coopmat.sh test                       # VulkanCooperativeMatrixTests (release build)
+#   scripts/vulkan/lavapipe-coopmat.sh test                       # VulkanCooperativeMatrixTests, MatrixUnitModelTests (release build)
 #   scripts/vulkan/lavapipe-coopmat.sh selfcheck                  # the GPU check's tiny pipelines vs diffusers
 #
 # It takes whatever Debian unstable has today, so it is a developer's tool, not a CI step.
@@ -50,7 +50,12 @@ run() {
 case "${1:-}" in
 setup) setup ;;
 run) shift; run "$@" ;;
-test) run .build/release/sdgenPackageTests.xctest TensorCoreTests.VulkanCooperativeMatrixTests ;;
+test)
+    # The kernels, then the networks at --precision f16's bound; each run must pass.
+    for tests in TensorCoreTests.VulkanCooperativeMatrixTests ModelsTests.MatrixUnitModelTests; do
+        (run .build/release/sdgenPackageTests.xctest "$tests")
+    done
+    ;;
 selfcheck)
     wrapper="$prefix/sdgen"
     printf '#!/bin/sh\nexec "%s" run "%s" "$@"\n' "$PWD/$0" "$PWD/.build/release/sdgen" > "$wrapper"
