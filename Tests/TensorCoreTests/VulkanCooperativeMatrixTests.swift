@@ -104,21 +104,29 @@ final class VulkanCooperativeMatrixTests: XCTestCase {
         }
     }
 
-    /// Split K and windows past the binding limit, on the matrix units.
+    /// A linear layer with bias and a 3×3 convolution (padding 1) of `image` [N, H, W, C] to `outputs` channels.
+    func compareLinearAndConvolution(on gpu: VulkanBackend, _ what: String, linear: (m: Int, n: Int, k: Int),
+                                     image shape: [Int], outputs: Int, seed: UInt64) {
+        let (m, n, k) = linear, channels = shape[3]
+        let x = values(m * k, seed: seed), w = values(n * k, seed: seed + 1, scale: 0.1), b = values(n, seed: seed + 2)
+        compare("linear \(m)×\(n)×\(k), \(what)", on: gpu, atol: 1e-4) { be in
+            be.upload(x, shape: [m, k]).linear(self.weight(be, w, [n, k]), self.weight(be, b, [n]))
+        }
+        let image = values(shape.reduce(1, *), seed: seed + 3), kw = values(outputs * 9 * channels, seed: seed + 4, scale: 0.1)
+        compare("conv \(shape)→\(outputs), \(what)", on: gpu, atol: 1e-4) { be in
+            be.upload(image, shape: shape).conv2d(self.weight(be, kw, [outputs, 3, 3, channels]), nil, padding: 1)
+        }
+    }
+
+    /// Split K, and windows past the binding limit (a 1.3 MB input in windows
+    /// of output rows with their halo: the window's offset into its binding).
     func testSplitKAndWindows() throws {
         let gpu = try matrixUnits { options in
             options.splitKTarget = 4096
             options.maxBindingBytes = 1 << 20
         }
-        let x = values(70 * 1100, seed: 11), w = values(90 * 1100, seed: 12, scale: 0.1), b = values(90, seed: 13)
-        compare("linear 70×90×1100, split K", on: gpu, atol: 1e-4) { be in
-            be.upload(x, shape: [70, 1100]).linear(self.weight(be, w, [90, 1100]), self.weight(be, b, [90]))
-        }
-        // A 1.3 MB input in windows of output rows with their halo (the window's offset into its binding).
-        let image = values(1 * 40 * 40 * 208, seed: 14), kw = values(16 * 9 * 208, seed: 15, scale: 0.1)
-        compare("conv 40×40×208→16 in windows", on: gpu, atol: 1e-4) { be in
-            be.upload(image, shape: [1, 40, 40, 208]).conv2d(self.weight(be, kw, [16, 3, 3, 208]), nil, padding: 1)
-        }
+        compareLinearAndConvolution(on: gpu, "split K, windows", linear: (70, 90, 1100), image: [1, 40, 40, 208],
+                                    outputs: 16, seed: 11)
     }
 
     /// The first kernel (SDGEN_VULKAN_GEMM=legacy; where the current one fails its self-test).
@@ -128,14 +136,8 @@ final class VulkanCooperativeMatrixTests: XCTestCase {
         _ = try matrixUnits()   // skips where there are no matrix units
         let gpu = try VulkanBackend(options: options)
         XCTAssertTrue(gpu.usesCooperativeMatrix && gpu.legacyMatrixKernel && !gpu.usesCooperativeAttention)
-        let x = values(300 * 320, seed: 19), w = values(200 * 320, seed: 20, scale: 0.25), b = values(200, seed: 21)
-        compare("linear 300×200×320, first kernel", on: gpu, atol: 1e-4) { be in
-            be.upload(x, shape: [300, 320]).linear(self.weight(be, w, [200, 320]), self.weight(be, b, [200]))
-        }
-        let image = values(2 * 9 * 11 * 8, seed: 22), kw = values(20 * 9 * 8, seed: 23, scale: 0.25)
-        compare("conv 9×11×8→20, first kernel", on: gpu, atol: 1e-4) { be in
-            be.upload(image, shape: [2, 9, 11, 8]).conv2d(self.weight(be, kw, [20, 3, 3, 8]), nil, padding: 1)
-        }
+        compareLinearAndConvolution(on: gpu, "first kernel", linear: (300, 200, 320), image: [2, 9, 11, 8],
+                                    outputs: 20, seed: 19)
     }
 
     func testAttentionInEveryHeadSize() throws {
