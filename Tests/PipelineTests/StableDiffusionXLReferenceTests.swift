@@ -55,6 +55,16 @@ final class StableDiffusionXLReferenceTests: XCTestCase {
         XCTAssertEqual(bundle.vaeConfiguration.scalingFactor, 0.13025)
         XCTAssertEqual(bundle.defaultImageSize, try XCTUnwrap(bundle.unet.configuration.sampleSize) * bundle.vaeScaleFactor)
         XCTAssertEqual(bundle.defaultGuidance, 5, "StableDiffusionXLPipeline's guidance_scale")
+        // diffusers' SDXL pipelines upcast a VAE whose config says force_upcast (or does not say):
+        // its decode and encode take full-precision products; SD 1.x's pipeline never does.
+        XCTAssertEqual(bundle.vaeConfiguration.forceUpcast, true)
+        XCTAssertTrue(bundle.vaeNeedsFullPrecision)
+        let sd15 = try ModelBundle.load(.path(FixturePaths.url("pipeline")), backend: TestBackends.cpu)
+        XCTAssertEqual(sd15.vaeConfiguration.forceUpcast, true)
+        XCTAssertFalse(sd15.vaeNeedsFullPrecision)
+        for (json, expected) in [("{\"force_upcast\": false}", false as Bool?), ("{}", nil)] {
+            XCTAssertEqual(try JSONDecoder().decode(VAEConfiguration.self, from: Data(json.utf8)).forceUpcast, expected, json)
+        }
     }
 
     /// Each encoder's penultimate layer without the final norm, the last hidden

@@ -140,6 +140,31 @@ final class VulkanCooperativeMatrixTests: XCTestCase {
                                     outputs: 20, seed: 19)
     }
 
+    /// Inside `FullPrecisionProducts` (SDXL's VAE) products and attention take
+    /// the f32 kernels: operands that are not f16 values come out as the
+    /// CPU's to f32 rounding, not to f16's.
+    func testFullPrecisionScope() throws {
+        let gpu = try matrixUnits()
+        func raw(_ count: Int, seed: UInt64) -> [Float] {   // not rounded to f16
+            (0..<count).map { Float(sin(Double($0) * 0.731 + Double(seed))) * 3.3 }
+        }
+        let x = raw(300 * 320, seed: 1), w = raw(200 * 320, seed: 2)
+        let q = raw(2 * 70 * 128, seed: 3), k = raw(2 * 50 * 128, seed: 4), v = raw(2 * 50 * 128, seed: 5)
+        FullPrecisionProducts.run(if: true) {
+            compare("linear 300×200×320, full precision", on: gpu, atol: 1e-4, rtol: 1e-5) { be in
+                be.upload(x, shape: [300, 320]).linear(be.upload(w, shape: [200, 320]))
+            }
+            compare("attention 2×64 70×50, full precision", on: gpu, atol: 1e-5, rtol: 1e-5) { be in
+                be.attention(q: be.upload(q, shape: [2, 70, 128]), k: be.upload(k, shape: [2, 50, 128]),
+                             v: be.upload(v, shape: [2, 50, 128]), heads: 2, scale: 0.125, causal: false, keyMask: nil)
+            }
+        }
+        // Outside it the same product is f16's: far from f32's bound (the check has teeth).
+        let narrow = gpu.upload(x, shape: [300, 320]).linear(gpu.upload(w, shape: [200, 320])).toArray()
+        let exact = cpu.upload(x, shape: [300, 320]).linear(cpu.upload(w, shape: [200, 320])).toArray()
+        XCTAssertGreaterThan(zip(narrow, exact).map { abs($0 - $1) }.max() ?? 0, 1e-3)
+    }
+
     func testAttentionInEveryHeadSize() throws {
         let gpu = try matrixUnits()
         // Heads of 4…160 (variants 16…160), queries and keys not multiples of the

@@ -15,6 +15,9 @@ public struct VAEConfiguration: Codable, Sendable, Equatable {
     /// The image side the VAE was trained at (diffusers' `sample_size`; a list's first entry):
     /// the tile size of a tiled decode (`enable_tiling`).
     public var sampleSize = 32
+    /// diffusers' `force_upcast`: the VAE overflows 16-bit floats, so its
+    /// SDXL pipelines run it in f32 (nil where the config does not say).
+    public var forceUpcast: Bool?
 
     enum CodingKeys: String, CodingKey {
         case inChannels = "in_channels", outChannels = "out_channels", latentChannels = "latent_channels"
@@ -22,6 +25,7 @@ public struct VAEConfiguration: Codable, Sendable, Equatable {
         case normNumGroups = "norm_num_groups", scalingFactor = "scaling_factor"
         case midBlockAddAttention = "mid_block_add_attention"
         case sampleSize = "sample_size"
+        case forceUpcast = "force_upcast"
     }
 
     /// diffusers' `AutoencoderKL()` defaults.
@@ -68,6 +72,7 @@ public struct VAEConfiguration: Codable, Sendable, Equatable {
         } else if let sides = try? c.decodeIfPresent([Int].self, forKey: .sampleSize), let first = sides.first {
             d.sampleSize = first
         }
+        d.forceUpcast = try c.decodeIfPresent(Bool.self, forKey: .forceUpcast)
         self = d
     }
 

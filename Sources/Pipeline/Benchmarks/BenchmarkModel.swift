@@ -30,6 +30,9 @@ public enum BenchmarkModel: String, CaseIterable, Sendable, Codable {
 
     private var isTurbo: Bool { self == .sdTurbo || self == .sdxlTurbo }
     private var isXL: Bool { self == .sdxl || self == .sdxlTurbo }
+    /// SDXL's VAE (its config says `force_upcast`) decodes with full-precision
+    /// products, as a generation does (`ModelBundle.vaeNeedsFullPrecision`).
+    public var vaeNeedsFullPrecision: Bool { isXL }
 
     /// The image side the model was trained at.
     public var defaultSize: Int {

@@ -137,7 +137,7 @@ public struct StableDiffusionBenchmark: Sendable {
         progress("VAE decode")
         releaseResidentPages()
         let vaeWatch = Stopwatch()
-        _ = decoder(latents.slice(rows: 0..<1))
+        FullPrecisionProducts.run(if: model.vaeNeedsFullPrecision) { _ = decoder(latents.slice(rows: 0..<1)) }
         backend.synchronize()
         let vaeSeconds = vaeWatch.seconds
 
@@ -154,7 +154,7 @@ public struct StableDiffusionBenchmark: Sendable {
             result.unetProfile = backend.endProfile()
             progress("VAE decode, profiled")
             backend.beginProfile()
-            _ = decoder(latents.slice(rows: 0..<1))
+            FullPrecisionProducts.run(if: model.vaeNeedsFullPrecision) { _ = decoder(latents.slice(rows: 0..<1)) }
             result.vaeProfile = backend.endProfile()
         }
         return result

@@ -152,7 +152,8 @@ public final class GenerationService: @unchecked Sendable {
     private func startingLatents(for generation: ResolvedGeneration, initImage: InitImage?,
                                  on model: ModelBundle) throws -> any StartingLatents {
         guard let initImage else { return NoiseLatents() }
-        let encoder = ImageLatentEncoder(encoder: try model.vaeEncoder(), scalingFactor: model.vaeConfiguration.scalingFactor)
+        let encoder = ImageLatentEncoder(encoder: try model.vaeEncoder(), scalingFactor: model.vaeConfiguration.scalingFactor,
+                                         fullPrecision: model.vaeNeedsFullPrecision)
         guard let mask = initImage.mask else {
             return ImageToImageLatents(encoder: encoder, image: initImage.image, strength: generation.strength,
                                        steps: generation.request.steps)
@@ -200,7 +201,8 @@ public final class GenerationService: @unchecked Sendable {
             return tinyDecoder
         }
         let finalDecoder = request.decoder == .tiny ? try requireTiny(.decoder)
-            : LatentDecoder(vae: model.vaeDecoder, configuration: model.vaeConfiguration)
+            : LatentDecoder(vae: model.vaeDecoder, configuration: model.vaeConfiguration,
+                            fullPrecision: model.vaeNeedsFullPrecision)
         let previewDecoder = request.previewEvery > 0 ? try requireTiny(.previewEvery) : nil
         func rgb(_ output: [Float]) throws -> RGBImage {
             try RGBImage(vaeOutput: output, width: generation.width, height: generation.height, layout: .nhwc)

@@ -12,10 +12,13 @@ import TensorCore
 public struct ImageLatentEncoder: Sendable {
     public let encoder: VAEEncoder
     public let scalingFactor: Float
+    /// Encode with full-precision products (`ModelBundle.vaeNeedsFullPrecision`).
+    public let fullPrecision: Bool
 
-    public init(encoder: VAEEncoder, scalingFactor: Float) {
+    public init(encoder: VAEEncoder, scalingFactor: Float, fullPrecision: Bool = false) {
         self.encoder = encoder
         self.scalingFactor = scalingFactor
+        self.fullPrecision = fullPrecision
     }
 
     /// diffusers' normalisation of 8-bit pixels, [H, W, 3] row-major.
@@ -26,7 +29,9 @@ public struct ImageLatentEncoder: Sendable {
     /// Latents NCHW [channels, h, w] of `pixels` ([height, width, 3] in [-1, 1]).
     public func latents(_ pixels: [Float], width: Int, height: Int, random: inout any RandomSource) -> [Float] {
         let backend = encoder.convIn.weight.backend
-        let moments = encoder(backend.upload(pixels, shape: [1, height, width, 3])).toArray()
+        let moments = FullPrecisionProducts.run(if: fullPrecision) {
+            encoder(backend.upload(pixels, shape: [1, height, width, 3])).toArray()
+        }
         let channels = encoder.configuration.latentChannels
         let plane = moments.count / (2 * channels)
         let noise = random.normal(count: channels * plane)

@@ -13,15 +13,19 @@ public struct LatentDecoder: Sendable {
 
     public let model: Model
     public let scalingFactor: Float
+    /// Decode with full-precision products (`ModelBundle.vaeNeedsFullPrecision`).
+    public let fullPrecision: Bool
 
-    public init(vae: VAEDecoder, configuration: VAEConfiguration) {
+    public init(vae: VAEDecoder, configuration: VAEConfiguration, fullPrecision: Bool = false) {
         model = .autoencoder(vae)
         scalingFactor = configuration.scalingFactor
+        self.fullPrecision = fullPrecision
     }
 
     public init(tiny: TinyAutoencoderDecoder) {
         model = .tiny(tiny)
         scalingFactor = tiny.configuration.scalingFactor
+        fullPrecision = false
     }
 
     /// The decoder's output, about [-1, 1], [height][width][3] row-major.
@@ -31,9 +35,11 @@ public struct LatentDecoder: Sendable {
         let scaled = latents.map { $0 / scalingFactor }
         func run(_ values: [Float], _ window: LatentShape) -> [Float] {
             let input = backend.upload(values, shape: [1, window.channels, window.height, window.width]).permuted([0, 2, 3, 1])
-            switch model {
-            case .autoencoder(let vae): return vae(input).toArray()
-            case .tiny(let tiny): return tiny(input).toArray()
+            return FullPrecisionProducts.run(if: fullPrecision) {
+                switch model {
+                case .autoencoder(let vae): vae(input).toArray()
+                case .tiny(let tiny): tiny(input).toArray()
+                }
             }
         }
         guard case .autoencoder(let vae) = model, let tiling, tiling.spansTiles(shape) else { return run(scaled, shape) }

@@ -20,7 +20,8 @@ extension VulkanBackend {
         if queries == 0 || keys == 0 || headDim == 0 { return zeros([batch, queries, width], dtype: .f32) }
         let (q, k, v) = (f32(q), f32(k), f32(v))
         let mask = keyMask.map(f32)
-        if usesCooperativeAttention, let padded = cooperativeAttentionWidth(headDim: headDim, width: width) {
+        if usesCooperativeAttention, !FullPrecisionProducts.isRequired,
+           let padded = cooperativeAttentionWidth(headDim: headDim, width: width) {
             let out = makeTensor([batch, queries, width])
             let subgroup = UInt32(max(1, info.subgroupSize))
             let pipeline = pipelines.require("attention_coopmat_d\(padded)", specialization: [subgroup, 4 * subgroup])

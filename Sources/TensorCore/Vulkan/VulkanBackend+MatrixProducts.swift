@@ -116,7 +116,7 @@ extension VulkanBackend {
         push.append(Self.vectorizedOperands(g))
         let pipeline: ComputePipeline
         let tileM: Int, tileN: Int
-        if usesCooperativeMatrix {
+        if usesCooperativeMatrix && !FullPrecisionProducts.isRequired {
             let subgroup = UInt32(max(1, info.subgroupSize))
             let name: String, subgroups: UInt32
             if legacyMatrixKernel {
