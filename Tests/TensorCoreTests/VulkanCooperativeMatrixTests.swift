@@ -154,6 +154,7 @@ final class VulkanCooperativeMatrixTests: XCTestCase {
             compare("linear 300×200×320, full precision", on: gpu, atol: 1e-4, rtol: 1e-5) { be in
                 be.upload(x, shape: [300, 320]).linear(be.upload(w, shape: [200, 320]))
             }
+            XCTAssertTrue(gpu.attentionUsesMatrixUnits(headDim: 64, width: 128), "would run on matrix units outside the scope")
             compare("attention 2×64 70×50, full precision", on: gpu, atol: 1e-5, rtol: 1e-5) { be in
                 be.attention(q: be.upload(q, shape: [2, 70, 128]), k: be.upload(k, shape: [2, 50, 128]),
                              v: be.upload(v, shape: [2, 50, 128]), heads: 2, scale: 0.125, causal: false, keyMask: nil)
@@ -177,6 +178,7 @@ final class VulkanCooperativeMatrixTests: XCTestCase {
         ]
         for c in cases {
             let width = c.heads * c.dim
+            XCTAssertTrue(gpu.attentionUsesMatrixUnits(headDim: c.dim, width: width), "heads of \(c.dim) on matrix units")
             let q = values(2 * c.lq * width, seed: 16), k = values(2 * c.lk * width, seed: 17)
             let v = values(2 * c.lk * width, seed: 18)
             var mask = [Float](repeating: 0, count: 2 * c.lk)

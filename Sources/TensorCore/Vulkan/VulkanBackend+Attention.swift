@@ -24,7 +24,10 @@ extension VulkanBackend {
            let padded = cooperativeAttentionWidth(headDim: headDim, width: width) {
             let out = makeTensor([batch, queries, width])
             let subgroup = UInt32(max(1, info.subgroupSize))
-            let pipeline = pipelines.require("attention_coopmat_d\(padded)", specialization: [subgroup, 4 * subgroup])
+            let group = Self.cooperativeAttentionGroup(padded)
+            let rows = 16 * group.subgroups
+            let pipeline = pipelines.require("attention_coopmat_d\(padded)",
+                                             specialization: [subgroup, UInt32(group.subgroups) * subgroup])
             precondition(heads <= 65535 && batch <= 65535, "attention: too many heads or batches for one dispatch")
             let push: [UInt32] = [UInt32(size: queries), UInt32(size: keys), UInt32(size: width), scale.pushBits,
                                   causal ? 1 : 0, mask == nil ? 0 : 1, UInt32(size: headDim)]
@@ -32,7 +35,7 @@ extension VulkanBackend {
                                          .read(v.vulkanBuffer, bytes: v.byteCount),
                                          mask.map { .read($0.vulkanBuffer, bytes: $0.byteCount) } ?? .read(dummy, bytes: 0),
                                          .write(out.vulkanBuffer, bytes: out.byteCount)],
-                              push: push, groups: ((queries + 63) / 64, heads, batch),
+                              push: push, groups: ((queries + rows - 1) / rows, heads, batch),
                               label: { "attention \(queries)×\(keys), \(heads) heads of \(headDim) (matrix units)" },
                               flops: geometry.flops)
             return out
@@ -55,6 +58,12 @@ extension VulkanBackend {
         return blockedAttention(q: q, k: k, v: v, heads: heads, scale: scale, causal: causal, keyMask: mask)
     }
 
+    /// Whether attention with heads of `headDim` in rows of `width` runs on
+    /// the matrix units here (outside `FullPrecisionProducts`).
+    public func attentionUsesMatrixUnits(headDim: Int, width: Int) -> Bool {
+        usesCooperativeAttention && cooperativeAttentionWidth(headDim: headDim, width: width) != nil
+    }
+
     /// Head sizes rounded up to 16 that attention_coopmat.comp is built for.
     static let cooperativeAttentionWidths = [16, 32, 48, 64, 80, 96, 128, 160]
 
@@ -65,10 +74,18 @@ extension VulkanBackend {
     func cooperativeAttentionWidth(headDim: Int, width: Int) -> Int? {
         let padded = (headDim + 15) / 16 * 16
         guard headDim % 4 == 0, width % 4 == 0, Self.cooperativeAttentionWidths.contains(padded) else { return nil }
-        // The shader's shared arrays: K and V blocks, scores, probabilities, row statistics.
-        let block = padded <= 64 ? 64 : 32
-        let bytes = 2 * 2 * block * (padded + 8) + 4 * 64 * block + 2 * 64 * (block + 8) + 4 * 64 * 4
+        // The shader's shared arrays: K and V blocks, per subgroup its scores and probabilities, row statistics.
+        let (subgroups, keys) = Self.cooperativeAttentionGroup(padded)
+        let bytes = 2 * 2 * keys * (padded + 8) + subgroups * 16 * (4 * keys + 2 * (keys + 8)) + 16 * 16 * subgroups
         return bytes <= info.maxSharedMemoryBytes ? padded : nil
+    }
+
+    /// attention_coopmat.comp's workgroup for a variant: subgroups of 16
+    /// queries (2 for heads above 128, else 4) and keys per block, sized so
+    /// that every variant fits 32 KiB of shared memory (lavapipe's, where the
+    /// tests run them).
+    static func cooperativeAttentionGroup(_ padded: Int) -> (subgroups: Int, keys: Int) {
+        (padded > 128 ? 2 : 4, 32)
     }
 
     /// Runs attention on the matrix-unit kernel and on the portable one and

@@ -7,9 +7,10 @@
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 // Fused multi-head attention on matrix units (VK_KHR_cooperative_matrix):
 // 16×16×16 f16 fragments with f32 accumulation for Q·Kᵀ and P·V, softmax in
-// f32. One workgroup of 4 subgroups takes 64 queries of one head; each
-// subgroup owns 16 of them, its Q fragments held in registers, its output
-// in accumulators. Keys come in blocks of BC through shared memory.
+// f32. One workgroup of 4 subgroups takes 64 queries of one head (2 and 32
+// for heads above 128); each subgroup owns 16 of them, its Q fragments held
+// in registers, its output in accumulators. Keys come in blocks of 32
+// through shared memory.
 //
 // Two passes over the keys instead of an online softmax: the first finds
 // each row's largest score, the second adds exp(score − max)·V and the row
@@ -23,12 +24,14 @@
 // read in place, 16 bytes at a time (the host requires D and H·D to be
 // multiples of 4).
 
-#if DP <= 64
-const uint BC = 64u;
-#else
+// Sized so that every variant fits 32 KiB of shared memory (VulkanBackend.
+// cooperativeAttentionGroup mirrors this): heads above 128 take 2 subgroups.
 const uint BC = 32u;
-#endif
+#if DP > 128
+const uint SUBGROUPS = 2u;
+#else
 const uint SUBGROUPS = 4u;
+#endif
 const uint BR = 16u * SUBGROUPS;   // queries per workgroup
 const uint DPS = DP + 8u;          // shared row stride of K and V in halves (16 bytes of padding)
 const uint PS = BC + 8u;           // ... of P
