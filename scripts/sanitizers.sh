@@ -23,7 +23,7 @@ case "$kind" in
         # The C targets (CPUKernels, CPNGShim, CSentencePiece and the dependencies' C) instrumented,
         # linked with the toolchain's UBSan runtime (swiftc has no -sanitize=undefined on Linux).
         runtime="$(dirname "$(command -v swift)")/../lib/clang"
-        runtime="$(ls -d "$runtime"/*/lib/linux | head -1)"
+        for linux in "$runtime"/*/lib/linux; do runtime="$linux"; break; done
         flags=(-Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined
                -Xcxx -fsanitize=undefined -Xcxx -fno-sanitize-recover=undefined
                -Xlinker "$runtime/libclang_rt.ubsan_standalone-x86_64.so" -Xlinker -rpath -Xlinker "$runtime")

@@ -23,7 +23,8 @@ limit=$((48 << 20))
 # symlink, so give the linker one (no -dev package needed).
 links="$build/links"
 mkdir -p "$links"
-curl="$(ldconfig -p | awk '$1 == "libcurl.so.4" {print $NF; exit}')"
+# awk reads to the end: an early exit would SIGPIPE ldconfig, which pipefail makes a failure (CI saw exit 141).
+curl="$(ldconfig -p | awk '$1 == "libcurl.so.4" && !found {print $NF; found = 1}')"
 [ -n "$curl" ] || { echo "error: libcurl.so.4 not found (apt install libcurl4)" >&2; exit 1; }
 ln -sf "$curl" "$links/libcurl.so"
 flags=(-c release --product sdgen --static-swift-stdlib --build-path "$build" -Xlinker -L"$PWD/$links")
@@ -45,7 +46,7 @@ ldd "$out/lib/sdgen.bin" | awk '/=>/ && $3 ~ /^\// {print $3}' | while read -r l
     esac
 done
 # The Vulkan loader is opened at run time (Sources/CVulkan/shim.h), so ldd does not list it.
-vulkan="$(ldconfig -p | awk '$1 == "libvulkan.so.1" {print $NF; exit}')"
+vulkan="$(ldconfig -p | awk '$1 == "libvulkan.so.1" && !found {print $NF; found = 1}')"
 [ -n "$vulkan" ] || { echo "error: libvulkan.so.1 not found (apt install libvulkan1)" >&2; exit 1; }
 cp -L "$vulkan" "$out/lib/libvulkan.so.1"
 

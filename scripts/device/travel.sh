@@ -32,7 +32,7 @@ light)
 restore)
     sed -n "\|^$begin\$|,\|^$end\$|p" "$exclude" | grep -v "^#" | sed "s|^/||; s|/\$||" | xargs -r git reset -q HEAD --
     sed -i "\|^$begin\$|,\|^$end\$|d" "$exclude"
-    git status --short | head
+    git status --short | sed -n 1,10p   # sed reads to the end: no SIGPIPE for pipefail to report
     ;;
 *)
     echo "usage: $0 light|restore" >&2
