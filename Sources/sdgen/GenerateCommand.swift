@@ -226,7 +226,7 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         let texts = try prompt.map { [$0] } ?? PromptFile.prompts(at: prompts!)
-        let baseSeed = (seed ?? .random).value
+        let baseSeed = (seed ?? .random).resolved()
         let images = try (initImage: initImage.map(Self.readImage), mask: mask.map(Self.readImage))
         let requests = texts.map { request(for: $0, seed: baseSeed, images: images) }
         // Fail on missing weights or an unusable destination before minutes

@@ -17,7 +17,7 @@ enum SeedArgument: ExpressibleByArgument, Equatable {
     }
 
     /// The seed to use: the fixed one, or a fresh draw in 0..<2³² (the range A1111 draws from).
-    var value: UInt64 {
+    func resolved() -> UInt64 {
         switch self {
         case .fixed(let value): value
         case .random: UInt64.random(in: 0..<(1 << 32))

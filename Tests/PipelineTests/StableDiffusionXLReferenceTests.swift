@@ -62,9 +62,14 @@ final class StableDiffusionXLReferenceTests: XCTestCase {
         let sd15 = try ModelBundle.load(.path(FixturePaths.url("pipeline")), backend: TestBackends.cpu)
         XCTAssertEqual(sd15.vaeConfiguration.forceUpcast, true)
         XCTAssertFalse(sd15.vaeNeedsFullPrecision)
-        for (json, expected) in [("{\"force_upcast\": false}", false as Bool?), ("{}", nil)] {
-            XCTAssertEqual(try JSONDecoder().decode(VAEConfiguration.self, from: Data(json.utf8)).forceUpcast, expected, json)
+        for (json, expected, upcast) in [("{\"force_upcast\": false}", false as Bool?, false), ("{}", nil, true)] {
+            let vae = try JSONDecoder().decode(VAEConfiguration.self, from: Data(json.utf8))
+            XCTAssertEqual(vae.forceUpcast, expected, json)
+            XCTAssertEqual(vae.runsInFullPrecision(in: .stableDiffusionXL), upcast, "\(json): the fp16-fix VAE stays on f16")
+            XCTAssertFalse(vae.runsInFullPrecision(in: .stableDiffusion1), json)
         }
+        XCTAssertTrue(BenchmarkModel.sdxl.vaeNeedsFullPrecision, "bench decodes as a generation does")
+        XCTAssertFalse(BenchmarkModel.sd15.vaeNeedsFullPrecision)
     }
 
     /// Each encoder's penultimate layer without the final norm, the last hidden

@@ -57,6 +57,14 @@ public struct VAEConfiguration: Codable, Sendable, Equatable {
         try L.check(sampleSize, scaleFactor...(1 << 16), "sample_size", fail)
     }
 
+    /// Whether this VAE runs with full-precision products (`FullPrecisionProducts`)
+    /// in a model of `family`: diffusers' SDXL pipelines run SDXL's in f32, its
+    /// activations passing 65504, unless the config says `force_upcast: false`
+    /// (the fp16-fix VAE); SD 1.x/2.x pipelines never do.
+    public func runsInFullPrecision(in family: ModelFamily) -> Bool {
+        family == .stableDiffusionXL && (forceUpcast ?? true)
+    }
+
     /// How many pixels one latent spans on each side: 2^(blocks − 1).
     public var scaleFactor: Int { 1 << (blockOutChannels.count - 1) }
 

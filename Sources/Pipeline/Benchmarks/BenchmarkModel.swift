@@ -30,9 +30,9 @@ public enum BenchmarkModel: String, CaseIterable, Sendable, Codable {
 
     private var isTurbo: Bool { self == .sdTurbo || self == .sdxlTurbo }
     private var isXL: Bool { self == .sdxl || self == .sdxlTurbo }
-    /// SDXL's VAE (its config says `force_upcast`) decodes with full-precision
-    /// products, as a generation does (`ModelBundle.vaeNeedsFullPrecision`).
-    public var vaeNeedsFullPrecision: Bool { isXL }
+    /// Whether the VAE decodes with full-precision products, as a generation
+    /// of this family does (`VAEConfiguration.runsInFullPrecision`).
+    public var vaeNeedsFullPrecision: Bool { vae.runsInFullPrecision(in: isXL ? .stableDiffusionXL : .stableDiffusion1) }
 
     /// The image side the model was trained at.
     public var defaultSize: Int {

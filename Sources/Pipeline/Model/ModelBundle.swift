@@ -31,10 +31,8 @@ public final class ModelBundle: @unchecked Sendable {
     public var unet: UNet2DConditionModel { checkpoint.unet }
     public var vaeDecoder: VAEDecoder { checkpoint.vaeDecoder }
     public var vaeConfiguration: VAEConfiguration { checkpoint.vaeConfiguration }
-    /// Whether the VAE runs with full-precision products (`FullPrecisionProducts`):
-    /// SDXL's overflows 16-bit floats, so diffusers' SDXL pipelines run it in
-    /// f32 unless its config says `force_upcast: false` (the fp16-fix VAE).
-    public var vaeNeedsFullPrecision: Bool { family == .stableDiffusionXL && (vaeConfiguration.forceUpcast ?? true) }
+    /// Whether the VAE runs with full-precision products (`VAEConfiguration.runsInFullPrecision`).
+    public var vaeNeedsFullPrecision: Bool { vaeConfiguration.runsInFullPrecision(in: family) }
     /// Latent channels, and pixels per latent on each side.
     public var latentChannels: Int { vaeConfiguration.latentChannels }
     public var vaeScaleFactor: Int { vaeConfiguration.scaleFactor }

@@ -20,40 +20,33 @@ extension VulkanBackend {
         if queries == 0 || keys == 0 || headDim == 0 { return zeros([batch, queries, width], dtype: .f32) }
         let (q, k, v) = (f32(q), f32(k), f32(v))
         let mask = keyMask.map(f32)
-        if usesCooperativeAttention, !FullPrecisionProducts.isRequired,
-           let padded = cooperativeAttentionWidth(headDim: headDim, width: width) {
-            let out = makeTensor([batch, queries, width])
-            let subgroup = UInt32(max(1, info.subgroupSize))
-            let group = Self.cooperativeAttentionGroup(padded)
-            let rows = 16 * group.subgroups
-            let pipeline = pipelines.require("attention_coopmat_d\(padded)",
-                                             specialization: [subgroup, UInt32(group.subgroups) * subgroup])
+        // Both fused kernels take the same bindings and leading push constants (attention.comp's six).
+        let push: [UInt32] = [UInt32(size: queries), UInt32(size: keys), UInt32(size: width), scale.pushBits,
+                              causal ? 1 : 0, mask == nil ? 0 : 1]
+        func fused(_ pipeline: ComputePipeline, push: [UInt32], rows: Int, kernel: String) -> Tensor {
             precondition(heads <= 65535 && batch <= 65535, "attention: too many heads or batches for one dispatch")
-            let push: [UInt32] = [UInt32(size: queries), UInt32(size: keys), UInt32(size: width), scale.pushBits,
-                                  causal ? 1 : 0, mask == nil ? 0 : 1, UInt32(size: headDim)]
+            let out = makeTensor([batch, queries, width])
             recorder.dispatch(pipeline, [.read(q.vulkanBuffer, bytes: q.byteCount), .read(k.vulkanBuffer, bytes: k.byteCount),
                                          .read(v.vulkanBuffer, bytes: v.byteCount),
                                          mask.map { .read($0.vulkanBuffer, bytes: $0.byteCount) } ?? .read(dummy, bytes: 0),
                                          .write(out.vulkanBuffer, bytes: out.byteCount)],
                               push: push, groups: ((queries + rows - 1) / rows, heads, batch),
-                              label: { "attention \(queries)×\(keys), \(heads) heads of \(headDim) (matrix units)" },
+                              label: { "attention \(queries)×\(keys), \(heads) heads of \(headDim)\(kernel)" },
                               flops: geometry.flops)
             return out
         }
+        if usesCooperativeAttention, !FullPrecisionProducts.isRequired,
+           let padded = cooperativeAttentionWidth(headDim: headDim, width: width) {
+            let subgroup = UInt32(max(1, info.subgroupSize))
+            let group = Self.cooperativeAttentionGroup(padded)
+            let pipeline = pipelines.require("attention_coopmat_d\(padded)",
+                                             specialization: [subgroup, UInt32(group.subgroups) * subgroup])
+            return fused(pipeline, push: push + [UInt32(size: headDim)], rows: 16 * group.subgroups,
+                         kernel: " (matrix units)")
+        }
         if let (rows, block) = fusedBlocks(headDim: headDim, keys: keys) {
-            let out = makeTensor([batch, queries, width])
-            let push: [UInt32] = [UInt32(size: queries), UInt32(size: keys), UInt32(size: width), scale.pushBits,
-                                  causal ? 1 : 0, mask == nil ? 0 : 1]
             let pipeline = pipelines.require("attention", specialization: [UInt32(headDim), UInt32(rows), UInt32(block)])
-            precondition(heads <= 65535 && batch <= 65535, "attention: too many heads or batches for one dispatch")
-            recorder.dispatch(pipeline, [.read(q.vulkanBuffer, bytes: q.byteCount), .read(k.vulkanBuffer, bytes: k.byteCount),
-                                         .read(v.vulkanBuffer, bytes: v.byteCount),
-                                         mask.map { .read($0.vulkanBuffer, bytes: $0.byteCount) } ?? .read(dummy, bytes: 0),
-                                         .write(out.vulkanBuffer, bytes: out.byteCount)],
-                              push: push, groups: ((queries + rows - 1) / rows, heads, batch),
-                              label: { "attention \(queries)×\(keys), \(heads) heads of \(headDim)" },
-                              flops: geometry.flops)
-            return out
+            return fused(pipeline, push: push, rows: rows, kernel: "")
         }
         return blockedAttention(q: q, k: k, v: v, heads: heads, scale: scale, causal: causal, keyMask: mask)
     }

@@ -36,7 +36,9 @@ vec4 slotB[SLOT_CAPACITY];
 // convolution, its image's) and, for a convolution, the input position of
 // the row's top-left tap.
 uint rowBase[SLOT_CAPACITY];
+#ifdef CONV
 int rowY[SLOT_CAPACITY], rowX[SLOT_CAPACITY];
+#endif
 
 // Slot i's place in the A tile: (row, first k), k along the slot.
 uvec2 placeA(uint i) {
@@ -64,8 +66,6 @@ void prepareRows(uint batch, uint m0) {
         rowX[i] = int(ox * p.stride) - int(p.padLeft);
 #else
         rowBase[i] = p.aOffset + batch * p.aBatchStride + m * p.aRowStride;
-        rowY[i] = 0;
-        rowX[i] = 0;
 #endif
     }
 }
