@@ -85,7 +85,7 @@ let package = Package(
         // Tests. Numeric tests compare against reference fixtures recorded by
         // scripts/reference/make_fixtures.py (see Tests/Fixtures/README.md).
         .target(name: "TestSupport", dependencies: ["TensorCore", "SafeTensors"], path: "Tests/TestSupport"),
-        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "SafeTensors", "TestSupport"]),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "CPUKernels", "SafeTensors", "TestSupport"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TensorCore", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors", "TensorCore", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Models", "TensorCore", "Tokenizers", "Schedulers", "ImageIO",

@@ -19,6 +19,17 @@ typedef enum {
 /// as blocks are freed (glibc's dynamic mmap threshold).
 void sdgen_fix_mmap_threshold(size_t bytes);
 
+/// One participant's share of a parallel loop: `index` runs from 0 (the
+/// calling thread) to participants - 1.
+typedef void (*sdgen_pool_task)(void *context, int index);
+
+/// Runs `task` once for every index below `participants` (≥ 2), index 0 on
+/// the calling thread and the rest on the CPU backend's persistent workers,
+/// and returns 1 when all have finished. Returns 0 without running anything
+/// when the pool is busy (a loop inside a loop, or another thread's loop) or
+/// cannot start its threads: the caller then runs its loop another way.
+int sdgen_pool_run(int participants, sdgen_pool_task task, void *context);
+
 /// Whether this CPU has AVX-512 (F, BW, VL, DQ) with BF16 (VDPBF16PS), which
 /// the bf16 kernels need.
 int sdgen_bf16_gemm_supported(void);
