@@ -49,14 +49,31 @@ void sdgen_bf16_gemm(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t
                      const float *a, ptrdiff_t lda, const void *b, sdgen_gemm_dtype bType, ptrdiff_t ldb,
                      float beta, const float *bias, float *c, ptrdiff_t ldc) {
     blocked_gemm(&bf16Kernel, &packedA, &packedACapacity, &packedB, &packedBCapacity,
-                 transA, transB, m, n, k, alpha, a, lda, NULL, 0, b, bType, ldb, beta, bias, c, ldc);
+                 transA, transB, m, n, k, alpha, a, lda, NULL, 0, b, bType, ldb, NULL, beta, bias, c, ldc);
 }
 
 void sdgen_f32_gemm(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
                     const float *a, ptrdiff_t lda, const void *b, sdgen_gemm_dtype bType, ptrdiff_t ldb,
                     float beta, const float *bias, float *c, ptrdiff_t ldc) {
     blocked_gemm(&f32Kernel, &packedA, &packedACapacity, &packedB, &packedBCapacity,
-                 transA, transB, m, n, k, alpha, a, lda, NULL, 0, b, bType, ldb, beta, bias, c, ldc);
+                 transA, transB, m, n, k, alpha, a, lda, NULL, 0, b, bType, ldb, NULL, beta, bias, c, ldc);
+}
+
+// A linear layer's f32 weight packed once (at its first product) instead of
+// at every product: with few rows (BERT's 128 tokens) packing B — a cold
+// read of the whole weight, transposed in registers — was a fifth of each
+// product's time.
+int sdgen_f32_panel_columns(void) { return NR; }
+
+void sdgen_f32_pack_panels(const void *b, sdgen_gemm_dtype bType, ptrdiff_t n, ptrdiff_t k, float *panels) {
+    pack_panels(&f32Kernel, b, bType, n, k, (uint32_t *)panels);
+}
+
+void sdgen_f32_gemm_panels(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, const float *a, ptrdiff_t lda,
+                           const float *panels, float beta, const float *bias, float *c, ptrdiff_t ldc) {
+    blocked_gemm(&f32Kernel, &packedA, &packedACapacity, &packedB, &packedBCapacity,
+                 0, 1, m, n, k, alpha, a, lda, NULL, 0, NULL, SDGEN_GEMM_F32, k, (const uint32_t *)panels,
+                 beta, bias, c, ldc);
 }
 
 // Convolutions as products over their implicit patch matrix: A packed
@@ -69,7 +86,7 @@ static inline void conv_gemm(const struct gemm_kernel *kernel, const sdgen_conv_
                              const float *bias, float *c, ptrdiff_t ldc) {
     const ptrdiff_t k = (ptrdiff_t)x->kernel * x->kernel * x->channels;
     blocked_gemm(kernel, &packedA, &packedACapacity, &packedB, &packedBCapacity,
-                 0, 1, pixels, n, k, 1, NULL, 0, x, firstPixel, w, wType, ldw, 0, bias, c, ldc);
+                 0, 1, pixels, n, k, 1, NULL, 0, x, firstPixel, w, wType, ldw, NULL, 0, bias, c, ldc);
 }
 
 void sdgen_bf16_conv_gemm(const sdgen_conv_input *x, ptrdiff_t firstPixel, ptrdiff_t pixels, ptrdiff_t n,

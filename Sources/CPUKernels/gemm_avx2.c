@@ -151,7 +151,20 @@ void sdgen_f32_gemm_avx2(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdi
                          const float *a, ptrdiff_t lda, const void *b, sdgen_gemm_dtype bType, ptrdiff_t ldb,
                          float beta, const float *bias, float *c, ptrdiff_t ldc) {
     blocked_gemm(&avx2Kernel, &packedA, &packedACapacity, &packedB, &packedBCapacity,
-                 transA, transB, m, n, k, alpha, a, lda, NULL, 0, b, bType, ldb, beta, bias, c, ldc);
+                 transA, transB, m, n, k, alpha, a, lda, NULL, 0, b, bType, ldb, NULL, beta, bias, c, ldc);
+}
+
+int sdgen_f32_panel_columns_avx2(void) { return NR2; }
+
+void sdgen_f32_pack_panels_avx2(const void *b, sdgen_gemm_dtype bType, ptrdiff_t n, ptrdiff_t k, float *panels) {
+    pack_panels(&avx2Kernel, b, bType, n, k, (uint32_t *)panels);
+}
+
+void sdgen_f32_gemm_panels_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, const float *a, ptrdiff_t lda,
+                                const float *panels, float beta, const float *bias, float *c, ptrdiff_t ldc) {
+    blocked_gemm(&avx2Kernel, &packedA, &packedACapacity, &packedB, &packedBCapacity,
+                 0, 1, m, n, k, alpha, a, lda, NULL, 0, NULL, SDGEN_GEMM_F32, k, (const uint32_t *)panels,
+                 beta, bias, c, ldc);
 }
 
 #pragma clang attribute pop

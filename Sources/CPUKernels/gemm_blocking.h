@@ -79,13 +79,15 @@ enum {
 /// `packedA`/`packedB` are the includer's thread-local panels. With
 /// `patches`, A is rows `firstPatch`… of that convolution's patch matrix
 /// (`a`, `lda` and `transA` unused): K blocks then start at multiples of 32,
-/// so no packed run of k crosses from one tap to the next.
+/// so no packed run of k crosses from one tap to the next. With `panelsB`, B
+/// is already packed (`pack_panels`: each NR columns' units of all of K in
+/// a row, the first column's panel first) and `b` is unused.
 __attribute__((always_inline))
 static inline void blocked_gemm(const struct gemm_kernel *kernel, uint32_t **packedA, size_t *packedACapacity,
                                 uint32_t **packedB, size_t *packedBCapacity,
                                 int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
                                 const float *a, ptrdiff_t lda, const sdgen_conv_input *patches, ptrdiff_t firstPatch,
-                                const void *b, sdgen_gemm_dtype bType, ptrdiff_t ldb,
+                                const void *b, sdgen_gemm_dtype bType, ptrdiff_t ldb, const uint32_t *panelsB,
                                 float beta, const float *bias, float *c, ptrdiff_t ldc) {
     if (m <= 0 || n <= 0) return;
     if (k <= 0) {
@@ -102,6 +104,7 @@ static inline void blocked_gemm(const struct gemm_kernel *kernel, uint32_t **pac
     const ptrdiff_t KBAlign = patches ? 32 : 2;
     const int KB = (int)(((k + kBlocks - 1) / kBlocks + KBAlign - 1) / KBAlign * KBAlign);
     const int blockUnits = KB / unit;
+    const ptrdiff_t kUnits = (k + unit - 1) / unit;
     int MC = (int)(GEMM_L2_BYTES / (4 * blockUnits)) - NR;
     MC = MC > GEMM_MC_MAX ? GEMM_MC_MAX : MC < MR ? MR : MC / MR * MR;
     int NC = (int)(GEMM_B_BLOCK_BYTES / (4 * blockUnits)) / NR * NR;
@@ -114,7 +117,7 @@ static inline void blocked_gemm(const struct gemm_kernel *kernel, uint32_t **pac
         for (ptrdiff_t pc = 0; pc < k; pc += KB) {
             const int kc = (int)(k - pc < KB ? k - pc : KB);
             const int units = (kc + unit - 1) / unit;
-            for (int jr = 0; jr < nc; jr += NR) {
+            for (int jr = 0; jr < nc && !panelsB; jr += NR) {
                 const int columns = nc - jr < NR ? nc - jr : NR;
                 uint32_t *panel = bPack + (size_t)jr * units;
                 if (transB)  // B is stored n×k: each output column's k run is contiguous
@@ -136,15 +139,33 @@ static inline void blocked_gemm(const struct gemm_kernel *kernel, uint32_t **pac
                 }
                 for (int jr = 0; jr < nc; jr += NR) {
                     const int columns = nc - jr < NR ? nc - jr : NR;
+                    // Packed above, or the prepacked panel's part for this block of k.
+                    const uint32_t *bPanel = panelsB ? panelsB + (size_t)(jc + jr) * kUnits + (size_t)(pc / unit) * NR
+                                                     : bPack + (size_t)jr * units;
                     for (int ir = 0; ir < mc; ir += MR) {
                         const int rows = mc - ir < MR ? mc - ir : MR;
-                        kernel->tile(units, aPack + (size_t)ir * units, bPack + (size_t)jr * units,
+                        kernel->tile(units, aPack + (size_t)ir * units, bPanel,
                                      c + (ic + ir) * ldc + jc + jr, ldc, rows, columns, alpha, beta,
                                      bias ? bias + jc + jr : NULL, pc == 0);
                     }
                 }
             }
         }
+    }
+}
+
+/// Packs all of a B stored n×k (a linear layer's weight) into the panels
+/// `blocked_gemm` takes as `panelsB`: ceil(n / NR) panels of NR columns, each
+/// all of K's units in a row, columns past n zero.
+__attribute__((always_inline))
+static inline void pack_panels(const struct gemm_kernel *kernel, const void *b, sdgen_gemm_dtype bType,
+                               ptrdiff_t n, ptrdiff_t k, uint32_t *panels) {
+    const size_t bSize = bType == SDGEN_GEMM_F32 ? 4 : 2;
+    const ptrdiff_t kUnits = (k + kernel->unit - 1) / kernel->unit;
+    for (ptrdiff_t j = 0; j < n; j += kernel->nr) {
+        const int columns = (int)(n - j < kernel->nr ? n - j : kernel->nr);
+        kernel->pack_rows((const char *)b + (size_t)j * k * bSize, bType, k, columns, (int)k, kernel->nr,
+                          panels + (size_t)j * kUnits);
     }
 }
 

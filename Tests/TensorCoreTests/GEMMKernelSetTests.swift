@@ -1,3 +1,5 @@
+import Foundation
+import SafeTensors
 import TensorCore
 import TestSupport
 import XCTest
@@ -80,6 +82,64 @@ final class GEMMKernelSetTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// f32 weights packed once into the kernel's panels (`PackedPanels`):
+    /// ragged panels, K past a block, products split by rows and by panels,
+    /// against the definition, on every kernel set that packs them.
+    func testPrepackedWeightsOnEveryKernelSet() throws {
+        var tuning = CPUBackend.Tuning()
+        tuning.prepacksAllWeights = true
+        for kernels in CPUKernelSet.available where kernels >= .avx2 {
+            let backend = CPUBackend(threads: 2, kernels: kernels, tuning: tuning)
+            for (rows, outputs, inputs) in [(1, 1, 1), (5, 33, 19), (13, 70, 300), (128, 96, 1030), (300, 40, 17),
+                                            (40, 700, 160), (2, 2000, 1100), (600, 64, 2100)] {
+                let x = Self.values(rows * inputs, seed: 4), w = Self.values(outputs * inputs, seed: 5)
+                let bias = Self.values(outputs, seed: 6)
+                let weight = backend.upload(w, shape: [outputs, inputs])
+                let result = backend.upload(x, shape: [rows, inputs])
+                    .linear(weight, backend.upload(bias, shape: [outputs])).toArray()
+                XCTAssertTrue(backend.hasPackedPanels(weight), "\(backend.name) did not prepack the weight")
+                assertClose(result, Self.linear(x, w, bias, rows: rows, outputs: outputs, inputs: inputs),
+                            atol: 2e-6 * Float(inputs), rtol: 0,
+                            "prepacked linear \(rows)×\(outputs)×\(inputs), \(backend.name)")
+            }
+        }
+    }
+
+    /// By default a weight is prepacked where it is a mapped file's pages —
+    /// which are then dropped, yet still read back right — and not where
+    /// it lives in the process's own memory (the panels would be a copy).
+    func testMappedWeightsArePrepackedAndStayReadable() throws {
+        let backend = CPUBackend(threads: 2)
+        let (rows, outputs, inputs) = (64, 96, 2000)
+        let x = Self.values(rows * inputs, seed: 7), w = Self.values(outputs * inputs, seed: 8)
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("prepacked-\(UUID()).safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try SafeTensorsWriter.write([.init(name: "w", shape: [outputs, inputs], floats: w)], to: url)
+        let file = try SafeTensorsFile(url: url)
+        let mapped = try file.tensor("w", on: backend)
+        let owned = backend.upload(w, shape: [outputs, inputs])
+        let input = backend.upload(x, shape: [rows, inputs])
+        let expected = Self.linear(x, w, nil, rows: rows, outputs: outputs, inputs: inputs)
+        assertClose(input.linear(mapped).toArray(), expected, atol: 2e-6 * Float(inputs), rtol: 0, "mapped weight")
+        assertClose(input.linear(owned).toArray(), expected, atol: 2e-6 * Float(inputs), rtol: 0, "owned weight")
+        XCTAssertEqual(backend.hasPackedPanels(mapped), backend.kernels >= .avx2)
+        XCTAssertFalse(backend.hasPackedPanels(owned))
+        XCTAssertEqual(mapped.toArray(), w, "the dropped pages read back from the file")
+    }
+
+    /// x·Wᵀ + bias summed in float64.
+    static func linear(_ x: [Float], _ w: [Float], _ bias: [Float]?, rows: Int, outputs: Int, inputs: Int) -> [Float] {
+        var expected = [Float](repeating: 0, count: rows * outputs)
+        for i in 0..<rows {
+            for j in 0..<outputs {
+                var sum = Double(bias?[j] ?? 0)
+                for p in 0..<inputs { sum += Double(x[i * inputs + p]) * Double(w[j * inputs + p]) }
+                expected[i * outputs + j] = Float(sum)
+            }
+        }
+        return expected
     }
 
     /// SDGEN_CPU narrows the set; a name it does not know, or a set this CPU

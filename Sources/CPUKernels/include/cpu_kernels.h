@@ -77,6 +77,23 @@ void sdgen_bf16_conv_gemm(const sdgen_conv_input *x, ptrdiff_t firstPixel, ptrdi
                           float *c, ptrdiff_t ldc);
 
 /// Whether this CPU has AVX2, FMA and F16C, which the AVX2 kernel set needs.
+/// Prepacked weights for the f32 products of the AVX-512 set (and, `_avx2`,
+/// the AVX2 set): a B stored n×k (a linear layer's weight, any element type)
+/// as ceil(n / columns) panels of `sdgen_f32_panel_columns()` columns, each
+/// holding all of K as f32 (columns past n zero): ceil(n / columns) ·
+/// columns · k floats, 64-byte aligned. `sdgen_f32_gemm_panels` is then
+/// C = alpha·A·Bᵀ + beta·C + bias with B in that form, starting at a panel
+/// (a column offset that is a multiple of the panel width).
+int sdgen_f32_panel_columns(void);
+void sdgen_f32_pack_panels(const void *b, sdgen_gemm_dtype bType, ptrdiff_t n, ptrdiff_t k, float *panels);
+void sdgen_f32_gemm_panels(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, const float *a, ptrdiff_t lda,
+                           const float *panels, float beta, const float *bias, float *c, ptrdiff_t ldc);
+int sdgen_f32_panel_columns_avx2(void);
+void sdgen_f32_pack_panels_avx2(const void *b, sdgen_gemm_dtype bType, ptrdiff_t n, ptrdiff_t k, float *panels);
+void sdgen_f32_gemm_panels_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, const float *a,
+                                ptrdiff_t lda, const float *panels, float beta, const float *bias, float *c,
+                                ptrdiff_t ldc);
+
 int sdgen_avx2_supported(void);
 
 /// sdgen_f32_gemm for CPUs with AVX2 + FMA only (a 6×16 register tile of ymm):

@@ -38,6 +38,11 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         /// Attention as one fused kernel where the CPU has AVX-512; off, as
         /// two GEMMs around a softmax (what other CPUs run; tests check both).
         public var fusedAttention = true
+        /// f32 linear weights packed once for the products (`PackedPanels`)
+        /// even when they live in the process's own memory, where the panels
+        /// are a second copy; by default only a mapped file's weights are
+        /// (tests use it to run the prepacked products on weights they make).
+        public var prepacksAllWeights = false
         /// A feed-forward's hidden layer at most 16 MB at a time
         /// (`Backend.rowBlocking`), which keeps SD 1.5's 512² UNet step under
         /// its weights plus ~250 MB with products of ≥ 1024 rows; but blocks
@@ -124,7 +129,10 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         return Tensor(shape: shape, dtype: dtype, storage: storage)
     }
 
-    /// A tensor over memory someone else owns (a mapped checkpoint), no copy.
+    /// A tensor over a file's mapped pages that someone else keeps mapped (a
+    /// checkpoint, the spill file), no copy. The backend may drop those pages
+    /// once it has what it needs of them elsewhere (`packedPanels(of:)`): they
+    /// must read back from the file unchanged.
     public func wrap(_ pointer: UnsafeMutableRawPointer, shape: [Int], dtype: DType, owner: AnyObject) -> Tensor {
         let storage = CPUStorage(backend: self, borrowing: pointer,
                                  byteCount: shape.reduce(1, *) * dtype.byteSize, owner: owner)

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Host memory for the CPU backend: 64-byte aligned, or borrowed from an
 /// owner that keeps it alive (a memory-mapped checkpoint, for zero-copy f32
@@ -8,6 +9,13 @@ final class CPUStorage: TensorStorage, @unchecked Sendable {
     let byteCount: Int
     let pointer: UnsafeMutableRawPointer
     private let owner: AnyObject?
+    /// A linear weight's values packed for the products' kernel, made at its
+    /// first product (`CPUBackend.packedPanels(of:)`).
+    let panels = Mutex<PackedPanels?>(nil)
+
+    /// Whether the bytes are a file's mapped pages (`CPUBackend.wrap`), which
+    /// may be dropped and are read again from the file when next touched.
+    var isFileBacked: Bool { owner != nil }
 
     init(backend: any Backend, byteCount: Int) {
         self.backend = backend

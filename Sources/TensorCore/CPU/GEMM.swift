@@ -142,6 +142,10 @@ extension CPUBackend {
             if let bias { precondition(bias.count == n, "linear: bias \(bias.shape) for \(n) outputs") }
             if rows > 0 {
                 let a = x.floats, biases = bias?.floats
+                if let panels = packedPanels(of: weight) {
+                    gemm(m: rows, k: k, a: a, lda: k, panels: panels, columns: 0..<n, bias: biases, c: c, ldc: n)
+                    return out
+                }
                 withGEMMWeightRows(weight, rowLength: k) { w, dtype, outputs in
                     gemm(transB: true, m: rows, n: outputs.count, k: k, a: a, lda: k, b: w, bType: dtype, ldb: k,
                          bias: biases.map { $0 + outputs.lowerBound }, c: c + outputs.lowerBound, ldc: n)
