@@ -76,6 +76,18 @@ void sdgen_f32_gemm_panels(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, c
                  beta, bias, c, ldc);
 }
 
+// The same for bf16 products: the weight rounded to bf16 pairs once, in half
+// an f32 weight's bytes.
+void sdgen_bf16_pack_panels(const void *b, sdgen_gemm_dtype bType, ptrdiff_t n, ptrdiff_t k, uint32_t *panels) {
+    pack_panels(&bf16Kernel, b, bType, n, k, panels);
+}
+
+void sdgen_bf16_gemm_panels(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, const float *a, ptrdiff_t lda,
+                            const uint32_t *panels, float beta, const float *bias, float *c, ptrdiff_t ldc) {
+    blocked_gemm(&bf16Kernel, &packedA, &packedACapacity, &packedB, &packedBCapacity,
+                 0, 1, m, n, k, alpha, a, lda, NULL, 0, NULL, SDGEN_GEMM_F32, k, panels, beta, bias, c, ldc);
+}
+
 // Convolutions as products over their implicit patch matrix: A packed
 // straight from the input, so a block of output pixels needs no im2col copy
 // and can be as large as the product wants (B, the weights, is then packed

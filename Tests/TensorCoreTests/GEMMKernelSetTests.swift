@@ -107,6 +107,31 @@ final class GEMMKernelSetTests: XCTestCase {
         }
     }
 
+    /// bf16 products on prepacked panels (the weight rounded to bf16 pairs
+    /// once; odd K leaves a half pair), against both operands rounded to
+    /// bf16 and multiplied in float64.
+    func testPrepackedWeightsInBFloat16() throws {
+        guard CPUKernelSet.available.contains(.avx512BF16) else {
+            throw XCTSkip("bf16 panels are the AVX-512 BF16 kernel's; this CPU has no VDPBF16PS")
+        }
+        var tuning = CPUBackend.Tuning()
+        tuning.prepacksAllWeights = true
+        let backend = CPUBackend(threads: 2, precision: .bf16, kernels: .avx512BF16, tuning: tuning)
+        for (rows, outputs, inputs) in [(1, 1, 1), (5, 33, 19), (128, 96, 1031), (40, 700, 160), (2, 2000, 2100),
+                                        (600, 64, 4099)] {
+            let x = Self.values(rows * inputs, seed: 9), w = Self.values(outputs * inputs, seed: 10)
+            let bias = Self.values(outputs, seed: 11)
+            let weight = backend.upload(w, shape: [outputs, inputs])
+            let result = backend.upload(x, shape: [rows, inputs])
+                .linear(weight, backend.upload(bias, shape: [outputs])).toArray()
+            XCTAssertTrue(backend.hasPackedPanels(weight), "\(backend.name) did not prepack the weight")
+            let expected = Self.linear(x.map(Self.roundedToBFloat16), w.map(Self.roundedToBFloat16), bias,
+                                       rows: rows, outputs: outputs, inputs: inputs)
+            assertClose(result, expected, atol: 2e-6 * Float(inputs), rtol: 0,
+                        "prepacked bf16 linear \(rows)×\(outputs)×\(inputs), \(backend.name)")
+        }
+    }
+
     /// By default a weight is prepacked where it is a mapped file's pages —
     /// which are then dropped, yet still read back right — and not where
     /// it lives in the process's own memory (the panels would be a copy).

@@ -2,6 +2,7 @@
 #define SDGEN_CPU_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -88,6 +89,11 @@ int sdgen_f32_panel_columns(void);
 void sdgen_f32_pack_panels(const void *b, sdgen_gemm_dtype bType, ptrdiff_t n, ptrdiff_t k, float *panels);
 void sdgen_f32_gemm_panels(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, const float *a, ptrdiff_t lda,
                            const float *panels, float beta, const float *bias, float *c, ptrdiff_t ldc);
+/// The bf16 kernel's panels (same width, k in bf16 pairs: ceil(n / columns)
+/// · columns · ceil(k / 2) dwords) and its product over them.
+void sdgen_bf16_pack_panels(const void *b, sdgen_gemm_dtype bType, ptrdiff_t n, ptrdiff_t k, uint32_t *panels);
+void sdgen_bf16_gemm_panels(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, const float *a, ptrdiff_t lda,
+                            const uint32_t *panels, float beta, const float *bias, float *c, ptrdiff_t ldc);
 int sdgen_f32_panel_columns_avx2(void);
 void sdgen_f32_pack_panels_avx2(const void *b, sdgen_gemm_dtype bType, ptrdiff_t n, ptrdiff_t k, float *panels);
 void sdgen_f32_gemm_panels_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, const float *a,

@@ -2,82 +2,101 @@ import CPUKernels
 import Foundation
 
 /// A linear layer's f32 weight laid out once as the product kernel's B
-/// panels (`sdgen_f32_pack_panels`), so that its products read it as one
-/// sequential stream instead of packing it again every time. With few rows
-/// the packing was a large part of the product: BERT-base at 128 tokens ran
-/// its 768×768 products at ~390 GFLOP/s packing, ~500 with B already packed
-/// (Zen 5, 2 threads), the packing being a cold, transposing read of the
-/// whole weight for 128 multiply-adds per element.
+/// panels (`sdgen_f32_pack_panels`, or `sdgen_bf16_pack_panels` for bf16
+/// products, rounded to bf16 pairs in half the bytes), so that its products
+/// read it as one sequential stream instead of packing it again every time.
+/// With few rows the packing was a large part of the product: BERT-base at
+/// 128 tokens ran its 768×768 products at ~390 GFLOP/s packing, ~500 with B
+/// already packed (Zen 5, 2 threads), the packing being a cold, transposing
+/// read of the whole weight for 128 multiply-adds per element.
 ///
 /// Only weights whose bytes are a file's mapped pages are packed (see
 /// `CPUBackend.packedPanels(of:)`): their pages are dropped afterwards, so the
 /// panels take their place in memory rather than adding to it.
 final class PackedPanels: @unchecked Sendable {
-    let floats: UnsafeMutablePointer<Float>
-    /// The kernel set whose panel width they have.
-    let kernels: CPUKernelSet
+    /// Which product the panels are laid out for.
+    enum Layout: Equatable {
+        case f32AVX512, f32AVX2, bf16
+
+        /// Columns per panel and source elements per packed dword.
+        var width: Int {
+            switch self {
+            case .f32AVX512, .bf16: Int(sdgen_f32_panel_columns())
+            case .f32AVX2: Int(sdgen_f32_panel_columns_avx2())
+            }
+        }
+        var unit: Int { self == .bf16 ? 2 : 1 }
+    }
+
+    let dwords: UnsafeMutablePointer<UInt32>
+    let layout: Layout
     /// Output features (the weight's rows) and depth (its columns).
     let n: Int, k: Int
-    /// Columns per panel.
-    let width: Int
+    /// Columns per panel, and packed dwords per column (k, or k's pairs).
+    let width: Int, units: Int
 
-    init?(packing weight: UnsafeRawPointer, dtype: DType, n: Int, k: Int, kernels: CPUKernelSet) {
-        let width: Int
-        switch kernels {
-        case .avx512, .avx512BF16: width = Int(sdgen_f32_panel_columns())
-        case .avx2: width = Int(sdgen_f32_panel_columns_avx2())
-        case .generic: return nil
-        }
-        let count = (n + width - 1) / width * width * k
+    init?(packing weight: UnsafeRawPointer, dtype: DType, n: Int, k: Int, layout: Layout) {
+        width = layout.width
+        units = (k + layout.unit - 1) / layout.unit
+        let count = (n + width - 1) / width * width * units
         var memory: UnsafeMutableRawPointer?
         guard count > 0, posix_memalign(&memory, 64, count * 4) == 0, let memory else { return nil }
-        floats = memory.bindMemory(to: Float.self, capacity: count)
-        self.kernels = kernels
+        dwords = memory.bindMemory(to: UInt32.self, capacity: count)
+        self.layout = layout
         self.n = n
         self.k = k
-        self.width = width
-        if kernels == .avx2 {
-            sdgen_f32_pack_panels_avx2(weight, dtype.gemmType, n, k, floats)
-        } else {
-            sdgen_f32_pack_panels(weight, dtype.gemmType, n, k, floats)
+        let floats = UnsafeMutableRawPointer(dwords).assumingMemoryBound(to: Float.self)
+        switch layout {
+        case .f32AVX512: sdgen_f32_pack_panels(weight, dtype.gemmType, n, k, floats)
+        case .f32AVX2: sdgen_f32_pack_panels_avx2(weight, dtype.gemmType, n, k, floats)
+        case .bf16: sdgen_bf16_pack_panels(weight, dtype.gemmType, n, k, dwords)
         }
     }
 
-    deinit { free(floats) }
+    deinit { free(dwords) }
 
     /// C[m, columns] = A[m, k]·Bᵀ + bias for this weight's output features
     /// `columns` (starting on a panel), on the calling thread.
     func product(m: Int, columns: Range<Int>, a: UnsafePointer<Float>, lda: Int, bias: UnsafePointer<Float>?,
                  c: UnsafeMutablePointer<Float>, ldc: Int) {
         precondition(columns.lowerBound % width == 0, "a prepacked product starts on a panel")
-        let panel = floats + columns.lowerBound * k
+        let panel = dwords + columns.lowerBound * units
+        let floats = UnsafeRawPointer(panel).assumingMemoryBound(to: Float.self)
         let bias = bias.map { $0 + columns.lowerBound }, c = c + columns.lowerBound
-        if kernels == .avx2 {
-            sdgen_f32_gemm_panels_avx2(m, columns.count, k, 1, a, lda, panel, 0, bias, c, ldc)
-        } else {
-            sdgen_f32_gemm_panels(m, columns.count, k, 1, a, lda, panel, 0, bias, c, ldc)
+        switch layout {
+        case .f32AVX512: sdgen_f32_gemm_panels(m, columns.count, k, 1, a, lda, floats, 0, bias, c, ldc)
+        case .f32AVX2: sdgen_f32_gemm_panels_avx2(m, columns.count, k, 1, a, lda, floats, 0, bias, c, ldc)
+        case .bf16: sdgen_bf16_gemm_panels(m, columns.count, k, 1, a, lda, panel, 0, bias, c, ldc)
         }
     }
 }
 
 extension CPUBackend {
-    /// A [n, k] linear weight's panels, packed at its first product, or nil
-    /// where products pack it as they go: f16/bf16 weights (panels are f32,
-    /// and would double what SD's fp16 weights cost), bf16 products, OpenBLAS,
-    /// and weights in memory of the process's own, whose panels would be a
-    /// second copy (unless `tuning.prepacksAllWeights`, for tests). A weight
-    /// from a mapped file has its pages dropped once packed: the panels
-    /// replace it in memory, and the file still holds it for anything else
-    /// that reads it.
+    /// A [n, k] f32 linear weight's panels, packed at its first product, or
+    /// nil where products pack it as they go: f16/bf16 weights (f32 panels
+    /// would double what SD's fp16 weights cost; bf16 panels would take
+    /// memory that, unlike a file's pages, stays in the process between
+    /// stages), OpenBLAS and emulated bf16, and weights in memory of the
+    /// process's own, whose panels would be a second copy (unless
+    /// `tuning.prepacksAllWeights`, for tests). A weight from a mapped file
+    /// has its pages dropped once packed: the panels replace it in memory
+    /// (in bf16, at half its size), and the file still holds it for anything
+    /// else that reads it.
     func packedPanels(of weight: Tensor) -> PackedPanels? {
-        guard weight.dtype == .f32, weight.rank == 2, !bf16Products, kernels >= .avx2,
-              let storage = weight.storage as? CPUStorage,
+        let layout: PackedPanels.Layout
+        switch (bf16Products, kernels) {
+        case (true, .avx512BF16): layout = .bf16
+        case (false, .avx512), (false, .avx512BF16): layout = .f32AVX512
+        case (false, .avx2): layout = .f32AVX2
+        default: return nil
+        }
+        guard weight.dtype == .f32, weight.rank == 2, let storage = weight.storage as? CPUStorage,
               storage.isFileBacked || tuning.prepacksAllWeights else { return nil }
         let (n, k) = (weight.shape[0], weight.shape[1])
         return storage.panels.withLock { panels -> PackedPanels? in
-            if let panels { return panels.n == n && panels.k == k && panels.kernels == kernels ? panels : nil }
+            if let panels { return panels.n == n && panels.k == k && panels.layout == layout ? panels : nil }
             guard let packed = PackedPanels(packing: storage.pointer, dtype: weight.dtype, n: n, k: k,
-                                            kernels: kernels) else { return nil }
+                                            layout: layout) else { return nil }
             panels = packed
             if storage.isFileBacked { dropPages(storage.pointer, byteCount: storage.byteCount) }
             return packed
