@@ -88,22 +88,10 @@ final class GEMMKernelSetTests: XCTestCase {
     /// ragged panels, K past a block, products split by rows and by panels,
     /// against the definition, on every kernel set that packs them.
     func testPrepackedWeightsOnEveryKernelSet() throws {
-        var tuning = CPUBackend.Tuning()
-        tuning.prepacksAllWeights = true
         for kernels in CPUKernelSet.available where kernels >= .avx2 {
-            let backend = CPUBackend(threads: 2, kernels: kernels, tuning: tuning)
-            for (rows, outputs, inputs) in [(1, 1, 1), (5, 33, 19), (13, 70, 300), (128, 96, 1030), (300, 40, 17),
-                                            (40, 700, 160), (2, 2000, 1100), (600, 64, 2100)] {
-                let x = Self.values(rows * inputs, seed: 4), w = Self.values(outputs * inputs, seed: 5)
-                let bias = Self.values(outputs, seed: 6)
-                let weight = backend.upload(w, shape: [outputs, inputs])
-                let result = backend.upload(x, shape: [rows, inputs])
-                    .linear(weight, backend.upload(bias, shape: [outputs])).toArray()
-                XCTAssertTrue(backend.hasPackedPanels(weight), "\(backend.name) did not prepack the weight")
-                assertClose(result, Self.linear(x, w, bias, rows: rows, outputs: outputs, inputs: inputs),
-                            atol: 2e-6 * Float(inputs), rtol: 0,
-                            "prepacked linear \(rows)×\(outputs)×\(inputs), \(backend.name)")
-            }
+            checkPrepacked(on: CPUBackend(threads: 2, kernels: kernels, tuning: Self.prepackingEverything),
+                           shapes: [(1, 1, 1), (5, 33, 19), (13, 70, 300), (128, 96, 1030), (300, 40, 17),
+                                    (40, 700, 160), (2, 2000, 1100), (600, 64, 2100)])
         }
     }
 
@@ -114,21 +102,34 @@ final class GEMMKernelSetTests: XCTestCase {
         guard CPUKernelSet.available.contains(.avx512BF16) else {
             throw XCTSkip("bf16 panels are the AVX-512 BF16 kernel's; this CPU has no VDPBF16PS")
         }
+        checkPrepacked(on: CPUBackend(threads: 2, precision: .bf16, kernels: .avx512BF16,
+                                      tuning: Self.prepackingEverything),
+                       shapes: [(1, 1, 1), (5, 33, 19), (128, 96, 1031), (40, 700, 160), (2, 2000, 2100),
+                                (600, 64, 4099)],
+                       operand: Self.roundedToBFloat16)
+    }
+
+    private static var prepackingEverything: CPUBackend.Tuning {
         var tuning = CPUBackend.Tuning()
         tuning.prepacksAllWeights = true
-        let backend = CPUBackend(threads: 2, precision: .bf16, kernels: .avx512BF16, tuning: tuning)
-        for (rows, outputs, inputs) in [(1, 1, 1), (5, 33, 19), (128, 96, 1031), (40, 700, 160), (2, 2000, 2100),
-                                        (600, 64, 4099)] {
-            let x = Self.values(rows * inputs, seed: 9), w = Self.values(outputs * inputs, seed: 10)
-            let bias = Self.values(outputs, seed: 11)
+        return tuning
+    }
+
+    /// x·Wᵀ + bias through `linear` on `backend`, which must have prepacked
+    /// W, against the definition on operands rounded by `operand`.
+    private func checkPrepacked(on backend: CPUBackend, shapes: [(Int, Int, Int)],
+                                operand: (Float) -> Float = { $0 }) {
+        for (rows, outputs, inputs) in shapes {
+            let x = Self.values(rows * inputs, seed: 4), w = Self.values(outputs * inputs, seed: 5)
+            let bias = Self.values(outputs, seed: 6)
             let weight = backend.upload(w, shape: [outputs, inputs])
             let result = backend.upload(x, shape: [rows, inputs])
                 .linear(weight, backend.upload(bias, shape: [outputs])).toArray()
             XCTAssertTrue(backend.hasPackedPanels(weight), "\(backend.name) did not prepack the weight")
-            let expected = Self.linear(x.map(Self.roundedToBFloat16), w.map(Self.roundedToBFloat16), bias,
-                                       rows: rows, outputs: outputs, inputs: inputs)
+            let expected = Self.linear(x.map(operand), w.map(operand), bias, rows: rows, outputs: outputs,
+                                       inputs: inputs)
             assertClose(result, expected, atol: 2e-6 * Float(inputs), rtol: 0,
-                        "prepacked bf16 linear \(rows)×\(outputs)×\(inputs), \(backend.name)")
+                        "prepacked linear \(rows)×\(outputs)×\(inputs), \(backend.name)")
         }
     }
 
