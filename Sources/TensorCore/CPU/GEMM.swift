@@ -25,7 +25,7 @@ extension CPUBackend {
     /// the calling thread. Nothing runs once the calling thread's
     /// `ComputeCancellation` has fired.
     func splitProduct(m: Int, n: Int, k: Int, _ body: (_ rows: Range<Int>, _ columns: Range<Int>) -> Void) {
-        let workers = min(threads, max(1, m * n * k / Self.parallelGEMMWork))
+        let workers = productWorkers(m: m, n: n, k: k)
         if ComputeCancellation.currentIsCancelled { return }
         if workers <= 1 {
             body(0..<m, 0..<n)
@@ -34,6 +34,11 @@ extension CPUBackend {
         } else {
             parallelFor(n, threads: workers) { body(0..<m, $0) }
         }
+    }
+
+    /// How many workers an m×n product of depth k is split over.
+    func productWorkers(m: Int, n: Int, k: Int) -> Int {
+        min(threads, max(1, m * n * k / Self.parallelGEMMWork))
     }
 
     /// A product on all workers (`splitProduct`), each running

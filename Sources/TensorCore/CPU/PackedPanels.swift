@@ -18,13 +18,14 @@ final class PackedPanels: @unchecked Sendable {
     enum Layout: Equatable {
         case f32AVX512, f32AVX2, bf16
 
-        /// Columns per panel and source elements per packed dword.
+        /// Columns per panel (the bf16 kernel's tile is as wide as the f32 one's).
         var width: Int {
             switch self {
             case .f32AVX512, .bf16: Int(sdgen_f32_panel_columns())
             case .f32AVX2: Int(sdgen_f32_panel_columns_avx2())
             }
         }
+        /// Source elements per packed dword: a bf16 pair, or one f32.
         var unit: Int { self == .bf16 ? 2 : 1 }
     }
 
@@ -103,8 +104,8 @@ extension CPUBackend {
         }
     }
 
-    /// Whether `weight`'s products have run on its prepacked panels (tests
-    /// and diagnostics).
+    /// Whether `weight` has been prepacked, by this backend or another with
+    /// the same storage (tests and diagnostics).
     public func hasPackedPanels(_ weight: Tensor) -> Bool {
         (weight.storage as? CPUStorage)?.panels.withLock { $0 != nil } ?? false
     }
@@ -113,8 +114,7 @@ extension CPUBackend {
     /// are many, else by whole panels of output features.
     func gemm(m: Int, k: Int, a: UnsafePointer<Float>, lda: Int, panels: PackedPanels, columns: Range<Int>,
               bias: UnsafePointer<Float>?, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        let n = columns.count
-        let workers = min(threads, max(1, m * n * k / Self.parallelGEMMWork))
+        let n = columns.count, workers = productWorkers(m: m, n: n, k: k)
         let panelCount = (n + panels.width - 1) / panels.width
         if workers > 1 && m < n && panelCount >= workers {
             parallelFor(panelCount, threads: workers) { range in
