@@ -110,7 +110,7 @@ static inline void blocked_gemm(const struct gemm_kernel *kernel, uint32_t **pac
     int NC = (int)(GEMM_B_BLOCK_BYTES / (4 * blockUnits)) / NR * NR;
     NC = NC < NR ? NR : NC > GEMM_NC_MAX / NR * NR ? GEMM_NC_MAX / NR * NR : NC;
     uint32_t *aPack = reserve(packedA, packedACapacity, (size_t)MC * blockUnits);
-    uint32_t *bPack = reserve(packedB, packedBCapacity, (size_t)NC * blockUnits);
+    uint32_t *bPack = panelsB ? NULL : reserve(packedB, packedBCapacity, (size_t)NC * blockUnits);
 
     for (ptrdiff_t jc = 0; jc < n; jc += NC) {
         const int nc = (int)(n - jc < NC ? n - jc : NC);

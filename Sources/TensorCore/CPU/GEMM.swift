@@ -21,24 +21,23 @@ extension CPUBackend {
     /// loops between GEMMs (measured: 10% of a UNet step in the scheduler). So
     /// big products are split here instead: by rows of C when there are many
     /// (each worker packs B whole, a small cost when M is large), else by
-    /// columns (BERT's 128 tokens against 3072 outputs); small ones stay on
-    /// the calling thread. Nothing runs once the calling thread's
+    /// columns (BERT's 128 tokens against 3072 outputs), in whole runs of
+    /// `columnUnit` (a prepacked weight's panel); small ones stay on the
+    /// calling thread. Nothing runs once the calling thread's
     /// `ComputeCancellation` has fired.
-    func splitProduct(m: Int, n: Int, k: Int, _ body: (_ rows: Range<Int>, _ columns: Range<Int>) -> Void) {
-        let workers = productWorkers(m: m, n: n, k: k)
+    func splitProduct(m: Int, n: Int, k: Int, columnUnit: Int = 1,
+                      _ body: (_ rows: Range<Int>, _ columns: Range<Int>) -> Void) {
+        let workers = min(threads, max(1, m * n * k / Self.parallelGEMMWork))
         if ComputeCancellation.currentIsCancelled { return }
         if workers <= 1 {
             body(0..<m, 0..<n)
         } else if m >= n {
             parallelFor(m, threads: workers) { body($0, 0..<n) }
         } else {
-            parallelFor(n, threads: workers) { body(0..<m, $0) }
+            parallelFor((n + columnUnit - 1) / columnUnit, threads: workers) { units in
+                body(0..<m, units.lowerBound * columnUnit..<min(n, units.upperBound * columnUnit))
+            }
         }
-    }
-
-    /// How many workers an m×n product of depth k is split over.
-    func productWorkers(m: Int, n: Int, k: Int) -> Int {
-        min(threads, max(1, m * n * k / Self.parallelGEMMWork))
     }
 
     /// A product on all workers (`splitProduct`), each running
@@ -148,7 +147,10 @@ extension CPUBackend {
             if rows > 0 {
                 let a = x.floats, biases = bias?.floats
                 if let panels = packedPanels(of: weight) {
-                    gemm(m: rows, k: k, a: a, lda: k, panels: panels, columns: 0..<n, bias: biases, c: c, ldc: n)
+                    splitProduct(m: rows, n: n, k: k, columnUnit: panels.width) { block, columns in
+                        panels.product(m: block.count, columns: columns, a: a + block.lowerBound * k, lda: k,
+                                       bias: biases, c: c + block.lowerBound * n, ldc: n)
+                    }
                     return out
                 }
                 withGEMMWeightRows(weight, rowLength: k) { w, dtype, outputs in

@@ -109,26 +109,6 @@ extension CPUBackend {
     public func hasPackedPanels(_ weight: Tensor) -> Bool {
         (weight.storage as? CPUStorage)?.panels.withLock { $0 != nil } ?? false
     }
-
-    /// A product with a prepacked weight on all workers: by rows when there
-    /// are many, else by whole panels of output features.
-    func gemm(m: Int, k: Int, a: UnsafePointer<Float>, lda: Int, panels: PackedPanels, columns: Range<Int>,
-              bias: UnsafePointer<Float>?, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        let n = columns.count, workers = productWorkers(m: m, n: n, k: k)
-        let panelCount = (n + panels.width - 1) / panels.width
-        if workers > 1 && m < n && panelCount >= workers {
-            parallelFor(panelCount, threads: workers) { range in
-                let first = columns.lowerBound + range.lowerBound * panels.width
-                let end = min(columns.upperBound, columns.lowerBound + range.upperBound * panels.width)
-                panels.product(m: m, columns: first..<end, a: a, lda: lda, bias: bias, c: c, ldc: ldc)
-            }
-        } else {
-            parallelFor(m, threads: workers) { rows in
-                panels.product(m: rows.count, columns: columns, a: a + rows.lowerBound * lda, lda: lda, bias: bias,
-                               c: c + rows.lowerBound * ldc, ldc: ldc)
-            }
-        }
-    }
 }
 
 /// Drops the whole pages inside a file mapping's range; they read back from
