@@ -1,28 +1,54 @@
 import TensorCore
 import XCTest
 
-/// The CPU backend's buffer cache: exact-size reuse, and when full the
-/// buffers freed longest ago make room (the UNet's working set stays cached).
+/// The CPU backend's buffer cache: reuse by size (the smallest cached buffer
+/// up to twice the request), and when full the buffers freed longest ago make
+/// room (the UNet's working set stays cached).
 final class HostBufferPoolTests: XCTestCase {
     func testReusesBySizeAndEvictsTheOldestWhenFull() {
         let pool = HostBufferPool(capacity: 1000)
         defer { pool.trim() }
         let a = pool.allocate(400), b = pool.allocate(400), c = pool.allocate(300)
-        pool.release(a, byteCount: 400)
-        pool.release(b, byteCount: 400)
+        XCTAssertEqual([a.capacity, b.capacity, c.capacity], [400, 400, 300])
+        pool.release(a.pointer, capacity: 400)
+        pool.release(b.pointer, capacity: 400)
         XCTAssertEqual(pool.cached, 800)
-        XCTAssertEqual(pool.allocate(400), b)    // the most recently freed of its size
-        pool.release(b, byteCount: 400)          // a and b cached again (b's first queue entry is stale)
-        pool.release(c, byteCount: 300)          // 1100 > 1000: a, freed longest ago, makes room
+        XCTAssertEqual(pool.allocate(400).pointer, b.pointer)  // the most recently freed of its size
+        pool.release(b.pointer, capacity: 400)   // a and b cached again (b's first queue entry is stale)
+        pool.release(c.pointer, capacity: 300)   // 1100 > 1000: a, freed longest ago, makes room
         XCTAssertEqual(pool.cached, 700)
-        XCTAssertEqual(pool.allocate(300), c)
-        XCTAssertEqual(pool.allocate(400), b)
+        XCTAssertEqual(pool.allocate(300).pointer, c.pointer)
+        XCTAssertEqual(pool.allocate(400).pointer, b.pointer)
         XCTAssertEqual(pool.cached, 0)           // a is gone, not still cached
-        pool.release(c, byteCount: 300)
-        pool.release(b, byteCount: 400)
+        pool.release(c.pointer, capacity: 300)
+        pool.release(b.pointer, capacity: 400)
         // Larger than the whole cache: freed at once, never cached.
-        pool.release(pool.allocate(5000), byteCount: 5000)
+        let huge = pool.allocate(5000)
+        pool.release(huge.pointer, capacity: huge.capacity)
         XCTAssertEqual(pool.cached, 700)
+    }
+
+    /// A request takes the smallest cached buffer that holds it, if that is
+    /// at most twice its size, and gives it back at its whole size.
+    func testSmallestCachedBufferUpToTwiceTheRequestServesIt() {
+        let pool = HostBufferPool(capacity: 10_000)
+        defer { pool.trim() }
+        let small = pool.allocate(256), large = pool.allocate(1000)
+        pool.release(small.pointer, capacity: small.capacity)
+        pool.release(large.pointer, capacity: large.capacity)
+        let fit = pool.allocate(200)             // 256 and 1000 both hold it; 256 is the smaller
+        XCTAssertEqual(fit.pointer, small.pointer)
+        XCTAssertEqual(fit.capacity, 256)
+        XCTAssertEqual(pool.cached, 1000)
+        let fresh = pool.allocate(400)           // 1000 is more than twice 400: a new buffer
+        XCTAssertNotEqual(fresh.pointer, large.pointer)
+        XCTAssertEqual(fresh.capacity, 400)
+        let wide = pool.allocate(600)            // 1000 is within twice 600
+        XCTAssertEqual(wide.pointer, large.pointer)
+        XCTAssertEqual(wide.capacity, 1000)
+        XCTAssertEqual(pool.cached, 0)
+        for buffer in [fit, fresh, wide] { pool.release(buffer.pointer, capacity: buffer.capacity) }
+        XCTAssertEqual(pool.cached, 256 + 400 + 1000)
     }
 
     /// Live and cached bytes together stay within the capacity: as buffers in
@@ -31,19 +57,19 @@ final class HostBufferPoolTests: XCTestCase {
         let pool = HostBufferPool(capacity: 1000, floor: 200)
         defer { pool.trim() }
         let a = pool.allocate(400), b = pool.allocate(400)
-        pool.release(a, byteCount: 400)          // 400 in use: 600 may be cached
+        pool.release(a.pointer, capacity: 400)   // 400 in use: 600 may be cached
         XCTAssertEqual(pool.cached, 400)
-        let c = pool.allocate(500)               // fresh (no 500 cached): 900 in use, only the floor stays
+        let c = pool.allocate(900)               // fresh (400 is too small): 1300 in use, only the floor stays
         XCTAssertEqual(pool.cached, 0)
         let d = pool.allocate(150)
-        pool.release(d, byteCount: 150)          // 900 in use: the floor still caches 150
+        pool.release(d.pointer, capacity: 150)   // 1300 in use: the floor still caches 150
         XCTAssertEqual(pool.cached, 150)
-        pool.release(c, byteCount: 500)          // 400 in use: 600 may be cached; d, the oldest, goes for c
-        XCTAssertEqual(pool.cached, 500)
-        pool.release(b, byteCount: 400)          // nothing in use: both fit
-        XCTAssertEqual(pool.cached, 900)
-        XCTAssertEqual(pool.allocate(400), b)
-        XCTAssertEqual(pool.allocate(500), c)
+        pool.release(c.pointer, capacity: 900)   // 400 in use: 600 may be cached, not 150 + 900
+        XCTAssertEqual(pool.cached, 150)
+        pool.release(b.pointer, capacity: 400)   // nothing in use: 150 and 400 fit
+        XCTAssertEqual(pool.cached, 550)
+        XCTAssertEqual(pool.allocate(400).pointer, b.pointer)
+        XCTAssertEqual(pool.allocate(150).pointer, d.pointer)
     }
 
     /// Buffers reused over and over leave no trail: the queue stays near the live entries.
@@ -52,9 +78,9 @@ final class HostBufferPoolTests: XCTestCase {
         defer { pool.trim() }
         for round in 0..<20_000 {
             let size = 64 * (1 + round % 7)
-            let pointer = pool.allocate(size)
-            pointer.storeBytes(of: UInt64(round), as: UInt64.self)
-            pool.release(pointer, byteCount: size)
+            let buffer = pool.allocate(size)
+            buffer.pointer.storeBytes(of: UInt64(round), as: UInt64.self)
+            pool.release(buffer.pointer, capacity: buffer.capacity)
         }
         XCTAssertLessThanOrEqual(pool.cached, 64 * (1 + 2 + 3 + 4 + 5 + 6 + 7))
     }

@@ -8,6 +8,8 @@ final class CPUStorage: TensorStorage, @unchecked Sendable {
     let backend: any Backend
     let byteCount: Int
     let pointer: UnsafeMutableRawPointer
+    /// The buffer's whole size (the pool may hand out a larger one).
+    private let capacity: Int
     private let owner: AnyObject?
     /// A linear weight's values packed for the products' kernel, made at its
     /// first product (`CPUBackend.packedPanels(of:)`).
@@ -20,7 +22,7 @@ final class CPUStorage: TensorStorage, @unchecked Sendable {
     init(backend: any Backend, byteCount: Int) {
         self.backend = backend
         self.byteCount = byteCount
-        self.pointer = HostBufferPool.shared.allocate(byteCount)
+        (pointer, capacity) = HostBufferPool.shared.allocate(byteCount)
         self.owner = nil
     }
 
@@ -28,11 +30,12 @@ final class CPUStorage: TensorStorage, @unchecked Sendable {
         self.backend = backend
         self.byteCount = byteCount
         self.pointer = pointer
+        self.capacity = byteCount
         self.owner = owner
     }
 
     deinit {
-        if owner == nil { HostBufferPool.shared.release(pointer, byteCount: byteCount) }
+        if owner == nil { HostBufferPool.shared.release(pointer, capacity: capacity) }
     }
 }
 

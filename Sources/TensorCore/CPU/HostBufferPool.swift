@@ -1,10 +1,19 @@
 import CPUKernels
 import Foundation
 
-/// Recycles freed tensor buffers by exact size. A model runs the same shapes
-/// step after step, so nearly every allocation after the first step is a
-/// reuse; without it each large buffer would come fresh from mmap and pay a
-/// page fault per 4 KB on first touch (measured: a third of a 47 MB GEMM's time).
+/// Recycles freed tensor buffers. A model runs the same shapes step after
+/// step, so nearly every allocation after the first step can be a reuse;
+/// without it each large buffer comes fresh from mmap and pays a page fault
+/// and the zeroing of its pages on first touch (measured: a third of a 47 MB
+/// GEMM's time).
+///
+/// A request takes the smallest cached buffer of at least its size and at
+/// most `fitSlack` times it, so sizes that differ a little (the feed-forward's
+/// row blocks of 1366 and 1362 tokens) or that a step uses once per level
+/// share buffers. Exact sizes alone left 2.9 GB of the 512² UNet step's
+/// buffers fresh each step within a 160 MB cache; up to twice the request,
+/// 0.5 GB (replaying the step's allocations; a buffer handed out counts at
+/// its whole size, so this costs no memory).
 ///
 /// When the cache is full, the buffers freed longest ago make room: the
 /// cache follows the working set. (Refusing the newest instead let sizes of
@@ -60,17 +69,23 @@ public final class HostBufferPool: @unchecked Sendable {
         sdgen_fix_mmap_threshold(256 << 10)
     }
 
-    /// A 64-byte aligned buffer of at least `byteCount` bytes (2 MB aligned from 4 MB).
-    public func allocate(_ byteCount: Int) -> UnsafeMutableRawPointer {
+    /// A cached buffer may serve requests down to 1/`fitSlack` of its size.
+    static let fitSlack = 2
+
+    /// A 64-byte aligned buffer of at least `byteCount` bytes (2 MB aligned
+    /// from 4 MB), and its whole size, which `release` takes back.
+    public func allocate(_ byteCount: Int) -> (pointer: UnsafeMutableRawPointer, capacity: Int) {
         let size = max(byteCount, 64)
         lock.lock()
-        liveBytes += size
-        if let cached = free[size]?.popLast() {
-            cachedBytes -= size
+        if let fit = smallestCachedSize(from: size, to: size * Self.fitSlack), let cached = free[fit]?.popLast() {
+            if free[fit]!.isEmpty { free[fit] = nil }
+            liveBytes += fit
+            cachedBytes -= fit
             cachedCount -= 1
             lock.unlock()
-            return cached.pointer
+            return (cached.pointer, fit)
         }
+        liveBytes += size
         let evicted = evictOldest(keeping: cacheLimit)
         lock.unlock()
         for buffer in evicted { Foundation.free(buffer) }
@@ -83,15 +98,23 @@ public final class HostBufferPool: @unchecked Sendable {
             fatalError("out of memory allocating \(size) bytes")
         }
         if huge { _ = madvise(raw, size, MADV_HUGEPAGE) }
-        return raw
+        return (raw, size)
+    }
+
+    /// The smallest size in `lower…upper` with a buffer cached (under the lock).
+    private func smallestCachedSize(from lower: Int, to upper: Int) -> Int? {
+        if free[lower] != nil { return lower }
+        var best: Int?
+        for size in free.keys where size > lower && size <= upper && size < (best ?? .max) { best = size }
+        return best
     }
 
     static let hugePageSize = 2 << 20
     static let hugePageThreshold = 4 << 20
 
-    /// Takes back a buffer `allocate(byteCount)` gave, to cache or free.
-    public func release(_ pointer: UnsafeMutableRawPointer, byteCount: Int) {
-        let size = max(byteCount, 64)
+    /// Takes back a buffer `allocate` gave, with the capacity it gave, to
+    /// cache or free.
+    public func release(_ pointer: UnsafeMutableRawPointer, capacity size: Int) {
         lock.lock()
         liveBytes -= size
         let limit = cacheLimit
@@ -129,6 +152,7 @@ public final class HostBufferPool: @unchecked Sendable {
             // Still cached (not reused since it was freed)? Then it goes.
             if let index = free[oldest.size]?.firstIndex(of: oldest.cached) {
                 free[oldest.size]!.remove(at: index)
+                if free[oldest.size]!.isEmpty { free[oldest.size] = nil }
                 cachedBytes -= oldest.size
                 cachedCount -= 1
                 evicted.append(oldest.cached.pointer)
