@@ -43,9 +43,97 @@ static inline __m512 exp_nonpositive(__m512 x) {
     return _mm512_scalef_ps(p, n);
 }
 
+/// Rows of Vᵀ per register tile: of 12, 10 and 8, the one that pads the head
+/// dimension least (the larger on a tie) — 40 (SD's 64×64 level) and 80 take
+/// 10, 64 (BERT, SDXL) 8, where 12 rows padded them to 48, 84 and 72 and
+/// spent a sixth, a twentieth and an eighth of the second product on zeros.
+static int value_rows(int headDim) {
+    int best = MR, padded = (headDim + MR - 1) / MR * MR;
+    for (int r = 10; r >= 8; r -= 2)
+        if ((headDim + r - 1) / r * r < padded) {
+            best = r;
+            padded = (headDim + r - 1) / r * r;
+        }
+    return best;
+}
+
+/// acc[R×NR] = A panel (R rows per unit) · B panel over `units` k units (bf16
+/// pairs or f32), R a constant once inlined.
+__attribute__((always_inline))
+static inline void accumulate(int bf16, int R, int units, const uint32_t *restrict a, const uint32_t *restrict b,
+                              __m512 acc[MR][2]) {
+    for (int i = 0; i < R; i++) { acc[i][0] = _mm512_setzero_ps(); acc[i][1] = _mm512_setzero_ps(); }
+    for (int p = 0; p < units; p++) {
+        if (bf16) {
+            const __m512bh b0 = (__m512bh)_mm512_load_si512(b), b1 = (__m512bh)_mm512_load_si512(b + 16);
+#pragma clang loop unroll(full)
+            for (int i = 0; i < R; i++) {
+                const __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[i]);
+                acc[i][0] = _mm512_dpbf16_ps(acc[i][0], ai, b0);
+                acc[i][1] = _mm512_dpbf16_ps(acc[i][1], ai, b1);
+            }
+        } else {
+            const __m512 b0 = _mm512_load_ps((const float *)b), b1 = _mm512_load_ps((const float *)b + 16);
+#pragma clang loop unroll(full)
+            for (int i = 0; i < R; i++) {
+                const __m512 ai = _mm512_set1_ps(((const float *)a)[i]);
+                acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+                acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+            }
+        }
+        a += R;
+        b += NR;
+    }
+}
+
+/// Oᵀ rows of one Vᵀ panel: C[rows × NR] = A panel · Pᵀ over `units`.
+__attribute__((always_inline))
+static inline void value_tile(int bf16, int R, int units, const uint32_t *a, const uint32_t *b, float *c, int rows) {
+    __m512 acc[MR][2];
+    accumulate(bf16, R, units, a, b, acc);
+    store_tile(acc, c, NR, rows, NR, 1, 0, NULL, 1);
+}
+
+/// A tile of scores Sᵀ = scale · K Qᵀ for `rows` keys from `firstKey`, with
+/// the key bias and the causal mask applied as it is stored, and each query's
+/// running maximum (a lane of `max`) taken from it there — no second pass
+/// over the score block.
+__attribute__((always_inline))
+static inline void score_tile(int bf16, int units, const uint32_t *a, const uint32_t *b, float *scores, int rows,
+                              float scale, ptrdiff_t firstKey, const float *keyBias, int causal,
+                              ptrdiff_t firstQuery, __m512 max[2]) {
+    __m512 acc[MR][2];
+    accumulate(bf16, MR, units, a, b, acc);
+    const __m512 factor = _mm512_set1_ps(scale);
+    const __m512i lane0 = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512i lane1 = _mm512_add_epi32(lane0, _mm512_set1_epi32(16));
+    const __m512 hidden = _mm512_set1_ps(-INFINITY);
+    for (int i = 0; i < rows; i++) {
+        const ptrdiff_t j = firstKey + i;
+        __m512 s0 = _mm512_mul_ps(acc[i][0], factor), s1 = _mm512_mul_ps(acc[i][1], factor);
+        if (keyBias) {
+            const __m512 bias = _mm512_set1_ps(keyBias[j]);
+            s0 = _mm512_add_ps(s0, bias);
+            s1 = _mm512_add_ps(s1, bias);
+        }
+        if (causal) {
+            // Query firstQuery + lane sees keys up to its own index.
+            const ptrdiff_t firstSeeing = j - firstQuery;  // lanes below this are hidden
+            const __m512i limit = _mm512_set1_epi32(firstSeeing < -1 ? -1 : firstSeeing > NR ? NR : (int)firstSeeing);
+            s0 = _mm512_mask_mov_ps(s0, _mm512_cmplt_epi32_mask(lane0, limit), hidden);
+            s1 = _mm512_mask_mov_ps(s1, _mm512_cmplt_epi32_mask(lane1, limit), hidden);
+        }
+        _mm512_store_ps(scores + i * NR, s0);
+        _mm512_store_ps(scores + i * NR + 16, s1);
+        max[0] = _mm512_max_ps(max[0], s0);
+        max[1] = _mm512_max_ps(max[1], s1);
+    }
+}
+
 /// The fused attention in either precision: bf16 panels hold k in pairs
 /// (`step` 2), f32 panels one k per row, where Pᵀ, already [key][query] in
 /// f32, is its own B panel.
+__attribute__((always_inline))
 static inline void attention(int bf16, const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t ldk,
                              const float *v, ptrdiff_t ldv, float *o, ptrdiff_t ldo,
                              ptrdiff_t queries, ptrdiff_t keys, int headDim, float scale,
@@ -55,12 +143,12 @@ static inline void attention(int bf16, const float *q, ptrdiff_t ldq, const floa
     const int dUnits = (d + step - 1) / step;
     const ptrdiff_t keyTiles = (keys + MR - 1) / MR, paddedKeys = keyTiles * MR;
     const ptrdiff_t keyUnits = paddedKeys / step, usedKeyUnits = (keys + step - 1) / step;  // MR is even
-    const int dTiles = (d + MR - 1) / MR;
+    const int R = value_rows(d), dTiles = (d + R - 1) / R;
 
     // K as A panels (MR keys each, k along the head's columns); Vᵀ as A panels
-    // (MR of the head's columns each, k along keys); both once per call.
+    // (R of the head's columns each, k along keys); both once per call.
     uint32_t *kPack = reserve(&packedK, &packedKCapacity, (size_t)paddedKeys * dUnits);
-    uint32_t *vPack = reserve(&packedV, &packedVCapacity, (size_t)dTiles * MR * keyUnits);
+    uint32_t *vPack = reserve(&packedV, &packedVCapacity, (size_t)dTiles * R * keyUnits);
     for (ptrdiff_t t = 0; t < keyTiles; t++) {
         const int rows = keys - t * MR < MR ? (int)(keys - t * MR) : MR;
         uint32_t *panel = kPack + (size_t)t * MR * dUnits;
@@ -68,55 +156,32 @@ static inline void attention(int bf16, const float *q, ptrdiff_t ldq, const floa
         else pack_rows_f32(k + t * MR * ldk, SDGEN_GEMM_F32, ldk, rows, d, MR, (float *)panel);
     }
     for (int t = 0; t < dTiles; t++) {
-        const int columns = d - t * MR < MR ? d - t * MR : MR;
-        uint32_t *panel = vPack + (size_t)t * MR * keyUnits;
-        if (bf16) pack_columns(v + t * MR, SDGEN_GEMM_F32, ldv, columns, (int)keys, MR, panel);
-        else pack_columns_f32(v + t * MR, SDGEN_GEMM_F32, ldv, columns, (int)keys, MR, (float *)panel);
+        const int columns = d - t * R < R ? d - t * R : R;
+        uint32_t *panel = vPack + (size_t)t * R * keyUnits;
+        if (bf16) pack_columns(v + t * R, SDGEN_GEMM_F32, ldv, columns, (int)keys, R, panel);
+        else pack_columns_f32(v + t * R, SDGEN_GEMM_F32, ldv, columns, (int)keys, R, (float *)panel);
         // P is zero past the last key, but V's padding must not be NaN garbage either.
-        memset(panel + usedKeyUnits * MR, 0, (size_t)(keyUnits - usedKeyUnits) * MR * 4);
+        memset(panel + usedKeyUnits * R, 0, (size_t)(keyUnits - usedKeyUnits) * R * 4);
     }
     uint32_t *qPack = reserve(&packedQ, &packedQCapacity, (size_t)NR * dUnits);
     uint32_t *pPack = reserve(&packedP, &packedPCapacity, (size_t)keyUnits * NR);
     float *scores = (float *)reserve(&scoreBuffer, &scoreCapacity, (size_t)paddedKeys * NR);
-    float *outputs = (float *)reserve(&outputBuffer, &outputCapacity, (size_t)dTiles * MR * NR);
+    float *outputs = (float *)reserve(&outputBuffer, &outputCapacity, (size_t)dTiles * R * NR);
 
     for (ptrdiff_t q0 = 0; q0 < queries; q0 += NR) {
         const int live = queries - q0 < NR ? (int)(queries - q0) : NR;
         if (bf16) pack_rows(q + q0 * ldq, SDGEN_GEMM_F32, ldq, live, d, NR, qPack);
         else pack_rows_f32(q + q0 * ldq, SDGEN_GEMM_F32, ldq, live, d, NR, (float *)qPack);
 
-        // Sᵀ = scale · K Qᵀ, a tile of MR keys × 32 queries at a time.
+        // Sᵀ = scale · K Qᵀ, a tile of MR keys × 32 queries at a time, masked,
+        // with the maximum over keys of each query (one per lane).
+        __m512 max[2] = {_mm512_set1_ps(-INFINITY), _mm512_set1_ps(-INFINITY)};
         for (ptrdiff_t t = 0; t < keyTiles; t++) {
-            const uint32_t *panel = kPack + (size_t)t * MR * dUnits;
-            if (bf16) kernel(dUnits, panel, qPack, scores + t * MR * NR, NR, MR, NR, scale, 0, NULL, 1);
-            else kernel_f32(dUnits, (const float *)panel, (const float *)qPack, scores + t * MR * NR, NR, MR, NR,
-                            scale, 0, NULL, 1);
+            const int rows = keys - t * MR < MR ? (int)(keys - t * MR) : MR;
+            score_tile(bf16, dUnits, kPack + (size_t)t * MR * dUnits, qPack, scores + t * MR * NR, rows, scale,
+                       t * MR, keyBias, causal, firstQuery + q0, max);
         }
-        // Masks, then the maximum over keys of each query (one per lane).
-        __m512 max0 = _mm512_set1_ps(-INFINITY), max1 = max0;
-        for (ptrdiff_t j = 0; j < keys; j++) {
-            float *row = scores + j * NR;
-            __m512 s0 = _mm512_load_ps(row), s1 = _mm512_load_ps(row + 16);
-            if (keyBias) {
-                const __m512 bias = _mm512_set1_ps(keyBias[j]);
-                s0 = _mm512_add_ps(s0, bias);
-                s1 = _mm512_add_ps(s1, bias);
-            }
-            if (causal) {
-                // Query firstQuery + q0 + lane sees keys up to its own index.
-                const ptrdiff_t firstSeeing = j - firstQuery - q0;  // lanes below this are hidden
-                const __m512i lane0 = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-                const __m512i lane1 = _mm512_add_epi32(lane0, _mm512_set1_epi32(16));
-                const __m512i limit = _mm512_set1_epi32(firstSeeing < -1 ? -1 : firstSeeing > NR ? NR : (int)firstSeeing);
-                const __m512 hidden = _mm512_set1_ps(-INFINITY);
-                s0 = _mm512_mask_mov_ps(s0, _mm512_cmplt_epi32_mask(lane0, limit), hidden);
-                s1 = _mm512_mask_mov_ps(s1, _mm512_cmplt_epi32_mask(lane1, limit), hidden);
-            }
-            _mm512_store_ps(row, s0);
-            _mm512_store_ps(row + 16, s1);
-            max0 = _mm512_max_ps(max0, s0);
-            max1 = _mm512_max_ps(max1, s1);
-        }
+        __m512 max0 = max[0], max1 = max[1];
         // A query with every key hidden: exp(−∞ − 0) = 0 for all, so 0/0 = NaN
         // as PyTorch gives, instead of exp(−∞ + ∞) poisoning the product.
         max0 = _mm512_mask_mov_ps(max0, _mm512_cmpeq_ps_mask(max0, _mm512_set1_ps(-INFINITY)), _mm512_setzero_ps());
@@ -146,9 +211,13 @@ static inline void attention(int bf16, const float *q, ptrdiff_t ldq, const floa
 
         // Oᵀ = Vᵀ Pᵀ, then O = Oᵀ transposed and divided by the sums.
         for (int t = 0; t < dTiles; t++) {
-            const uint32_t *panel = vPack + (size_t)t * MR * keyUnits;
-            if (bf16) kernel((int)keyUnits, panel, pPanel, outputs + t * MR * NR, NR, MR, NR, 1, 0, NULL, 1);
-            else kernel_f32((int)keyUnits, (const float *)panel, pPanel, outputs + t * MR * NR, NR, MR, NR, 1, 0, NULL, 1);
+            const uint32_t *panel = vPack + (size_t)t * R * keyUnits;
+            float *tile = outputs + t * R * NR;
+            switch (R) {  // the row count a constant in each copy of the loop
+            case 8: value_tile(bf16, 8, (int)keyUnits, panel, pPanel, tile, 8); break;
+            case 10: value_tile(bf16, 10, (int)keyUnits, panel, pPanel, tile, 10); break;
+            default: value_tile(bf16, MR, (int)keyUnits, panel, pPanel, tile, MR); break;
+            }
         }
         float inverse[NR] __attribute__((aligned(64)));
         _mm512_store_ps(inverse, _mm512_div_ps(_mm512_set1_ps(1), sum0));
