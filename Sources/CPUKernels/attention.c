@@ -57,35 +57,6 @@ static int value_rows(int headDim) {
     return best;
 }
 
-/// acc[R×NR] = A panel (R rows per unit) · B panel over `units` k units (bf16
-/// pairs or f32), R a constant once inlined.
-__attribute__((always_inline))
-static inline void accumulate(int bf16, int R, int units, const uint32_t *restrict a, const uint32_t *restrict b,
-                              __m512 acc[MR][2]) {
-    for (int i = 0; i < R; i++) { acc[i][0] = _mm512_setzero_ps(); acc[i][1] = _mm512_setzero_ps(); }
-    for (int p = 0; p < units; p++) {
-        if (bf16) {
-            const __m512bh b0 = (__m512bh)_mm512_load_si512(b), b1 = (__m512bh)_mm512_load_si512(b + 16);
-#pragma clang loop unroll(full)
-            for (int i = 0; i < R; i++) {
-                const __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[i]);
-                acc[i][0] = _mm512_dpbf16_ps(acc[i][0], ai, b0);
-                acc[i][1] = _mm512_dpbf16_ps(acc[i][1], ai, b1);
-            }
-        } else {
-            const __m512 b0 = _mm512_load_ps((const float *)b), b1 = _mm512_load_ps((const float *)b + 16);
-#pragma clang loop unroll(full)
-            for (int i = 0; i < R; i++) {
-                const __m512 ai = _mm512_set1_ps(((const float *)a)[i]);
-                acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
-                acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
-            }
-        }
-        a += R;
-        b += NR;
-    }
-}
-
 /// Oᵀ rows of one Vᵀ panel: C[rows × NR] = A panel · Pᵀ over `units`.
 __attribute__((always_inline))
 static inline void value_tile(int bf16, int R, int units, const uint32_t *a, const uint32_t *b, float *c, int rows) {

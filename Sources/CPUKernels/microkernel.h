@@ -247,24 +247,43 @@ static inline void store_tile(__m512 acc[MR][2], float *c, ptrdiff_t ldc, int ro
     }
 }
 
+/// acc[R×NR] = A panel (R rows per unit) · B panel over `units` k units: bf16
+/// pairs (VDPBF16PS) or f32 (FMA). R ≤ MR, a constant once inlined: the GEMM
+/// runs MR rows, the attention's Vᵀ tiles as many as fit the head dimension.
+__attribute__((always_inline))
+static inline void accumulate(int bf16, int R, int units, const uint32_t *restrict a, const uint32_t *restrict b,
+                              __m512 acc[MR][2]) {
+    for (int i = 0; i < R; i++) { acc[i][0] = _mm512_setzero_ps(); acc[i][1] = _mm512_setzero_ps(); }
+    for (int p = 0; p < units; p++) {
+        if (bf16) {
+            const __m512bh b0 = (__m512bh)_mm512_load_si512(b), b1 = (__m512bh)_mm512_load_si512(b + 16);
+#pragma clang loop unroll(full)
+            for (int i = 0; i < R; i++) {
+                const __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[i]);
+                acc[i][0] = _mm512_dpbf16_ps(acc[i][0], ai, b0);
+                acc[i][1] = _mm512_dpbf16_ps(acc[i][1], ai, b1);
+            }
+        } else {
+            const __m512 b0 = _mm512_load_ps((const float *)b), b1 = _mm512_load_ps((const float *)b + 16);
+#pragma clang loop unroll(full)
+            for (int i = 0; i < R; i++) {
+                const __m512 ai = _mm512_set1_ps(((const float *)a)[i]);
+                acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+                acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+            }
+        }
+        a += R;
+        b += NR;
+    }
+}
+
 /// The register tile: C[MR×NR] (+)= alpha · A panel · B panel over `pairs` k pairs.
 /// `first`: this is the first k block, so beta applies (beta = 0 never reads C).
 static inline void kernel(int pairs, const uint32_t *restrict a, const uint32_t *restrict b, float *c,
                           ptrdiff_t ldc, int rows, int columns, float alpha, float beta, const float *bias,
                           int first) {
     __m512 acc[MR][2];
-    for (int i = 0; i < MR; i++) { acc[i][0] = _mm512_setzero_ps(); acc[i][1] = _mm512_setzero_ps(); }
-    for (int p = 0; p < pairs; p++) {
-        const __m512bh b0 = (__m512bh)_mm512_load_si512(b), b1 = (__m512bh)_mm512_load_si512(b + 16);
-#pragma clang loop unroll(full)
-        for (int i = 0; i < MR; i++) {
-            const __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[i]);
-            acc[i][0] = _mm512_dpbf16_ps(acc[i][0], ai, b0);
-            acc[i][1] = _mm512_dpbf16_ps(acc[i][1], ai, b1);
-        }
-        a += MR;
-        b += NR;
-    }
+    accumulate(1, MR, pairs, a, b, acc);
     store_tile(acc, c, ldc, rows, columns, alpha, beta, bias, first);
 }
 
@@ -297,18 +316,7 @@ static inline void kernel_f32(int depth, const float *restrict a, const float *r
                               ptrdiff_t ldc, int rows, int columns, float alpha, float beta, const float *bias,
                               int first) {
     __m512 acc[MR][2];
-    for (int i = 0; i < MR; i++) { acc[i][0] = _mm512_setzero_ps(); acc[i][1] = _mm512_setzero_ps(); }
-    for (int p = 0; p < depth; p++) {
-        const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
-#pragma clang loop unroll(full)
-        for (int i = 0; i < MR; i++) {
-            const __m512 ai = _mm512_set1_ps(a[i]);
-            acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
-            acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
-        }
-        a += MR;
-        b += NR;
-    }
+    accumulate(0, MR, depth, (const uint32_t *)a, (const uint32_t *)b, acc);
     store_tile(acc, c, ldc, rows, columns, alpha, beta, bias, first);
 }
 
