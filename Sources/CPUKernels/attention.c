@@ -8,7 +8,8 @@
 // Oᵀ = Vᵀ·Pᵀ. Then the softmax over keys is element-wise across rows (one
 // query per lane, no horizontal reductions), Pᵀ packs as a B operand by
 // interleaving row pairs, and the head dimension is the register tile's M
-// side, where 40 (SD's 64×64 level) pads to 48, not to 64 as it would across.
+// side, whose height (12, 10 or 8 rows: `value_rows`) is chosen to fit it —
+// 40 (SD's 64×64 level) needs no padding, where across it would pad to 48.
 #include "cpu_kernels.h"
 #include "microkernel.h"
 
