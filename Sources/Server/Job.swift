@@ -34,6 +34,14 @@ public final class Job: @unchecked Sendable {
             guard steps > 0, imageCount > 0 else { return 0 }
             return min(1, (Double(image) + Double(step) / Double(steps)) / Double(imageCount))
         }
+
+        /// Seconds the job still needs at the rate it has gone so far (A1111's
+        /// `eta_relative`), or nil before its first step.
+        public func secondsLeft(at now: Date = Date()) -> Double? {
+            guard let started, fraction > 0 else { return nil }
+            let elapsed = now.timeIntervalSince(started)
+            return elapsed / fraction - elapsed
+        }
     }
 
     init(id: Int, kind: String) {

@@ -6,7 +6,9 @@ import Foundation
 /// after `shutDown` every waiting job is refused and no new one is taken.
 public actor JobQueue {
     public enum Refusal: Error, Equatable {
-        case full(limit: Int)
+        /// `limit` jobs wait already; the running one needs about `secondsLeft`
+        /// more (nil before its first step).
+        case full(limit: Int, secondsLeft: Double?)
         case cancelled
         case shuttingDown
     }
@@ -64,7 +66,7 @@ public actor JobQueue {
             report()
             return
         }
-        guard waiting.count < limit else { throw Refusal.full(limit: limit) }
+        guard waiting.count < limit else { throw Refusal.full(limit: limit, secondsLeft: running?.progress.secondsLeft()) }
         try await withCheckedThrowingContinuation { turn in
             waiting.append((job, turn))
             report()

@@ -191,11 +191,7 @@ extension SDGenServer {
         let (running, waiting) = await queue.snapshot
         let state = running?.progress
         let fraction = state?.fraction ?? 0
-        var etaRelative = 0.0
-        if let started = state?.started, fraction > 0 {
-            let elapsed = Date().timeIntervalSince(started)
-            etaRelative = elapsed / fraction - elapsed
-        }
+        let etaRelative = state?.secondsLeft() ?? 0
         var image: JSONValue = nil
         if includingImage, let state {
             let preview = state.preview ?? state.latents.flatMap { LatentPreview.cheapApproximation($0.values, shape: $0.shape) }
@@ -327,7 +323,11 @@ extension SDGenServer {
             return error
         case let refusal as JobQueue.Refusal:
             switch refusal {
-            case .full(let limit): return APIError(.serviceUnavailable, "the queue is full (\(limit) jobs waiting); try again later")
+            case let .full(limit, secondsLeft):
+                var refusal = APIError(.serviceUnavailable, "the queue is full (\(limit) jobs waiting); try again later")
+                // A place frees when the running job ends: when, at its pace so far.
+                if let secondsLeft { refusal.headers[.retryAfter] = String(max(1, Int(secondsLeft.rounded(.up)))) }
+                return refusal
             case .shuttingDown: return APIError(.serviceUnavailable, "the server is shutting down")
             case .cancelled: return APIError(.serviceUnavailable, "the request was cancelled")
             }

@@ -178,7 +178,7 @@ final class ServerSafetyTests: XCTestCase {
         XCTAssertThrowsError(try BasicAuthentication<ServerRequestContext>.parse("nopassword"))
     }
 
-    /// A full queue refuses with 503; a client that hangs up while waiting leaves the queue.
+    /// A full queue refuses with 503 and says when to retry; a client that hangs up while waiting leaves the queue.
     func testQueueLimitAndDisconnectedClients() async throws {
         let server = try await TestServer(configure: { $0.queueLimit = 1 })
         defer { Task { await server.stop() } }
@@ -195,6 +195,9 @@ final class ServerSafetyTests: XCTestCase {
         let full = try await server.call("/sdapi/v1/txt2img", json: small)
         XCTAssertEqual(full.status, 503, full.text)
         XCTAssertNotNil(full.json["detail"] as? String)
+        // When to come back: the running job's time left, in whole seconds (it has made a step).
+        let retryAfter = try XCTUnwrap(full.headers["retry-after"].flatMap { Int($0) }, "no Retry-After seconds")
+        XCTAssertGreaterThanOrEqual(retryAfter, 1)
 
         waiting.cancel()
         session.invalidateAndCancel()
