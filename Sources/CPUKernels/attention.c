@@ -58,12 +58,12 @@ static int value_rows(int headDim) {
     return best;
 }
 
-/// Oᵀ rows of one Vᵀ panel: C[rows × NR] = A panel · Pᵀ over `units`.
+/// The Oᵀ rows of one Vᵀ panel: C[R × NR] = A panel · Pᵀ over `units`.
 __attribute__((always_inline))
-static inline void value_tile(int bf16, int R, int units, const uint32_t *a, const uint32_t *b, float *c, int rows) {
+static inline void value_tile(int bf16, int R, int units, const uint32_t *a, const uint32_t *b, float *c) {
     __m512 acc[MR][2];
     accumulate(bf16, R, units, a, b, acc);
-    store_tile(acc, c, NR, rows, NR, 1, 0, NULL, 1);
+    store_tile(acc, c, NR, R, NR, 1, 0, NULL, 1);
 }
 
 /// A tile of scores Sᵀ = scale · K Qᵀ for `rows` keys from `firstKey`, with
@@ -186,9 +186,9 @@ static inline void attention(int bf16, const float *q, ptrdiff_t ldq, const floa
             const uint32_t *panel = vPack + (size_t)t * R * keyUnits;
             float *tile = outputs + t * R * NR;
             switch (R) {  // the row count a constant in each copy of the loop
-            case 8: value_tile(bf16, 8, (int)keyUnits, panel, pPanel, tile, 8); break;
-            case 10: value_tile(bf16, 10, (int)keyUnits, panel, pPanel, tile, 10); break;
-            default: value_tile(bf16, MR, (int)keyUnits, panel, pPanel, tile, MR); break;
+            case 8: value_tile(bf16, 8, (int)keyUnits, panel, pPanel, tile); break;
+            case 10: value_tile(bf16, 10, (int)keyUnits, panel, pPanel, tile); break;
+            default: value_tile(bf16, MR, (int)keyUnits, panel, pPanel, tile); break;
             }
         }
         float inverse[NR] __attribute__((aligned(64)));

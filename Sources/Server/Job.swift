@@ -37,9 +37,9 @@ public final class Job: @unchecked Sendable {
 
         /// Seconds the job still needs at the rate it has gone so far (A1111's
         /// `eta_relative`), or nil before its first step.
-        public func secondsLeft(at now: Date = Date()) -> Double? {
+        public var secondsLeft: Double? {
             guard let started, fraction > 0 else { return nil }
-            let elapsed = now.timeIntervalSince(started)
+            let elapsed = Date().timeIntervalSince(started)
             return elapsed / fraction - elapsed
         }
     }

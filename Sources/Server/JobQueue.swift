@@ -66,7 +66,7 @@ public actor JobQueue {
             report()
             return
         }
-        guard waiting.count < limit else { throw Refusal.full(limit: limit, secondsLeft: running?.progress.secondsLeft()) }
+        guard waiting.count < limit else { throw Refusal.full(limit: limit, secondsLeft: running?.progress.secondsLeft) }
         try await withCheckedThrowingContinuation { turn in
             waiting.append((job, turn))
             report()

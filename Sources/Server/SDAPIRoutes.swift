@@ -191,7 +191,7 @@ extension SDGenServer {
         let (running, waiting) = await queue.snapshot
         let state = running?.progress
         let fraction = state?.fraction ?? 0
-        let etaRelative = state?.secondsLeft() ?? 0
+        let etaRelative = state?.secondsLeft ?? 0
         var image: JSONValue = nil
         if includingImage, let state {
             let preview = state.preview ?? state.latents.flatMap { LatentPreview.cheapApproximation($0.values, shape: $0.shape) }
