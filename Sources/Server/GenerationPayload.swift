@@ -35,6 +35,7 @@ struct GenerationPayload: Sendable {
     let strength: Double
     let maskBlur: Int
     let invertMask: Bool
+    let inpaintArea: InpaintArea
     let fit: ImageFit
     /// The body as received, echoed as the answer's `parameters` (A1111 echoes its request model).
     let echo: [String: JSONValue]
@@ -84,6 +85,9 @@ struct GenerationPayload: Sendable {
             let blurX = try reader.int("mask_blur_x", default: Defaults.maskBlur, in: 0...GenerationDefaults.maximumMaskBlur)
             maskBlur = try reader.int("mask_blur", in: 0...GenerationDefaults.maximumMaskBlur) ?? blurX
             invertMask = try reader.bool("inpainting_mask_invert", default: false)
+            // A1111's API inpaints "Only masked" unless told otherwise, with no padding.
+            let padding = try reader.int("inpaint_full_res_padding", default: 0, in: 0...GenerationDefaults.maximumSide)
+            inpaintArea = try reader.bool("inpaint_full_res", default: true) ? .onlyMasked(padding: padding) : .wholePicture
             switch try reader.int("resize_mode", default: 0, in: 0...3) {
             case 0: fit = .stretch
             case 1: fit = .crop
@@ -96,6 +100,7 @@ struct GenerationPayload: Sendable {
             strength = GenerationDefaults.strength
             maskBlur = 0
             invertMask = false
+            inpaintArea = .wholePicture
             fit = .stretch
         }
     }
@@ -152,6 +157,7 @@ struct GenerationPayload: Sendable {
             request.strength = strength
             request.maskBlur = mask == nil ? 0 : maskBlur
             request.invertMask = invertMask
+            request.inpaintArea = mask == nil ? .wholePicture : inpaintArea
             request.fit = fit
         }
         return request
@@ -174,6 +180,7 @@ struct GenerationPayload: Sendable {
         case .mask: "mask"
         case .outpaint: "outpaint"
         case .maskBlur: "mask_blur"
+        case .inpaintArea: "inpaint_full_res"
         case .decoder: "decoder"
         case .previewEvery: "preview_every"
         case .scheduler: "sampler_name"

@@ -11,6 +11,9 @@ extension SchedulerKind: ExpressibleByArgument {
 extension RandomSourceKind: ExpressibleByArgument {}
 extension ComputeDevice: ExpressibleByArgument {}
 extension PromptSyntax: ExpressibleByArgument {}
+
+/// `--inpaint-area`: A1111's "Whole picture" and "Only masked".
+enum InpaintAreaChoice: String, ExpressibleByArgument, CaseIterable { case whole, masked }
 extension Emphasis: ExpressibleByArgument {}
 extension LoRASelection: ExpressibleByArgument {}
 extension ImageFit: ExpressibleByArgument {}
@@ -144,6 +147,13 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Inpainting/outpainting: blur the mask by this many pixels (A1111's mask blur; default 0, diffusers' hard mask) and lay the result over the init image through it, so the seam fades.")
     var maskBlur = 0
 
+    @Option(help: ArgumentHelp("Inpainting: work on the whole picture at the output size, or only the mask's region: cut out (padded, widened to the output's aspect), inpainted at the output size and pasted back into the init image, which keeps its size (A1111's 'Only masked'; default size then the model's).",
+                               valueName: "whole|masked"))
+    var inpaintArea: InpaintAreaChoice = .whole
+
+    @Option(help: "With --inpaint-area masked: pixels of context around the mask (A1111's 'Only masked padding').")
+    var maskedPadding: Int?
+
     @Option(help: ArgumentHelp("Outpainting: extend the init image by these pixels on each side (multiples of 8; one number for all four) and paint the new border.",
                                valueName: "L,T,R,B"))
     var outpaint: OutpaintMargins?
@@ -184,6 +194,7 @@ struct GenerateCommand: ParsableCommand {
         case .mask: "--mask"
         case .outpaint: "--outpaint"
         case .maskBlur: "--mask-blur"
+        case .inpaintArea: "--inpaint-area"
         case .guidanceRescale: "--guidance-rescale"
         case .timestepSpacing: "--timestep-spacing"
         case .eta: "--eta"
@@ -202,8 +213,11 @@ struct GenerateCommand: ParsableCommand {
         }
         guard prompt == nil || prompts == nil else { throw ValidationError("give a prompt or --prompts, not both") }
         guard initImage != nil || (mask == nil && strength == nil && !invertMask && resize == .stretch && outpaint == nil
-                                  && maskBlur == 0) else {
-            throw ValidationError("--mask, --strength, --invert-mask, --mask-blur, --outpaint and --resize need --init-image")
+                                  && maskBlur == 0 && inpaintArea == .whole) else {
+            throw ValidationError("--mask, --strength, --invert-mask, --mask-blur, --inpaint-area, --outpaint and --resize need --init-image")
+        }
+        guard maskedPadding == nil || inpaintArea == .masked else {
+            throw ValidationError("--masked-padding applies with --inpaint-area masked")
         }
         guard previewEvery >= 0 else { throw ValidationError("--preview-every must be 0 (no previews) or more") }
     }
@@ -324,6 +338,8 @@ struct GenerateCommand: ParsableCommand {
         request.invertMask = invertMask
         request.fit = resize
         request.maskBlur = maskBlur
+        request.inpaintArea = inpaintArea == .masked
+            ? .onlyMasked(padding: maskedPadding ?? GenerationDefaults.maskedPadding) : .wholePicture
         request.strength = strength
         request.outpaint = outpaint
         request.negativePrompt = negativePrompt

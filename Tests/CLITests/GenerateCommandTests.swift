@@ -234,6 +234,9 @@ final class GenerateCommandTests: XCTestCase {
         let cases: [([String], Int, Int, String)] = [
             (["--init-image", jpeg, "--strength", "0.6"], 40, 24, "Denoising strength: 0.6"),
             (["--init-image", jpeg, "--mask", mask], 40, 24, "Denoising strength: 0.75"),
+            // "Only masked": generated at 16×16, pasted back into the 40×24 image.
+            (["--init-image", jpeg, "--mask", mask, "--inpaint-area", "masked", "--width", "16", "--height", "16"], 40, 24,
+             "Inpaint area: Only masked, Masked area padding: 32"),
             (["--init-image", jpeg, "--outpaint", "8,0,8,16"], 56, 40, "Denoising strength: 1.0"),
             (["--init-image", jpeg, "--width", "48", "--height", "32", "--resize", "crop"], 48, 32, "Size: 48x32"),
         ]
@@ -259,6 +262,9 @@ final class GenerateCommandTests: XCTestCase {
             (["--init-image", directory.appendingPathComponent("none.png").path], "none.png"),
             (["--init-image", jpeg, "--outpaint", "4"], "--outpaint must be multiples of 8"),
             (["--init-image", jpeg, "--outpaint", "8", "--mask", mask], "leave out the mask"),
+            (["--init-image", jpeg, "--inpaint-area", "masked"], "--inpaint-area \"only masked\" needs a mask"),
+            (["--init-image", jpeg, "--mask", mask, "--masked-padding", "8"], "--masked-padding applies with --inpaint-area masked"),
+            (["--inpaint-area", "masked"], "need --init-image"),
         ]
         for (arguments, message) in failures {
             let output = directory.appendingPathComponent("bad.png")

@@ -198,6 +198,21 @@ final class GenerationEndpointTests: XCTestCase {
         let kept = (32 * 27 * 3)..<(32 * 32 * 3), repainted = 0..<(32 * 6 * 3)
         XCTAssertTrue(Array(result.pixels[kept]) == Array(init_.pixels[kept]), "the kept rows changed")
         XCTAssertTrue(Array(result.pixels[repainted]) != Array(init_.pixels[repainted]), "nothing was repainted")
+        // A1111's API inpaints "Only masked" unless told otherwise; inpaint_full_res false is the whole picture.
+        func infotext(_ answer: TestServer.Answer) throws -> String {
+            let info = try XCTUnwrap(JSONSerialization.jsonObject(with: Data((answer.json["info"] as? String ?? "").utf8)) as? [String: Any])
+            return try XCTUnwrap((info["infotexts"] as? [String])?.first)
+        }
+        let onlyMasked = try infotext(inpainted)
+        XCTAssertTrue(onlyMasked.contains("Inpaint area: Only masked, Masked area padding: 0"), onlyMasked)
+        let whole = try await server.call("/sdapi/v1/img2img", json: [
+            "prompt": "a lighthouse", "init_images": [initPNG], "mask": maskPNG, "steps": 4, "seed": 3,
+            "inpaint_full_res": 0, "inpaint_full_res_padding": 16,
+        ])
+        XCTAssertEqual(whole.status, 200, whole.text)
+        let wholeText = try infotext(whole)
+        XCTAssertFalse(wholeText.contains("Inpaint area"), wholeText)
+        XCTAssertEqual(try ImageFile.decode([UInt8](try images(of: whole)[0]), name: "whole").width, 32)
     }
 
     /// save_images writes each image to the outputs folder, named as the CLI names them; nothing else is written.

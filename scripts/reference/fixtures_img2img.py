@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 
 from fixtures_models import PIPE_UNET_CONFIG, randomize_
 
@@ -114,9 +114,30 @@ def a1111_mask_blur(mask: np.ndarray, radius: int) -> np.ndarray:
     return cv2.GaussianBlur(mask, (1, kernel), radius)
 
 
+def a1111_apply_overlay(init: Image.Image, generated: Image.Image, mask_for_overlay: Image.Image,
+                        paste_to=None) -> Image.Image:
+    """A1111's overlay with its Pillow calls (processing.py's img2img ``init`` and ``apply_overlay``): the init
+    image pasted through the inverted mask onto transparent premultiplied RGBa, made straight RGBA, and
+    alpha-composited over the result — which "Only masked" first scales into ``paste_to`` (x, y, w, h) by
+    "crop and resize" on a transparent canvas of the init image's size."""
+    from diffusers.image_processor import VaeImageProcessor
+    overlay = Image.new("RGBa", init.size)
+    overlay.paste(init.convert("RGBA").convert("RGBa"), mask=ImageOps.invert(mask_for_overlay.convert("L")))
+    overlay = overlay.convert("RGBA")
+    if paste_to is not None:
+        x, y, w, h = paste_to
+        base = Image.new("RGBA", init.size)
+        base.paste(VaeImageProcessor(vae_scale_factor=1).resize(generated, h, w, resize_mode="crop"), (x, y))
+    else:
+        base = generated.convert("RGBA")
+    base.alpha_composite(overlay)
+    return base.convert("RGB")
+
+
 def _mask_blur_fixture(out: Path, write_fixture, img2img, run) -> None:
     """Inpainting with A1111's mask blur: diffusers inpaints with the blurred mask (binarised as it reads
-    masks), then the result goes over the init image through the soft mask (A1111's overlay, in floats)."""
+    masks), then the init image goes over the result through the soft mask ("Whole picture": doubled),
+    with A1111's Pillow calls."""
     from diffusers import StableDiffusionInpaintPipeline
     # Radius 2: no blurred value lies within 1.5 of the 0.5 threshold, so sdgen's float blur (within one
     # level of OpenCV's fixed point) binarises to the same mask; other radii would test OpenCV's rounding.
@@ -131,9 +152,10 @@ def _mask_blur_fixture(out: Path, write_fixture, img2img, run) -> None:
     pipe.set_progress_bar_config(disable=True)
     result = run(pipe, case, image=Image.fromarray(image), mask_image=Image.fromarray(soft),
                  height=image.shape[0], width=image.shape[1])[0]
-    generated = (result * 255).round()
-    alpha = soft.astype(np.float64)[..., None] / 255
-    final = np.clip((image * (1 - alpha) + generated * alpha).round(), 0, 255)
+    generated = Image.fromarray((result * 255).round().astype(np.uint8), "RGB")
+    # "Whole picture": the overlay's mask is the soft mask doubled, so all that was repainted shows.
+    doubled = Image.fromarray(np.clip(soft.astype(np.float32) * 2, 0, 255).astype(np.uint8), "L")
+    final = np.array(a1111_apply_overlay(Image.fromarray(image), generated, doubled))
     write_fixture(out, "inpaint4_blur", {"soft_mask": torch.from_numpy(soft.astype(np.int64)),
                                          "final": torch.from_numpy(final.astype(np.int64))},
                   {**case, "prompt": PROMPT, "negative_prompt": NEGATIVE})

@@ -44,6 +44,7 @@ from fixtures_text_encoders import make_text_encoder_fixtures
 from fixtures_prompts import make_prompt_fixtures
 from fixtures_lora import make_lora_fixtures
 from fixtures_img2img import make_img2img_fixtures
+from fixtures_inpaint_area import make_inpaint_area_fixtures
 from fixtures_few_step import make_few_step_fixtures
 from fixtures_taesd import make_taesd_fixtures
 from fixtures_sd2 import make_sd2_fixtures, make_sd2_single_file_fixtures
@@ -509,6 +510,7 @@ GROUPS: Dict[str, Callable[[Path], None]] = {
     "prompts": lambda root: make_prompt_fixtures(root, write_fixture),
     "lora": lambda root: make_lora_fixtures(root, write_fixture),
     "img2img": lambda root: make_img2img_fixtures(root, write_fixture),
+    "inpaint_area": lambda root: make_inpaint_area_fixtures(root, write_fixture),
     "few_step": lambda root: make_few_step_fixtures(root, write_fixture),
     "taesd": lambda root: make_taesd_fixtures(root, write_fixture),
     "sd2": lambda root: make_sd2_fixtures(root, write_fixture),

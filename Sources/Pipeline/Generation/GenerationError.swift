@@ -53,6 +53,7 @@ extension GenerationParameter {
         case .clipSkip: "clip skip"
         case .initImage: "the init image"
         case .maskBlur: "mask blur"
+        case .inpaintArea: "inpaint area"
         case .guidanceRescale: "guidance rescale"
         case .timestepSpacing: "timestep spacing"
         case .eta: "eta"

@@ -24,6 +24,9 @@ public enum GenerationDefaults {
     public static let outpaintStrength = 1.0
     /// A1111's slider ends at 64.
     public static let maximumMaskBlur = 64
+    /// "Only masked" inpainting's padding around the mask: A1111's UI default
+    /// (its API's is 0, which the server keeps).
+    public static let maskedPadding = 32
     /// The longest side accepted at all (memory admission refuses far less
     /// on real machines; this keeps every size computation in range).
     public static let maximumSide = 1 << 20
@@ -99,6 +102,8 @@ public struct GenerationRequest: Sendable, Equatable {
     /// A1111's mask blur in pixels (0: none, diffusers' hard mask): the result
     /// is laid over the init image through the blurred mask (`MaskBlur`).
     public var maskBlur = 0
+    /// Inpainting: the whole picture (diffusers) or only the mask's region at full resolution (A1111's "Only masked").
+    public var inpaintArea = InpaintArea.wholePicture
     /// Outpainting (with `initImage`, without `mask`): pixels added on each
     /// side, multiples of 8; the border is inpainted (`OutpaintMargins`).
     public var outpaint: OutpaintMargins?
@@ -121,6 +126,7 @@ public struct GenerationRequest: Sendable, Equatable {
 /// CLI and the server map them to their own option and field names.
 public enum GenerationParameter: String, Sendable, CaseIterable {
     case steps, guidance, guidanceRescale, timestepSpacing, eta, size, sizeConditioning, clipSkip, count, strength, initImage, mask, outpaint, maskBlur
+    case inpaintArea
     case decoder, previewEvery, scheduler
 }
 

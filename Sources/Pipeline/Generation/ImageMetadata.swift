@@ -16,6 +16,10 @@ enum ImageMetadata {
         if request.mask != nil, request.maskBlur > 0 {
             extras.append(.init(key: "Mask blur", value: "\(request.maskBlur)"))
         }
+        if request.mask != nil, case .onlyMasked(let padding) = request.inpaintArea {
+            extras.append(.init(key: "Inpaint area", value: "Only masked"))
+            extras.append(.init(key: "Masked area padding", value: "\(padding)"))
+        }
         if request.mask != nil, request.invertMask {
             extras.append(.init(key: "Mask mode", value: "Inpaint not masked"))
         }

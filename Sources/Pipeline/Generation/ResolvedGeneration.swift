@@ -75,8 +75,10 @@ public struct ResolvedGeneration: Sendable, Equatable {
         let f = model.vaeScaleFactor
         let multiple = Self.leastCommonMultiple(GenerationDefaults.sizeMultiple, f)
         // An init image's size, rounded down as diffusers' image processor rounds it (then resizes the image).
-        let imageWidth = request.initImage.map { max(multiple, $0.width / multiple * multiple) }
-        let imageHeight = request.initImage.map { max(multiple, $0.height / multiple * multiple) }
+        // "Only masked" works on a region of it, at the model's size unless asked (A1111's sliders).
+        let sizedImage = request.inpaintArea == .wholePicture ? request.initImage : nil
+        let imageWidth = sizedImage.map { max(multiple, $0.width / multiple * multiple) }
+        let imageHeight = sizedImage.map { max(multiple, $0.height / multiple * multiple) }
         let width = request.width ?? imageWidth ?? model.defaultImageSize
         let height = request.height ?? imageHeight ?? model.defaultImageSize
         guard width > 0, height > 0, width % multiple == 0, height % multiple == 0 else {
@@ -186,6 +188,12 @@ public struct ResolvedGeneration: Sendable, Equatable {
             guard request.initImage != nil else { throw .invalid(.mask, requirement: "needs an init image to inpaint") }
             guard InpaintingMask(mask, inverted: request.invertMask).repaintsAnything else {
                 throw .invalid(.mask, requirement: "is all black\(request.invertMask ? " once inverted" : ""): nothing to repaint")
+            }
+        }
+        if case .onlyMasked(let padding) = request.inpaintArea {
+            guard request.mask != nil else { throw .invalid(.inpaintArea, requirement: "\"only masked\" needs a mask to inpaint") }
+            guard (0...GenerationDefaults.maximumSide).contains(padding) else {
+                throw .invalid(.inpaintArea, requirement: "padding must be between 0 and \(GenerationDefaults.maximumSide) pixels (got \(padding))")
             }
         }
         if model.checkpoint.isInpainting && request.mask == nil {

@@ -41,13 +41,28 @@ public enum MaskBlur {
         return out
     }
 
-    /// The generated image over the original through the soft mask
-    /// (255: generated, 0: original), rounded to 8 bits.
+    /// The generated image with the original laid over it through the
+    /// inverted soft mask (255: generated, 0: original), in Pillow's integer
+    /// arithmetic as A1111's `apply_overlay` reaches it: the original pasted
+    /// through the mask onto transparent premultiplied RGBa, converted to
+    /// straight RGBA, then `alpha_composite`d over the opaque result —
+    /// equal to Pillow for every (original, mask, generated) byte triple.
     public static func overlay(_ generated: RGBImage, on original: RGBImage, mask: [UInt8]) -> RGBImage {
-        let pixels = (0..<generated.pixels.count).map { i -> UInt8 in
-            let alpha = Double(mask[i / 3]) / 255
-            let value = Double(original.pixels[i]) * (1 - alpha) + Double(generated.pixels[i]) * alpha
-            return UInt8(min(max(value.rounded(), 0), 255))
+        /// Pillow's division by 255 of a value already offset for rounding.
+        func divide255(_ value: Int) -> Int { ((value >> 8) + value) >> 8 }
+        let precision = 7  // Pillow's AlphaComposite.c PRECISION_BITS
+        var pixels = [UInt8](repeating: 0, count: generated.pixels.count)
+        for pixel in 0..<mask.count {
+            let alpha = divide255(255 * (255 - Int(mask[pixel])) + 128)  // the overlay's
+            for channel in 3 * pixel..<(3 * pixel + 3) {
+                let below = Int(generated.pixels[channel])
+                guard alpha > 0 else { pixels[channel] = UInt8(below); continue }
+                let premultiplied = divide255(Int(original.pixels[channel]) * alpha + 128)
+                let above = alpha == 255 ? premultiplied : min(255, 255 * premultiplied / alpha)
+                let coefficient = (alpha * 255 * 255 << precision) / (alpha * 255 + 255 * (255 - alpha))
+                let sum = above * coefficient + below * ((255 << precision) - coefficient) + (0x80 << precision)
+                pixels[channel] = UInt8(divide255(sum) >> precision)
+            }
         }
         return try! RGBImage(width: generated.width, height: generated.height, pixels: pixels)
     }

@@ -96,7 +96,11 @@ $("form").addEventListener("submit", async (event) => {
       body.init_images = [await fileAsBase64(init)];
       body.denoising_strength = +$("denoising_strength").value;
       const mask = $("mask").files[0];
-      if (mask) body.mask = await fileAsBase64(mask);
+      if (mask) {
+        body.mask = await fileAsBase64(mask);
+        body.inpaint_full_res = $("inpaint_area").value === "masked";
+        body.inpaint_full_res_padding = +$("inpaint_full_res_padding").value;
+      }
     }
     startProgress();
     showImages(await api(path, body));
