@@ -270,8 +270,13 @@ extension Microbench {
         // In the backend's precision (SDGEN_PRECISION=bf16: direct products in bf16; Winograd's stay f32).
         let direct = CPUBackend(threads: backend.threads, convolution: .direct, precision: backend.precision)
         let winograd = CPUBackend(threads: backend.threads, convolution: .winograd, precision: backend.precision)
-        let shapes = [(512, 128, 128, 1), (256, 256, 256, 1), (128, 512, 512, 1), (64, 512, 512, 1),
-                      (64, 320, 320, 2), (32, 640, 640, 2), (16, 1280, 1280, 2), (8, 1280, 1280, 2)]
+        // SDGEN_CONV_SHAPES="side,cin,cout,batch;…" picks others (SDXL's: 128,640,640,2;64,1280,1280,2).
+        let chosen = ProcessInfo.processInfo.environment["SDGEN_CONV_SHAPES"].map { text in
+            text.split(separator: ";").map { $0.split(separator: ",").compactMap { Int($0) } }.filter { $0.count == 4 }
+        }
+        let shapes = chosen?.map { ($0[0], $0[1], $0[2], $0[3]) }
+            ?? [(512, 128, 128, 1), (256, 256, 256, 1), (128, 512, 512, 1), (64, 512, 512, 1),
+                (64, 320, 320, 2), (32, 640, 640, 2), (16, 1280, 1280, 2), (8, 1280, 1280, 2)]
         for (side, cin, cout, batch) in shapes {
             let input = random(batch * side * side * cin), kernel = random(cout * 9 * cin, scale: 0.05)
             let flops = 2.0 * Double(batch * side * side) * Double(cout) * Double(9 * cin)
@@ -279,7 +284,10 @@ extension Microbench {
             // Interleaved so a noisy neighbour hits both alike; GFLOP/s counts direct-convolution work.
             for b in [direct, winograd, direct, winograd] {
                 let x = b.upload(input, shape: [batch, side, side, cin])
-                let w = b.upload(kernel, shape: [cout, 3, 3, cin])
+                // SDGEN_CONV_WEIGHTS=f16: kernels kept f16, as from the models' fp16 files.
+                let f16 = ProcessInfo.processInfo.environment["SDGEN_CONV_WEIGHTS"] == "f16"
+                let w = f16 ? b.convert(b.upload(kernel, shape: [cout, 3, 3, cin]), to: .f16)
+                    : b.upload(kernel, shape: [cout, 3, 3, cin])
                 let seconds = time(repeats: 2) { _ = x.conv2d(w, padding: 1) }
                 line += String(format: "  %@ %.3f s (%.0f)", b.convolutionAlgorithm.rawValue, seconds, flops / seconds / 1e9)
             }

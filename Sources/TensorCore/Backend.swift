@@ -69,6 +69,10 @@ public protocol Backend: AnyObject, Sendable {
     /// as diffusers' forward chunking does. nil (the default): no limit — on a
     /// GPU each block would be another chain of dispatches.
     var rowBlocking: RowBlocking? { get }
+    /// The working set of the stage about to run repeatedly (a UNet step), in
+    /// bytes: a backend that caches freed buffers keeps at least this much,
+    /// so the repeats reuse buffers instead of taking fresh pages. Default: nothing to do.
+    func retainBuffers(forWorkingSet bytes: Int)
 
     // MARK: Memory
     /// A tensor with the given f32 values converted to `dtype`.
@@ -160,6 +164,8 @@ extension Backend {
     public var readsValues: Bool { true }
 
     public var rowBlocking: RowBlocking? { nil }
+
+    public func retainBuffers(forWorkingSet bytes: Int) {}
 
     public var matmulPrecision: MatmulPrecision { .f32 }
 

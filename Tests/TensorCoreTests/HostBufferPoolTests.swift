@@ -73,6 +73,40 @@ final class HostBufferPoolTests: XCTestCase {
     }
 
     /// Buffers reused over and over leave no trail: the queue stays near the live entries.
+    /// Raising the capacity keeps more; lowering it frees the oldest cached
+    /// buffers over the new limit at once, never below the floor.
+    func testCapacityCanChange() {
+        let pool = HostBufferPool(capacity: 1000, floor: 100)
+        defer { pool.trim() }
+        let buffers = (0..<4).map { _ in pool.allocate(400) }
+        for buffer in buffers { pool.release(buffer.pointer, capacity: buffer.capacity) }
+        XCTAssertEqual(pool.cached, 800)         // the first two went: live buffers filled the capacity then
+        pool.capacity = 500
+        XCTAssertEqual(pool.cached, 400)         // the newest stays
+        XCTAssertEqual(pool.allocate(400).pointer, buffers[3].pointer)
+        pool.capacity = 10
+        XCTAssertEqual(pool.capacity, 100)       // not below the floor
+        pool.release(buffers[3].pointer, capacity: 400)
+        XCTAssertEqual(pool.cached, 0)           // 400 > the 100 it may now keep
+        pool.capacity = 2000
+        let more = (0..<4).map { _ in pool.allocate(400) }
+        for buffer in more { pool.release(buffer.pointer, capacity: buffer.capacity) }
+        XCTAssertEqual(pool.cached, 1600)
+    }
+
+    /// The CPU backend sizes the shared pool to a UNet step's working set when
+    /// the default cannot hold its repeats (over twice the default), and keeps the default otherwise.
+    func testBackendRetainsALargeStepsWorkingSet() {
+        let pool = HostBufferPool.shared, backend = CPUBackend()
+        defer { pool.capacity = HostBufferPool.defaultCapacity }
+        backend.retainBuffers(forWorkingSet: 190 << 20)
+        XCTAssertEqual(pool.capacity, HostBufferPool.defaultCapacity)
+        backend.retainBuffers(forWorkingSet: 700 << 20)
+        XCTAssertEqual(pool.capacity, 700 << 20)
+        backend.retainBuffers(forWorkingSet: 0)
+        XCTAssertEqual(pool.capacity, HostBufferPool.defaultCapacity)
+    }
+
     func testChurnKeepsWorking() {
         let pool = HostBufferPool(capacity: 1 << 20)
         defer { pool.trim() }

@@ -79,12 +79,16 @@ public struct StableDiffusionBenchmark: Sendable {
         return (context, AddedConditions(pooled: pooled, sizes: Array(repeating: sizes, count: ids.count).flatMap { $0 }))
     }
 
-    /// FLOPs of one UNet step (the model's batch) and one VAE decode at this size.
-    public func flops(width: Int, height: Int) throws -> (unet: Double, vae: Double) {
+    /// FLOPs of one UNet step (the model's batch) and one VAE decode at this
+    /// size, and the step's working set (the bytes it has alive at its peak).
+    public func flops(width: Int, height: Int) throws -> (unet: Double, vae: Double, unetWorkingSet: Int) {
         let counter = FLOPCounter()
+        counter.attentionScratchLimit = (unet.convIn.weight.backend as? CPUBackend)?.attentionScratchBytes
         let weights = WeightSource(randomWithSeed: 0, backend: counter).root
         let shadowUNet = try UNet2DConditionModel(configuration: unet.configuration, weights: weights)
         let latent = [height / 8, width / 8, unet.configuration.inChannels]
+        counter.resetPeak()
+        let base = counter.liveBytes
         let added = shadowUNet.addedEmbedding.map {
             AddedConditions(pooled: counter.zeros([model.batch, $0.pooledWidth], dtype: .f32),
                             sizes: Array(repeating: 0, count: model.batch * TextTimeEmbedding.sizeNumbers))
@@ -93,11 +97,12 @@ public struct StableDiffusionBenchmark: Sendable {
                        context: counter.zeros([model.batch, 77, unet.configuration.crossAttentionDim], dtype: .f32),
                        added: added)
         let unetFLOPs = counter.tally.total
+        let workingSet = counter.peakBytes - base
         counter.reset()
         let shadowDecoder = try VAEDecoder(configuration: decoder.configuration, weights: weights("decoder"),
                                            postQuant: weights("post_quant_conv"))
         _ = shadowDecoder(counter.zeros([1] + latent, dtype: .f32))
-        return (unetFLOPs, counter.tally.total)
+        return (unetFLOPs, counter.tally.total, workingSet)
     }
 
     /// With `profile`, one more UNet step and VAE decode run with every op
@@ -122,6 +127,8 @@ public struct StableDiffusionBenchmark: Sendable {
         let latents = backend.upload((0..<latentCount).map { Float(sin(Double($0) * 0.37)) },
                                      shape: [model.batch, height / 8, width / 8, configuration.inChannels])
         releaseResidentPages()
+        let work = try flops(width: width, height: height)
+        backend.retainBuffers(forWorkingSet: work.unetWorkingSet)
         progress("UNet warm-up")
         _ = unet(latents, timestep: 999, context: context, added: added)
         backend.synchronize()
@@ -153,7 +160,6 @@ public struct StableDiffusionBenchmark: Sendable {
         backend.synchronize()
         let vaeSeconds = vaeWatch.seconds
 
-        let work = try flops(width: width, height: height)
         var result = Result(device: device, model: model, batch: model.batch, width: width, height: height, textEncoderMilliseconds: textMilliseconds,
                             unet: TimingSummary(samples), vaeDecodeSeconds: vaeSeconds,
                             unetGFLOP: work.unet / 1e9, vaeGFLOP: work.vae / 1e9,

@@ -99,11 +99,15 @@ public final class GenerationService: @unchecked Sendable {
     /// does first, for callers that check a batch of requests before running any.
     @discardableResult
     public func admit(_ request: GenerationRequest) throws -> ResolvedGeneration {
+        try admitted(request).generation
+    }
+
+    /// The request resolved and admitted, and its UNet step's working set.
+    private func admitted(_ request: GenerationRequest) throws -> (generation: ResolvedGeneration, unetWorkingSet: Int) {
         let generation = try resolve(request)
         // Every LoRA file is found, parsed and hashed now, not after minutes of work.
         _ = try loraLibrary.resolve(generation.loras)
-        try admission.admit(generation, on: model)
-        return generation
+        return (generation, try admission.admit(generation, on: model))
     }
 
     /// Makes the request's images, reporting each step; checks `cancellation`
@@ -114,9 +118,10 @@ public final class GenerationService: @unchecked Sendable {
     public func generate(_ request: GenerationRequest, cancellation: CancellationToken = CancellationToken(),
                          interruption: SamplingInterruption = SamplingInterruption(),
                          events: (GenerationEvent) throws -> Void = { _ in }) throws -> [GeneratedImage] {
-        let generation = try admit(request)
+        let (generation, unetWorkingSet) = try admitted(request)
         return try running.withLock {
             let model = try model(for: generation)
+            model.backend.retainBuffers(forWorkingSet: unetWorkingSet)
             let conditioning = PromptConditioning(generation, encoder: promptEncoder(for: request, model: model),
                                                   forcesZerosForEmptyPrompt: model.checkpoint.forcesZerosForEmptyPrompt)
             let initImage = InitImage(generation)

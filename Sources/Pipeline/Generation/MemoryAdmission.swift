@@ -32,14 +32,16 @@ public struct MemoryAdmission: Sendable {
         self.deviceLimitBytes = deviceLimitBytes
     }
 
-    public func admit(_ generation: ResolvedGeneration, on model: ModelBundle) throws {
+    /// Returns the UNet step's working set in bytes (what the backend keeps cached for the steps).
+    @discardableResult
+    public func admit(_ generation: ResolvedGeneration, on model: ModelBundle) throws -> Int {
         if let device = model.backend.deviceMemory {
-            try admitOnDevice(generation, model: model, device: device)
-            return
+            return try admitOnDevice(generation, model: model, device: device)
         }
+        let footprint = try Self.footprint(generation, model: model)
         let available = limitBytes ?? Self.availableBytes()
-        guard let available else { return }
-        let activations = try Self.activationBytes(generation, model: model)
+        guard let available else { return footprint.unetStepBytes }
+        let activations = footprint.activationBytes
         let weights = model.checkpoint.weightBytes
         let needed = weights + activations + Self.fixedOverheadBytes
         guard needed <= available else {
@@ -48,9 +50,10 @@ public struct MemoryAdmission: Sendable {
                 detail: "weights \(MemoryFormat.gigabytes(weights)) + activations \(MemoryFormat.gigabytes(activations)) "
                     + "at \(generation.width)×\(generation.height)")
         }
+        return footprint.unetStepBytes
     }
 
-    private func admitOnDevice(_ generation: ResolvedGeneration, model: ModelBundle, device: DeviceMemory) throws {
+    private func admitOnDevice(_ generation: ResolvedGeneration, model: ModelBundle, device: DeviceMemory) throws -> Int {
         let footprint = try Self.footprint(generation, model: model)
         let name = model.backend.name
         guard footprint.largestWholeBytes <= device.bindingLimitBytes else {
@@ -68,6 +71,7 @@ public struct MemoryAdmission: Sendable {
                 detail: "weights \(MemoryFormat.gigabytes(weights)) + activations \(MemoryFormat.gigabytes(activations)) "
                     + "at \(generation.width)×\(generation.height)")
         }
+        return footprint.unetStepBytes
     }
 
     /// The largest working set of one stage of `generation`, in bytes.
@@ -77,7 +81,7 @@ public struct MemoryAdmission: Sendable {
 
     /// The largest working set of one stage, and the largest tensor an op binds whole.
     static func footprint(_ generation: ResolvedGeneration, model: ModelBundle) throws
-        -> (activationBytes: Int, largestWholeBytes: Int) {
+        -> (activationBytes: Int, largestWholeBytes: Int, unetStepBytes: Int) {
         let counter = FLOPCounter()
         counter.attentionScratchLimit = (model.backend as? CPUBackend)?.attentionScratchBytes
             ?? (model.backend as? VulkanBackend)?.attentionScratchBytes
@@ -87,11 +91,13 @@ public struct MemoryAdmission: Sendable {
 
         // Each stage's peak above what was alive when it started (its model's weights).
         var peak = 0
-        func measure(_ stage: () throws -> Void) rethrows {
+        @discardableResult
+        func measure(_ stage: () throws -> Void) rethrows -> Int {
             counter.resetPeak()
             let base = counter.liveBytes
             try stage()
             peak = max(peak, counter.peakBytes - base)
+            return counter.peakBytes - base
         }
         for encoder in model.textEncoders {
             let shadow = try CLIPTextModel(configuration: encoder.model.configuration, weights: weights)
@@ -101,7 +107,7 @@ public struct MemoryAdmission: Sendable {
         let context = model.textEncoders.reduce(0) { $0 + $1.model.configuration.hiddenSize }
         let tokens = model.textEncoders.first?.model.configuration.maxPositionEmbeddings ?? 77
         let unet = try UNet2DConditionModel(configuration: model.unet.configuration, weights: weights)
-        measure {
+        let unetStep = measure {
             _ = unet(counter.zeros([batch, shape.height, shape.width, model.unet.configuration.inChannels], dtype: .f32),
                      timestep: 1,
                      context: counter.zeros([batch, tokens, context], dtype: .f32))
@@ -115,7 +121,7 @@ public struct MemoryAdmission: Sendable {
         let decoder = try VAEDecoder(configuration: model.vaeConfiguration, weights: weights("decoder"),
                                      postQuant: weights("post_quant_conv"))
         measure { decode(generation, model: model, on: counter, decoder: decoder) }
-        return (peak, counter.largestWholeBytes)
+        return (peak, counter.largestWholeBytes, unetStep)
     }
 
     /// The VAE decode's working set alone: with tiling, one tile's, plus the image it assembles.

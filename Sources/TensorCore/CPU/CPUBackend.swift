@@ -91,6 +91,22 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     public var rowBlocking: RowBlocking? { tuning.rowBlocking }
 
+    /// The buffer pool (shared by every CPU backend) keeps one such step's
+    /// buffers: what a step frees, the next takes back. Fresh pages cost more
+    /// than zeroing: on the cloud VMs measured, memory freed a few seconds
+    /// earlier comes back from the hypervisor at 0.2–0.3 GB/s on first touch
+    /// (a 6 GB fill took 31 s; a refill right after, 16 GB/s), so an SDXL step
+    /// at 1024², whose 42–84 MB activations outgrew the default cache, spent
+    /// ~4 s of 35 faulting them in (docs/performance.md). Cached and live
+    /// buffers together stay within the working set, so the peak stays the
+    /// step's own. Up to twice the default, the default cache already holds
+    /// what repeats: SD 1.5 at 512² (a 190 MB working set) ran no faster with
+    /// all of it kept, and peaked 31 MB higher — against its 2 GB bound.
+    public func retainBuffers(forWorkingSet bytes: Int) {
+        let standard = HostBufferPool.defaultCapacity
+        HostBufferPool.shared.capacity = bytes > 2 * standard ? bytes : standard
+    }
+
     /// How 3×3 stride-1 convolutions are computed.
     public enum ConvolutionAlgorithm: String, Sendable, CaseIterable {
         /// Winograd where the image has enough tiles to repay it, else direct.

@@ -33,8 +33,21 @@ public final class HostBufferPool: @unchecked Sendable {
     public static let shared = HostBufferPool()
 
     /// Buffers in use and cached together, at most this many bytes while
-    /// more than `floor` is cached.
-    public let capacity: Int
+    /// more than `floor` is cached; shrinking it frees the cached buffers
+    /// over the new limit.
+    public var capacity: Int {
+        get { lock.withLock { limit } }
+        set {
+            lock.lock()
+            limit = max(newValue, floor)
+            let evicted = evictOldest(keeping: cacheLimit)
+            lock.unlock()
+            for buffer in evicted { Foundation.free(buffer) }
+        }
+    }
+    private var limit: Int
+    /// The capacity the pool starts with (see above for why this much).
+    public static let defaultCapacity = 160 << 20
     /// Bytes that may stay cached however many are in use.
     public let floor: Int
     /// Bytes handed out and not yet taken back.
@@ -58,8 +71,8 @@ public final class HostBufferPool: @unchecked Sendable {
     /// Bytes held for reuse now.
     public var cached: Int { lock.withLock { cachedBytes } }
 
-    public init(capacity: Int = 160 << 20, floor: Int = 16 << 20) {
-        self.capacity = capacity
+    public init(capacity: Int = defaultCapacity, floor: Int = 16 << 20) {
+        limit = capacity
         self.floor = min(floor, capacity)
         // Buffers the pool lets go must leave the process. glibc raises its
         // mmap threshold to the size of each mapped block freed (up to 32 MB),
@@ -140,7 +153,7 @@ public final class HostBufferPool: @unchecked Sendable {
     }
 
     /// What may be cached now, given the bytes in use (under the lock).
-    private var cacheLimit: Int { max(floor, capacity - liveBytes) }
+    private var cacheLimit: Int { max(floor, limit - liveBytes) }
 
     /// Drops the buffers freed longest ago until at most `limit` bytes stay
     /// cached (under the lock); the caller frees them after unlocking.
