@@ -16,7 +16,9 @@ import TensorCore
 /// bind whole (`FLOPCounter.largestWholeBytes`) must fit the device's
 /// binding limit, since only some ops split larger ones into windows.
 public struct MemoryAdmission: Sendable {
-    /// Runtime, code, tokenizers, the CPU buffer pool's retained buffers.
+    /// Runtime, code, tokenizers, the CPU buffer pool's default cache (beyond
+    /// it the pool keeps at most the UNet step's working set, which the
+    /// activations already count: `Backend.retainBuffers(forWorkingSet:)`).
     static let fixedOverheadBytes = 512 << 20
     /// On a GPU: staging chunks, the read-back buffer, pipelines.
     static let deviceOverheadBytes = 256 << 20
