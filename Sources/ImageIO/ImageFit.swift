@@ -61,13 +61,17 @@ public enum ImageFit: String, Sendable, CaseIterable, Codable {
 }
 
 /// Pillow's `Image.new` (black) and `paste` at any offset, clipped to the canvas.
-private struct Canvas {
+struct Canvas {
     let width: Int, height: Int, channels: Int
     var pixels: [UInt8]
 
     init(width: Int, height: Int, channels: Int) {
-        (self.width, self.height, self.channels) = (width, height, channels)
-        pixels = [UInt8](repeating: 0, count: width * height * channels)
+        self.init(width: width, height: height, channels: channels,
+                  pixels: [UInt8](repeating: 0, count: width * height * channels))
+    }
+
+    init(width: Int, height: Int, channels: Int, pixels: [UInt8]) {
+        (self.width, self.height, self.channels, self.pixels) = (width, height, channels, pixels)
     }
 
     mutating func paste(_ source: [UInt8], width sourceWidth: Int, height sourceHeight: Int, x: Int, y: Int) {

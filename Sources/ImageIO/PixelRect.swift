@@ -28,14 +28,8 @@ extension RGBImage {
 
     /// This image with `image` laid over it, its top-left corner at (`x`, `y`), where the two overlap.
     public func pasting(_ image: RGBImage, x: Int, y: Int) -> RGBImage {
-        var out = pixels
-        let left = max(x, 0), right = min(x + image.width, width)
-        if left < right {
-            for row in max(y, 0)..<max(max(y, 0), min(y + image.height, height)) {
-                let from = ((row - y) * image.width + (left - x)) * 3, to = (row * width + left) * 3
-                out.replaceSubrange(to..<(to + (right - left) * 3), with: image.pixels[from..<(from + (right - left) * 3)])
-            }
-        }
-        return try! RGBImage(width: width, height: height, pixels: out)
+        var canvas = Canvas(width: width, height: height, channels: 3, pixels: pixels)
+        canvas.paste(image.pixels, width: image.width, height: image.height, x: x, y: y)
+        return try! RGBImage(width: width, height: height, pixels: canvas.pixels)
     }
 }

@@ -17,7 +17,7 @@ struct InitImage {
     struct PasteBack {
         let original: RGBImage
         let region: PixelRect
-        /// At the original's size.
+        /// The soft mask inside the region (outside it the mask is zero: the original stays).
         let softMask: [UInt8]
     }
 
@@ -40,10 +40,11 @@ struct InitImage {
                                                padding: padding, outputWidth: width, outputHeight: height) {
                 // Scaled to fit, edges extended (A1111's "resize and fill"): the aspect ratios can differ
                 // by rounding, or much where the image is too small to widen the region.
+                let regionMask = region.crop(whole, width: original.width, channels: 1)
                 image = original.cropped(to: region).fitted(width: width, height: height, .pad)
-                self.softMask = ImageFit.pad.apply(region.crop(whole, width: original.width, channels: 1),
-                                                   width: region.width, height: region.height, channels: 1, to: width, height)
-                pasteBack = PasteBack(original: original, region: region, softMask: whole)
+                self.softMask = ImageFit.pad.apply(regionMask, width: region.width, height: region.height,
+                                                   channels: 1, to: width, height)
+                pasteBack = PasteBack(original: original, region: region, softMask: regionMask)
                 return
             }
         }
@@ -58,16 +59,18 @@ struct InitImage {
     }
 
     /// "Only masked": the result scaled back into its region ("crop and
-    /// resize") and laid over the original through the soft mask, which is
-    /// zero outside the region (A1111's `apply_overlay`). Otherwise, with a
-    /// mask blur, the result under the original through the soft mask doubled
-    /// (A1111's "Whole picture"); without, the result as diffusers returns it.
+    /// resize"), the original laid over it there through the soft mask, and
+    /// the region put back (A1111's `apply_overlay`, whose overlay leaves the
+    /// original as it was outside the region, where the mask is zero).
+    /// Otherwise, with a mask blur, the result under the original through the
+    /// soft mask doubled (A1111's "Whole picture"); without, the result as
+    /// diffusers returns it.
     func finish(_ generated: RGBImage) -> RGBImage {
         if let pasteBack {
-            let region = pasteBack.region
-            let placed = pasteBack.original.pasting(generated.fitted(width: region.width, height: region.height, .crop),
-                                                    x: region.x, y: region.y)
-            return MaskBlur.overlay(placed, on: pasteBack.original, mask: pasteBack.softMask)
+            let (region, original) = (pasteBack.region, pasteBack.original)
+            let blended = MaskBlur.overlay(generated.fitted(width: region.width, height: region.height, .crop),
+                                           on: original.cropped(to: region), mask: pasteBack.softMask)
+            return original.pasting(blended, x: region.x, y: region.y)
         }
         guard maskBlur > 0, let softMask else { return generated }
         // A1111 doubles the whole picture's overlay mask: all that was repainted (≥ half) shows whole.

@@ -54,12 +54,14 @@ public enum MaskBlur {
         var pixels = [UInt8](repeating: 0, count: generated.pixels.count)
         for pixel in 0..<mask.count {
             let alpha = divide255(255 * (255 - Int(mask[pixel])) + 128)  // the overlay's
+            // The overlay's share: Pillow's src·255²/(src·255 + dst·(255 − src)), exactly
+            // alpha·2⁷ here, since the generated image below is opaque (dst = 255).
+            let coefficient = alpha << precision
             for channel in 3 * pixel..<(3 * pixel + 3) {
                 let below = Int(generated.pixels[channel])
                 guard alpha > 0 else { pixels[channel] = UInt8(below); continue }
                 let premultiplied = divide255(Int(original.pixels[channel]) * alpha + 128)
                 let above = alpha == 255 ? premultiplied : min(255, 255 * premultiplied / alpha)
-                let coefficient = (alpha * 255 * 255 << precision) / (alpha * 255 + 255 * (255 - alpha))
                 let sum = above * coefficient + below * ((255 << precision) - coefficient) + (0x80 << precision)
                 pixels[channel] = UInt8(divide255(sum) >> precision)
             }
