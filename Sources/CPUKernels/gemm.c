@@ -49,14 +49,14 @@ void sdgen_bf16_gemm(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t
                      const float *a, ptrdiff_t lda, const void *b, sdgen_gemm_dtype bType, ptrdiff_t ldb,
                      float beta, const float *bias, float *c, ptrdiff_t ldc) {
     blocked_gemm(&bf16Kernel, &packedA, &packedACapacity, &packedB, &packedBCapacity,
-                 transA, transB, m, n, k, alpha, a, lda, NULL, 0, b, bType, ldb, NULL, beta, bias, c, ldc);
+                 transA, transB, m, n, k, alpha, a, lda, NULL, NULL, 0, b, bType, ldb, NULL, beta, bias, c, ldc);
 }
 
 void sdgen_f32_gemm(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
                     const float *a, ptrdiff_t lda, const void *b, sdgen_gemm_dtype bType, ptrdiff_t ldb,
                     float beta, const float *bias, float *c, ptrdiff_t ldc) {
     blocked_gemm(&f32Kernel, &packedA, &packedACapacity, &packedB, &packedBCapacity,
-                 transA, transB, m, n, k, alpha, a, lda, NULL, 0, b, bType, ldb, NULL, beta, bias, c, ldc);
+                 transA, transB, m, n, k, alpha, a, lda, NULL, NULL, 0, b, bType, ldb, NULL, beta, bias, c, ldc);
 }
 
 // A linear layer's f32 weight packed once (at its first product) instead of
@@ -66,26 +66,39 @@ void sdgen_f32_gemm(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t 
 int sdgen_f32_panel_columns(void) { return NR; }
 
 void sdgen_f32_pack_panels(const void *b, sdgen_gemm_dtype bType, ptrdiff_t n, ptrdiff_t k, float *panels) {
-    pack_panels(&f32Kernel, b, bType, n, k, (uint32_t *)panels);
+    pack_panels(&f32Kernel, b, bType, k, n, k, NR, (uint32_t *)panels);
 }
 
 void sdgen_f32_gemm_panels(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, const float *a, ptrdiff_t lda,
                            const float *panels, float beta, const float *bias, float *c, ptrdiff_t ldc) {
     blocked_gemm(&f32Kernel, &packedA, &packedACapacity, &packedB, &packedBCapacity,
-                 0, 1, m, n, k, alpha, a, lda, NULL, 0, NULL, SDGEN_GEMM_F32, k, (const uint32_t *)panels,
+                 0, 1, m, n, k, alpha, a, lda, NULL, NULL, 0, NULL, SDGEN_GEMM_F32, k, (const uint32_t *)panels,
                  beta, bias, c, ldc);
+}
+
+int sdgen_f32_panel_rows(void) { return MR; }
+
+void sdgen_f32_pack_a_panels(const float *a, ptrdiff_t lda, ptrdiff_t m, ptrdiff_t k, float *panels) {
+    pack_panels(&f32Kernel, a, SDGEN_GEMM_F32, lda, m, k, MR, (uint32_t *)panels);
+}
+
+void sdgen_f32_gemm_a_panels(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *panelsA, const float *panelsB,
+                             const float *bias, float *c, ptrdiff_t ldc) {
+    blocked_gemm(&f32Kernel, &packedA, &packedACapacity, &packedB, &packedBCapacity,
+                 0, 1, m, n, k, 1, NULL, 0, (const uint32_t *)panelsA, NULL, 0, NULL, SDGEN_GEMM_F32, k,
+                 (const uint32_t *)panelsB, 0, bias, c, ldc);
 }
 
 // The same for bf16 products: the weight rounded to bf16 pairs once, in half
 // an f32 weight's bytes.
 void sdgen_bf16_pack_panels(const void *b, sdgen_gemm_dtype bType, ptrdiff_t n, ptrdiff_t k, uint32_t *panels) {
-    pack_panels(&bf16Kernel, b, bType, n, k, panels);
+    pack_panels(&bf16Kernel, b, bType, k, n, k, NR, panels);
 }
 
 void sdgen_bf16_gemm_panels(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, const float *a, ptrdiff_t lda,
                             const uint32_t *panels, float beta, const float *bias, float *c, ptrdiff_t ldc) {
     blocked_gemm(&bf16Kernel, &packedA, &packedACapacity, &packedB, &packedBCapacity,
-                 0, 1, m, n, k, alpha, a, lda, NULL, 0, NULL, SDGEN_GEMM_F32, k, panels, beta, bias, c, ldc);
+                 0, 1, m, n, k, alpha, a, lda, NULL, NULL, 0, NULL, SDGEN_GEMM_F32, k, panels, beta, bias, c, ldc);
 }
 
 // Convolutions as products over their implicit patch matrix: A packed
@@ -98,7 +111,7 @@ static inline void conv_gemm(const struct gemm_kernel *kernel, const sdgen_conv_
                              const float *bias, float *c, ptrdiff_t ldc) {
     const ptrdiff_t k = (ptrdiff_t)x->kernel * x->kernel * x->channels;
     blocked_gemm(kernel, &packedA, &packedACapacity, &packedB, &packedBCapacity,
-                 0, 1, pixels, n, k, 1, NULL, 0, x, firstPixel, w, wType, ldw, NULL, 0, bias, c, ldc);
+                 0, 1, pixels, n, k, 1, NULL, 0, NULL, x, firstPixel, w, wType, ldw, NULL, 0, bias, c, ldc);
 }
 
 void sdgen_bf16_conv_gemm(const sdgen_conv_input *x, ptrdiff_t firstPixel, ptrdiff_t pixels, ptrdiff_t n,

@@ -151,20 +151,33 @@ void sdgen_f32_gemm_avx2(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdi
                          const float *a, ptrdiff_t lda, const void *b, sdgen_gemm_dtype bType, ptrdiff_t ldb,
                          float beta, const float *bias, float *c, ptrdiff_t ldc) {
     blocked_gemm(&avx2Kernel, &packedA, &packedACapacity, &packedB, &packedBCapacity,
-                 transA, transB, m, n, k, alpha, a, lda, NULL, 0, b, bType, ldb, NULL, beta, bias, c, ldc);
+                 transA, transB, m, n, k, alpha, a, lda, NULL, NULL, 0, b, bType, ldb, NULL, beta, bias, c, ldc);
 }
 
 int sdgen_f32_panel_columns_avx2(void) { return NR2; }
 
 void sdgen_f32_pack_panels_avx2(const void *b, sdgen_gemm_dtype bType, ptrdiff_t n, ptrdiff_t k, float *panels) {
-    pack_panels(&avx2Kernel, b, bType, n, k, (uint32_t *)panels);
+    pack_panels(&avx2Kernel, b, bType, k, n, k, NR2, (uint32_t *)panels);
 }
 
 void sdgen_f32_gemm_panels_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, const float *a, ptrdiff_t lda,
                                 const float *panels, float beta, const float *bias, float *c, ptrdiff_t ldc) {
     blocked_gemm(&avx2Kernel, &packedA, &packedACapacity, &packedB, &packedBCapacity,
-                 0, 1, m, n, k, alpha, a, lda, NULL, 0, NULL, SDGEN_GEMM_F32, k, (const uint32_t *)panels,
+                 0, 1, m, n, k, alpha, a, lda, NULL, NULL, 0, NULL, SDGEN_GEMM_F32, k, (const uint32_t *)panels,
                  beta, bias, c, ldc);
+}
+
+int sdgen_f32_panel_rows_avx2(void) { return MR2; }
+
+void sdgen_f32_pack_a_panels_avx2(const float *a, ptrdiff_t lda, ptrdiff_t m, ptrdiff_t k, float *panels) {
+    pack_panels(&avx2Kernel, a, SDGEN_GEMM_F32, lda, m, k, MR2, (uint32_t *)panels);
+}
+
+void sdgen_f32_gemm_a_panels_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *panelsA, const float *panelsB,
+                             const float *bias, float *c, ptrdiff_t ldc) {
+    blocked_gemm(&avx2Kernel, &packedA, &packedACapacity, &packedB, &packedBCapacity,
+                 0, 1, m, n, k, 1, NULL, 0, (const uint32_t *)panelsA, NULL, 0, NULL, SDGEN_GEMM_F32, k,
+                 (const uint32_t *)panelsB, 0, bias, c, ldc);
 }
 
 #pragma clang attribute pop

@@ -81,12 +81,15 @@ enum {
 /// (`a`, `lda` and `transA` unused): K blocks then start at multiples of 32,
 /// so no packed run of k crosses from one tap to the next. With `panelsB`, B
 /// is already packed (`pack_panels`: each NR columns' units of all of K in
-/// a row, the first column's panel first) and `b` is unused.
+/// a row, the first column's panel first) and `b` is unused; with `panelsA`,
+/// A likewise (`pack_panels` of MR rows: each MR rows' units of all of K in a
+/// row), for an A that meets many B (`a`, `lda` and `transA` unused).
 __attribute__((always_inline))
 static inline void blocked_gemm(const struct gemm_kernel *kernel, uint32_t **packedA, size_t *packedACapacity,
                                 uint32_t **packedB, size_t *packedBCapacity,
                                 int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
-                                const float *a, ptrdiff_t lda, const sdgen_conv_input *patches, ptrdiff_t firstPatch,
+                                const float *a, ptrdiff_t lda, const uint32_t *panelsA,
+                                const sdgen_conv_input *patches, ptrdiff_t firstPatch,
                                 const void *b, sdgen_gemm_dtype bType, ptrdiff_t ldb, const uint32_t *panelsB,
                                 float beta, const float *bias, float *c, ptrdiff_t ldc) {
     if (m <= 0 || n <= 0) return;
@@ -109,7 +112,7 @@ static inline void blocked_gemm(const struct gemm_kernel *kernel, uint32_t **pac
     MC = MC > GEMM_MC_MAX ? GEMM_MC_MAX : MC < MR ? MR : MC / MR * MR;
     int NC = (int)(GEMM_B_BLOCK_BYTES / (4 * blockUnits)) / NR * NR;
     NC = NC < NR ? NR : NC > GEMM_NC_MAX / NR * NR ? GEMM_NC_MAX / NR * NR : NC;
-    uint32_t *aPack = reserve(packedA, packedACapacity, (size_t)MC * blockUnits);
+    uint32_t *aPack = panelsA ? NULL : reserve(packedA, packedACapacity, (size_t)MC * blockUnits);
     uint32_t *bPack = panelsB ? NULL : reserve(packedB, packedBCapacity, (size_t)NC * blockUnits);
 
     for (ptrdiff_t jc = 0; jc < n; jc += NC) {
@@ -127,7 +130,7 @@ static inline void blocked_gemm(const struct gemm_kernel *kernel, uint32_t **pac
             }
             for (ptrdiff_t ic = 0; ic < m; ic += MC) {
                 const int mc = (int)(m - ic < MC ? m - ic : MC);
-                for (int ir = 0; ir < mc; ir += MR) {
+                for (int ir = 0; ir < mc && !panelsA; ir += MR) {
                     const int rows = mc - ir < MR ? mc - ir : MR;
                     uint32_t *panel = aPack + (size_t)ir * units;
                     if (patches)
@@ -144,7 +147,9 @@ static inline void blocked_gemm(const struct gemm_kernel *kernel, uint32_t **pac
                                                      : bPack + (size_t)jr * units;
                     for (int ir = 0; ir < mc; ir += MR) {
                         const int rows = mc - ir < MR ? mc - ir : MR;
-                        kernel->tile(units, aPack + (size_t)ir * units, bPanel,
+                        const uint32_t *aPanel = panelsA ? panelsA + (size_t)(ic + ir) * kUnits + (size_t)(pc / unit) * MR
+                                                         : aPack + (size_t)ir * units;
+                        kernel->tile(units, aPanel, bPanel,
                                      c + (ic + ir) * ldc + jc + jr, ldc, rows, columns, alpha, beta,
                                      bias ? bias + jc + jr : NULL, pc == 0);
                     }
@@ -154,17 +159,18 @@ static inline void blocked_gemm(const struct gemm_kernel *kernel, uint32_t **pac
     }
 }
 
-/// Packs all of a B stored n×k (a linear layer's weight) into the panels
-/// `blocked_gemm` takes as `panelsB`: ceil(n / NR) panels of NR columns, each
-/// all of K's units in a row, columns past n zero.
+/// Packs all of a B stored n×k (a linear layer's weight, rows `ld` apart)
+/// into the panels `blocked_gemm` takes as `panelsB` (`width` NR), or an A
+/// stored m×k into its `panelsA` (`width` MR): ceil(n / width) panels of
+/// `width` rows of the source, each all of K's units in a row, rows past n zero.
 __attribute__((always_inline))
 static inline void pack_panels(const struct gemm_kernel *kernel, const void *b, sdgen_gemm_dtype bType,
-                               ptrdiff_t n, ptrdiff_t k, uint32_t *panels) {
+                               ptrdiff_t ld, ptrdiff_t n, ptrdiff_t k, int width, uint32_t *panels) {
     const size_t bSize = bType == SDGEN_GEMM_F32 ? 4 : 2;
     const ptrdiff_t kUnits = (k + kernel->unit - 1) / kernel->unit;
-    for (ptrdiff_t j = 0; j < n; j += kernel->nr) {
-        const int columns = (int)(n - j < kernel->nr ? n - j : kernel->nr);
-        kernel->pack_rows((const char *)b + (size_t)j * k * bSize, bType, k, columns, (int)k, kernel->nr,
+    for (ptrdiff_t j = 0; j < n; j += width) {
+        const int rows = (int)(n - j < width ? n - j : width);
+        kernel->pack_rows((const char *)b + (size_t)j * ld * bSize, bType, ld, rows, (int)k, width,
                           panels + (size_t)j * kUnits);
     }
 }

@@ -157,13 +157,21 @@ final class OpReferenceTests: XCTestCase {
     }
 
     /// Kernels transformed a chunk of output channels at a time, as for
-    /// 1280-channel layers: here 16 (of 48) and 8 (of 64) channels a chunk.
+    /// 1280-channel layers, on every kernel set: sdgen's (both operands of the
+    /// point products prepacked) in chunks of one or two panels of outputs
+    /// (the last one part empty: 48 outputs in 32 + 16 on AVX-512) and
+    /// blocks of 24–96 tiles packed a third of a block at a time, so every
+    /// boundary is crossed; OpenBLAS's 8 or 16 outputs a chunk.
     func testWinogradInOutputChannelChunks() throws {
         var tuning = CPUBackend.Tuning()
-        tuning.winogradKernelChunkBytes = 36 * 4 * 64 * 16
-        let chunked = CPUBackend(threads: 2, convolution: .winograd, tuning: tuning)
-        try checkConvolution("conv2d_3x3_winograd_deep", on: [chunked])
-        try checkConvolution("conv2d_3x3_winograd", on: [chunked])
+        tuning.winogradKernelChunkBytes = 36 * 4 * 64 * 8
+        tuning.winogradPackedTileBytes = 36 * 4 * 256 * 24
+        tuning.winogradTransformStepBytes = 36 * 4 * 256 * 8
+        for kernels in CPUKernelSet.available {
+            let chunked = CPUBackend(threads: 2, convolution: .winograd, kernels: kernels, tuning: tuning)
+            try checkConvolution("conv2d_3x3_winograd_deep", on: [chunked])
+            try checkConvolution("conv2d_3x3_winograd", on: [chunked])
+        }
     }
 
     /// Direct convolutions with input channels in multiples of 32 go over

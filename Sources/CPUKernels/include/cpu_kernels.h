@@ -94,6 +94,20 @@ void sdgen_f32_gemm_panels(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, c
 void sdgen_bf16_pack_panels(const void *b, sdgen_gemm_dtype bType, ptrdiff_t n, ptrdiff_t k, uint32_t *panels);
 void sdgen_bf16_gemm_panels(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, const float *a, ptrdiff_t lda,
                             const uint32_t *panels, float beta, const float *bias, float *c, ptrdiff_t ldc);
+/// Both operands prepacked, for an A that meets many B (Winograd's
+/// transformed tiles, against one chunk of kernels after another): an A stored
+/// m×k (f32, rows `lda` apart) as ceil(m / rows) panels of
+/// `sdgen_f32_panel_rows()` rows, each holding all of K (rows past m zero):
+/// ceil(m / rows) · rows · k floats, 64-byte aligned. `sdgen_f32_gemm_a_panels`
+/// is then C = A·Bᵀ + bias for B in `sdgen_f32_pack_panels`' form.
+int sdgen_f32_panel_rows(void);
+void sdgen_f32_pack_a_panels(const float *a, ptrdiff_t lda, ptrdiff_t m, ptrdiff_t k, float *panels);
+void sdgen_f32_gemm_a_panels(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *panelsA, const float *panelsB,
+                             const float *bias, float *c, ptrdiff_t ldc);
+int sdgen_f32_panel_rows_avx2(void);
+void sdgen_f32_pack_a_panels_avx2(const float *a, ptrdiff_t lda, ptrdiff_t m, ptrdiff_t k, float *panels);
+void sdgen_f32_gemm_a_panels_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *panelsA,
+                                  const float *panelsB, const float *bias, float *c, ptrdiff_t ldc);
 int sdgen_f32_panel_columns_avx2(void);
 void sdgen_f32_pack_panels_avx2(const void *b, sdgen_gemm_dtype bType, ptrdiff_t n, ptrdiff_t k, float *panels);
 void sdgen_f32_gemm_panels_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, const float *a,

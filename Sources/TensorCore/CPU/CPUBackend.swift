@@ -27,8 +27,17 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     /// cross block boundaries too.
     public struct Tuning: Sendable {
         /// Winograd's transformed kernels, made this many bytes of output channels
-        /// at a time (16 MB: SD 1.5's 512² step under 2 GB from fp16 files).
+        /// at a time (16 MB: SD 1.5's 512² step under 2 GB from fp16 files);
+        /// with sdgen's kernels, a chunk's gathered taps (9 values an output
+        /// and input channel, where the transformed kernels hold 36).
         public var winogradKernelChunkBytes = 16 << 20
+        /// Where kernels come in chunks, the transformed tiles packed for the
+        /// products this many bytes at a time: all of SDXL's 32×32 layers'
+        /// (2560 channels: 47 MB) at once, so each chunk is made once.
+        public var winogradPackedTileBytes = 48 << 20
+        /// …transformed this many bytes at a time before packing (a small
+        /// step keeps SD 1.5's 512² VAE decode within 11 MB of its peak before).
+        public var winogradTransformStepBytes = 4 << 20
         /// f16/bf16 weight rows widened to f32 this many bytes at a time.
         public var widenedBlockBytes = 16 << 20
         /// f16/bf16 weights converted as sdgen's f32 GEMM packs them; off,

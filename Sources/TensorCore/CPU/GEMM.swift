@@ -98,6 +98,40 @@ extension CPUBackend {
         }
     }
 
+    /// The register tile's rows and columns, which a product with both
+    /// operands prepacked (`packAPanels`, `f32GEMM(aPanels:bPanels:…)`)
+    /// takes its panels in; nil under OpenBLAS, which packs its own.
+    var panelShape: (rows: Int, columns: Int)? {
+        switch kernels {
+        case .avx512, .avx512BF16: (Int(sdgen_f32_panel_rows()), Int(sdgen_f32_panel_columns()))
+        case .avx2: (Int(sdgen_f32_panel_rows_avx2()), Int(sdgen_f32_panel_columns_avx2()))
+        case .generic: nil
+        }
+    }
+
+    /// A[m, k] (f32, rows `lda` apart) as panels of `panelShape.rows` rows,
+    /// each all of K, rows past m zero: ceil(m / rows) · rows · k floats.
+    func packAPanels(_ a: UnsafePointer<Float>, lda: Int, m: Int, k: Int, into panels: UnsafeMutablePointer<Float>) {
+        switch kernels {
+        case .avx512, .avx512BF16: sdgen_f32_pack_a_panels(a, lda, m, k, panels)
+        case .avx2: sdgen_f32_pack_a_panels_avx2(a, lda, m, k, panels)
+        case .generic: preconditionFailure("OpenBLAS takes no prepacked operands")
+        }
+    }
+
+    /// C[m, n] = A·Bᵀ + bias in f32 on the calling thread, A packed by
+    /// `packAPanels` and B [n, k] as panels of `panelShape.columns` columns
+    /// (each all of K as f32: for k, its `columns` values side by side).
+    @inline(__always)
+    func f32GEMM(aPanels: UnsafePointer<Float>, bPanels: UnsafePointer<Float>, m: Int, n: Int, k: Int,
+                 bias: UnsafePointer<Float>? = nil, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        switch kernels {
+        case .avx512, .avx512BF16: sdgen_f32_gemm_a_panels(m, n, k, aPanels, bPanels, bias, c, ldc)
+        case .avx2: sdgen_f32_gemm_a_panels_avx2(m, n, k, aPanels, bPanels, bias, c, ldc)
+        case .generic: preconditionFailure("OpenBLAS takes no prepacked operands")
+        }
+    }
+
     /// Whether products take an f16/bf16 weight as stored, converted as
     /// sdgen's kernel packs it, instead of widened to f32 first: always with
     /// sdgen's own kernels (and in bf16 precision, whose emulation rounds from

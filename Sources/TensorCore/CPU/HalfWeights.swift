@@ -24,6 +24,29 @@ extension CPUBackend {
     }
 }
 
+/// A vector of the elements `stride` apart from `index`, widened to f32:
+/// one lane per row of a row-major weight.
+@inline(__always)
+func loadStrided(_ base: UnsafeRawPointer, _ dtype: DType, at index: Int, stride: Int) -> FloatVector {
+    var v = FloatVector()
+    switch dtype {
+    case .f32:
+        let p = base.assumingMemoryBound(to: Float.self) + index
+        for lane in 0..<vectorWidth { v[lane] = p[lane * stride] }
+    case .f16:
+        let p = base.assumingMemoryBound(to: Float16.self) + index
+        var h = SIMD8<Float16>()
+        for lane in 0..<vectorWidth { h[lane] = p[lane * stride] }
+        v = FloatVector(h)
+    case .bf16:
+        let p = base.assumingMemoryBound(to: UInt16.self) + index
+        var bits = SIMD8<UInt32>()
+        for lane in 0..<vectorWidth { bits[lane] = UInt32(p[lane * stride]) }
+        v = unsafeBitCast(bits &<< 16, to: FloatVector.self)
+    }
+    return v
+}
+
 /// Eight consecutive weight values as f32, whatever the weight's dtype.
 @inline(__always)
 func loadWidened(_ base: UnsafeRawPointer, _ dtype: DType, at index: Int) -> FloatVector {

@@ -9,14 +9,16 @@
 /// - output channels, a chunk at a time: the transformed kernels
 ///   (36 × Cin × Cout, 236 MB for 1280 channels) are made a chunk at a time
 ///   right before the GEMMs that read them. Wide layers have small images,
-///   so then a single block holds every tile and no chunk is made twice.
+///   so then a single block holds every tile and no chunk is made twice;
+///   with sdgen's kernels both operands come prepacked (`winogradInChunks`).
 /// The 36 GEMMs of a block and chunk are independent; they run side by side,
 /// one single-threaded product per worker, which beats splitting each small
 /// GEMM in two.
 extension CPUBackend {
     /// Transformed input plus products of one block of tiles, in bytes.
     static let winogradBlockBytes = 12 << 20
-    /// Transformed input of all tiles, when kernels come in several chunks.
+    /// Transformed input of all tiles, when kernels come in several chunks
+    /// (OpenBLAS's path); with sdgen's kernels, the bound of a chunk's products.
     static let winogradChunkedBlockBytes = 16 << 20
 
     /// Tiles a convolution needs before Winograd beats direct products in f32:
@@ -55,18 +57,21 @@ extension CPUBackend {
 
     func winogradConvolution(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvolutionGeometry) -> Tensor {
         let tiling = WinogradTiling(g)
-        let (cin, cout, points) = (g.inputChannels, g.outputChannels, Winograd.points)
-        let perChannel = points * 4
+        let (cin, cout, perChannel) = (g.inputChannels, g.outputChannels, Winograd.points * 4)
         let fitting = tuning.winogradKernelChunkBytes / (perChannel * cin) / vectorWidth * vectorWidth
         let chunk = min(cout, max(vectorWidth, fitting))
+        let (out, y) = makeTensor(g.outputShape)
+        let input = x.floats, biases = bias?.floats
+        if chunk < cout, let panels = panelShape {
+            winogradInChunks(tiling, input: input, weight: weight, bias: biases, panels: panels, into: y)
+            return out
+        }
         let blockTiles = chunk == cout
             ? max(16, min(tiling.tiles, Self.winogradBlockBytes / (perChannel * (cin + cout))))
             : max(16, min(tiling.tiles, Self.winogradChunkedBlockBytes / (perChannel * cin)))
-        let (kernelTensor, kernels) = makeTensor([points, chunk, cin])
-        let (transformedTensor, transformed) = makeTensor([points, blockTiles, cin])
-        let (productTensor, products) = makeTensor([points, blockTiles, chunk])
-        let (out, y) = makeTensor(g.outputShape)
-        let input = x.floats, biases = bias?.floats
+        let (kernelTensor, kernels) = makeTensor([Winograd.points, chunk, cin])
+        let (transformedTensor, transformed) = makeTensor([Winograd.points, blockTiles, cin])
+        let (productTensor, products) = makeTensor([Winograd.points, blockTiles, chunk])
 
         var transformedChunk = -1
         for first in stride(from: 0, to: tiling.tiles, by: blockTiles) {
@@ -86,6 +91,126 @@ extension CPUBackend {
         }
         withExtendedLifetime((kernelTensor, transformedTensor, productTensor)) {}
         return out
+    }
+
+    /// Wide layers, whose 36 transformed kernels (36·Cin·Cout f32: 236 MB at
+    /// 1280 channels) are too large to make whole. Both operands of the
+    /// point products come prepacked, made where the products read them:
+    /// - the transformed tiles of a large block (all of a small image's) are
+    ///   packed once as the GEMM's A panels and meet every chunk of outputs;
+    /// - per chunk of outputs, the kernels' taps are gathered once, outputs
+    ///   side by side, then transformed a row of six points at a time
+    ///   straight into B panels a few MB large, right before their products.
+    /// Transforming all 36 points of a 16 MB chunk to memory, packing it for
+    /// the product and packing the tiles again for every chunk had 1280 →
+    /// 1280 at 32×32 run its point products at ~260 GFLOP/s and spend as
+    /// long again on kernels (`Microbench conv`: 540–665 GFLOP/s of direct
+    /// work against 780 now).
+    private func winogradInChunks(_ tiling: WinogradTiling, input: UnsafePointer<Float>, weight: Tensor,
+                                  bias: UnsafePointer<Float>?, panels: (rows: Int, columns: Int),
+                                  into y: UnsafeMutablePointer<Float>) {
+        let g = tiling.geometry, (cin, cout, points) = (g.inputChannels, g.outputChannels, Winograd.points)
+        func multiple(_ count: Int, of unit: Int, atMost bytes: Int, per: Int) -> Int {
+            max(unit, min(count, bytes / per) / unit * unit)
+        }
+        // Tiles in whole panels of rows, outputs in whole panels of columns:
+        // the gathered taps within the kernel chunk's bytes (9 of 36 values an
+        // output and input channel) and the chunk's products within 16 MB.
+        let blockTiles = multiple(tiling.tiles + panels.rows - 1, of: panels.rows,
+                                  atMost: tuning.winogradPackedTileBytes, per: points * cin * 4)
+        let stepTiles = multiple(blockTiles, of: panels.rows, atMost: tuning.winogradTransformStepBytes,
+                                 per: points * cin * 4)
+        let chunk = min(multiple(cout + panels.columns - 1, of: panels.columns,
+                                 atMost: tuning.winogradKernelChunkBytes, per: 9 * cin * 4),
+                        multiple(cout + panels.columns - 1, of: panels.columns,
+                                 atMost: Self.winogradChunkedBlockBytes, per: points * blockTiles * 4))
+        let (packedTensor, packed) = makeTensor([points, blockTiles, cin])
+        let (transformedTensor, transformed) = makeTensor([points, stepTiles, cin])
+        let (tapsTensor, taps) = makeTensor([9, cin, chunk])
+        let (rowTensor, rowPanels) = makeTensor([Winograd.window, cin, chunk])
+        let (productTensor, products) = makeTensor([points, blockTiles, chunk])
+        for first in stride(from: 0, to: tiling.tiles, by: blockTiles) {
+            let rows = min(blockTiles, tiling.tiles - first)
+            // The block's tiles, transformed a few MB at a time and packed.
+            for step in stride(from: 0, to: rows, by: stepTiles) {
+                let count = min(stepTiles, rows - step)
+                transformInputs(tiling, input: input, tiles: first + step..<first + step + count,
+                                into: transformed, blockTiles: stepTiles)
+                parallelFor(points, threads: threads) { range in
+                    for p in range {
+                        packAPanels(transformed + p * stepTiles * cin, lda: cin, m: count, k: cin,
+                                    into: packed + (p * blockTiles + step) * cin)
+                    }
+                }
+            }
+            for k0 in stride(from: 0, to: cout, by: chunk) {
+                let width = min(chunk, cout - k0)
+                let padded = (width + panels.columns - 1) / panels.columns * panels.columns
+                gatherTaps(weight, inputs: cin, outputs: k0..<k0 + width, stride: padded, into: taps)
+                for row in 0..<Winograd.window {
+                    transformKernelRow(row, taps: taps, inputs: cin, stride: padded, panelColumns: panels.columns,
+                                       into: rowPanels)
+                    parallelFor(Winograd.window, threads: threads) { range in
+                        for column in range {
+                            let p = row * Winograd.window + column
+                            f32GEMM(aPanels: packed + p * blockTiles * cin, bPanels: rowPanels + column * padded * cin,
+                                    m: rows, n: width, k: cin, c: products + p * blockTiles * width, ldc: width)
+                        }
+                    }
+                }
+                transformOutputs(tiling, products: products, tiles: first..<first + rows, blockTiles: blockTiles,
+                                 outputs: k0..<k0 + width, bias: bias, into: y)
+            }
+        }
+        withExtendedLifetime((packedTensor, transformedTensor, tapsTensor, rowTensor, productTensor)) {}
+    }
+
+    /// The 3×3 taps of output channels `outputs`, widened to f32 as
+    /// [9, Cin, stride]: for each tap and input channel, the outputs side by
+    /// side (zero past the range), so the kernel transform runs its vectors
+    /// along the outputs. Each vector's lanes read their own kernel, 9·Cin apart.
+    private func gatherTaps(_ weight: Tensor, inputs cin: Int, outputs: Range<Int>, stride: Int,
+                            into taps: UnsafeMutablePointer<Float>) {
+        let w = UnsafeRawPointer(weight.rawBytes), dtype = weight.dtype, kernelSize = 9 * cin
+        parallelFor(stride / vectorWidth, threads: threads, minimumPerThread: 2) { range in
+            for v in range {
+                let k = v * vectorWidth
+                let valid = k < outputs.count, first = (outputs.lowerBound + k) * kernelSize
+                for tap in 0..<9 {
+                    for c in 0..<cin {
+                        let vector = valid ? loadStrided(w, dtype, at: first + tap * cin + c, stride: kernelSize)
+                                           : FloatVector()
+                        storeVector(vector, taps + (tap * cin + c) * stride + k)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Row `row` of G g Gᵀ (its six points) for the gathered taps, as the
+    /// product's B panels, point after point: per panel of `panelColumns`
+    /// outputs, for each input channel, those outputs' values side by side.
+    private func transformKernelRow(_ row: Int, taps: UnsafePointer<Float>, inputs cin: Int, stride: Int,
+                                    panelColumns: Int, into panels: UnsafeMutablePointer<Float>) {
+        let pointStride = cin * stride
+        parallelFor(cin, threads: threads, minimumPerThread: 16) { range in
+            let scratch = UnsafeMutablePointer<FloatVector>.allocate(capacity: 18 + 6)
+            defer { scratch.deallocate() }
+            let half = scratch, point = scratch + 18
+            for c in range {
+                for k in Swift.stride(from: 0, to: stride, by: vectorWidth) {
+                    let tap = { (t: Int) in loadVector(taps + (t * cin + c) * stride + k) }
+                    for column in 0..<3 {
+                        Winograd.transformKernel(tap(column), tap(3 + column), tap(6 + column),
+                                                 into: half + column, stride: 3)
+                    }
+                    Winograd.transformKernel(half[3 * row], half[3 * row + 1], half[3 * row + 2],
+                                             into: point, stride: 1)
+                    let panel = panels + k / panelColumns * panelColumns * cin + c * panelColumns + k % panelColumns
+                    for column in 0..<Winograd.window { storeVector(point[column], panel + column * pointStride) }
+                }
+            }
+        }
     }
 
     /// Bᵀ d B for the window of every tile in `tiles`, as [36, blockTiles, Cin].
