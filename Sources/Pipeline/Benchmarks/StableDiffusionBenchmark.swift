@@ -85,24 +85,15 @@ public struct StableDiffusionBenchmark: Sendable {
         let counter = FLOPCounter()
         counter.attentionScratchLimit = (unet.convIn.weight.backend as? CPUBackend)?.attentionScratchBytes
         let weights = WeightSource(randomWithSeed: 0, backend: counter).root
-        let shadowUNet = try UNet2DConditionModel(configuration: unet.configuration, weights: weights)
         let latent = [height / 8, width / 8, unet.configuration.inChannels]
-        counter.resetPeak()
-        let base = counter.liveBytes
-        let added = shadowUNet.addedEmbedding.map {
-            AddedConditions(pooled: counter.zeros([model.batch, $0.pooledWidth], dtype: .f32),
-                            sizes: Array(repeating: 0, count: model.batch * TextTimeEmbedding.sizeNumbers))
-        }
-        _ = shadowUNet(counter.zeros([model.batch] + latent, dtype: .f32), timestep: 1,
-                       context: counter.zeros([model.batch, 77, unet.configuration.crossAttentionDim], dtype: .f32),
-                       added: added)
-        let unetFLOPs = counter.tally.total
-        let workingSet = counter.peakBytes - base
+        let step = try UNet2DConditionModel.measureStep(unet.configuration, weights: weights, on: counter,
+                                                        batch: model.batch, latentHeight: latent[0],
+                                                        latentWidth: latent[1], contextTokens: 77)
         counter.reset()
         let shadowDecoder = try VAEDecoder(configuration: decoder.configuration, weights: weights("decoder"),
                                            postQuant: weights("post_quant_conv"))
         _ = shadowDecoder(counter.zeros([1] + latent, dtype: .f32))
-        return (unetFLOPs, counter.tally.total, workingSet)
+        return (step.flops, counter.tally.total, step.workingSetBytes)
     }
 
     /// With `profile`, one more UNet step and VAE decode run with every op

@@ -93,27 +93,21 @@ public struct MemoryAdmission: Sendable {
 
         // Each stage's peak above what was alive when it started (its model's weights).
         var peak = 0
-        @discardableResult
-        func measure(_ stage: () throws -> Void) rethrows -> Int {
+        func measure(_ stage: () throws -> Void) rethrows {
             counter.resetPeak()
             let base = counter.liveBytes
             try stage()
             peak = max(peak, counter.peakBytes - base)
-            return counter.peakBytes - base
         }
         for encoder in model.textEncoders {
             let shadow = try CLIPTextModel(configuration: encoder.model.configuration, weights: weights)
             let length = encoder.model.configuration.maxPositionEmbeddings
             try measure { _ = try shadow(Array(repeating: Array(repeating: 0, count: length), count: batch)) }
         }
-        let context = model.textEncoders.reduce(0) { $0 + $1.model.configuration.hiddenSize }
-        let tokens = model.textEncoders.first?.model.configuration.maxPositionEmbeddings ?? 77
-        let unet = try UNet2DConditionModel(configuration: model.unet.configuration, weights: weights)
-        let unetStep = measure {
-            _ = unet(counter.zeros([batch, shape.height, shape.width, model.unet.configuration.inChannels], dtype: .f32),
-                     timestep: 1,
-                     context: counter.zeros([batch, tokens, context], dtype: .f32))
-        }
+        let step = try UNet2DConditionModel.measureStep(
+            model.unet.configuration, weights: weights, on: counter, batch: batch, latentHeight: shape.height,
+            latentWidth: shape.width, contextTokens: model.textEncoders.first?.model.configuration.maxPositionEmbeddings ?? 77)
+        peak = max(peak, step.workingSetBytes)
         if generation.request.initImage != nil {
             let encoder = try VAEEncoder(configuration: model.vaeConfiguration, weights: weights("encoder"),
                                          quant: weights("quant_conv"))
@@ -123,7 +117,7 @@ public struct MemoryAdmission: Sendable {
         let decoder = try VAEDecoder(configuration: model.vaeConfiguration, weights: weights("decoder"),
                                      postQuant: weights("post_quant_conv"))
         measure { decode(generation, model: model, on: counter, decoder: decoder) }
-        return (peak, counter.largestWholeBytes, unetStep)
+        return (peak, counter.largestWholeBytes, step.workingSetBytes)
     }
 
     /// The VAE decode's working set alone: with tiling, one tile's, plus the image it assembles.
