@@ -22,7 +22,7 @@ final class GEMMKernelSetTests: XCTestCase {
 
     func testRaggedShapesOnEveryKernelSet() throws {
         let sizes = [(1, 1, 1), (5, 15, 7), (6, 16, 8), (7, 17, 9), (11, 31, 3), (12, 32, 64), (13, 33, 65),
-                     (97, 50, 300), (200, 40, 17), (3, 70, 1030), (25, 40, 2049), (2, 20, 8200)]
+                     (97, 50, 300), (200, 40, 17), (3, 70, 1030), (4, 36, 1282), (25, 40, 2049), (2, 20, 8200)]
         for kernels in CPUKernelSet.available {
             let backend = CPUBackend(threads: 2, kernels: kernels)
             for (m, n, k) in sizes {
@@ -34,11 +34,11 @@ final class GEMMKernelSetTests: XCTestCase {
     }
 
     /// `--precision bf16` on the same ragged shapes, K blocks included (the
-    /// bf16 kernel blocks K by pairs, so past 2048 rather than 1024): against
+    /// bf16 kernel blocks K by pairs, so past 2560 rather than 1280): against
     /// both operands rounded to bfloat16 and multiplied in float64, the
     /// product the bf16 kernel and its emulation define.
     func testRaggedShapesInBFloat16() throws {
-        let sizes = [(1, 1, 1), (13, 33, 65), (3, 70, 1030), (25, 40, 2049), (7, 40, 2050), (2, 20, 8200)]
+        let sizes = [(1, 1, 1), (13, 33, 65), (3, 70, 1030), (25, 40, 2049), (7, 40, 2562), (5, 36, 2563), (2, 20, 8200)]
         for backend in TestBackends.cpuBFloat16 {
             for (m, n, k) in sizes {
                 for (transposeA, transposeB) in [(false, false), (true, false), (false, true), (true, true)] {
