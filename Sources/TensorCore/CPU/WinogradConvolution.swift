@@ -103,9 +103,9 @@ extension CPUBackend {
     ///   straight into B panels a few MB large, right before their products.
     /// Transforming all 36 points of a 16 MB chunk to memory, packing it for
     /// the product and packing the tiles again for every chunk had 1280 →
-    /// 1280 at 32×32 run its point products at ~260 GFLOP/s and spend as
-    /// long again on kernels (`Microbench conv`: 540–665 GFLOP/s of direct
-    /// work against 780 now).
+    /// 1280 at 32×32 run its point products at ~250 GFLOP/s and spend as
+    /// long again on kernels (`Microbench conv`, Zen 5: 540–665 GFLOP/s of
+    /// direct work against 1026–1054 now).
     private func winogradInChunks(_ tiling: WinogradTiling, input: UnsafePointer<Float>, weight: Tensor,
                                   bias: UnsafePointer<Float>?, panels: (rows: Int, columns: Int),
                                   into y: UnsafeMutablePointer<Float>) {
