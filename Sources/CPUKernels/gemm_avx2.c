@@ -174,7 +174,7 @@ void sdgen_f32_pack_a_panels_avx2(const float *a, ptrdiff_t lda, ptrdiff_t m, pt
 }
 
 void sdgen_f32_gemm_a_panels_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *panelsA, const float *panelsB,
-                             const float *bias, float *c, ptrdiff_t ldc) {
+                                  const float *bias, float *c, ptrdiff_t ldc) {
     blocked_gemm(&avx2Kernel, &packedA, &packedACapacity, &packedB, &packedBCapacity,
                  0, 1, m, n, k, 1, NULL, 0, (const uint32_t *)panelsA, NULL, 0, NULL, SDGEN_GEMM_F32, k,
                  (const uint32_t *)panelsB, 0, bias, c, ldc);

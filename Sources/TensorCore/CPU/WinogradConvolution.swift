@@ -194,17 +194,15 @@ extension CPUBackend {
                                     panelColumns: Int, into panels: UnsafeMutablePointer<Float>) {
         let pointStride = cin * stride
         parallelFor(cin, threads: threads, minimumPerThread: 16) { range in
-            let scratch = UnsafeMutablePointer<FloatVector>.allocate(capacity: 18 + 6)
-            defer { scratch.deallocate() }
-            let half = scratch, point = scratch + 18
+            let point = UnsafeMutablePointer<FloatVector>.allocate(capacity: Winograd.window)
+            defer { point.deallocate() }
             for c in range {
                 for k in Swift.stride(from: 0, to: stride, by: vectorWidth) {
+                    // Only this row of G·g (one point of each column's six), then across it.
                     let tap = { (t: Int) in loadVector(taps + (t * cin + c) * stride + k) }
-                    for column in 0..<3 {
-                        Winograd.transformKernel(tap(column), tap(3 + column), tap(6 + column),
-                                                 into: half + column, stride: 3)
-                    }
-                    Winograd.transformKernel(half[3 * row], half[3 * row + 1], half[3 * row + 2],
+                    Winograd.transformKernel(Winograd.kernelPoint(row, tap(0), tap(3), tap(6)),
+                                             Winograd.kernelPoint(row, tap(1), tap(4), tap(7)),
+                                             Winograd.kernelPoint(row, tap(2), tap(5), tap(8)),
                                              into: point, stride: 1)
                     let panel = panels + k / panelColumns * panelColumns * cin + c * panelColumns + k % panelColumns
                     for column in 0..<Winograd.window { storeVector(point[column], panel + column * pointStride) }

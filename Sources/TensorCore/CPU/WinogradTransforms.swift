@@ -55,14 +55,24 @@ enum Winograd {
     @inline(__always)
     static func transformKernel(_ g0: FloatVector, _ g1: FloatVector, _ g2: FloatVector,
                                 into r: UnsafeMutablePointer<FloatVector>, stride t: Int) {
-        let third = FloatVector(repeating: 1.0 / 3), fifteenth = FloatVector(repeating: 1.0 / 15)
-        let outer = g0 + g2
-        r[0] = g0
-        r[t] = (outer + g1) * third
-        r[2 * t] = (g1 - outer) * third
-        r[3 * t] = (g0.addingProduct(g1, FloatVector(repeating: 0.5)).addingProduct(g2, FloatVector(repeating: 0.25)))
-            * FloatVector(repeating: -16.0 / 15)
-        r[4 * t] = g0.addingProduct(g1, FloatVector(repeating: -2)).addingProduct(g2, FloatVector(repeating: 4)) * fifteenth
-        r[5 * t] = g2
+        for i in 0..<window { r[i * t] = kernelPoint(i, g0, g1, g2) }
+    }
+
+    /// Point `i` of G·g alone (row `i` of G against the three taps): what a
+    /// transform that needs one row of G g Gᵀ computes its columns with.
+    @inline(__always)
+    static func kernelPoint(_ i: Int, _ g0: FloatVector, _ g1: FloatVector, _ g2: FloatVector) -> FloatVector {
+        switch i {
+        case 0: return g0
+        case 1: return (g0 + g2 + g1) * FloatVector(repeating: 1.0 / 3)
+        case 2: return (g1 - (g0 + g2)) * FloatVector(repeating: 1.0 / 3)
+        case 3:
+            return g0.addingProduct(g1, FloatVector(repeating: 0.5)).addingProduct(g2, FloatVector(repeating: 0.25))
+                * FloatVector(repeating: -16.0 / 15)
+        case 4:
+            return g0.addingProduct(g1, FloatVector(repeating: -2)).addingProduct(g2, FloatVector(repeating: 4))
+                * FloatVector(repeating: 1.0 / 15)
+        default: return g2
+        }
     }
 }
