@@ -18,7 +18,9 @@ import TensorCore
 public struct MemoryAdmission: Sendable {
     /// Runtime, code, tokenizers, the CPU buffer pool's default cache (beyond
     /// it the pool keeps at most the UNet step's working set, which the
-    /// activations already count: `Backend.retainBuffers(forWorkingSet:)`).
+    /// activations already count: `Backend.retainBuffers(forWorkingSet:)`),
+    /// and a wide Winograd layer's scratch, which the FLOP counter does not
+    /// model (at most ~90 MB: `CPUBackend.Tuning`'s Winograd budgets).
     static let fixedOverheadBytes = 512 << 20
     /// On a GPU: staging chunks, the read-back buffer, pipelines.
     static let deviceOverheadBytes = 256 << 20
