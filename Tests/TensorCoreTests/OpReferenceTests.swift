@@ -201,12 +201,14 @@ final class OpReferenceTests: XCTestCase {
                                                                 stride: 2, padding: .same(1))))
         XCTAssertFalse(backend.usesWinograd(ConvolutionGeometry(input: [1, 64, 64, 4], weight: [320, 3, 3, 4],
                                                                 stride: 1, padding: .same(1))))
-        // SD 1.5's UNet at 512²: 16×16 latents (32 tiles) direct, 32×32 (128) Winograd.
+        // SD 1.5's UNet at 512²: 8×8 latents (8 tiles) direct, 16×16 (32) and 32×32 (128)
+        // Winograd; 16×16 at batch 1 (16 tiles) direct.
         func square(_ side: Int, _ channels: Int, batch: Int = 2) -> ConvolutionGeometry {
             ConvolutionGeometry(input: [batch, side, side, channels], weight: [channels, 3, 3, channels],
                                 stride: 1, padding: .same(1))
         }
-        XCTAssertFalse(backend.usesWinograd(square(16, 1280)))
+        XCTAssertTrue(backend.usesWinograd(square(16, 1280)))
+        XCTAssertFalse(backend.usesWinograd(square(16, 1280, batch: 1)))
         XCTAssertTrue(backend.usesWinograd(square(32, 640)))
         // bf16 products twice as fast as f32 move the line up to 1024 tiles (Winograd's stay
         // f32); where bf16 brings no speed, or is emulated, it stays where f32 has it.

@@ -24,11 +24,13 @@ extension CPUBackend {
     /// Tiles a convolution needs before Winograd beats direct products in f32:
     /// with fewer, the per-call kernel transform (36·Cin·Cout values) and
     /// products of a few dozen rows cost more than the 4× fewer multiply-adds
-    /// save. Measured on Zen 5 with sdgen's GEMM over implicit patches
-    /// (`Microbench conv`, 2026-12-05): 16×16×1280 at batch 2 (32 tiles)
-    /// direct 31–32 ms against Winograd's 42; 32×32×640 (128 tiles) Winograd
-    /// 19 ms against 33. (With OpenBLAS's GEMM, 32 tiles favoured Winograd 1.3×.)
-    static let winogradMinimumTiles = 64
+    /// save. `Microbench conv`, f16 weights, since wide layers take prepacked
+    /// operands (`winogradInChunks`): 16×16×1280 at batch 2 (32 tiles, SD
+    /// 1.5's third level) on Zen 4 direct 71–72 ms against Winograd's 40–41
+    /// (2560 → 1280: 142–143 against 75–81; AVX2 kernels 81 against 48–78),
+    /// on Zen 5, whose 512-bit FMAs run at full rate, level. 16 tiles (batch
+    /// 1, or 12×12 at batch 2) lose: 38–39 ms against 63–66 on Zen 4.
+    static let winogradMinimumTiles = 32
     /// The same where direct products run in bf16 at about twice the f32 rate
     /// (`bf16Pays`) while Winograd's stay f32: then only large images repay
     /// it. Measured on Zen 5 (`SDGEN_PRECISION=bf16 Microbench conv`, f32
