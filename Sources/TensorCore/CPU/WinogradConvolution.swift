@@ -148,7 +148,8 @@ extension CPUBackend {
             for k0 in stride(from: 0, to: cout, by: chunk) {
                 let width = min(chunk, cout - k0)
                 let padded = (width + panels.columns - 1) / panels.columns * panels.columns
-                gatherTaps(weight, inputs: cin, outputs: k0..<k0 + width, stride: padded, into: taps)
+                gatherTaps(weight, inputs: cin, outputs: k0..<k0 + width, stride: padded, panelColumns: panels.columns,
+                           into: taps)
                 for row in 0..<Winograd.window {
                     transformKernelRow(row, taps: taps, inputs: cin, stride: padded, panelColumns: panels.columns,
                                        into: rowPanels)
@@ -167,22 +168,26 @@ extension CPUBackend {
         withExtendedLifetime((packedTensor, transformedTensor, tapsTensor, rowTensor, productTensor)) {}
     }
 
-    /// The 3×3 taps of output channels `outputs`, widened to f32 as
-    /// [9, Cin, stride]: for each tap and input channel, the outputs side by
-    /// side (zero past the range), so the kernel transform runs its vectors
-    /// along the outputs. Each vector's lanes read their own kernel, 9·Cin apart.
-    private func gatherTaps(_ weight: Tensor, inputs cin: Int, outputs: Range<Int>, stride: Int,
+    /// The 3×3 taps of output channels `outputs`, widened to f32, in the B
+    /// panels' order: per panel of `panelColumns` outputs, [9, Cin,
+    /// panelColumns] — for each tap and input channel, the panel's outputs
+    /// side by side (zero past the range), so the kernel transform runs its
+    /// vectors along the outputs and reads a panel's taps as nine
+    /// consecutive streams. Each vector's lanes read their own kernel, 9·Cin
+    /// apart.
+    private func gatherTaps(_ weight: Tensor, inputs cin: Int, outputs: Range<Int>, stride: Int, panelColumns: Int,
                             into taps: UnsafeMutablePointer<Float>) {
         let w = UnsafeRawPointer(weight.rawBytes), dtype = weight.dtype, kernelSize = 9 * cin
         parallelFor(stride / vectorWidth, threads: threads, minimumPerThread: 2) { range in
             for v in range {
                 let k = v * vectorWidth
                 let valid = k < outputs.count, first = (outputs.lowerBound + k) * kernelSize
+                let panel = taps + k / panelColumns * 9 * cin * panelColumns + k % panelColumns
                 for tap in 0..<9 {
                     for c in 0..<cin {
                         let vector = valid ? loadStrided(w, dtype, at: first + tap * cin + c, stride: kernelSize)
                                            : FloatVector()
-                        storeVector(vector, taps + (tap * cin + c) * stride + k)
+                        storeVector(vector, panel + (tap * cin + c) * panelColumns)
                     }
                 }
             }
@@ -192,22 +197,30 @@ extension CPUBackend {
     /// Row `row` of G g Gᵀ (its six points) for the gathered taps, as the
     /// product's B panels, point after point: per panel of `panelColumns`
     /// outputs, for each input channel, those outputs' values side by side.
+    /// A panel at a time, so the stores run as six sequential streams (the
+    /// panel's slice of each point) and its taps as nine: input channel
+    /// outermost, the stores hopped between 66 places at once and ran at
+    /// L3 speed.
     private func transformKernelRow(_ row: Int, taps: UnsafePointer<Float>, inputs cin: Int, stride: Int,
                                     panelColumns: Int, into panels: UnsafeMutablePointer<Float>) {
-        let pointStride = cin * stride
+        let pointStride = cin * stride, panelSize = cin * panelColumns
         parallelFor(cin, threads: threads, minimumPerThread: 16) { range in
             let point = UnsafeMutablePointer<FloatVector>.allocate(capacity: Winograd.window)
             defer { point.deallocate() }
-            for c in range {
-                for k in Swift.stride(from: 0, to: stride, by: vectorWidth) {
-                    // Only this row of G·g (one point of each column's six), then across it.
-                    let tap = { (t: Int) in loadVector(taps + (t * cin + c) * stride + k) }
-                    Winograd.transformKernel(Winograd.kernelPoint(row, tap(0), tap(3), tap(6)),
-                                             Winograd.kernelPoint(row, tap(1), tap(4), tap(7)),
-                                             Winograd.kernelPoint(row, tap(2), tap(5), tap(8)),
-                                             into: point, stride: 1)
-                    let panel = panels + k / panelColumns * panelColumns * cin + c * panelColumns + k % panelColumns
-                    for column in 0..<Winograd.window { storeVector(point[column], panel + column * pointStride) }
+            for first in Swift.stride(from: 0, to: stride, by: panelColumns) {
+                let source = taps + first / panelColumns * 9 * panelSize
+                let target = panels + first * cin
+                for c in range {
+                    for k in Swift.stride(from: 0, to: panelColumns, by: vectorWidth) {
+                        // Only this row of G·g (one point of each column's six), then across it.
+                        let tap = { (t: Int) in loadVector(source + (t * cin + c) * panelColumns + k) }
+                        Winograd.transformKernel(Winograd.kernelPoint(row, tap(0), tap(3), tap(6)),
+                                                 Winograd.kernelPoint(row, tap(1), tap(4), tap(7)),
+                                                 Winograd.kernelPoint(row, tap(2), tap(5), tap(8)),
+                                                 into: point, stride: 1)
+                        let at = target + c * panelColumns + k
+                        for column in 0..<Winograd.window { storeVector(point[column], at + column * pointStride) }
+                    }
                 }
             }
         }
