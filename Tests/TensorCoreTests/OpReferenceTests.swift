@@ -210,15 +210,30 @@ final class OpReferenceTests: XCTestCase {
         XCTAssertTrue(backend.usesWinograd(square(16, 1280)))
         XCTAssertFalse(backend.usesWinograd(square(16, 1280, batch: 1)))
         XCTAssertTrue(backend.usesWinograd(square(32, 640)))
-        // bf16 products twice as fast as f32 move the line up to 1024 tiles (Winograd's stay
-        // f32); where bf16 brings no speed, or is emulated, it stays where f32 has it.
+        // bf16 products twice as fast as f32 move the line up (Winograd's stay f32): to 1024
+        // tiles where 512-bit FMAs run at full rate, to 128 where they run in halves; where
+        // bf16 brings no speed, or is emulated, it stays where f32 has it.
         for kernels in CPUKernelSet.available {
             let bf16 = CPUBackend(threads: 2, precision: .bf16, kernels: kernels)
-            let faster = kernels == .avx512BF16 && CPUPeak.oneCore(kernels).bf16Pays
-            XCTAssertEqual(bf16.usesWinograd(square(64, 512, batch: 1)), !faster, "\(kernels)")
-            XCTAssertEqual(bf16.usesWinograd(square(64, 320)), !faster, "\(kernels)")
-            XCTAssertTrue(bf16.usesWinograd(square(128, 512, batch: 1)), "\(kernels)")
+            let peak = CPUPeak.oneCore(kernels)
+            let faster = kernels == .avx512BF16 && peak.bf16Pays, fullRate = peak.fullRate512
+            XCTAssertEqual(bf16.usesWinograd(square(16, 1280)), !faster, "\(kernels)")  // 32 tiles
+            XCTAssertEqual(bf16.usesWinograd(square(32, 640)), !faster || !fullRate, "\(kernels)")  // 128
+            XCTAssertEqual(bf16.usesWinograd(square(64, 512, batch: 1)), !faster || !fullRate, "\(kernels)")
+            XCTAssertEqual(bf16.usesWinograd(square(64, 320)), !faster || !fullRate, "\(kernels)")  // 512
+            XCTAssertTrue(bf16.usesWinograd(square(128, 512, batch: 1)), "\(kernels)")  // 1024
         }
+        // The rule for CPUs this machine is not: one core's peaks as `sdgen devices` measured them.
+        let line = { (precision: MatmulPrecision, f32: Double, bf16: Double?) in
+            CPUBackend.automaticWinogradTiles(precision: precision, nativeBFloat16: bf16 != nil,
+                                              peak: CPUPeak(f32: f32 * 1e9, bf16: bf16.map { $0 * 1e9 }, threads: 1))
+        }
+        XCTAssertEqual(line(.bf16, 117, 235), 128)  // Zen 4: 512-bit FMAs in halves
+        XCTAssertEqual(line(.bf16, 257, 524), 1024)  // Zen 5: full rate
+        XCTAssertEqual(line(.bf16, 210, 105), 32)  // Emerald Rapids: bf16 brings no speed
+        XCTAssertEqual(line(.bf16, 96, nil), 32)  // AVX2 only: bf16 emulated
+        XCTAssertEqual(line(.f32, 117, 235), 32)
+        XCTAssertEqual(line(.f32, 257, 524), 32)
     }
 
     // MARK: Normalisation

@@ -12,6 +12,10 @@ public struct CPUPeak: Sendable {
     public let bf16: Double?
     public let threads: Int
 
+    public init(f32: Double, bf16: Double?, threads: Int) {
+        (self.f32, self.bf16, self.threads) = (f32, bf16, threads)
+    }
+
     /// bf16 is worth its rounding only this much faster than f32.
     public static let bf16Advantage = 1.3
 
@@ -19,6 +23,15 @@ public struct CPUPeak: Sendable {
     /// least `bf16Advantage` × the f32 rate (Zen 4: 2×; Intel cores without
     /// AMX issue VDPBF16PS on one port, FMA on two: 1×).
     public var bf16Pays: Bool { bf16.map { $0 >= Self.bf16Advantage * f32 } ?? false }
+
+    /// f32 FMA rate of one core above which its 512-bit FMAs are taken to run
+    /// at full rate (Zen 5: 257 GFLOP/s, 64 flops a cycle) rather than as two
+    /// 256-bit halves (Zen 4: 117, 32 a cycle): the two lie apart at any clock
+    /// from 3.2 to 6 GHz.
+    public static let fullRate512Threshold = 200e9
+
+    /// Whether this CPU's 512-bit FMAs run at full rate, for one core's peak.
+    public var fullRate512: Bool { f32 / Double(threads) >= Self.fullRate512Threshold }
 
     /// One core's peaks for `kernels`, measured once per process (~0.1 s):
     /// what decisions that depend on the bf16/f32 ratio read.

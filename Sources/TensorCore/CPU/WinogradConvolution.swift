@@ -32,15 +32,25 @@ extension CPUBackend {
     /// 1, or 12×12 at batch 2) lose: 38–39 ms against 63–66 on Zen 4.
     static let winogradMinimumTiles = 32
     /// The same where direct products run in bf16 at about twice the f32 rate
-    /// (`bf16Pays`) while Winograd's stay f32: then only large images repay
-    /// it. Measured on Zen 5 (`SDGEN_PRECISION=bf16 Microbench conv`, f32
-    /// kernels): 32×32×640 at batch 2 (128 tiles) direct 16 ms against 17;
-    /// 64×64×512 at batch 1 (256 tiles) even; 64×64×320 at batch 2 (512
-    /// tiles, the UNet's first level) Winograd 14 ms against 16–17 alone, but
-    /// the bf16 UNet step with f16 weights no faster from 512 tiles (three
-    /// interleaved pairs: 2.29/2.35/2.30 against 2.31/2.23/2.16 s);
-    /// 128×128×512 (1024 tiles) 72–75 against 87–88.
+    /// (`bf16Pays`) while Winograd's stay f32, on cores whose 512-bit FMAs
+    /// run at full rate (`CPUPeak.fullRate512`): there only large images
+    /// repay it. Measured on Zen 5 (`SDGEN_PRECISION=bf16 Microbench conv`,
+    /// f32 kernels, 2026-12-05): 32×32×640 at batch 2 (128 tiles) direct 16 ms
+    /// against 17; 64×64×512 at batch 1 (256 tiles) even; 64×64×320 at batch
+    /// 2 (512 tiles, the UNet's first level) Winograd 14 ms against 16–17
+    /// alone, but the bf16 UNet step with f16 weights no faster from 512
+    /// tiles (three interleaved pairs: 2.29/2.35/2.30 against 2.31/2.23/2.16
+    /// s); 128×128×512 (1024 tiles) 72–75 against 87–88.
     static let winogradMinimumTilesAgainstBFloat16 = 1024
+    /// The same where 512-bit FMAs run as two 256-bit halves (Zen 4): bf16
+    /// direct products are as fast as on a full-rate core of the same clock
+    /// per flop of f32 peak, but Winograd's transforms, which run at cache
+    /// speed, are relatively cheaper. Zen 4 (2026-12-06, same tool): 32×32×640
+    /// (128 tiles) direct 36–38 ms against Winograd's 25–27, 64×64×320 37–38
+    /// against 30–34, 128×128×512 182–197 against 120–147; 16×16×1280 (32
+    /// tiles) even; the bf16 UNet step 4.64/4.72/4.84 → 4.56/5.02/4.51 s
+    /// (minima 4.57/4.71/4.76 → 4.45/4.36/4.36), interleaved.
+    static let winogradMinimumTilesAgainstHalfRateBFloat16 = 128
 
     /// Whether this convolution goes through Winograd: automatically where it
     /// has enough tiles to beat direct products in this backend's precision.
@@ -51,10 +61,22 @@ extension CPUBackend {
         case .direct: return false
         case .winograd: return true
         case .automatic:
-            let fasterProducts = precision == .bf16 && hasNativeBFloat16 && CPUPeak.oneCore(kernels).bf16Pays
-            return WinogradTiling(g).tiles
-                >= (fasterProducts ? Self.winogradMinimumTilesAgainstBFloat16 : Self.winogradMinimumTiles)
+            return WinogradTiling(g).tiles >= automaticWinogradTiles
         }
+    }
+
+    /// The automatic choice's line, in tiles, for this backend's precision
+    /// and CPU.
+    var automaticWinogradTiles: Int {
+        Self.automaticWinogradTiles(precision: precision, nativeBFloat16: hasNativeBFloat16,
+                                    peak: CPUPeak.oneCore(kernels))
+    }
+
+    /// The line for products in `precision` on a core with `peak`.
+    public static func automaticWinogradTiles(precision: MatmulPrecision, nativeBFloat16: Bool,
+                                              peak: CPUPeak) -> Int {
+        guard precision == .bf16, nativeBFloat16, peak.bf16Pays else { return winogradMinimumTiles }
+        return peak.fullRate512 ? winogradMinimumTilesAgainstBFloat16 : winogradMinimumTilesAgainstHalfRateBFloat16
     }
 
     func winogradConvolution(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvolutionGeometry) -> Tensor {
