@@ -43,9 +43,10 @@ extension CPUBackend {
     /// s); 128×128×512 (1024 tiles) 72–75 against 87–88.
     static let winogradMinimumTilesAgainstBFloat16 = 1024
     /// The same where 512-bit FMAs run as two 256-bit halves (Zen 4): bf16
-    /// direct products are as fast as on a full-rate core of the same clock
-    /// per flop of f32 peak, but Winograd's transforms, which run at cache
-    /// speed, are relatively cheaper. Zen 4 (2026-12-06, same tool): 32×32×640
+    /// direct products still run at twice the f32 rate, but that rate is half
+    /// a full-rate core's at the same clock while Winograd's transforms, which
+    /// run at cache speed, are not slower, so Winograd pays from smaller
+    /// images. Zen 4 (2026-12-06, same tool): 32×32×640
     /// (128 tiles) direct 36–38 ms against Winograd's 25–27, 64×64×320 37–38
     /// against 30–34, 128×128×512 182–197 against 120–147; 16×16×1280 (32
     /// tiles) even; the bf16 UNet step 4.64/4.72/4.84 → 4.56/5.02/4.51 s
@@ -61,18 +62,13 @@ extension CPUBackend {
         case .direct: return false
         case .winograd: return true
         case .automatic:
-            return WinogradTiling(g).tiles >= automaticWinogradTiles
+            return WinogradTiling(g).tiles >= Self.automaticWinogradTiles(
+                precision: precision, nativeBFloat16: hasNativeBFloat16, peak: CPUPeak.oneCore(kernels))
         }
     }
 
-    /// The automatic choice's line, in tiles, for this backend's precision
-    /// and CPU.
-    var automaticWinogradTiles: Int {
-        Self.automaticWinogradTiles(precision: precision, nativeBFloat16: hasNativeBFloat16,
-                                    peak: CPUPeak.oneCore(kernels))
-    }
-
-    /// The line for products in `precision` on a core with `peak`.
+    /// The automatic choice's line, in tiles, for products in `precision` on
+    /// a core with `peak`.
     public static func automaticWinogradTiles(precision: MatmulPrecision, nativeBFloat16: Bool,
                                               peak: CPUPeak) -> Int {
         guard precision == .bf16, nativeBFloat16, peak.bf16Pays else { return winogradMinimumTiles }
