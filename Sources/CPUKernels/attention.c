@@ -80,7 +80,9 @@ static inline void score_tile(int bf16, int units, const uint32_t *a, const uint
     const __m512i lane0 = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
     const __m512i lane1 = _mm512_add_epi32(lane0, _mm512_set1_epi32(16));
     const __m512 hidden = _mm512_set1_ps(-INFINITY);
-    for (int i = 0; i < rows; i++) {
+#pragma clang loop unroll(full)
+    for (int i = 0; i < MR; i++) {  // all MR, skipping rows past `rows`: keeps acc in registers (see store_tile)
+        if (i >= rows) continue;
         const ptrdiff_t j = firstKey + i;
         __m512 s0 = _mm512_mul_ps(acc[i][0], factor), s1 = _mm512_mul_ps(acc[i][1], factor);
         if (keyBias) {

@@ -220,7 +220,11 @@ static inline void pack_columns(const void *source, sdgen_gemm_dtype type, ptrdi
 
 /// Writes a register tile: C = alpha·acc + beta·C + bias on the first k block
 /// (beta = 0 never reads C; bias may be NULL), C += alpha·acc after; masked
-/// to rows × columns.
+/// to rows × columns. Always inlined and unrolled over MR rows so that the
+/// accumulators stay in registers: a loop to a run-time `rows` made the
+/// compiler spill them to the stack, zeroing all 1.5 KB of it with a memset
+/// call per tile first (2.5% of BERT's time at 128 tokens, in memset alone).
+__attribute__((always_inline))
 static inline void store_tile(__m512 acc[MR][2], float *c, ptrdiff_t ldc, int rows, int columns,
                               float alpha, float beta, const float *bias, int first) {
     const __mmask16 m0 = columns >= 16 ? 0xFFFF : (__mmask16)((1u << columns) - 1);
@@ -228,7 +232,9 @@ static inline void store_tile(__m512 acc[MR][2], float *c, ptrdiff_t ldc, int ro
     const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
     const __m512 bias0 = first && bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();
     const __m512 bias1 = first && bias ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();
-    for (int i = 0; i < rows; i++) {
+#pragma clang loop unroll(full)
+    for (int i = 0; i < MR; i++) {
+        if (i >= rows) continue;
         float *row = c + (size_t)i * ldc;
         __m512 r0 = _mm512_mul_ps(acc[i][0], va), r1 = _mm512_mul_ps(acc[i][1], va);
         if (!first) {
