@@ -62,8 +62,8 @@ static int value_rows(int headDim) {
 __attribute__((always_inline))
 static inline void value_tile(int bf16, int R, int units, const uint32_t *a, const uint32_t *b, float *c) {
     __m512 acc[MR][2];
-    accumulate(bf16, R, units, a, b, acc);
-    store_tile(acc, c, NR, R, NR, 1, 0, NULL, 1);
+    accumulate(bf16, R, R, units, a, b, acc);
+    store_tile(acc, R, c, NR, R, NR, 1, 0, NULL, 1);
 }
 
 /// A tile of scores Sᵀ = scale · K Qᵀ for `rows` keys from `firstKey`, with
@@ -75,7 +75,7 @@ static inline void score_tile(int bf16, int units, const uint32_t *a, const uint
                               float scale, ptrdiff_t firstKey, const float *keyBias, int causal,
                               ptrdiff_t firstQuery, __m512 max[2]) {
     __m512 acc[MR][2];
-    accumulate(bf16, MR, units, a, b, acc);
+    accumulate(bf16, MR, MR, units, a, b, acc);
     const __m512 factor = _mm512_set1_ps(scale);
     const __m512i lane0 = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
     const __m512i lane1 = _mm512_add_epi32(lane0, _mm512_set1_epi32(16));

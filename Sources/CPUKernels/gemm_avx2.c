@@ -110,16 +110,18 @@ static void pack_columns8(const void *source, sdgen_gemm_dtype type, ptrdiff_t l
     }
 }
 
-/// The 6×16 register tile: C (+)= alpha · A panel · B panel over `depth` k.
-static void tile6x16(int depth, const uint32_t *a32, const uint32_t *b32, float *c, ptrdiff_t ldc, int rows,
-                     int columns, float alpha, float beta, const float *bias, int first) {
+/// The register tile over the first R (a constant once inlined) of an A
+/// panel's MR2 rows: C (+)= alpha · A · B over `depth` k, `rows` ≤ R stored.
+__attribute__((always_inline))
+static inline void tile_rows(int R, int depth, const uint32_t *a32, const uint32_t *b32, float *c, ptrdiff_t ldc,
+                             int rows, int columns, float alpha, float beta, const float *bias, int first) {
     const float *restrict a = (const float *)a32, *restrict b = (const float *)b32;
     __m256 acc[MR2][2];
-    for (int i = 0; i < MR2; i++) { acc[i][0] = _mm256_setzero_ps(); acc[i][1] = _mm256_setzero_ps(); }
+    for (int i = 0; i < R; i++) { acc[i][0] = _mm256_setzero_ps(); acc[i][1] = _mm256_setzero_ps(); }
     for (int p = 0; p < depth; p++) {
         const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
 #pragma clang loop unroll(full)
-        for (int i = 0; i < MR2; i++) {
+        for (int i = 0; i < R; i++) {
             const __m256 ai = _mm256_broadcast_ss(a + i);
             acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
             acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
@@ -143,6 +145,16 @@ static void tile6x16(int depth, const uint32_t *a32, const uint32_t *b32, float 
             store_first(row + 8 * h, r, n);
         }
     }
+}
+
+/// The 6×16 register tile, a short last tile computing only the rows it
+/// stores, rounded up to 2 or 4 (as the AVX-512 set's `tile_fitted`: BERT's
+/// 128 tokens are 21 tiles of 6 and one of 2).
+static void tile6x16(int depth, const uint32_t *a, const uint32_t *b, float *c, ptrdiff_t ldc, int rows,
+                     int columns, float alpha, float beta, const float *bias, int first) {
+    if (rows <= 2) tile_rows(2, depth, a, b, c, ldc, rows, columns, alpha, beta, bias, first);
+    else if (rows <= 4) tile_rows(4, depth, a, b, c, ldc, rows, columns, alpha, beta, bias, first);
+    else tile_rows(MR2, depth, a, b, c, ldc, rows, columns, alpha, beta, bias, first);
 }
 
 static const struct gemm_kernel avx2Kernel = {MR2, NR2, 1, pack_rows8, pack_columns8, NULL, tile6x16};

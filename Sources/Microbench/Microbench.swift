@@ -16,6 +16,7 @@ enum Microbench {
         print("threads: \(backend.threads)")
         if what == "gemm" || what == "all" { gemm(backend) }
         if what == "rows" { rows(backend) }
+        if what == "activations" { activations(backend) }
         if what == "layout" || what == "all" { layout(backend) }
         if what == "attention" || what == "all" { attention(backend) }
         if what == "conv" || what == "all" { convolution(backend) }
@@ -53,7 +54,9 @@ enum Microbench {
         let shapes = [(4096, 320, 2880), (4096, 2880, 320), (4096, 1280, 320), (8192, 320, 320), (8192, 2560, 320),
                       (128, 768, 768), (128, 3072, 768), (512, 768, 3072), (128, 1280, 11520),
                       // SDXL's transformer products at 512² (2 × 16² and 2 × 32² tokens) and 1024².
-                      (512, 10240, 1280), (512, 1280, 1280), (512, 1280, 5120), (2048, 5120, 640), (2048, 1280, 1280)]
+                      (512, 10240, 1280), (512, 1280, 1280), (512, 1280, 5120), (2048, 5120, 640), (2048, 1280, 1280),
+                      // SD 1.5's attention projections at 32² and its chunked GEGLU at 64² and 32².
+                      (2048, 640, 640), (1366, 2560, 320), (683, 5120, 640)]
         // avx512-bf16 differs from avx512 only in its bf16 products.
         let sets = CPUKernelSet.available.filter { ($0 == .avx512BF16) == (backend.precision == .bf16) }
         for (m, n, k) in shapes where m >= only {
@@ -314,5 +317,26 @@ extension Microbench {
             }
             print(line)
         }
+    }
+}
+
+extension Microbench {
+    /// Element-wise activations at BERT-base's feed-forward width (128, 512
+    /// and 2048 tokens × 3072) and SD's GEGLU (4096 × 2 × 1280 → 1280), in
+    /// nanoseconds per output on the backend's threads.
+    static func activations(_ backend: CPUBackend) {
+        for rows in [128, 512, 2048] {
+            let count = rows * 3072
+            let x = backend.upload(random(count, scale: 6), shape: [rows, 3072])
+            var line = String(format: "%4d × 3072:", rows)
+            for kind in [Activation.gelu, .quickGelu, .silu] {
+                let seconds = time(repeats: 20) { _ = x.activation(kind) }
+                line += String(format: "  %@ %.3f ms (%.2f ns)", "\(kind)", seconds * 1000, seconds * 1e9 / Double(count))
+            }
+            print(line)
+        }
+        let gated = backend.upload(random(4096 * 2560, scale: 6), shape: [4096, 2560])
+        let seconds = time(repeats: 5) { _ = gated.geglu() }
+        print(String(format: "geglu 4096 × 2560 → 1280: %.3f ms (%.2f ns)", seconds * 1000, seconds * 1e9 / Double(4096 * 1280)))
     }
 }

@@ -6,7 +6,8 @@ import XCTest
 
 /// Every CPU kernel set's product on the shapes where register tiles and
 /// blocks go ragged (M, N and K one short of, equal to and one past the 6×16
-/// and 12×32 tiles; K past a block), each transpose, f16/bf16 weights and
+/// and 12×32 tiles and the 4- and 8-row tiles a short last tile takes; K past
+/// a block), each transpose, f16/bf16 weights and
 /// beta = 1, against the same product summed in float64 — the definition,
 /// which PyTorch's op fixtures only sample at a few shapes.
 ///
@@ -21,7 +22,8 @@ final class GEMMKernelSetTests: XCTestCase {
     }
 
     func testRaggedShapesOnEveryKernelSet() throws {
-        let sizes = [(1, 1, 1), (5, 15, 7), (6, 16, 8), (7, 17, 9), (11, 31, 3), (12, 32, 64), (13, 33, 65),
+        let sizes = [(1, 1, 1), (5, 15, 7), (6, 16, 8), (7, 17, 9), (8, 32, 40), (9, 48, 33), (11, 31, 3), (12, 32, 64),
+                     (13, 33, 65),
                      (97, 50, 300), (200, 40, 17), (3, 70, 1030), (4, 36, 1282), (25, 40, 2049), (2, 20, 8200)]
         for kernels in CPUKernelSet.available {
             let backend = CPUBackend(threads: 2, kernels: kernels)

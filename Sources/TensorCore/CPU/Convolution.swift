@@ -10,7 +10,7 @@ extension CPUBackend {
     static let convBlockBytes = 8 << 20
 
     public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: ConvPadding) -> Tensor {
-        return timed(.convolutions, "conv \(weight.shape[1])×\(weight.shape[2]) \(x.dim(-1))→\(weight.shape[0]) at \(x.shape[1])×\(x.shape[2])", flops: ConvolutionGeometry(input: x.shape, weight: weight.shape, stride: stride, padding: padding).flops) {
+        return timed(.convolutions, "conv \(weight.shape[1])×\(weight.shape[2]) \(x.dim(-1))→\(weight.shape[0]) at \(x.shape[1])×\(x.shape[2])\(stride > 1 ? " stride \(stride)" : "")", flops: ConvolutionGeometry(input: x.shape, weight: weight.shape, stride: stride, padding: padding).flops) {
             let g = ConvolutionGeometry(input: x.shape, weight: weight.shape, stride: stride, padding: padding)
             let (batch, height, width, cin) = (g.batch, g.height, g.width, g.inputChannels)
             let (cout, kernel, outH, outW) = (g.outputChannels, g.kernel, g.outputHeight, g.outputWidth)
