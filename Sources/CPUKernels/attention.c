@@ -18,31 +18,12 @@
 
 #pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,f16c,fma"))), apply_to = function)
 
+#include "exp_avx512.h"  // inside the region: compiled for its instructions
+
 static _Thread_local uint32_t *packedK, *packedV, *packedQ, *packedP;
 static _Thread_local size_t packedKCapacity, packedVCapacity, packedQCapacity, packedPCapacity;
 static _Thread_local uint32_t *scoreBuffer, *outputBuffer;
 static _Thread_local size_t scoreCapacity, outputCapacity;
-
-/// eˣ for x ≤ 0 (scores minus their maximum), to about 1 ulp: 2ⁿ·e^r with
-/// r = x − n·ln 2 in [−ln2/2, ln2/2] (ln 2 split in two for an exact
-/// reduction) and a degree-7 Taylor polynomial; −∞ and underflow give 0.
-static inline __m512 exp_nonpositive(__m512 x) {
-    const __m512 lowest = _mm512_set1_ps(-104.0f);
-    x = _mm512_max_ps(x, lowest);
-    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.0f / 5040);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    return _mm512_scalef_ps(p, n);
-}
 
 /// Rows of Vᵀ per register tile: of 12, 10 and 8, the one that pads the head
 /// dimension least (the larger on a tie) — 40 (SD's 64×64 level) and 80 take

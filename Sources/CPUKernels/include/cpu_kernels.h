@@ -148,6 +148,14 @@ void sdgen_f32_attention(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_
                          ptrdiff_t queries, ptrdiff_t keys, int headDim, float scale,
                          const float *keyBias, int causal, ptrdiff_t firstQuery);
 
+/// y = GELU(x) = x·Φ(x), erf form, for n floats — times `multiplier`
+/// element-wise where it is not NULL (GEGLU: the hidden half times GELU of
+/// the gate) — on the calling thread (activations.c). Absolute error below
+/// 1.5e-7·|x|. The AVX-512 version needs sdgen_avx512_supported(), the AVX2
+/// one sdgen_avx2_supported().
+void sdgen_gelu_avx512(const float *x, const float *multiplier, float *y, ptrdiff_t n);
+void sdgen_gelu_avx2(const float *x, const float *multiplier, float *y, ptrdiff_t n);
+
 /// Peak-rate loops (peak.c): `iterations` rounds of independent multiply-adds
 /// on one thread, returning a sum so nothing is optimised away. Per round:
 /// 16 FMAs of 16 lanes (avx512, 512 flops), 12 FMAs of 8 lanes (avx2, 192

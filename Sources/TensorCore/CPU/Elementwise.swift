@@ -1,3 +1,4 @@
+import CPUKernels
 import Foundation
 
 /// Activations, GEGLU, broadcasting binary ops and affine maps: memory-bound
@@ -25,12 +26,24 @@ extension CPUBackend {
             let input = x.floats
             parallelFor(rows, threads: threads, minimumPerThread: max(1, Self.elementwiseGrain / max(half, 1))) { range in
                 for r in range {
-                    let hidden = input + r * width, gate = hidden + half, yr = y + r * half
-                    applyActivation(.gelu, gate, yr, half)
-                    for i in 0..<half { yr[i] *= hidden[i] }
+                    let hidden = input + r * width
+                    gelu(hidden + half, times: hidden, into: y + r * half, count: half)
                 }
             }
             return out
+        }
+    }
+
+    /// y = GELU(x) (erf form), times `multiplier` element-wise where given
+    /// (GEGLU's hidden half), on the calling thread: sdgen's C loop for the
+    /// widest vector unit (AVX2 is the least any build of sdgen runs on, so the
+    /// generic set takes it too).
+    func gelu(_ x: UnsafePointer<Float>, times multiplier: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>,
+              count: Int) {
+        if kernels >= .avx512 {
+            sdgen_gelu_avx512(x, multiplier, y, count)
+        } else {
+            sdgen_gelu_avx2(x, multiplier, y, count)
         }
     }
 
@@ -157,36 +170,32 @@ func binaryScalarRun(_ op: BinaryOp, _ a: UnsafePointer<Float>, _ b: Float,
     }
 }
 
-@inline(__always)
-func applyActivation(_ kind: Activation, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-    switch kind {
-    case .gelu:
-        var i = 0
-        while i + vectorWidth <= n {
-            let v = loadVector(x + i)
-            storeVector(0.5 * v * (1 + vectorErf(v * 0.70710678118654752)), y + i)
-            i += vectorWidth
+extension CPUBackend {
+    /// One thread's share of `activation`.
+    func applyActivation(_ kind: Activation, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        switch kind {
+        case .gelu:
+            gelu(x, times: nil, into: y, count: n)
+        case .geluTanh:
+            for i in 0..<n {
+                let v = x[i]
+                y[i] = 0.5 * v * (1 + tanhf(0.7978845608028654 * (v + 0.044715 * v * v * v)))
+            }
+        case .tanh:
+            for i in 0..<n { y[i] = tanhf(x[i]) }
+        case .relu:
+            var i = 0
+            while i + vectorWidth <= n { storeVector(pointwiseMaximum(loadVector(x + i), FloatVector()), y + i); i += vectorWidth }
+            while i < n { y[i] = max(x[i], 0); i += 1 }
+        case .quickGelu, .silu:
+            let slope: Float = kind == .silu ? 1 : 1.702
+            var i = 0
+            while i + vectorWidth <= n {
+                let v = loadVector(x + i)
+                storeVector(v * vectorSigmoid(v * slope), y + i)
+                i += vectorWidth
+            }
+            while i < n { let v = x[i]; y[i] = v / (1 + expf(-slope * v)); i += 1 }
         }
-        while i < n { let v = x[i]; y[i] = 0.5 * v * (1 + erff(v * 0.70710678118654752)); i += 1 }
-    case .geluTanh:
-        for i in 0..<n {
-            let v = x[i]
-            y[i] = 0.5 * v * (1 + tanhf(0.7978845608028654 * (v + 0.044715 * v * v * v)))
-        }
-    case .tanh:
-        for i in 0..<n { y[i] = tanhf(x[i]) }
-    case .relu:
-        var i = 0
-        while i + vectorWidth <= n { storeVector(pointwiseMaximum(loadVector(x + i), FloatVector()), y + i); i += vectorWidth }
-        while i < n { y[i] = max(x[i], 0); i += 1 }
-    case .quickGelu, .silu:
-        let slope: Float = kind == .silu ? 1 : 1.702
-        var i = 0
-        while i + vectorWidth <= n {
-            let v = loadVector(x + i)
-            storeVector(v * vectorSigmoid(v * slope), y + i)
-            i += vectorWidth
-        }
-        while i < n { let v = x[i]; y[i] = v / (1 + expf(-slope * v)); i += 1 }
     }
 }

@@ -49,20 +49,6 @@ let vectorWidth = FloatVector.scalarCount
     a.replacing(with: b, where: b .< a)
 }
 
-/// erf for eight lanes: Abramowitz & Stegun 7.1.26, absolute error below
-/// 1.5e-7 (libm's erff per element cost GELU-heavy models a few percent).
-@inline(__always) func vectorErf(_ x: FloatVector) -> FloatVector {
-    let a = x.replacing(with: -x, where: x .< 0)
-    let t = 1 / FloatVector(repeating: 1).addingProduct(a, FloatVector(repeating: 0.3275911))
-    var p = FloatVector(repeating: 1.061405429)
-    p = FloatVector(repeating: -1.453152027).addingProduct(p, t)
-    p = FloatVector(repeating: 1.421413741).addingProduct(p, t)
-    p = FloatVector(repeating: -0.284496736).addingProduct(p, t)
-    p = FloatVector(repeating: 0.254829592).addingProduct(p, t)
-    let y = 1 - p * t * vectorExp(-(a * a))
-    return y.replacing(with: -y, where: x .< 0)
-}
-
 @inline(__always) func vectorSigmoid(_ x: FloatVector) -> FloatVector {
     1 / (1 + vectorExp(-x))
 }

@@ -1,0 +1,144 @@
+// GELU in its exact form, x·Φ(x) = ½x(1 + erf(x/√2)) (torch.nn.functional.gelu's
+// default: BERT's feed-forward, SD's GEGLU gate), for the AVX-512 and AVX2
+// kernel sets. Vectorised in Swift (SIMD8) it took 0.57 ns per value on two
+// Zen 4 cores (the exponential a call, the division a vdivps, one vector in
+// flight); here 0.23 (AVX2: 0.39), GEGLU 0.84 → 0.42 (`Microbench
+// activations`). Inside a model the op is bound by its stores to a buffer
+// last touched a layer ago: BERT's GELU stayed ~3 ms of 110 at 128 tokens,
+// SD's GEGLU went from ~77 to ~45 ms a step.
+//
+// erf is Abramowitz & Stegun 7.1.26, the form PyTorch's vectorised CPU erf
+// uses: erf(z) = 1 − t·P(t)·e^(−z²), t = 1/(1 + 0.3275911·|z|), absolute error
+// below 1.5e-7. The reciprocal is a 14-bit (AVX2: 12-bit) estimate and one
+// Newton step, exact to about 2⁻²³. Written as 1 + erf(z) = 2 − q (z ≥ 0) or
+// q (z < 0) with q = t·P(t)·e^(−z²), the ½ folded into P's coefficients.
+#include "cpu_kernels.h"
+
+#include <immintrin.h>
+
+// ½ × A&S 7.1.26's coefficients, highest first.
+#define GELU_C5 (0.5f * 1.061405429f)
+#define GELU_C4 (0.5f * -1.453152027f)
+#define GELU_C3 (0.5f * 1.421413741f)
+#define GELU_C2 (0.5f * -0.284496736f)
+#define GELU_C1 (0.5f * 0.254829592f)
+#define GELU_P 0.3275911f
+#define SQRT_HALF 0.70710678118654752f
+
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma"))), apply_to = function)
+
+#include "exp_avx512.h"
+
+static inline __m512 gelu16(__m512 x) {
+    const __m512 one = _mm512_set1_ps(1.0f);
+    const __m512 z = _mm512_mul_ps(x, _mm512_set1_ps(SQRT_HALF));
+    const __m512 d = _mm512_fmadd_ps(_mm512_abs_ps(z), _mm512_set1_ps(GELU_P), one);
+    __m512 t = _mm512_rcp14_ps(d);
+    t = _mm512_mul_ps(t, _mm512_fnmadd_ps(d, t, _mm512_set1_ps(2.0f)));
+    __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(GELU_C5), t, _mm512_set1_ps(GELU_C4));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(GELU_C3));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(GELU_C2));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(GELU_C1));
+    p = _mm512_mul_ps(p, t);
+    const __m512 q = _mm512_mul_ps(p, exp_nonpositive(_mm512_fnmadd_ps(z, z, _mm512_setzero_ps())));
+    // ½(1 + erf(z)): 1 − q where z ≥ 0, q where z < 0.
+    const __mmask16 negative = _mm512_cmp_ps_mask(z, _mm512_setzero_ps(), _CMP_LT_OQ);
+    return _mm512_mul_ps(x, _mm512_mask_mov_ps(_mm512_sub_ps(one, q), negative, q));
+}
+
+/// `gated` a constant once inlined: GEGLU's product with the hidden half, or plain GELU.
+__attribute__((always_inline))
+static inline void gelu_loop512(int gated, const float *x, const float *multiplier, float *y, ptrdiff_t n) {
+    ptrdiff_t i = 0;
+    for (; i + 32 <= n; i += 32) {  // two vectors in flight: each is a chain of ~25 dependent operations
+        __m512 y0 = gelu16(_mm512_loadu_ps(x + i)), y1 = gelu16(_mm512_loadu_ps(x + i + 16));
+        if (gated) {
+            y0 = _mm512_mul_ps(y0, _mm512_loadu_ps(multiplier + i));
+            y1 = _mm512_mul_ps(y1, _mm512_loadu_ps(multiplier + i + 16));
+        }
+        _mm512_storeu_ps(y + i, y0);
+        _mm512_storeu_ps(y + i + 16, y1);
+    }
+    for (; i < n; i += 16) {
+        const __mmask16 live = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        __m512 v = gelu16(_mm512_maskz_loadu_ps(live, x + i));
+        if (gated) v = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(live, multiplier + i));
+        _mm512_mask_storeu_ps(y + i, live, v);
+    }
+}
+
+void sdgen_gelu_avx512(const float *x, const float *multiplier, float *y, ptrdiff_t n) {
+    if (multiplier) gelu_loop512(1, x, multiplier, y, n);
+    else gelu_loop512(0, x, NULL, y, n);
+}
+
+#pragma clang attribute pop
+
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+
+/// eˣ for x ≤ 0 in eight lanes, as exp_nonpositive: 2ⁿ built in the exponent
+/// field, so below −87 (n < −126) the result is flushed to 0.
+static inline __m256 exp_nonpositive8(__m256 x) {
+    const __m256 floor = _mm256_set1_ps(-87.0f);
+    const __m256 underflow = _mm256_cmp_ps(x, floor, _CMP_LT_OQ);
+    x = _mm256_max_ps(x, floor);
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.0f / 5040);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    const __m256i exponent = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_andnot_ps(underflow, _mm256_mul_ps(p, _mm256_castsi256_ps(exponent)));
+}
+
+static inline __m256 gelu8(__m256 x) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    const __m256 z = _mm256_mul_ps(x, _mm256_set1_ps(SQRT_HALF));
+    const __m256 magnitude = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), z);
+    const __m256 d = _mm256_fmadd_ps(magnitude, _mm256_set1_ps(GELU_P), one);
+    __m256 t = _mm256_rcp_ps(d);
+    t = _mm256_mul_ps(t, _mm256_fnmadd_ps(d, t, _mm256_set1_ps(2.0f)));
+    __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(GELU_C5), t, _mm256_set1_ps(GELU_C4));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(GELU_C3));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(GELU_C2));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(GELU_C1));
+    p = _mm256_mul_ps(p, t);
+    const __m256 q = _mm256_mul_ps(p, exp_nonpositive8(_mm256_fnmadd_ps(z, z, _mm256_setzero_ps())));
+    const __m256 negative = _mm256_cmp_ps(z, _mm256_setzero_ps(), _CMP_LT_OQ);
+    return _mm256_mul_ps(x, _mm256_blendv_ps(_mm256_sub_ps(one, q), q, negative));
+}
+
+__attribute__((always_inline))
+static inline void gelu_loop256(int gated, const float *x, const float *multiplier, float *y, ptrdiff_t n) {
+    ptrdiff_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256 y0 = gelu8(_mm256_loadu_ps(x + i)), y1 = gelu8(_mm256_loadu_ps(x + i + 8));
+        if (gated) {
+            y0 = _mm256_mul_ps(y0, _mm256_loadu_ps(multiplier + i));
+            y1 = _mm256_mul_ps(y1, _mm256_loadu_ps(multiplier + i + 8));
+        }
+        _mm256_storeu_ps(y + i, y0);
+        _mm256_storeu_ps(y + i + 8, y1);
+    }
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (; i < n; i += 8) {
+        const __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - i < 8 ? n - i : 8)), lanes);
+        __m256 v = gelu8(_mm256_maskload_ps(x + i, live));
+        if (gated) v = _mm256_mul_ps(v, _mm256_maskload_ps(multiplier + i, live));
+        _mm256_maskstore_ps(y + i, live, v);
+    }
+}
+
+void sdgen_gelu_avx2(const float *x, const float *multiplier, float *y, ptrdiff_t n) {
+    if (multiplier) gelu_loop256(1, x, multiplier, y, n);
+    else gelu_loop256(0, x, NULL, y, n);
+}
+
+#pragma clang attribute pop
