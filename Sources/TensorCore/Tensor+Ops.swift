@@ -1,8 +1,8 @@
 /// Ops as methods, so model code reads like the architecture diagram.
 /// Each forwards to the tensor's backend.
 extension Tensor {
-    public func linear(_ weight: Tensor, _ bias: Tensor? = nil) -> Tensor {
-        backend.linear(self, weight: weight, bias: bias)
+    public func linear(_ weight: Tensor, _ bias: Tensor? = nil, activation: Activation? = nil) -> Tensor {
+        backend.linear(self, weight: weight, bias: bias, activation: activation)
     }
 
     public func matmul(_ other: Tensor, transposeA: Bool = false, transposeB: Bool = false,

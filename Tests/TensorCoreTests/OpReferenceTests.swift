@@ -51,6 +51,27 @@ final class OpReferenceTests: XCTestCase {
         }
     }
 
+    /// An activation after the product (`linear(…, activation:)`), which the
+    /// CPU applies to each worker's block of the result as it is made: split
+    /// by rows and by columns, on every backend and kernel set, and with the
+    /// weight prepacked (the panels' own product path).
+    func testLinearWithActivationSplitOverWorkers() throws {
+        var prepacking = CPUBackend.Tuning()
+        prepacking.prepacksAllWeights = true
+        let prepacked = CPUKernelSet.available.filter { $0 >= .avx2 }
+            .map { CPUBackend(threads: 2, kernels: $0, tuning: prepacking) }
+        for (name, kind) in [("linear_gelu_split_rows", Activation.gelu), ("linear_quick_gelu_split_columns", .quickGelu)] {
+            try check(name, on: TestBackends.ops + prepacked) { f, b in
+                let weight = try f.tensor("weight", on: b)
+                let result = try f.tensor("x", on: b).linear(weight, try f.tensor("bias", on: b), activation: kind)
+                if let cpu = b as? CPUBackend, cpu.tuning.prepacksAllWeights {
+                    XCTAssertTrue(cpu.hasPackedPanels(weight), "\(cpu.name) did not prepack the weight")
+                }
+                return result
+            }
+        }
+    }
+
     /// Weights kept f16 (as SD's fp16 files are) in f32 products: converted
     /// by sdgen's GEMM as it packs them (every kernel set but generic), or
     /// widened a few rows at a time first (generic, for OpenBLAS); both

@@ -216,6 +216,21 @@ def make_op_fixtures(root: Path) -> None:
     w = torch.randn(1024, 256) / math.sqrt(256)
     b = torch.randn(1024) * 0.1
     write_fixture(out_dir, "linear_split_columns", {"x": x, "weight": w, "bias": b, "out": F.linear(x, w, b)})
+    # The same two splits with an activation after the product (BERT's GELU,
+    # CLIP's quick GELU), which the CPU applies to each worker's block as it
+    # is made: rows ragged against every register tile.
+    torch.manual_seed(1190)
+    x = torch.randn(603, 96)
+    w = torch.randn(80, 96) / math.sqrt(96)
+    b = torch.randn(80) * 0.1
+    write_fixture(out_dir, "linear_gelu_split_rows", {"x": x, "weight": w, "bias": b, "out": F.gelu(F.linear(x, w, b))})
+    torch.manual_seed(1191)
+    x = torch.randn(41, 128)
+    w = torch.randn(802, 128) / math.sqrt(128)
+    b = torch.randn(802) * 0.1
+    y = F.linear(x, w, b)
+    write_fixture(out_dir, "linear_quick_gelu_split_columns",
+                  {"x": x, "weight": w, "bias": b, "out": y * torch.sigmoid(1.702 * y)})
 
     # f16-representable weights (SD's checkpoints are fp16): the CPU keeps them
     # f16 and widens them in its own GEMM as it packs them, or in blocks for

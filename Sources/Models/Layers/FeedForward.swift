@@ -37,11 +37,10 @@ public struct FeedForward: Sendable {
     }
 
     private func block(_ x: Tensor) -> Tensor {
-        let h = up(x)
         switch kind {
-        case .gelu: return down(h.gelu())
-        case .quickGelu: return down(h.quickGelu())
-        case .geglu: return down(h.geglu())
+        case .gelu: return down(up(x, activation: .gelu))
+        case .quickGelu: return down(up(x, activation: .quickGelu))
+        case .geglu: return down(up(x).geglu())
         }
     }
 }

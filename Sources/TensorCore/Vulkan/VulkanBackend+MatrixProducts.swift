@@ -145,8 +145,10 @@ extension VulkanBackend {
                           flops: 2 * Double(g.m) * Double(g.n) * Double(g.k) * Double(g.batch))
     }
 
-    public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
-        linear(x, weight: weight, bias: bias, kind: nil)
+    /// The activation as its own dispatch after the product's.
+    public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, activation kind: Activation?) -> Tensor {
+        let product = linear(x, weight: weight, bias: bias, kind: nil)
+        return kind.map { activation(product, $0) } ?? product
     }
 
     /// `kind` files a 1×1 convolution's product under convolutions in `--profile`.
@@ -261,9 +263,9 @@ extension VulkanBackend {
         }
         let w = weightDType
         let cases: [() -> Tensor] = [
-            { self.linear(tensor([70, 45], 7919), weight: tensor([37, 45], 104_729, dtype: w), bias: nil) },
+            { self.linear(tensor([70, 45], 7919), weight: tensor([37, 45], 104_729, dtype: w), bias: nil, kind: nil) },
             { self.linear(tensor([2048, 64], 7919), weight: tensor([1024, 64], 104_729, dtype: w),
-                          bias: tensor([1024], 31, dtype: w)) },
+                          bias: tensor([1024], 31, dtype: w), kind: nil) },
             { self.matmul(tensor([2, 70, 48], 7919), tensor([2, 48, 40], 104_729), transposeA: false,
                           transposeB: false, alpha: 0.5) },
             { self.conv2d(tensor([2, 9, 11, 8], 7919), weight: tensor([20, 3, 3, 8], 104_729, dtype: w),
