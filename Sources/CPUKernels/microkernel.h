@@ -312,8 +312,9 @@ static inline void tile_fitted(int bf16, int units, const uint32_t *restrict a, 
     else tile_rows(bf16, MR, units, a, b, c, ldc, rows, columns, alpha, beta, bias, first);
 }
 
-/// The register tile: C[MR×NR] (+)= alpha · A panel · B panel over `pairs` k pairs.
-/// `first`: this is the first k block, so beta applies (beta = 0 never reads C).
+/// The bf16 register tile: C[rows×NR] (+)= alpha · A panel · B panel over
+/// `pairs` k pairs (`tile_fitted`). `first`: this is the first k block, so
+/// beta applies (beta = 0 never reads C).
 static inline void kernel(int pairs, const uint32_t *restrict a, const uint32_t *restrict b, float *c,
                           ptrdiff_t ldc, int rows, int columns, float alpha, float beta, const float *bias,
                           int first) {
@@ -344,7 +345,7 @@ static inline void pack_columns_f32(const void *source, sdgen_gemm_dtype type, p
         }
 }
 
-/// The f32 register tile: C[MR×NR] (+)= alpha · A panel · B panel over `depth` k.
+/// The f32 register tile: C[rows×NR] (+)= alpha · A panel · B panel over `depth` k (`tile_fitted`).
 static inline void kernel_f32(int depth, const float *restrict a, const float *restrict b, float *c,
                               ptrdiff_t ldc, int rows, int columns, float alpha, float beta, const float *bias,
                               int first) {

@@ -76,7 +76,7 @@ public struct BertModel: Sendable {
             // Each sequence's [CLS] row alone, not a copy of the whole hidden state.
             let tokens = h.reshaped([batch * length, -1])
             let first = Tensor.concat((0..<batch).map { tokens.slice(rows: $0 * length..<$0 * length + 1) }, axis: 0)
-            return pooler(first).activation(.tanh)
+            return pooler(first, activation: .tanh)
         }
         return Output(lastHiddenState: h, pooled: pooled)
     }

@@ -37,7 +37,7 @@ public struct TextTimeEmbedding: Sendable {
         let features = pooled.backend.timestepEmbedding(sizes, dim: timeChannels, flipSinToCos: flipSinToCos,
                                                         downscaleFreqShift: frequencyShift, maxPeriod: 10_000)
             .reshaped([batch, Self.sizeNumbers * timeChannels])
-        return linear2(linear1(Tensor.concat([pooled, features], axis: 1)).silu())
+        return linear2(linear1(Tensor.concat([pooled, features], axis: 1), activation: .silu))
     }
 }
 

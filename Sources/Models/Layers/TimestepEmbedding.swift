@@ -21,6 +21,6 @@ public struct TimestepEmbedding: Sendable {
     public func callAsFunction(_ timesteps: [Float], backend: any Backend) -> Tensor {
         let features = backend.timestepEmbedding(timesteps, dim: channels, flipSinToCos: flipSinToCos,
                                                  downscaleFreqShift: frequencyShift, maxPeriod: 10_000)
-        return linear2(linear1(features).silu())
+        return linear2(linear1(features, activation: .silu))
     }
 }
