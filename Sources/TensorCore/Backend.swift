@@ -86,12 +86,14 @@ public protocol Backend: AnyObject, Sendable {
     func synchronize()
 
     // MARK: Linear algebra
-    /// activation(x[..., K] · weightᵀ + bias), with weight [N, K] (PyTorch's
-    /// nn.Linear layout), no activation for nil. Applied as the product is
-    /// made where a backend can (the CPU's workers, each on its block of the
-    /// result while it is in cache: a separate pass read BERT's 128 × 3072
-    /// GELU input back from memory, store-bound at 2.7% of its time).
-    func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, activation: Activation?) -> Tensor
+    /// activation(x[..., K] · weightᵀ + bias) + residual, with weight [N, K]
+    /// (PyTorch's nn.Linear layout), no activation for nil, `residual` nil or
+    /// of the result's shape (a transformer's skip connection). Both are
+    /// applied as the product is made where a backend can (the CPU's workers,
+    /// each on its block of the result while it is in cache: a separate pass
+    /// read BERT's 128 × 3072 GELU input back from memory, store-bound at 2.7%
+    /// of its time), with the rounding of separate ops.
+    func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, activation: Activation?, residual: Tensor?) -> Tensor
     /// Batched alpha · op(a) · op(b): a [B, M, K], b [B, K, N] (or [K, N], shared),
     /// where op transposes the last two axes when asked. Result [B, M, N].
     func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool, alpha: Float) -> Tensor

@@ -1,8 +1,9 @@
 /// Ops as methods, so model code reads like the architecture diagram.
 /// Each forwards to the tensor's backend.
 extension Tensor {
-    public func linear(_ weight: Tensor, _ bias: Tensor? = nil, activation: Activation? = nil) -> Tensor {
-        backend.linear(self, weight: weight, bias: bias, activation: activation)
+    public func linear(_ weight: Tensor, _ bias: Tensor? = nil, activation: Activation? = nil,
+                       adding residual: Tensor? = nil) -> Tensor {
+        backend.linear(self, weight: weight, bias: bias, activation: activation, residual: residual)
     }
 
     public func matmul(_ other: Tensor, transposeA: Bool = false, transposeB: Bool = false,

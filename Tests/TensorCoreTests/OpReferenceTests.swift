@@ -51,19 +51,26 @@ final class OpReferenceTests: XCTestCase {
         }
     }
 
-    /// An activation after the product (`linear(…, activation:)`), which the
-    /// CPU applies to each worker's block of the result as it is made: split
-    /// by rows and by columns, on every backend and kernel set, and with the
-    /// weight prepacked (the panels' own product path).
+    /// An activation and a residual after the product (`linear(…,
+    /// activation:, adding:)`), which the CPU applies to each worker's block
+    /// of the result as it is made: split by rows and by columns, on every
+    /// backend and kernel set, and with the weight prepacked (the panels' own
+    /// product path).
     func testLinearWithActivationSplitOverWorkers() throws {
         var prepacking = CPUBackend.Tuning()
         prepacking.prepacksAllWeights = true
         let prepacked = CPUKernelSet.available.filter { $0 >= .avx2 }
             .map { CPUBackend(threads: 2, kernels: $0, tuning: prepacking) }
-        for (name, kind) in [("linear_gelu_split_rows", Activation.gelu), ("linear_quick_gelu_split_columns", .quickGelu)] {
+        let cases: [(String, Activation?, residual: Bool)] = [
+            ("linear_gelu_split_rows", .gelu, false), ("linear_quick_gelu_split_columns", .quickGelu, false),
+            ("linear_residual_split_rows", nil, true), ("linear_gelu_residual_split_columns", .gelu, true),
+        ]
+        for (name, kind, hasResidual) in cases {
             try check(name, on: TestBackends.ops + prepacked) { f, b in
                 let weight = try f.tensor("weight", on: b)
-                let result = try f.tensor("x", on: b).linear(weight, try f.tensor("bias", on: b), activation: kind)
+                let residual = hasResidual ? try f.tensor("residual", on: b) : nil
+                let result = try f.tensor("x", on: b).linear(weight, try f.tensor("bias", on: b), activation: kind,
+                                                             adding: residual)
                 if let cpu = b as? CPUBackend, cpu.tuning.prepacksAllWeights {
                     XCTAssertTrue(cpu.hasPackedPanels(weight), "\(cpu.name) did not prepack the weight")
                 }

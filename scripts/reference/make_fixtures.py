@@ -231,6 +231,23 @@ def make_op_fixtures(root: Path) -> None:
     y = F.linear(x, w, b)
     write_fixture(out_dir, "linear_quick_gelu_split_columns",
                   {"x": x, "weight": w, "bias": b, "out": y * torch.sigmoid(1.702 * y)})
+    # A residual added after the product (a transformer block's skip
+    # connection), which the CPU adds to each worker's block as it is made:
+    # batched tokens split by rows, and after an activation split by columns.
+    torch.manual_seed(1192)
+    x = torch.randn(3, 201, 96)
+    w = torch.randn(80, 96) / math.sqrt(96)
+    b = torch.randn(80) * 0.1
+    r = torch.randn(3, 201, 80)
+    write_fixture(out_dir, "linear_residual_split_rows",
+                  {"x": x, "weight": w, "bias": b, "residual": r, "out": F.linear(x, w, b) + r})
+    torch.manual_seed(1193)
+    x = torch.randn(41, 128)
+    w = torch.randn(802, 128) / math.sqrt(128)
+    b = torch.randn(802) * 0.1
+    r = torch.randn(41, 802)
+    write_fixture(out_dir, "linear_gelu_residual_split_columns",
+                  {"x": x, "weight": w, "bias": b, "residual": r, "out": F.gelu(F.linear(x, w, b)) + r})
 
     # f16-representable weights (SD's checkpoints are fp16): the CPU keeps them
     # f16 and widens them in its own GEMM as it packs them, or in blocks for

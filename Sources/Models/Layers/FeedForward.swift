@@ -18,11 +18,15 @@ public struct FeedForward: Sendable {
     /// Token by token, so a long input runs in blocks of rows where the
     /// backend bounds its intermediates (`Backend.rowBlocking`): SD 1.5's
     /// GEGLU at 64×64 with guidance is 84 MB wide, a block of 1366 tokens 14 MB.
-    /// Every row's sums are the same either way.
-    public func callAsFunction(_ x: Tensor) -> Tensor {
+    /// Every row's sums are the same either way. `residual` (the block's skip
+    /// connection, x's shape) is added by the down-projection when the rows
+    /// run whole, else after the blocks are joined: blocks of it would be copies.
+    public func callAsFunction(_ x: Tensor, adding residual: Tensor? = nil) -> Tensor {
         let width = x.dim(-1), rows = x.count / max(width, 1)
         let hiddenRowBytes = up.outputFeatures * MemoryLayout<Float>.size
-        guard let budget = x.backend.rowBlocking, rows * hiddenRowBytes > budget.bytes else { return block(x) }
+        guard let budget = x.backend.rowBlocking, rows * hiddenRowBytes > budget.bytes else {
+            return block(x, adding: residual)
+        }
         // Equal blocks under the budget: filling each to the budget left a
         // remainder of a few rows (8192 = 5 × 1638 + 2) whose products still
         // stream every weight.
@@ -33,14 +37,15 @@ public struct FeedForward: Sendable {
         let blocks = stride(from: 0, to: rows, by: blockRows).map { start in
             block(flat.slice(rows: start..<min(start + blockRows, rows)))
         }
-        return Tensor.concat(blocks, axis: 0).reshaped(Array(x.shape.dropLast()) + [down.outputFeatures])
+        let joined = Tensor.concat(blocks, axis: 0).reshaped(Array(x.shape.dropLast()) + [down.outputFeatures])
+        return residual.map { joined + $0 } ?? joined
     }
 
-    private func block(_ x: Tensor) -> Tensor {
+    private func block(_ x: Tensor, adding residual: Tensor? = nil) -> Tensor {
         switch kind {
-        case .gelu: return down(up(x, activation: .gelu))
-        case .quickGelu: return down(up(x, activation: .quickGelu))
-        case .geglu: return down(up(x).geglu())
+        case .gelu: return down(up(x, activation: .gelu), adding: residual)
+        case .quickGelu: return down(up(x, activation: .quickGelu), adding: residual)
+        case .geglu: return down(up(x).geglu(), adding: residual)
         }
     }
 }

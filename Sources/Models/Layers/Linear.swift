@@ -12,8 +12,8 @@ public struct Linear: Sendable {
 
     public var outputFeatures: Int { weight.shape[0] }
 
-    /// activation(x·Wᵀ + b), the activation applied as the product is made where the backend can.
-    public func callAsFunction(_ x: Tensor, activation: Activation? = nil) -> Tensor {
-        x.linear(weight, bias, activation: activation)
+    /// activation(x·Wᵀ + b) + residual, both applied as the product is made where the backend can.
+    public func callAsFunction(_ x: Tensor, activation: Activation? = nil, adding residual: Tensor? = nil) -> Tensor {
+        x.linear(weight, bias, activation: activation, adding: residual)
     }
 }

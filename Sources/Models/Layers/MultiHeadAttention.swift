@@ -36,12 +36,14 @@ public struct MultiHeadAttention: Sendable {
         scale = 1 / Float(width / heads).squareRoot()
     }
 
-    /// x [B, L, width]; context [B, Lc, contextWidth] for cross-attention.
+    /// x [B, L, width]; context [B, Lc, contextWidth] for cross-attention;
+    /// `residual` (the block's skip connection, x's shape) added by the
+    /// output projection.
     public func callAsFunction(_ x: Tensor, context: Tensor? = nil, causal: Bool = false,
-                               keyMask: Tensor? = nil) -> Tensor {
+                               keyMask: Tensor? = nil, adding residual: Tensor? = nil) -> Tensor {
         let source = context ?? x
         let attended = x.backend.attention(q: query(x), k: key(source), v: value(source), heads: heads,
                                            scale: scale, causal: causal, keyMask: keyMask)
-        return output(attended)
+        return output(attended, adding: residual)
     }
 }

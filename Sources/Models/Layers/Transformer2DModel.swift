@@ -36,6 +36,6 @@ public struct Transformer2DModel: Sendable {
         let (n, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         var tokens = projectIn(norm(x).reshaped([n, h * w, c]))
         for block in blocks { tokens = block(tokens, context: context) }
-        return projectOut(tokens).reshaped([n, h, w, c]) + x
+        return projectOut(tokens, adding: x.reshaped([n, h * w, c])).reshaped([n, h, w, c])
     }
 }

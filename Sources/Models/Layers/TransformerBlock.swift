@@ -32,17 +32,17 @@ public struct TransformerBlock: Sendable {
                                keyMask: Tensor? = nil) -> Tensor {
         switch normPosition {
         case .pre:
-            var h = x + selfAttention(selfAttentionNorm(x), causal: causal, keyMask: keyMask)
+            var h = selfAttention(selfAttentionNorm(x), causal: causal, keyMask: keyMask, adding: x)
             if let crossAttention, let crossAttentionNorm, let context {
-                h = h + crossAttention(crossAttentionNorm(h), context: context)
+                h = crossAttention(crossAttentionNorm(h), context: context, adding: h)
             }
-            return h + feedForward(feedForwardNorm(h))
+            return feedForward(feedForwardNorm(h), adding: h)
         case .post:
-            var h = selfAttentionNorm(x + selfAttention(x, causal: causal, keyMask: keyMask))
+            var h = selfAttentionNorm(selfAttention(x, causal: causal, keyMask: keyMask, adding: x))
             if let crossAttention, let crossAttentionNorm, let context {
-                h = crossAttentionNorm(h + crossAttention(h, context: context))
+                h = crossAttentionNorm(crossAttention(h, context: context, adding: h))
             }
-            return feedForwardNorm(h + feedForward(h))
+            return feedForwardNorm(feedForward(h, adding: h))
         }
     }
 }

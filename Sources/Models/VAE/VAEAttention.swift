@@ -13,7 +13,7 @@ public struct VAEAttention: Sendable {
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let (n, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        return attention(norm(x).reshaped([n, h * w, c])).reshaped([n, h, w, c]) + x
+        return attention(norm(x).reshaped([n, h * w, c]), adding: x.reshaped([n, h * w, c])).reshaped([n, h, w, c])
     }
 }
 

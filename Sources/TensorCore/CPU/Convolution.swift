@@ -18,7 +18,7 @@ extension CPUBackend {
             if let bias { precondition(bias.count == cout, "conv2d: bias \(bias.shape) for \(cout) outputs") }
 
             if g.isPointwise {
-                return linear(x, weight: weight.reshaped([cout, cin]), bias: bias, activation: nil)
+                return linear(x, weight: weight.reshaped([cout, cin]), bias: bias, activation: nil, residual: nil)
             }
             if usesWinograd(g) {
                 return winogradConvolution(x, weight: weight, bias: bias, geometry: g)

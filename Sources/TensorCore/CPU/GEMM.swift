@@ -48,25 +48,30 @@ extension CPUBackend {
     /// `packsStoredWeights`: sdgen's kernels read it as they pack it.
     /// `bias` (n floats) is added to every row of C: C = alpha·op(A)·op(B) +
     /// beta·C + bias.
-    /// `activation` is applied to each worker's block of C right after it is
+    /// `epilogue` is applied to each worker's block of C right after it is
     /// made, while it is in that worker's cache.
     func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
               a: UnsafePointer<Float>, lda: Int, b: UnsafeRawPointer, bType: DType = .f32, ldb: Int,
               beta: Float = 0, bias: UnsafePointer<Float>? = nil, c: UnsafeMutablePointer<Float>, ldc: Int,
-              activation: Activation? = nil) {
+              epilogue: ProductEpilogue = ProductEpilogue()) {
         splitProduct(m: m, n: n, k: k) { rows, columns in
-            let block = c + rows.lowerBound * ldc + columns.lowerBound
+            let offset = rows.lowerBound * ldc + columns.lowerBound
             gemmOnThisThread(transA: transA, transB: transB, m: rows.count, n: columns.count, k: k, alpha: alpha,
                              a: a + rows.lowerBound * (transA ? 1 : lda), lda: lda,
                              b: b + columns.lowerBound * (transB ? ldb : 1) * bType.byteSize, bType: bType, ldb: ldb,
-                             beta: beta, bias: bias.map { $0 + columns.lowerBound }, c: block, ldc: ldc)
-            if let activation { activate(activation, block, rows: rows.count, columns: columns.count, ldc: ldc) }
+                             beta: beta, bias: bias.map { $0 + columns.lowerBound }, c: c + offset, ldc: ldc)
+            finish(epilogue, c, offset: offset, rows: rows.count, columns: columns.count, ldc: ldc)
         }
     }
 
-    /// An activation in place over a block of rows of C.
-    func activate(_ kind: Activation, _ c: UnsafeMutablePointer<Float>, rows: Int, columns: Int, ldc: Int) {
-        for r in 0..<rows { applyActivation(kind, c + r * ldc, c + r * ldc, columns) }
+    /// The epilogue in place over a block of C, `offset` floats into it.
+    func finish(_ epilogue: ProductEpilogue, _ c: UnsafeMutablePointer<Float>, offset: Int, rows: Int, columns: Int,
+                ldc: Int) {
+        for r in 0..<rows {
+            let row = c + offset + r * ldc
+            if let activation = epilogue.activation { applyActivation(activation, row, row, columns) }
+            if let residual = epilogue.residual { binaryRun(.add, row, residual + offset + r * ldc, row, columns) }
+        }
     }
 
     /// One product on the calling thread in the backend's matmul precision:
@@ -180,33 +185,37 @@ func foldBias(_ bias: UnsafePointer<Float>?, beta: Float, into c: UnsafeMutableP
 }
 
 extension CPUBackend {
-    public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, activation: Activation?) -> Tensor {
-        return timed(.matrixProducts, "linear \(x.count / max(weight.shape[1], 1))×\(weight.shape[0])×\(weight.shape[1])\(activation.map { " + \($0)" } ?? "")", flops: 2 * Double(x.count) * Double(weight.shape[0])) {
+    public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, activation: Activation?, residual: Tensor?) -> Tensor {
+        let label = "linear \(x.count / max(weight.shape[1], 1))×\(weight.shape[0])×\(weight.shape[1])"
+            + (activation.map { " + \($0)" } ?? "") + (residual == nil ? "" : " + residual")
+        return timed(.matrixProducts, label, flops: 2 * Double(x.count) * Double(weight.shape[0])) {
             precondition(weight.rank == 2 && x.dim(-1) == weight.shape[1],
                          "linear: input \(x.shape) does not match weight \(weight.shape)")
             let k = weight.shape[1], n = weight.shape[0], rows = x.count / max(k, 1)
             let (out, c) = makeTensor(Array(x.shape.dropLast()) + [n])
             if let bias { precondition(bias.count == n, "linear: bias \(bias.shape) for \(n) outputs") }
+            if let residual {
+                precondition(residual.shape == out.shape, "linear: residual \(residual.shape) for a result of \(out.shape)")
+            }
             if rows > 0 {
                 let a = x.floats, biases = bias?.floats
+                let epilogue = ProductEpilogue(activation: activation, residual: residual?.floats)
                 if let panels = packedPanels(of: weight) {
                     splitProduct(m: rows, n: n, k: k, columnUnit: panels.width) { block, columns in
                         panels.product(m: block.count, columns: columns, a: a + block.lowerBound * k, lda: k,
                                        bias: biases, c: c + block.lowerBound * n, ldc: n)
-                        if let activation {
-                            activate(activation, c + block.lowerBound * n + columns.lowerBound, rows: block.count,
-                                     columns: columns.count, ldc: n)
-                        }
+                        finish(epilogue, c, offset: block.lowerBound * n + columns.lowerBound, rows: block.count,
+                               columns: columns.count, ldc: n)
                     }
                     return out
                 }
                 withGEMMWeightRows(weight, rowLength: k) { w, dtype, outputs in
                     gemm(transB: true, m: rows, n: outputs.count, k: k, a: a, lda: k, b: w, bType: dtype, ldb: k,
                          bias: biases.map { $0 + outputs.lowerBound }, c: c + outputs.lowerBound, ldc: n,
-                         activation: activation)
+                         epilogue: epilogue.offset(by: outputs.lowerBound))
                 }
             }
-            return out
+            return withExtendedLifetime(residual) { out }
         }
     }
 

@@ -71,7 +71,7 @@ public final class FLOPCounter: Backend, @unchecked Sendable {
     public func download(_ tensor: Tensor) -> [Float] { Array(repeating: 0, count: tensor.count) }
     public func synchronize() {}
 
-    public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, activation: Activation?) -> Tensor {
+    public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, activation: Activation?, residual: Tensor?) -> Tensor {
         let rows = x.count / x.dim(-1)
         tally.linear += 2 * Double(rows) * Double(weight.shape[0]) * Double(weight.shape[1])
         whole(weight, bias)

@@ -145,10 +145,14 @@ extension VulkanBackend {
                           flops: 2 * Double(g.m) * Double(g.n) * Double(g.k) * Double(g.batch))
     }
 
-    /// The activation as its own dispatch after the product's.
-    public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, activation kind: Activation?) -> Tensor {
+    /// The activation and the residual as their own dispatches after the product's.
+    public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, activation kind: Activation?,
+                       residual: Tensor?) -> Tensor {
         let product = linear(x, weight: weight, bias: bias, kind: nil)
-        return kind.map { activation(product, $0) } ?? product
+        let activated = kind.map { activation(product, $0) } ?? product
+        guard let residual else { return activated }
+        precondition(residual.shape == activated.shape, "linear: residual \(residual.shape) for a result of \(activated.shape)")
+        return binary(activated, residual, .add)
     }
 
     /// `kind` files a 1×1 convolution's product under convolutions in `--profile`.
