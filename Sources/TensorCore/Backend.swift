@@ -130,7 +130,7 @@ public protocol Backend: AnyObject, Sendable {
     /// Nearest-neighbour 2× upsampling of x [N, H, W, C].
     func upsampleNearest2x(_ x: Tensor) -> Tensor
     func concat(_ xs: [Tensor], axis: Int) -> Tensor
-    /// Rows `range` of axis 0.
+    /// Rows `range` of axis 0 (on the CPU a view of x's memory, not a copy).
     func slice(_ x: Tensor, rows: Range<Int>) -> Tensor
     func permute(_ x: Tensor, _ axes: [Int]) -> Tensor
     func convert(_ x: Tensor, to dtype: DType) -> Tensor

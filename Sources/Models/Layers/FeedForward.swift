@@ -19,8 +19,7 @@ public struct FeedForward: Sendable {
     /// backend bounds its intermediates (`Backend.rowBlocking`): SD 1.5's
     /// GEGLU at 64×64 with guidance is 84 MB wide, a block of 1366 tokens 14 MB.
     /// Every row's sums are the same either way. `residual` (the block's skip
-    /// connection, x's shape) is added by the down-projection when the rows
-    /// run whole, else after the blocks are joined: blocks of it would be copies.
+    /// connection, x's shape) is added by the down-projection.
     public func callAsFunction(_ x: Tensor, adding residual: Tensor? = nil) -> Tensor {
         let width = x.dim(-1), rows = x.count / max(width, 1)
         let hiddenRowBytes = up.outputFeatures * MemoryLayout<Float>.size
@@ -33,12 +32,12 @@ public struct FeedForward: Sendable {
         let mostRows = max(budget.bytes / hiddenRowBytes, budget.minimumRows)
         let blockCount = (rows + mostRows - 1) / mostRows
         let blockRows = (rows + blockCount - 1) / blockCount
-        let flat = x.reshaped([rows, width])
+        let flat = x.reshaped([rows, width]), skip = residual?.reshaped([rows, width])
         let blocks = stride(from: 0, to: rows, by: blockRows).map { start in
-            block(flat.slice(rows: start..<min(start + blockRows, rows)))
+            let range = start..<min(start + blockRows, rows)
+            return block(flat.slice(rows: range), adding: skip?.slice(rows: range))
         }
-        let joined = Tensor.concat(blocks, axis: 0).reshaped(Array(x.shape.dropLast()) + [down.outputFeatures])
-        return residual.map { joined + $0 } ?? joined
+        return Tensor.concat(blocks, axis: 0).reshaped(Array(x.shape.dropLast()) + [down.outputFeatures])
     }
 
     private func block(_ x: Tensor, adding residual: Tensor? = nil) -> Tensor {

@@ -42,16 +42,15 @@ extension CPUBackend {
         }
     }
 
+    /// A view, no copy: the rows are contiguous, and no op writes into its inputs.
     public func slice(_ x: Tensor, rows: Range<Int>) -> Tensor {
-        return timed(.copies, "slice") {
-            precondition(rows.lowerBound >= 0 && rows.upperBound <= x.shape[0], "slice: \(rows) of \(x.shape)")
-            var shape = x.shape
-            shape[0] = rows.count
-            let rowSize = x.count / max(x.shape[0], 1)
-            let (out, y) = makeTensor(shape)
-            y.update(from: x.floats + rows.lowerBound * rowSize, count: rows.count * rowSize)
-            return out
-        }
+        precondition(rows.lowerBound >= 0 && rows.upperBound <= x.shape[0], "slice: \(rows) of \(x.shape)")
+        guard let parent = x.storage as? CPUStorage else { preconditionFailure("\(x) is not on the CPU") }
+        var shape = x.shape
+        shape[0] = rows.count
+        let rowBytes = x.count / max(x.shape[0], 1) * x.dtype.byteSize
+        let view = CPUStorage(viewOf: parent, offset: rows.lowerBound * rowBytes, byteCount: rows.count * rowBytes)
+        return Tensor(shape: shape, dtype: x.dtype, storage: view)
     }
 
     /// Any dtype: weights kept in f16/bf16 are permuted into the CPU's kernel layout at load.
