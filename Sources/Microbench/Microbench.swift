@@ -91,10 +91,18 @@ enum Microbench {
 
     /// The own kernel's rate against the rows of A, at BERT's and CLIP's
     /// weight shapes (f16 weights, as loaded), on the backend's threads.
+    /// SDGEN_ROWS_SHAPES="n,k;…" and SDGEN_ROWS_M="m,…" pick others (the
+    /// UNet's: "1280,1280;640,640;320,320" and "512,2048,8192").
     static func rows(_ backend: CPUBackend) {
-        for (n, k) in [(768, 768), (3072, 768), (768, 3072)] {
+        let environment = ProcessInfo.processInfo.environment
+        func numbers(_ text: Substring) -> [Int] { text.split(separator: ",").compactMap { Int($0) } }
+        let shapes = environment["SDGEN_ROWS_SHAPES"].map { text in
+            text.split(separator: ";").map(numbers).filter { $0.count == 2 }.map { ($0[0], $0[1]) }
+        } ?? [(768, 768), (3072, 768), (768, 3072)]
+        let rowCounts = environment["SDGEN_ROWS_M"].map { numbers(Substring($0)) } ?? [77, 128, 512, 2048]
+        for (n, k) in shapes {
             var line = String(format: "N %4d K %4d:", n, k)
-            for m in [77, 128, 512, 2048] {
+            for m in rowCounts {
                 let x = backend.upload(random(m * k), shape: [m, k])
                 let w = backend.convert(backend.upload(random(n * k), shape: [n, k]), to: .f16)
                 let seconds = time(repeats: 20) { _ = x.linear(w) }
