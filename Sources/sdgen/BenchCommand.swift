@@ -81,6 +81,9 @@ struct BenchCommand: ParsableCommand {
         }
         print(table.render(markdown: options.markdown))
         for result in results {
+            if let profile = result.textEncoderProfile {
+                print("\n" + ProfileReport.render("\(result.device.uppercased()): text encoder", profile, markdown: options.markdown))
+            }
             if let profile = result.unetProfile {
                 print("\n" + ProfileReport.render("\(result.device.uppercased()): one UNet step", profile, markdown: options.markdown))
             }

@@ -23,7 +23,8 @@ public struct StableDiffusionBenchmark: Sendable {
         public let peakResidentBytes: Int?
         /// On a GPU: the most device memory held at once.
         public var peakDeviceBytes: Int?
-        /// With `profile`: one more UNet step and VAE decode, op by op.
+        /// With `profile`: one more text encoding, UNet step and VAE decode, op by op.
+        public var textEncoderProfile: OpProfile?
         public var unetProfile: OpProfile?
         public var vaeProfile: OpProfile?
 
@@ -96,8 +97,8 @@ public struct StableDiffusionBenchmark: Sendable {
         return (step.flops, counter.tally.total, step.workingSetBytes)
     }
 
-    /// With `profile`, one more UNet step and VAE decode run with every op
-    /// timed (`Backend.beginProfile`), after the timed ones.
+    /// With `profile`, one more text encoding, UNet step and VAE decode run
+    /// with every op timed (`Backend.beginProfile`), after the timed ones.
     public func run(device: String, width: Int, height: Int, steps: Int, profile: Bool = false,
                     progress: (String) -> Void = { _ in }) throws -> Result {
         let backend = unet.convIn.weight.backend
@@ -113,6 +114,13 @@ public struct StableDiffusionBenchmark: Sendable {
         let (context, added) = try encode(ids, width: width, height: height)
         backend.synchronize()
         let textMilliseconds = textWatch.milliseconds
+        var textEncoderProfile: OpProfile?
+        if profile {
+            progress("text encoder, profiled")
+            backend.beginProfile()
+            _ = try encode(ids, width: width, height: height)
+            textEncoderProfile = backend.endProfile()
+        }
 
         let latentCount = model.batch * (height / 8) * (width / 8) * configuration.inChannels
         let latents = backend.upload((0..<latentCount).map { Float(sin(Double($0) * 0.37)) },
@@ -156,6 +164,7 @@ public struct StableDiffusionBenchmark: Sendable {
                             unetGFLOP: work.unet / 1e9, vaeGFLOP: work.vae / 1e9,
                             peakResidentBytes: ProcessMemory.peakResidentBytes)
         result.peakDeviceBytes = backend.deviceMemory?.peakBytes
+        result.textEncoderProfile = textEncoderProfile
         result.unetProfile = unetProfile
         if profile {
             progress("VAE decode, profiled")
