@@ -72,6 +72,34 @@ void sdgen_gelu_avx512(const float *x, const float *multiplier, float *y, ptrdif
     else gelu_loop512(0, x, NULL, y, n);
 }
 
+/// x·σ(slope·x) with σ(t) = 1/(1 + e) for t ≥ 0 and e/(1 + e) below,
+/// e = e^(−|t|) ≤ 1, so nothing overflows; the reciprocal as GELU's.
+static inline __m512 sigmoid_times16(__m512 x, __m512 slope) {
+    const __m512 one = _mm512_set1_ps(1.0f);
+    const __m512 t = _mm512_mul_ps(x, slope);
+    const __m512 e = exp_nonpositive(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_abs_ps(t)));
+    const __m512 d = _mm512_add_ps(one, e);
+    __m512 r = _mm512_rcp14_ps(d);
+    r = _mm512_mul_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(2.0f)));
+    const __mmask16 negative = _mm512_cmp_ps_mask(t, _mm512_setzero_ps(), _CMP_LT_OQ);
+    return _mm512_mul_ps(x, _mm512_mask_mul_ps(r, negative, r, e));
+}
+
+void sdgen_sigmoid_times_avx512(const float *x, float slope, float *y, ptrdiff_t n) {
+    const __m512 s = _mm512_set1_ps(slope);
+    ptrdiff_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        const __m512 y0 = sigmoid_times16(_mm512_loadu_ps(x + i), s);
+        const __m512 y1 = sigmoid_times16(_mm512_loadu_ps(x + i + 16), s);
+        _mm512_storeu_ps(y + i, y0);
+        _mm512_storeu_ps(y + i + 16, y1);
+    }
+    for (; i < n; i += 16) {
+        const __mmask16 live = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        _mm512_mask_storeu_ps(y + i, live, sigmoid_times16(_mm512_maskz_loadu_ps(live, x + i), s));
+    }
+}
+
 #pragma clang attribute pop
 
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
@@ -139,6 +167,33 @@ static inline void gelu_loop256(int gated, const float *x, const float *multipli
 void sdgen_gelu_avx2(const float *x, const float *multiplier, float *y, ptrdiff_t n) {
     if (multiplier) gelu_loop256(1, x, multiplier, y, n);
     else gelu_loop256(0, x, NULL, y, n);
+}
+
+static inline __m256 sigmoid_times8(__m256 x, __m256 slope) {
+    const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+    const __m256 t = _mm256_mul_ps(x, slope);
+    const __m256 e = exp_nonpositive8(_mm256_sub_ps(zero, _mm256_andnot_ps(_mm256_set1_ps(-0.0f), t)));
+    const __m256 d = _mm256_add_ps(one, e);
+    __m256 r = _mm256_rcp_ps(d);
+    r = _mm256_mul_ps(r, _mm256_fnmadd_ps(d, r, _mm256_set1_ps(2.0f)));
+    const __m256 negative = _mm256_cmp_ps(t, zero, _CMP_LT_OQ);
+    return _mm256_mul_ps(x, _mm256_blendv_ps(r, _mm256_mul_ps(r, e), negative));
+}
+
+void sdgen_sigmoid_times_avx2(const float *x, float slope, float *y, ptrdiff_t n) {
+    const __m256 s = _mm256_set1_ps(slope);
+    ptrdiff_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m256 y0 = sigmoid_times8(_mm256_loadu_ps(x + i), s);
+        const __m256 y1 = sigmoid_times8(_mm256_loadu_ps(x + i + 8), s);
+        _mm256_storeu_ps(y + i, y0);
+        _mm256_storeu_ps(y + i + 8, y1);
+    }
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (; i < n; i += 8) {
+        const __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - i < 8 ? n - i : 8)), lanes);
+        _mm256_maskstore_ps(y + i, live, sigmoid_times8(_mm256_maskload_ps(x + i, live), s));
+    }
 }
 
 #pragma clang attribute pop

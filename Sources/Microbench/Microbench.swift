@@ -343,6 +343,16 @@ extension Microbench {
             }
             print(line)
         }
+        // GroupNorm with and without its SiLU, at the VAE's 256² level and the UNet's 64² one.
+        for (batch, side, channels) in [(1, 256, 256), (2, 64, 320)] {
+            let x = backend.upload(random(batch * side * side * channels, scale: 3), shape: [batch, side, side, channels])
+            let g = backend.upload(random(channels, scale: 0.5), shape: [channels])
+            let b = backend.upload(random(channels, scale: 0.1), shape: [channels])
+            let plain = time(repeats: 5) { _ = x.groupNorm(groups: 32, weight: g, bias: b, eps: 1e-6) }
+            let silu = time(repeats: 5) { _ = x.groupNorm(groups: 32, weight: g, bias: b, eps: 1e-6, silu: true) }
+            print(String(format: "group norm %d × %d² × %d: %.2f ms, with SiLU %.2f ms", batch, side, channels,
+                         plain * 1000, silu * 1000))
+        }
         let gated = backend.upload(random(4096 * 2560, scale: 6), shape: [4096, 2560])
         let seconds = time(repeats: 5) { _ = gated.geglu() }
         print(String(format: "geglu 4096 × 2560 → 1280: %.3f ms (%.2f ns)", seconds * 1000, seconds * 1e9 / Double(4096 * 1280)))

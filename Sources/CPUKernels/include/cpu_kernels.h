@@ -156,6 +156,12 @@ void sdgen_f32_attention(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_
 void sdgen_gelu_avx512(const float *x, const float *multiplier, float *y, ptrdiff_t n);
 void sdgen_gelu_avx2(const float *x, const float *multiplier, float *y, ptrdiff_t n);
 
+/// y = x·σ(slope·x) for n floats (SiLU at slope 1, CLIP's quick GELU at
+/// 1.702) on the calling thread (activations.c); x and y may be the same.
+/// Relative error about 2 ulp. Needs what sdgen_gelu_avx512/_avx2 need.
+void sdgen_sigmoid_times_avx512(const float *x, float slope, float *y, ptrdiff_t n);
+void sdgen_sigmoid_times_avx2(const float *x, float slope, float *y, ptrdiff_t n);
+
 /// Peak-rate loops (peak.c): `iterations` rounds of independent multiply-adds
 /// on one thread, returning a sum so nothing is optimised away. Per round:
 /// 16 FMAs of 16 lanes (avx512, 512 flops), 12 FMAs of 8 lanes (avx2, 192

@@ -47,6 +47,18 @@ extension CPUBackend {
         }
     }
 
+    /// y = x·σ(slope·x) (SiLU, quick GELU) for `count` floats on this
+    /// thread, x and y possibly the same, in C as `gelu`: as Swift SIMD8
+    /// with a division it ran at half the speed (0.36 against 0.18 ns per
+    /// value on two Zen 4 cores, `Microbench activations`).
+    func sigmoidTimes(_ x: UnsafePointer<Float>, slope: Float, into y: UnsafeMutablePointer<Float>, count: Int) {
+        if kernels >= .avx512 {
+            sdgen_sigmoid_times_avx512(x, slope, y, count)
+        } else {
+            sdgen_sigmoid_times_avx2(x, slope, y, count)
+        }
+    }
+
     public func affine(_ x: Tensor, scale: Float, shift: Float) -> Tensor {
         return timed(.elementwise, "affine") {
             let (out, y) = makeTensor(x.shape)
@@ -187,15 +199,10 @@ extension CPUBackend {
             var i = 0
             while i + vectorWidth <= n { storeVector(pointwiseMaximum(loadVector(x + i), FloatVector()), y + i); i += vectorWidth }
             while i < n { y[i] = max(x[i], 0); i += 1 }
-        case .quickGelu, .silu:
-            let slope: Float = kind == .silu ? 1 : 1.702
-            var i = 0
-            while i + vectorWidth <= n {
-                let v = loadVector(x + i)
-                storeVector(v * vectorSigmoid(v * slope), y + i)
-                i += vectorWidth
-            }
-            while i < n { let v = x[i]; y[i] = v / (1 + expf(-slope * v)); i += 1 }
+        case .quickGelu:
+            sigmoidTimes(x, slope: 1.702, into: y, count: n)
+        case .silu:
+            sigmoidTimes(x, slope: 1, into: y, count: n)
         }
     }
 }

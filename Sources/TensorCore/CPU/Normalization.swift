@@ -46,7 +46,10 @@ extension CPUBackend {
                 }
                 parallelFor(rows, threads: threads, minimumPerThread: max(1, 8192 / channels)) { range in
                     for r in range {
-                        normalizeRow(xs + r * channels, ys + r * channels, center, scale, shift, channels, silu: silu)
+                        let row = ys + r * channels
+                        normalizeRow(xs + r * channels, row, center, scale, shift, channels)
+                        // Again over the row while it is in L1: the SiLU in C.
+                        if silu { sigmoidTimes(row, slope: 1, into: row, count: channels) }
                     }
                 }
             }
@@ -160,24 +163,20 @@ func laneSums(_ x: UnsafePointer<Float>, _ n: Int, _ f: (FloatVector) -> FloatVe
     return total
 }
 
-/// y = (x − center)·scale + shift per channel, optionally followed by SiLU.
-/// Centering first keeps the result exact to f32 where the mean dwarfs the
-/// spread (x·scale and mean·scale would both be ≈ 100·scale and cancel).
+/// y = (x − center)·scale + shift per channel. Centering first keeps the
+/// result exact to f32 where the mean dwarfs the spread (x·scale and
+/// mean·scale would both be ≈ 100·scale and cancel).
 @inline(__always)
 func normalizeRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ center: UnsafePointer<Float>,
-                  _ scale: UnsafePointer<Float>, _ shift: UnsafePointer<Float>, _ n: Int, silu: Bool) {
+                  _ scale: UnsafePointer<Float>, _ shift: UnsafePointer<Float>, _ n: Int) {
     var i = 0
     while i + vectorWidth <= n {
-        var v = (loadVector(x + i) - loadVector(center + i))
-            * loadVector(scale + i) + loadVector(shift + i)
-        if silu { v = v * vectorSigmoid(v) }
+        let v = (loadVector(x + i) - loadVector(center + i)) * loadVector(scale + i) + loadVector(shift + i)
         storeVector(v, y + i)
         i += vectorWidth
     }
     while i < n {
-        var v = (x[i] - center[i]) * scale[i] + shift[i]
-        if silu { v = v / (1 + expf(-v)) }
-        y[i] = v
+        y[i] = (x[i] - center[i]) * scale[i] + shift[i]
         i += 1
     }
 }

@@ -13,8 +13,8 @@ let vectorWidth = FloatVector.scalarCount
 }
 
 /// e^x for eight lanes: Cody–Waite range reduction to r ∈ [-ln2/2, ln2/2] and a
-/// degree-6 polynomial (relative error ≈ 2 ulp), exact enough for softmax and
-/// sigmoid while 10× faster than calling expf per element.
+/// degree-6 polynomial (relative error ≈ 2 ulp), exact enough for the softmax
+/// while 10× faster than calling expf per element.
 ///
 /// Rounding to an integer uses the 1.5·2²³ trick rather than SIMD `rounded`
 /// and integer conversion, which Swift lowers to per-lane library calls.
@@ -49,6 +49,3 @@ let vectorWidth = FloatVector.scalarCount
     a.replacing(with: b, where: b .< a)
 }
 
-@inline(__always) func vectorSigmoid(_ x: FloatVector) -> FloatVector {
-    1 / (1 + vectorExp(-x))
-}
