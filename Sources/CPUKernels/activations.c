@@ -12,9 +12,17 @@
 // below 1.5e-7. The reciprocal is a 14-bit (AVX2: 12-bit) estimate and one
 // Newton step, exact to about 2⁻²³. Written as 1 + erf(z) = 2 − q (z ≥ 0) or
 // q (z < 0) with q = t·P(t)·e^(−z²), the ½ folded into P's coefficients.
+//
+// And x·σ(s·x): SiLU (s = 1, GroupNorm's and the time embeddings') and CLIP's
+// quick GELU (s = 1.702), from the same exponential and reciprocal: 0.36 →
+// 0.18 ns per value against Swift SIMD8. One loop per vector width serves
+// every op (`map512`, `map256`).
 #include "cpu_kernels.h"
 
 #include <immintrin.h>
+
+/// The ops the loops map, each a constant once the loop is inlined.
+enum { OP_GELU, OP_GEGLU, OP_SIGMOID_TIMES };
 
 // ½ × A&S 7.1.26's coefficients, highest first.
 #define GELU_C5 (0.5f * 1.061405429f)
@@ -46,32 +54,6 @@ static inline __m512 gelu16(__m512 x) {
     return _mm512_mul_ps(x, _mm512_mask_mov_ps(_mm512_sub_ps(one, q), negative, q));
 }
 
-/// `gated` a constant once inlined: GEGLU's product with the hidden half, or plain GELU.
-__attribute__((always_inline))
-static inline void gelu_loop512(int gated, const float *x, const float *multiplier, float *y, ptrdiff_t n) {
-    ptrdiff_t i = 0;
-    for (; i + 32 <= n; i += 32) {  // two vectors in flight: each is a chain of ~25 dependent operations
-        __m512 y0 = gelu16(_mm512_loadu_ps(x + i)), y1 = gelu16(_mm512_loadu_ps(x + i + 16));
-        if (gated) {
-            y0 = _mm512_mul_ps(y0, _mm512_loadu_ps(multiplier + i));
-            y1 = _mm512_mul_ps(y1, _mm512_loadu_ps(multiplier + i + 16));
-        }
-        _mm512_storeu_ps(y + i, y0);
-        _mm512_storeu_ps(y + i + 16, y1);
-    }
-    for (; i < n; i += 16) {
-        const __mmask16 live = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
-        __m512 v = gelu16(_mm512_maskz_loadu_ps(live, x + i));
-        if (gated) v = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(live, multiplier + i));
-        _mm512_mask_storeu_ps(y + i, live, v);
-    }
-}
-
-void sdgen_gelu_avx512(const float *x, const float *multiplier, float *y, ptrdiff_t n) {
-    if (multiplier) gelu_loop512(1, x, multiplier, y, n);
-    else gelu_loop512(0, x, NULL, y, n);
-}
-
 /// x·σ(slope·x) with σ(t) = 1/(1 + e) for t ≥ 0 and e/(1 + e) below,
 /// e = e^(−|t|) ≤ 1, so nothing overflows; the reciprocal as GELU's.
 static inline __m512 sigmoid_times16(__m512 x, __m512 slope) {
@@ -85,19 +67,41 @@ static inline __m512 sigmoid_times16(__m512 x, __m512 slope) {
     return _mm512_mul_ps(x, _mm512_mask_mul_ps(r, negative, r, e));
 }
 
-void sdgen_sigmoid_times_avx512(const float *x, float slope, float *y, ptrdiff_t n) {
+__attribute__((always_inline))
+static inline __m512 op16(int op, __m512 x, __m512 slope) {
+    return op == OP_SIGMOID_TIMES ? sigmoid_times16(x, slope) : gelu16(x);
+}
+
+/// y = op(x) over n floats (GEGLU: times `multiplier`), two vectors in
+/// flight (each is a chain of ~25 dependent operations), the tail masked.
+__attribute__((always_inline))
+static inline void map512(int op, const float *x, const float *multiplier, float slope, float *y, ptrdiff_t n) {
     const __m512 s = _mm512_set1_ps(slope);
     ptrdiff_t i = 0;
     for (; i + 32 <= n; i += 32) {
-        const __m512 y0 = sigmoid_times16(_mm512_loadu_ps(x + i), s);
-        const __m512 y1 = sigmoid_times16(_mm512_loadu_ps(x + i + 16), s);
+        __m512 y0 = op16(op, _mm512_loadu_ps(x + i), s), y1 = op16(op, _mm512_loadu_ps(x + i + 16), s);
+        if (op == OP_GEGLU) {
+            y0 = _mm512_mul_ps(y0, _mm512_loadu_ps(multiplier + i));
+            y1 = _mm512_mul_ps(y1, _mm512_loadu_ps(multiplier + i + 16));
+        }
         _mm512_storeu_ps(y + i, y0);
         _mm512_storeu_ps(y + i + 16, y1);
     }
     for (; i < n; i += 16) {
         const __mmask16 live = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
-        _mm512_mask_storeu_ps(y + i, live, sigmoid_times16(_mm512_maskz_loadu_ps(live, x + i), s));
+        __m512 v = op16(op, _mm512_maskz_loadu_ps(live, x + i), s);
+        if (op == OP_GEGLU) v = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(live, multiplier + i));
+        _mm512_mask_storeu_ps(y + i, live, v);
     }
+}
+
+void sdgen_gelu_avx512(const float *x, const float *multiplier, float *y, ptrdiff_t n) {
+    if (multiplier) map512(OP_GEGLU, x, multiplier, 0, y, n);
+    else map512(OP_GELU, x, NULL, 0, y, n);
+}
+
+void sdgen_sigmoid_times_avx512(const float *x, float slope, float *y, ptrdiff_t n) {
+    map512(OP_SIGMOID_TIMES, x, NULL, slope, y, n);
 }
 
 #pragma clang attribute pop
@@ -143,32 +147,6 @@ static inline __m256 gelu8(__m256 x) {
     return _mm256_mul_ps(x, _mm256_blendv_ps(_mm256_sub_ps(one, q), q, negative));
 }
 
-__attribute__((always_inline))
-static inline void gelu_loop256(int gated, const float *x, const float *multiplier, float *y, ptrdiff_t n) {
-    ptrdiff_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m256 y0 = gelu8(_mm256_loadu_ps(x + i)), y1 = gelu8(_mm256_loadu_ps(x + i + 8));
-        if (gated) {
-            y0 = _mm256_mul_ps(y0, _mm256_loadu_ps(multiplier + i));
-            y1 = _mm256_mul_ps(y1, _mm256_loadu_ps(multiplier + i + 8));
-        }
-        _mm256_storeu_ps(y + i, y0);
-        _mm256_storeu_ps(y + i + 8, y1);
-    }
-    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    for (; i < n; i += 8) {
-        const __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - i < 8 ? n - i : 8)), lanes);
-        __m256 v = gelu8(_mm256_maskload_ps(x + i, live));
-        if (gated) v = _mm256_mul_ps(v, _mm256_maskload_ps(multiplier + i, live));
-        _mm256_maskstore_ps(y + i, live, v);
-    }
-}
-
-void sdgen_gelu_avx2(const float *x, const float *multiplier, float *y, ptrdiff_t n) {
-    if (multiplier) gelu_loop256(1, x, multiplier, y, n);
-    else gelu_loop256(0, x, NULL, y, n);
-}
-
 static inline __m256 sigmoid_times8(__m256 x, __m256 slope) {
     const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
     const __m256 t = _mm256_mul_ps(x, slope);
@@ -180,20 +158,41 @@ static inline __m256 sigmoid_times8(__m256 x, __m256 slope) {
     return _mm256_mul_ps(x, _mm256_blendv_ps(r, _mm256_mul_ps(r, e), negative));
 }
 
-void sdgen_sigmoid_times_avx2(const float *x, float slope, float *y, ptrdiff_t n) {
+__attribute__((always_inline))
+static inline __m256 op8(int op, __m256 x, __m256 slope) {
+    return op == OP_SIGMOID_TIMES ? sigmoid_times8(x, slope) : gelu8(x);
+}
+
+/// map512 in eight lanes.
+__attribute__((always_inline))
+static inline void map256(int op, const float *x, const float *multiplier, float slope, float *y, ptrdiff_t n) {
     const __m256 s = _mm256_set1_ps(slope);
     ptrdiff_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        const __m256 y0 = sigmoid_times8(_mm256_loadu_ps(x + i), s);
-        const __m256 y1 = sigmoid_times8(_mm256_loadu_ps(x + i + 8), s);
+        __m256 y0 = op8(op, _mm256_loadu_ps(x + i), s), y1 = op8(op, _mm256_loadu_ps(x + i + 8), s);
+        if (op == OP_GEGLU) {
+            y0 = _mm256_mul_ps(y0, _mm256_loadu_ps(multiplier + i));
+            y1 = _mm256_mul_ps(y1, _mm256_loadu_ps(multiplier + i + 8));
+        }
         _mm256_storeu_ps(y + i, y0);
         _mm256_storeu_ps(y + i + 8, y1);
     }
     const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     for (; i < n; i += 8) {
         const __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - i < 8 ? n - i : 8)), lanes);
-        _mm256_maskstore_ps(y + i, live, sigmoid_times8(_mm256_maskload_ps(x + i, live), s));
+        __m256 v = op8(op, _mm256_maskload_ps(x + i, live), s);
+        if (op == OP_GEGLU) v = _mm256_mul_ps(v, _mm256_maskload_ps(multiplier + i, live));
+        _mm256_maskstore_ps(y + i, live, v);
     }
+}
+
+void sdgen_gelu_avx2(const float *x, const float *multiplier, float *y, ptrdiff_t n) {
+    if (multiplier) map256(OP_GEGLU, x, multiplier, 0, y, n);
+    else map256(OP_GELU, x, NULL, 0, y, n);
+}
+
+void sdgen_sigmoid_times_avx2(const float *x, float slope, float *y, ptrdiff_t n) {
+    map256(OP_SIGMOID_TIMES, x, NULL, slope, y, n);
 }
 
 #pragma clang attribute pop

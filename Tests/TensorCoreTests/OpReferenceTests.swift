@@ -356,6 +356,13 @@ final class OpReferenceTests: XCTestCase {
         for (name, kind) in cases {
             try check(name) { f, b in try f.tensor("x", on: b).activation(kind) }
         }
+        // |x| up to 1e4, past every exponential's underflow and clamp: within
+        // 1e-6 absolute and relative of PyTorch (a lost sign or an overflow
+        // misses by the value itself).
+        for (name, kind) in [("gelu_extremes", Activation.gelu), ("quick_gelu_extremes", .quickGelu),
+                             ("silu_extremes", .silu)] {
+            try check(name, atol: 1e-6, rtol: 1e-6) { f, b in try f.tensor("x", on: b).activation(kind) }
+        }
     }
 
     func testGEGLU() throws {

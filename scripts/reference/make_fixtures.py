@@ -376,6 +376,14 @@ def make_op_fixtures(root: Path) -> None:
     write_fixture(out_dir, "quick_gelu", {"x": x, "out": x * torch.sigmoid(1.702 * x)})
     x = _activation_input(1021)
     write_fixture(out_dir, "silu", {"x": x, "out": F.silu(x)})
+    # Far past where the exponentials underflow or clamp (|x| up to 1e4): the
+    # sigmoid's exp(−|s·x|) form must neither overflow nor lose the sign.
+    x = torch.tensor([-1e4, -1000.0, -200.0, -104.0, -100.0, -90.0, -88.0, -87.0, -60.0, -50.0, -20.0, -15.0,
+                      -9.0, -5.0, -1e-3, -0.0, 0.0, 1e-3, 5.0, 9.0, 15.0, 20.0, 50.0, 60.0, 87.0, 88.0, 90.0,
+                      100.0, 104.0, 200.0, 1000.0, 1e4, -30.0, 30.0, -3.0, 3.0, 0.5])
+    write_fixture(out_dir, "gelu_extremes", {"x": x, "out": F.gelu(x)})
+    write_fixture(out_dir, "quick_gelu_extremes", {"x": x, "out": x * torch.sigmoid(1.702 * x)})
+    write_fixture(out_dir, "silu_extremes", {"x": x, "out": F.silu(x)})
 
     # GEGLU (diffusers GEGLU after its projection), 40 wide: the C loops' two
     # vectors at a time and their masked tail on every kernel set

@@ -40,7 +40,7 @@ public struct FeedForward: Sendable {
         return Tensor.concat(blocks, axis: 0).reshaped(Array(x.shape.dropLast()) + [down.outputFeatures])
     }
 
-    private func block(_ x: Tensor, adding residual: Tensor? = nil) -> Tensor {
+    private func block(_ x: Tensor, adding residual: Tensor?) -> Tensor {
         switch kind {
         case .gelu: return down(up(x, activation: .gelu), adding: residual)
         case .quickGelu: return down(up(x, activation: .quickGelu), adding: residual)

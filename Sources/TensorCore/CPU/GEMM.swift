@@ -67,6 +67,7 @@ extension CPUBackend {
     /// The epilogue in place over a block of C, `offset` floats into it.
     func finish(_ epilogue: ProductEpilogue, _ c: UnsafeMutablePointer<Float>, offset: Int, rows: Int, columns: Int,
                 ldc: Int) {
+        guard !epilogue.isEmpty else { return }
         for r in 0..<rows {
             let row = c + offset + r * ldc
             if let activation = epilogue.activation { applyActivation(activation, row, row, columns) }
@@ -215,7 +216,7 @@ extension CPUBackend {
                          epilogue: epilogue.offset(by: outputs.lowerBound))
                 }
             }
-            return withExtendedLifetime(residual) { out }
+            return out
         }
     }
 

@@ -8,6 +8,8 @@ struct ProductEpilogue {
     /// Laid out as C (the same row stride), added after the activation.
     var residual: UnsafePointer<Float>? = nil
 
+    var isEmpty: Bool { activation == nil && residual == nil }
+
     /// The same for a C that starts `columns` floats further on.
     func offset(by columns: Int) -> ProductEpilogue {
         ProductEpilogue(activation: activation, residual: residual.map { $0 + columns })
