@@ -279,6 +279,12 @@ extension VulkanBackendTests {
             be.upload(image, shape: [2, 37, 29, 12]).conv2d(be.upload(Array(kernel.prefix(20 * 12)), shape: [20, 1, 1, 12]),
                                                           be.upload(bias, shape: [20]))
         }
+        // The residual is windowed with the output, row for row.
+        check("linear + GELU + residual (windows of rows)", ops: 1) { be in
+            be.upload(image, shape: [2, 37, 29, 12])
+                .linear(be.upload(Array(kernel.prefix(20 * 12)), shape: [20, 12]), be.upload(bias, shape: [20]),
+                        activation: .gelu, adding: be.upload(random(2 * 37 * 29 * 20, seed: 47), shape: [2, 37, 29, 20]))
+        }
         let wide = random(2 * 37 * 29 * 32, seed: 43, scale: 3)
         let gamma = random(32, seed: 44), beta = random(32, seed: 45)
         check("groupNorm + SiLU, 2 images", atol: 2e-5, ops: 3) { be in
@@ -324,6 +330,16 @@ extension VulkanBackendTests {
             check("linear 70×90×1100", dispatches: 2) { be in
                 be.upload(x, shape: [70, 1100]).linear(be.upload(weight, shape: [90, 1100], dtype: be === self.cpu ? .f32 : weights),
                                                        be.upload(bias, shape: [90], dtype: be === self.cpu ? .f32 : weights))
+            }
+            // The epilogue runs in the summing pass: still two dispatches.
+            let skip = random(70 * 90, seed: 55)
+            for activation in Activation.allCases {
+                check("linear 70×90×1100 + \(activation) + residual", dispatches: 2) { be in
+                    be.upload(x, shape: [70, 1100])
+                        .linear(be.upload(weight, shape: [90, 1100], dtype: be === self.cpu ? .f32 : weights),
+                                be.upload(bias, shape: [90], dtype: be === self.cpu ? .f32 : weights),
+                                activation: activation, adding: be.upload(skip, shape: [70, 90]))
+                }
             }
             check("linear 70×90×300: too shallow to split", dispatches: 1) { be in
                 be.upload(Array(x.prefix(70 * 300)), shape: [70, 300])

@@ -1,16 +1,19 @@
 /// Activations, GEGLU, broadcasting binary ops and affine maps.
 extension VulkanBackend {
     public func activation(_ x: Tensor, _ kind: Activation) -> Tensor {
-        let code: UInt32
+        unary(x, code: Self.activationCode(kind), scale: 1, shift: 0)
+    }
+
+    /// common.glsl's `activate` code of an activation (unary.comp takes 5 as its affine map).
+    static func activationCode(_ kind: Activation) -> UInt32 {
         switch kind {
-        case .gelu: code = 0
-        case .geluTanh: code = 1
-        case .quickGelu: code = 2
-        case .silu: code = 3
-        case .tanh: code = 4
-        case .relu: code = 6
+        case .gelu: 0
+        case .geluTanh: 1
+        case .quickGelu: 2
+        case .silu: 3
+        case .tanh: 4
+        case .relu: 6
         }
-        return unary(x, code: code, scale: 1, shift: 0)
     }
 
     public func affine(_ x: Tensor, scale: Float, shift: Float) -> Tensor {

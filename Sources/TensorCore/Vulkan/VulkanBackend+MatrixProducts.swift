@@ -16,6 +16,17 @@ extension VulkanBackend {
                    kernel: Int, stride: Int, padTop: Int, padLeft: Int)?
         /// K per workgroup slice of a split-K product's first pass (0: not split).
         var kSlice = 0
+        /// Applied to each element of C as it is stored (epilogue.glsl), after
+        /// alpha and the bias; then the residual, when `recordGEMM` gets one.
+        var activation: Activation?
+    }
+
+    /// epilogue.glsl's word: which of the bias, the activation (and its
+    /// code) and the residual a product applies as it stores C.
+    static func epilogueWord(bias: Bool, activation: Activation?, residual: Bool) -> UInt32 {
+        var word: UInt32 = (bias ? 1 : 0) | (residual ? 2 : 0)
+        if let activation { word |= 4 | activationCode(activation) << 8 }
+        return word
     }
 
     /// The K slices of a product with too few output tiles to fill the GPU
@@ -34,12 +45,14 @@ extension VulkanBackend {
     }
 
     /// A split-K product: each slice's partial product into its own block of
-    /// a scratch tensor, then one pass sums them with alpha and the bias.
+    /// a scratch tensor, then one pass sums them with alpha, the bias and the
+    /// rest of the epilogue.
     private func recordSplitK(_ g: GEMM, slices: [Range<Int>], a: BufferUse, b: Tensor, bias: Tensor?, c: BufferUse,
-                              kind: OpProfile.Kind?) {
+                              residual: BufferUse?, kind: OpProfile.Kind?) {
         let partial = makeTensor([slices.count, g.m, g.n])
         var first = g
         first.kSlice = slices[0].count
+        first.activation = nil
         // Workgroup z is the slice: A and B are the same for every slice, each writes its own block.
         (first.aBatchStride, first.bBatchStride) = (0, 0)
         (first.cOffset, first.cBatchStride, first.cRowStride, first.alpha) = (0, g.m * g.n, g.n, 1)
@@ -48,9 +61,11 @@ extension VulkanBackend {
         let biasOperand = operands[1]
         dispatch1D("gemm_splitk_sum\(biasOperand == nil ? "" : suffix)",
                    [.read(partial.vulkanBuffer, bytes: partial.byteCount),
-                    biasOperand.map { .read($0.vulkanBuffer, bytes: $0.byteCount) } ?? .read(dummy, bytes: 0), c],
+                    biasOperand.map { .read($0.vulkanBuffer, bytes: $0.byteCount) } ?? .read(dummy, bytes: 0), c,
+                    residual ?? .read(dummy, bytes: 0)],
                    push: [UInt32(size: g.m * g.n), UInt32(size: g.n), UInt32(size: slices.count), g.alpha.pushBits,
-                          biasOperand == nil ? 0 : 1, UInt32(size: g.cOffset), UInt32(size: g.cRowStride)],
+                          Self.epilogueWord(bias: biasOperand != nil, activation: g.activation, residual: residual != nil),
+                          UInt32(size: g.cOffset), UInt32(size: g.cRowStride)],
                    count: g.m * g.n)
     }
 
@@ -85,14 +100,16 @@ extension VulkanBackend {
     /// the smallest tile height.
     static let maxProductRows = 65535 * 32
 
-    /// Records C = alpha·A·B (+ bias): `a` an f32 activation's binding, `c` the output's.
-    /// `kind` files its time under another op in `--profile` (attention's score products).
-    func recordGEMM(_ g: GEMM, a: BufferUse, b: Tensor, bias: Tensor?, c: BufferUse,
+    /// Records C = act(alpha·A·B (+ bias)) (+ residual): `a` an f32
+    /// activation's binding, `c` the output's, `residual` one laid out as `c`
+    /// (the same element offsets). `kind` files its time under another op in
+    /// `--profile` (attention's score products).
+    func recordGEMM(_ g: GEMM, a: BufferUse, b: Tensor, bias: Tensor?, c: BufferUse, residual: BufferUse? = nil,
                     kind: OpProfile.Kind? = nil) {
         guard g.m > 0 && g.n > 0 && g.batch > 0 else { return }
         let slices = splitK(g)
         if slices.count > 1 {
-            recordSplitK(g, slices: slices, a: a, b: b, bias: bias, c: c, kind: kind)
+            recordSplitK(g, slices: slices, a: a, b: b, bias: bias, c: c, residual: residual, kind: kind)
             return
         }
         let (suffix, operands) = weights([b, bias])
@@ -102,7 +119,7 @@ extension VulkanBackend {
                               g.bOffset, g.bBatchStride, g.bRowStride, g.bColumnStride,
                               g.cOffset, g.cBatchStride, g.cRowStride].map { UInt32(size: $0) }
         push.append(g.alpha.pushBits)
-        push.append(biasOperand == nil ? 0 : 1)
+        push.append(Self.epilogueWord(bias: biasOperand != nil, activation: g.activation, residual: residual != nil))
         let cv = g.conv ?? (0, 0, 0, 0, 0, 0, 0, 0, 0)
         push += [cv.height, cv.width, cv.inChannels, cv.outWidth, cv.outPixels, cv.kernel, cv.stride,
                  cv.padTop, cv.padLeft].map { UInt32(size: $0) }
@@ -112,6 +129,7 @@ extension VulkanBackend {
             .read(bOperand.vulkanBuffer, bytes: bOperand.byteCount),
             biasOperand.map { .read($0.vulkanBuffer, bytes: $0.byteCount) } ?? .read(dummy, bytes: 0),
             c,
+            residual ?? .read(dummy, bytes: 0),
         ]
         push.append(Self.vectorizedOperands(g))
         let pipeline: ComputePipeline
@@ -145,28 +163,32 @@ extension VulkanBackend {
                           flops: 2 * Double(g.m) * Double(g.n) * Double(g.k) * Double(g.batch))
     }
 
-    /// The activation and the residual as their own dispatches after the product's.
-    public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, activation kind: Activation?,
+    /// The activation and the residual applied by the product as it stores
+    /// each element: one dispatch, not three.
+    public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, activation: Activation?,
                        residual: Tensor?) -> Tensor {
-        let product = linear(x, weight: weight, bias: bias, kind: nil)
-        let activated = kind.map { activation(product, $0) } ?? product
-        guard let residual else { return activated }
-        precondition(residual.shape == activated.shape, "linear: residual \(residual.shape) for a result of \(activated.shape)")
-        return binary(activated, residual, .add)
+        linear(x, weight: weight, bias: bias, activation: activation, residual: residual, kind: nil)
     }
 
     /// `kind` files a 1×1 convolution's product under convolutions in `--profile`.
-    func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, kind: OpProfile.Kind?) -> Tensor {
+    func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, activation: Activation? = nil, residual: Tensor? = nil,
+                kind: OpProfile.Kind?) -> Tensor {
         precondition(weight.rank == 2 && x.dim(-1) == weight.shape[1],
                      "linear: input \(x.shape) does not match weight \(weight.shape)")
         let k = weight.shape[1], n = weight.shape[0], rows = x.count / max(k, 1)
         if let bias { precondition(bias.count == n, "linear: bias \(bias.shape) for \(n) outputs") }
-        let input = f32(x)
-        let out = makeTensor(Array(x.shape.dropLast()) + [n])
-        if k == 0 {
-            // An empty sum: the bias alone (or zeros).
-            return bias.map { binary(zeros(out.shape, dtype: .f32), f32($0), .add) } ?? zeros(out.shape, dtype: .f32)
+        let outShape = Array(x.shape.dropLast()) + [n]
+        if let residual {
+            precondition(residual.shape == outShape, "linear: residual \(residual.shape) for a result of \(outShape)")
         }
+        if k == 0 {
+            // An empty sum: the bias alone (or zeros), then the epilogue.
+            let sum = bias.map { binary(zeros(outShape, dtype: .f32), f32($0), .add) } ?? zeros(outShape, dtype: .f32)
+            let activated = activation.map { self.activation(sum, $0) } ?? sum
+            return residual.map { binary(activated, $0, .add) } ?? activated
+        }
+        let input = f32(x), added = residual.map(f32)
+        let out = makeTensor(outShape)
         // Rows are independent: a large input or output is taken in windows of rows.
         for window in windows(units: rows, unitBytes: [4 * k, 4 * n], maxUnits: Self.maxProductRows) {
             var g = GEMM()
@@ -174,8 +196,11 @@ extension VulkanBackend {
             (g.aRowStride, g.aColumnStride) = (k, 1)
             (g.bRowStride, g.bColumnStride) = (1, k)        // B(k, n) = W[n, k]
             g.cRowStride = n
+            g.activation = activation
             recordGEMM(g, a: self.window(input.vulkanBuffer, window, unitBytes: 4 * k, write: false), b: weight, bias: bias,
-                       c: self.window(out.vulkanBuffer, window, unitBytes: 4 * n, write: true), kind: kind)
+                       c: self.window(out.vulkanBuffer, window, unitBytes: 4 * n, write: true),
+                       residual: added.map { self.window($0.vulkanBuffer, window, unitBytes: 4 * n, write: false) },
+                       kind: kind)
         }
         return out
     }

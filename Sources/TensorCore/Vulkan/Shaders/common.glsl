@@ -46,6 +46,21 @@ float safeTanh(float x) {
 
 float sigmoid(float x) { return 1.0 / (1.0 + exp(-x)); }
 
+// The activations by code, as `Activation` numbers them on the host
+// (VulkanBackend.activationCode): 0 gelu, 1 gelu-tanh, 2 quick-gelu,
+// 3 silu, 4 tanh, 6 relu; any other code leaves v as it is.
+float activate(uint code, float v) {
+    switch (code) {
+    case 0u: return geluErf(v);
+    case 1u: return 0.5 * v * (1.0 + safeTanh(0.7978845608028654 * (v + 0.044715 * v * v * v)));
+    case 2u: return v * sigmoid(1.702 * v);
+    case 3u: return v * sigmoid(v);
+    case 4u: return safeTanh(v);
+    case 6u: return max(v, 0.0);
+    default: return v;
+    }
+}
+
 // Where run `index` of `count` values split into `runs` near-equal runs starts.
 uint runStart(uint count, uint runs, uint index) {
     return index * (count / runs) + min(index, count % runs);

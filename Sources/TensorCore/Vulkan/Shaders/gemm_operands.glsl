@@ -1,6 +1,9 @@
 // The operands of sdgen's matrix products, shared by the tiled and the
 // cooperative-matrix kernels:
-//   C[b, m, n] = alpha · Σ_k A(b, m, k) · B(b, k, n) + bias[n]
+//   C[b, m, n] = act(alpha · Σ_k A(b, m, k) · B(b, k, n) + bias[n]) + R[b, m, n]
+// with the activation and the residual R (laid out as C) optional: a linear
+// layer's activation and skip connection applied as each element is stored,
+// not as two more passes over C.
 // A is an activation read through strides (any transpose of a batched
 // matrix) or, in the CONV variants, the implicit im2col matrix of an NHWC
 // image (never materialised) from element aOffset on (a window of a large
@@ -11,6 +14,10 @@ layout(binding = 0) readonly buffer A { float a[]; };
 layout(binding = 1) readonly buffer B { WTYPE b[]; };
 layout(binding = 2) readonly buffer Bias { WTYPE bias[]; };
 layout(binding = 3) writeonly buffer C { float c[]; };
+layout(binding = 4) readonly buffer Residual { float residual[]; };
+
+#include "common.glsl"
+#include "epilogue.glsl"
 
 layout(push_constant) uniform Params {
     uint M, N, K;
@@ -18,7 +25,7 @@ layout(push_constant) uniform Params {
     uint bOffset, bBatchStride, bRowStride, bColumnStride;     // B(b, k, n) = b[bOffset + b·bBatchStride + k·bRowStride + n·bColumnStride]
     uint cOffset, cBatchStride, cRowStride;                     // C(b, m, n) = c[cOffset + b·cBatchStride + m·cRowStride + n]
     float alpha;
-    uint hasBias;
+    uint epilogue;      // epilogue.glsl's EPILOGUE_* bits and activation code
     // Convolution (CONV variants): input [·, H, W, Cin], output width and
     // pixels per image, square kernel, stride, top/left padding.
     uint height, width, inChannels, outWidth, outPixels, kernel, stride, padTop, padLeft;
@@ -68,7 +75,8 @@ bool bAlongK() { return p.bRowStride == 1u; }
 
 void storeC(uint batch, uint m, uint n, float acc) {
     if (m >= p.M || n >= p.N) return;
+    uint i = p.cOffset + batch * p.cBatchStride + m * p.cRowStride + n;
     float v = p.alpha * acc;
-    if (p.hasBias != 0u) v += float(bias[n]);
-    c[p.cOffset + batch * p.cBatchStride + m * p.cRowStride + n] = v;
+    if ((p.epilogue & EPILOGUE_BIAS) != 0u) v += float(bias[n]);
+    c[i] = finishElement(p.epilogue, v, i);
 }

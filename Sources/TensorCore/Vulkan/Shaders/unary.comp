@@ -19,15 +19,5 @@ void main() {
     uint i = flatIndex();
     if (i >= p.count) return;
     float v = x[i];
-    float r;
-    switch (p.op) {
-    case 0u: r = geluErf(v); break;
-    case 1u: r = 0.5 * v * (1.0 + safeTanh(0.7978845608028654 * (v + 0.044715 * v * v * v))); break;
-    case 2u: r = v * sigmoid(1.702 * v); break;
-    case 3u: r = v * sigmoid(v); break;
-    case 4u: r = safeTanh(v); break;
-    case 6u: r = max(v, 0.0); break;
-    default: r = v * p.scale + p.shift; break;
-    }
-    y[i] = r;
+    y[i] = p.op == 5u ? v * p.scale + p.shift : activate(p.op, v);
 }
