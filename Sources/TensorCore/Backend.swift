@@ -98,8 +98,10 @@ public protocol Backend: AnyObject, Sendable {
     /// where op transposes the last two axes when asked. Result [B, M, N].
     func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool, alpha: Float) -> Tensor
     /// 2-D convolution of x [N, H, W, Cin] with weight [Cout, kh, kw, Cin], square
-    /// kernel, zero padding. Result [N, Ho, Wo, Cout].
-    func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: ConvPadding) -> Tensor
+    /// kernel, zero padding, plus `residual` (nil, or of the result's shape: a
+    /// ResNet block's skip connection) added after the bias as each output is
+    /// made, with the rounding of a separate add. Result [N, Ho, Wo, Cout].
+    func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: ConvPadding, residual: Tensor?) -> Tensor
 
     // MARK: Normalisation
     /// GroupNorm over x [N, ..., C] (channels last), optionally followed by SiLU.

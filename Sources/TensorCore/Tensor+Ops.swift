@@ -11,12 +11,14 @@ extension Tensor {
         backend.matmul(self, other, transposeA: transposeA, transposeB: transposeB, alpha: alpha)
     }
 
-    public func conv2d(_ weight: Tensor, _ bias: Tensor? = nil, stride: Int = 1, padding: Int = 0) -> Tensor {
-        backend.conv2d(self, weight: weight, bias: bias, stride: stride, padding: .same(padding))
+    public func conv2d(_ weight: Tensor, _ bias: Tensor? = nil, stride: Int = 1, padding: Int = 0,
+                       adding residual: Tensor? = nil) -> Tensor {
+        backend.conv2d(self, weight: weight, bias: bias, stride: stride, padding: .same(padding), residual: residual)
     }
 
-    public func conv2d(_ weight: Tensor, _ bias: Tensor? = nil, stride: Int = 1, padding: ConvPadding) -> Tensor {
-        backend.conv2d(self, weight: weight, bias: bias, stride: stride, padding: padding)
+    public func conv2d(_ weight: Tensor, _ bias: Tensor? = nil, stride: Int = 1, padding: ConvPadding,
+                       adding residual: Tensor? = nil) -> Tensor {
+        backend.conv2d(self, weight: weight, bias: bias, stride: stride, padding: padding, residual: residual)
     }
 
     public func groupNorm(groups: Int, weight: Tensor, bias: Tensor, eps: Float, silu: Bool = false) -> Tensor {

@@ -60,7 +60,7 @@ final class BFloat16ProductTests: XCTestCase {
                     let x = try f.tensor("x", on: b).permuted([0, 2, 3, 1])
                     let weight = b.convert(try f.tensor("weight", on: b).permuted([0, 2, 3, 1]), to: weightDType)
                     return b.conv2d(x, weight: weight, bias: try f.tensor("bias", on: b), stride: f.int("stride")!,
-                                    padding: .same(f.int("padding")!)).permuted([0, 3, 1, 2])
+                                    padding: .same(f.int("padding")!), residual: nil).permuted([0, 3, 1, 2])
                 }
             }
         }
@@ -92,7 +92,7 @@ final class BFloat16ProductTests: XCTestCase {
                 let x = try fixture.tensor("x", on: b).permuted([0, 2, 3, 1])
                 let weight = try fixture.tensor("weight", on: b).permuted([0, 2, 3, 1])
                 let y = b.conv2d(x, weight: weight, bias: try fixture.tensor("bias", on: b), stride: 1,
-                                 padding: OpReferenceTests.padding(fixture)).permuted([0, 3, 1, 2])
+                                 padding: OpReferenceTests.padding(fixture), residual: nil).permuted([0, 3, 1, 2])
                 assertClose(y.toArray(), try fixture.floats("out"), atol: 3e-5, rtol: 1e-4,
                             "bf16-precision Winograd \(name) on \(b.name)")
             }

@@ -120,7 +120,11 @@ final class OpReferenceTests: XCTestCase {
                                       "conv2d_3x3_wide", "conv2d_3x3_winograd", "conv2d_3x3_winograd_deep",
                                       "conv2d_3x3_rgb_out", "conv2d_3x3_narrow_s2", "conv2d_3x3_patches",
                                       "conv2d_3x3_patches_s2", "conv2d_3x3_patches_deep"]
-                                      + winogradEdgeFixtures
+                                      + winogradEdgeFixtures + residualFixtures
+    /// A residual added as the outputs are made, on every path: Winograd (with
+    /// tiles past the edges), implicit patches, stride 2, narrow, 1×1.
+    static let residualFixtures = ["conv2d_3x3_residual", "conv2d_3x3_residual_deep", "conv2d_3x3_residual_patches",
+                                   "conv2d_3x3_residual_s2", "conv2d_3x3_residual_narrow", "conv2d_1x1_residual"]
     /// Geometries a Winograd tiling must get right at its edges (every one
     /// eligible for Winograd: stride 1, channels in whole vectors).
     static let winogradEdgeFixtures = ["conv2d_3x3_valid", "conv2d_3x3_asymmetric", "conv2d_3x3_subtile",
@@ -161,7 +165,9 @@ final class OpReferenceTests: XCTestCase {
             let x = try f.imageNHWC("x", on: b)
             // PyTorch's [Cout, Cin, kh, kw] → sdgen's [Cout, kh, kw, Cin].
             let w = try f.tensor("weight", on: b).permuted([0, 2, 3, 1])
-            let y = x.conv2d(w, try f.tensor("bias", on: b), stride: f.int("stride")!, padding: Self.padding(f))
+            let residual = f.shape("residual").isEmpty ? nil : try f.imageNHWC("residual", on: b)
+            let y = x.conv2d(w, try f.tensor("bias", on: b), stride: f.int("stride")!, padding: Self.padding(f),
+                             adding: residual)
             return y.permuted([0, 3, 1, 2])
         }
     }
@@ -199,6 +205,7 @@ final class OpReferenceTests: XCTestCase {
             let chunked = CPUBackend(threads: 2, convolution: .winograd, kernels: kernels, tuning: tuning)
             try checkConvolution("conv2d_3x3_winograd_deep", on: [chunked])
             try checkConvolution("conv2d_3x3_winograd", on: [chunked])
+            try checkConvolution("conv2d_3x3_residual_deep", on: [chunked])
         }
     }
 

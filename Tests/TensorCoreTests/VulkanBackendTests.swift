@@ -279,7 +279,13 @@ extension VulkanBackendTests {
             be.upload(image, shape: [2, 37, 29, 12]).conv2d(be.upload(Array(kernel.prefix(20 * 12)), shape: [20, 1, 1, 12]),
                                                           be.upload(bias, shape: [20]))
         }
-        // The residual is windowed with the output, row for row.
+        // Residuals are windowed with the output, row for row.
+        check("conv 3×3 + residual", ops: 1) { be in
+            be.upload(image, shape: [2, 37, 29, 12]).conv2d(be.upload(kernel, shape: [20, 3, 3, 12]),
+                                                          be.upload(bias, shape: [20]), padding: 1,
+                                                          adding: be.upload(random(2 * 37 * 29 * 20, seed: 48),
+                                                                            shape: [2, 37, 29, 20]))
+        }
         check("linear + GELU + residual (windows of rows)", ops: 1) { be in
             be.upload(image, shape: [2, 37, 29, 12])
                 .linear(be.upload(Array(kernel.prefix(20 * 12)), shape: [20, 12]), be.upload(bias, shape: [20]),

@@ -119,9 +119,10 @@ def _canonicalize_metadata_order(path: Path) -> None:
 
 
 def _conv(out_dir: Path, name: str, seed: int, x_shape, w_shape, stride: int, padding,
-          half_weights: bool = False) -> None:
+          half_weights: bool = False, residual: bool = False) -> None:
     """padding: an int for all sides, or (top, left, bottom, right), applied with F.pad;
-    half_weights: f16-representable weights, as SD's fp16 files hold."""
+    half_weights: f16-representable weights, as SD's fp16 files hold; residual: a
+    tensor of the output's shape added after the convolution (a ResNet block's skip)."""
     torch.manual_seed(seed)
     x = torch.randn(*x_shape)
     weight = torch.randn(*w_shape) * (1.0 / math.sqrt(w_shape[1] * w_shape[2] * w_shape[3]))
@@ -136,7 +137,11 @@ def _conv(out_dir: Path, name: str, seed: int, x_shape, w_shape, stride: int, pa
         out = F.conv2d(F.pad(x, (left, right, top, bottom)), weight, bias, stride=stride)
         meta = {"stride": stride, "padding_top": top, "padding_left": left,
                 "padding_bottom": bottom, "padding_right": right}
-    write_fixture(out_dir, name, {"x": x, "weight": weight, "bias": bias, "out": out}, meta)
+    tensors = {"x": x, "weight": weight, "bias": bias}
+    if residual:
+        tensors["residual"] = torch.randn(*out.shape)
+        out = out + tensors["residual"]
+    write_fixture(out_dir, name, {**tensors, "out": out}, meta)
 
 
 def _sdpa_heads(q, k, v, heads: int, scale: float, causal: bool, attn_mask=None) -> torch.Tensor:
@@ -511,6 +516,24 @@ def make_patch_conv_fixtures(root: Path) -> None:
     _conv(out_dir, "conv2d_3x3_patches_deep", 1402, (1, 288, 5, 6), (24, 288, 3, 3), stride=1, padding=1)
 
 
+def make_residual_conv_fixtures(root: Path) -> None:
+    """Convolutions with a residual added (diffusers' ResnetBlock2D: shortcut +
+    conv2(h)), one per way sdgen computes a convolution: Winograd with tiles
+    past the image's edges (and, deep, in chunks of outputs), the implicit patch
+    matrix, a stride-2 product, a narrow one (dot products), and 1×1 (a linear
+    layer)."""
+    out_dir = root / "ops"
+    _conv(out_dir, "conv2d_3x3_residual", 1500, (2, 32, 13, 10), (48, 32, 3, 3), stride=1, padding=1, residual=True)
+    _conv(out_dir, "conv2d_3x3_residual_deep", 1501, (1, 128, 17, 14), (64, 128, 3, 3), stride=1, padding=1,
+          residual=True)
+    _conv(out_dir, "conv2d_3x3_residual_patches", 1502, (1, 64, 6, 7), (40, 64, 3, 3), stride=1, padding=1,
+          residual=True)
+    _conv(out_dir, "conv2d_3x3_residual_s2", 1503, (1, 32, 9, 8), (16, 32, 3, 3), stride=2, padding=1, residual=True)
+    _conv(out_dir, "conv2d_3x3_residual_narrow", 1504, (1, 20, 7, 9), (3, 20, 3, 3), stride=1, padding=1,
+          residual=True)
+    _conv(out_dir, "conv2d_1x1_residual", 1505, (2, 16, 5, 6), (24, 16, 1, 1), stride=1, padding=0, residual=True)
+
+
 def make_norm_offset_fixtures(root: Path) -> None:
     """GroupNorm of activations whose mean (100) dwarfs their spread (0.5), where
     E[x²] − E[x]² in f32 loses every digit: the reference is computed in float64
@@ -540,6 +563,7 @@ GROUPS: Dict[str, Callable[[Path], None]] = {
     "narrow_conv": make_narrow_conv_fixtures,
     "norm_offset": make_norm_offset_fixtures,
     "patch_conv": make_patch_conv_fixtures,
+    "residual_conv": make_residual_conv_fixtures,
     "bf16": lambda root: make_bf16_fixtures(root, write_fixture),
     "bf16_patches": lambda root: make_bf16_patch_fixtures(root, write_fixture),
     "models": make_model_fixtures,

@@ -22,7 +22,8 @@ public struct Conv2d: Sendable {
 
     public var outputChannels: Int { weight.shape[0] }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        x.conv2d(weight, bias, stride: stride, padding: padding)
+    /// The convolution, plus `residual` (of the output's shape) where given.
+    public func callAsFunction(_ x: Tensor, adding residual: Tensor? = nil) -> Tensor {
+        x.conv2d(weight, bias, stride: stride, padding: padding, adding: residual)
     }
 }

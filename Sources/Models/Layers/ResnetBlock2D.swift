@@ -31,7 +31,6 @@ public struct ResnetBlock2D: Sendable {
             let t = timeProjection(timeEmbedding)
             h = h + t.reshaped([t.shape[0], 1, 1, t.shape[1]])
         }
-        h = conv2(norm2(consume h, silu: true))
-        return residual + h
+        return conv2(norm2(consume h, silu: true), adding: residual)
     }
 }

@@ -9,25 +9,32 @@ extension CPUBackend {
     /// small enough that the patch block stays around L2/L3 size.
     static let convBlockBytes = 8 << 20
 
-    public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: ConvPadding) -> Tensor {
-        return timed(.convolutions, "conv \(weight.shape[1])×\(weight.shape[2]) \(x.dim(-1))→\(weight.shape[0]) at \(x.shape[1])×\(x.shape[2])\(stride > 1 ? " stride \(stride)" : "")", flops: ConvolutionGeometry(input: x.shape, weight: weight.shape, stride: stride, padding: padding).flops) {
-            let g = ConvolutionGeometry(input: x.shape, weight: weight.shape, stride: stride, padding: padding)
+    public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: ConvPadding,
+                       residual: Tensor?) -> Tensor {
+        let g = ConvolutionGeometry(input: x.shape, weight: weight.shape, stride: stride, padding: padding)
+        let label = "conv \(weight.shape[1])×\(weight.shape[2]) \(x.dim(-1))→\(weight.shape[0]) at \(x.shape[1])×\(x.shape[2])"
+            + (stride > 1 ? " stride \(stride)" : "") + (residual == nil ? "" : " + residual")
+        return timed(.convolutions, label, flops: g.flops) {
             let (batch, height, width, cin) = (g.batch, g.height, g.width, g.inputChannels)
             let (cout, kernel, outH, outW) = (g.outputChannels, g.kernel, g.outputHeight, g.outputWidth)
             // Every path below reads `cout` biases (1×1 goes to `linear`, which checks its own).
             if let bias { precondition(bias.count == cout, "conv2d: bias \(bias.shape) for \(cout) outputs") }
+            if let residual {
+                precondition(residual.shape == g.outputShape, "conv2d: residual \(residual.shape) for a result of \(g.outputShape)")
+            }
 
             if g.isPointwise {
-                return linear(x, weight: weight.reshaped([cout, cin]), bias: bias, activation: nil, residual: nil)
+                return linear(x, weight: weight.reshaped([cout, cin]), bias: bias, activation: nil, residual: residual)
             }
+            let added = residual?.floats
             if usesWinograd(g) {
-                return winogradConvolution(x, weight: weight, bias: bias, geometry: g)
+                return winogradConvolution(x, weight: weight, bias: bias, residual: added, geometry: g)
             }
             if isNarrowConvolution(g) {
-                return narrowConvolution(x, weight: weight, bias: bias, geometry: g)
+                return narrowConvolution(x, weight: weight, bias: bias, residual: added, geometry: g)
             }
             if usesImplicitPatches(g) {
-                return implicitConvolution(x, weight: weight, bias: bias, geometry: g)
+                return implicitConvolution(x, weight: weight, bias: bias, residual: added, geometry: g)
             }
 
             let (out, c) = makeTensor([batch, outH, outW, cout])
@@ -58,9 +65,10 @@ extension CPUBackend {
                     }
                 }
                 withGEMMWeightRows(weight, rowLength: patch) { w, dtype, outputs in
+                    let first = start * cout + outputs.lowerBound
                     gemm(transB: true, m: rows, n: outputs.count, k: patch, a: col, lda: patch, b: w, bType: dtype, ldb: patch,
-                         bias: biases.map { $0 + outputs.lowerBound }, c: c + start * cout + outputs.lowerBound,
-                         ldc: cout)
+                         bias: biases.map { $0 + outputs.lowerBound }, c: c + first, ldc: cout,
+                         epilogue: ProductEpilogue(residual: added.map { $0 + first }))
                 }
                 start += rows
             }

@@ -16,7 +16,8 @@ extension CPUBackend {
         return bf16Products ? hasNativeBFloat16 : kernels >= .avx512
     }
 
-    func implicitConvolution(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvolutionGeometry) -> Tensor {
+    func implicitConvolution(_ x: Tensor, weight: Tensor, bias: Tensor?, residual: UnsafePointer<Float>?,
+                             geometry g: ConvolutionGeometry) -> Tensor {
         let (out, c) = makeTensor(g.outputShape)
         let (pixels, n, patch) = (g.outputPixels, g.outputChannels, g.patch)
         let input = sdgen_conv_input(input: x.floats, height: Int32(g.height), width: Int32(g.width),
@@ -29,9 +30,12 @@ extension CPUBackend {
         let biases = bias?.floats
         withUnsafePointer(to: input) { input in
             splitProduct(m: pixels, n: n, k: patch) { rows, columns in
+                let first = rows.lowerBound * n + columns.lowerBound
                 product(input, rows.lowerBound, rows.count, columns.count,
                         w + columns.lowerBound * rowBytes, wType, patch, biases.map { $0 + columns.lowerBound },
-                        c + rows.lowerBound * n + columns.lowerBound, n)
+                        c + first, n)
+                finish(ProductEpilogue(residual: residual), c, offset: first, rows: rows.count, columns: columns.count,
+                       ldc: n)
             }
         }
         return out

@@ -19,7 +19,8 @@ extension CPUBackend {
         g.outputChannels <= Self.narrowConvolutionOutputs && !g.isPointwise
     }
 
-    func narrowConvolution(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvolutionGeometry) -> Tensor {
+    func narrowConvolution(_ x: Tensor, weight: Tensor, bias: Tensor?, residual: UnsafePointer<Float>?,
+                           geometry g: ConvolutionGeometry) -> Tensor {
         let (cin, cout, patch, kernel) = (g.inputChannels, g.outputChannels, g.patch, g.kernel)
         let (height, width, outH, outW) = (g.height, g.width, g.outputHeight, g.outputWidth)
         let (step, top, left) = (g.stride, g.padding.top, g.padding.left)
@@ -67,7 +68,9 @@ extension CPUBackend {
                     }
                     let sums = SIMD4<Float>(a0.sum() + s0, a1.sum() + s1, a2.sum() + s2, a3.sum() + s3)
                     for o in 0..<min(group, cout - first) {
-                        y[p * cout + first + o] = sums[o] + (biases?[first + o] ?? 0)
+                        let i = p * cout + first + o
+                        let value = sums[o] + (biases?[first + o] ?? 0)
+                        y[i] = residual.map { value + $0[i] } ?? value
                     }
                 }
             }

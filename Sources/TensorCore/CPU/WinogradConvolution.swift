@@ -75,7 +75,8 @@ extension CPUBackend {
         return peak.fullRate512 ? winogradMinimumTilesAgainstBFloat16 : winogradMinimumTilesAgainstHalfRateBFloat16
     }
 
-    func winogradConvolution(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvolutionGeometry) -> Tensor {
+    func winogradConvolution(_ x: Tensor, weight: Tensor, bias: Tensor?, residual: UnsafePointer<Float>?,
+                             geometry g: ConvolutionGeometry) -> Tensor {
         let tiling = WinogradTiling(g)
         let (cin, cout, perChannel) = (g.inputChannels, g.outputChannels, Winograd.points * 4)
         let fitting = tuning.winogradKernelChunkBytes / (perChannel * cin) / vectorWidth * vectorWidth
@@ -83,7 +84,8 @@ extension CPUBackend {
         let (out, y) = makeTensor(g.outputShape)
         let input = x.floats, biases = bias?.floats
         if chunk < cout, let panels = panelShape {
-            winogradInChunks(tiling, input: input, weight: weight, bias: biases, panels: panels, into: y)
+            winogradInChunks(tiling, input: input, weight: weight, bias: biases, residual: residual, panels: panels,
+                             into: y)
             return out
         }
         let blockTiles = chunk == cout
@@ -106,7 +108,7 @@ extension CPUBackend {
                 multiplyPoints(transformed, kernels, into: products, rows: rows, blockTiles: blockTiles,
                                inputs: cin, outputs: width)
                 transformOutputs(tiling, products: products, tiles: first..<first + rows, blockTiles: blockTiles,
-                                 outputs: k0..<k0 + width, bias: biases, into: y)
+                                 outputs: k0..<k0 + width, bias: biases, residual: residual, into: y)
             }
         }
         withExtendedLifetime((kernelTensor, transformedTensor, productTensor)) {}
@@ -127,7 +129,8 @@ extension CPUBackend {
     /// long again on kernels (`Microbench conv`, Zen 5: 540–665 GFLOP/s of
     /// direct work against 1026–1054 now).
     private func winogradInChunks(_ tiling: WinogradTiling, input: UnsafePointer<Float>, weight: Tensor,
-                                  bias: UnsafePointer<Float>?, panels: (rows: Int, columns: Int),
+                                  bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
+                                  panels: (rows: Int, columns: Int),
                                   into y: UnsafeMutablePointer<Float>) {
         let g = tiling.geometry, (cin, cout, points) = (g.inputChannels, g.outputChannels, Winograd.points)
         func multiple(_ count: Int, of unit: Int, atMost bytes: Int, per: Int) -> Int {
@@ -180,7 +183,7 @@ extension CPUBackend {
                     }
                 }
                 transformOutputs(tiling, products: products, tiles: first..<first + rows, blockTiles: blockTiles,
-                                 outputs: k0..<k0 + width, bias: bias, into: y)
+                                 outputs: k0..<k0 + width, bias: bias, residual: residual, into: y)
             }
         }
         withExtendedLifetime((packedTensor, transformedTensor, tapsTensor, rowTensor, productTensor)) {}
@@ -321,17 +324,23 @@ extension CPUBackend {
         }
     }
 
-    /// Aᵀ M A plus bias for output channels `outputs` of every tile in
-    /// `tiles`, written where the tile lies inside the image.
+    /// Aᵀ M A plus bias (plus the residual, laid out as y) for output
+    /// channels `outputs` of every tile in `tiles`, written where the tile
+    /// lies inside the image.
     private func transformOutputs(_ tiling: WinogradTiling, products: UnsafePointer<Float>, tiles: Range<Int>,
                                   blockTiles: Int, outputs: Range<Int>, bias: UnsafePointer<Float>?,
-                                  into y: UnsafeMutablePointer<Float>) {
+                                  residual: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>) {
         let width = outputs.count
         parallelFor(tiles.count, threads: threads, minimumPerThread: 4) { range in
             let scratch = WinogradScratch(channels: tiling.geometry.outputChannels)
             defer { scratch.deallocate() }
             for t in range {
                 tiling.scatterTile(tiles.lowerBound + t, output: y, discard: scratch.zeros, into: scratch.sources)
+                if let residual {
+                    // Past the image's edge a tile's outputs are discarded: any value will do there.
+                    tiling.scatterTile(tiles.lowerBound + t, output: UnsafeMutablePointer(mutating: residual),
+                                       discard: scratch.zeros, into: scratch.residuals)
+                }
                 for k in stride(from: 0, to: width, by: vectorWidth) {
                     for p in 0..<Winograd.points {
                         scratch.window[p] = loadVector(products + (p * blockTiles + t) * width + k)
@@ -344,8 +353,15 @@ extension CPUBackend {
                     }
                     let channel = outputs.lowerBound + k
                     let shift = bias.map { loadVector($0 + channel) } ?? FloatVector()
-                    for p in 0..<16 {
-                        storeVector(scratch.window[p] + shift, UnsafeMutablePointer(mutating: scratch.sources[p]) + channel)
+                    if residual != nil {
+                        for p in 0..<16 {
+                            storeVector(scratch.window[p] + shift + loadVector(scratch.residuals[p] + channel),
+                                        UnsafeMutablePointer(mutating: scratch.sources[p]) + channel)
+                        }
+                    } else {
+                        for p in 0..<16 {
+                            storeVector(scratch.window[p] + shift, UnsafeMutablePointer(mutating: scratch.sources[p]) + channel)
+                        }
                     }
                 }
             }
@@ -409,6 +425,8 @@ struct WinogradTiling {
 private struct WinogradScratch {
     /// 36 channel-row pointers of the current window or tile.
     let sources: UnsafeMutablePointer<UnsafePointer<Float>>
+    /// The residual's 16 channel rows under the current output tile.
+    let residuals: UnsafeMutablePointer<UnsafePointer<Float>>
     /// A window of vectors, and the window after the column pass.
     let window, half: UnsafeMutablePointer<FloatVector>
     /// Zero padding to read, and a sink for outputs past the image's edge.
@@ -416,6 +434,7 @@ private struct WinogradScratch {
 
     init(channels: Int) {
         sources = .allocate(capacity: Winograd.points)
+        residuals = .allocate(capacity: Winograd.tile * Winograd.tile)
         window = .allocate(capacity: 2 * Winograd.points)
         half = window + Winograd.points
         zeros = .allocate(capacity: channels)
@@ -424,6 +443,7 @@ private struct WinogradScratch {
 
     func deallocate() {
         sources.deallocate()
+        residuals.deallocate()
         window.deallocate()
         zeros.deallocate()
     }

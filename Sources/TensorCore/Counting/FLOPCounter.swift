@@ -86,7 +86,8 @@ public final class FLOPCounter: Backend, @unchecked Sendable {
         return out
     }
 
-    public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: ConvPadding) -> Tensor {
+    public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: ConvPadding,
+                       residual: Tensor?) -> Tensor {
         let g = ConvolutionGeometry(input: x.shape, weight: weight.shape, stride: stride, padding: padding)
         tally.convolution += g.flops
         whole(weight, bias)

@@ -224,15 +224,21 @@ extension VulkanBackend {
         return out
     }
 
-    public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: ConvPadding) -> Tensor {
+    /// The residual, like the bias, added by the product as it stores each output.
+    public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: ConvPadding,
+                       residual: Tensor?) -> Tensor {
         let geometry = ConvolutionGeometry(input: x.shape, weight: weight.shape, stride: stride, padding: padding)
         let (batch, height, width, cin) = (geometry.batch, geometry.height, geometry.width, geometry.inputChannels)
         let (cout, kernel, outH, outW) = (geometry.outputChannels, geometry.kernel, geometry.outputHeight, geometry.outputWidth)
         if geometry.isPointwise {
-            return linear(x, weight: weight.reshaped([cout, cin]), bias: bias, kind: .convolutions)
+            return linear(x, weight: weight.reshaped([cout, cin]), bias: bias, residual: residual, kind: .convolutions)
+        }
+        if let residual {
+            precondition(residual.shape == geometry.outputShape,
+                         "conv2d: residual \(residual.shape) for a result of \(geometry.outputShape)")
         }
         let out = makeTensor([batch, outH, outW, cout])
-        let input = f32(x)
+        let input = f32(x), added = residual.map(f32)
         let patch = kernel * kernel * cin
         let kernelMatrix = weight.reshaped([cout, patch])
         var g = GEMM()
@@ -245,7 +251,8 @@ extension VulkanBackend {
             g.m = batch * outH * outW
             g.conv = (height, width, cin, outW, outH * outW, kernel, stride, padding.top, padding.left)
             recordGEMM(g, a: .read(input.vulkanBuffer, bytes: input.byteCount), b: kernelMatrix, bias: bias,
-                       c: .write(out.vulkanBuffer, bytes: out.byteCount))
+                       c: .write(out.vulkanBuffer, bytes: out.byteCount),
+                       residual: added.map { .read($0.vulkanBuffer, bytes: $0.byteCount) })
             return out
         }
         // Too large to bind at once: each image in windows of output rows,
@@ -268,11 +275,14 @@ extension VulkanBackend {
                 let a = window(input.vulkanBuffer, from: (image * height + iy0) * inputRow, count: rowsIn * inputRow, write: false)
                 let c = window(out.vulkanBuffer, from: (image * outH + oy0) * outputRow, count: (oy1 - oy0) * outputRow,
                                write: true)
+                // The same elements of a tensor of the same shape: the same offset, so the same skip.
+                let r = added.map { window($0.vulkanBuffer, from: (image * outH + oy0) * outputRow,
+                                           count: (oy1 - oy0) * outputRow, write: false) }
                 g.m = (oy1 - oy0) * outW
                 g.aOffset = a.skip
                 g.cOffset = c.skip
                 g.conv = (rowsIn, width, cin, outW, g.m, kernel, stride, padding.top + iy0 - oy0 * stride, padding.left)
-                recordGEMM(g, a: a.use, b: kernelMatrix, bias: bias, c: c.use)
+                recordGEMM(g, a: a.use, b: kernelMatrix, bias: bias, c: c.use, residual: r?.use)
             }
         }
         return out
@@ -299,7 +309,7 @@ extension VulkanBackend {
                           transposeB: false, alpha: 0.5) },
             { self.conv2d(tensor([2, 9, 11, 8], 7919), weight: tensor([20, 3, 3, 8], 104_729, dtype: w),
                           bias: tensor([20], 31, dtype: w),
-                          stride: 1, padding: ConvPadding(top: 1, left: 1, bottom: 1, right: 1)) },
+                          stride: 1, padding: ConvPadding(top: 1, left: 1, bottom: 1, right: 1), residual: nil) },
         ]
         for product in cases {
             let fast = product().toArray()
