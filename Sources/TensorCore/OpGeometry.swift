@@ -22,6 +22,15 @@ public struct ConvolutionGeometry: Sendable, Equatable {
     }
 
     public var outputShape: [Int] { [batch, outputHeight, outputWidth, outputChannels] }
+
+    /// A bias of `outputChannels` and a residual of the output's shape, each where given.
+    public func check(bias: [Int]?, residual: [Int]?) {
+        if let bias { precondition(bias.reduce(1, *) == outputChannels, "conv2d: bias \(bias) for \(outputChannels) outputs") }
+        if let residual {
+            precondition(residual == outputShape, "conv2d: residual \(residual) for a result of \(outputShape)")
+        }
+    }
+
     /// Rows of the patch matrix: one per output pixel.
     public var outputPixels: Int { batch * outputHeight * outputWidth }
     /// Columns of the patch matrix.
@@ -30,6 +39,27 @@ public struct ConvolutionGeometry: Sendable, Equatable {
     public var flops: Double { 2 * Double(outputPixels) * Double(outputChannels) * Double(patch) }
     /// A 1×1, stride-1, unpadded convolution is a plain linear layer on NHWC data.
     public var isPointwise: Bool { kernel == 1 && stride == 1 && padding == .none }
+}
+
+/// The shape arithmetic and checks of `linear`, shared by every backend:
+/// x [..., K] against a weight [N, K], a bias of N and a residual of the
+/// result's shape where given.
+public struct LinearGeometry: Sendable, Equatable {
+    /// Rows of x (every axis but the last), K and N.
+    public let rows, inputs, outputs: Int
+    public let outputShape: [Int]
+
+    public init(input: [Int], weight: [Int], bias: [Int]?, residual: [Int]?) {
+        precondition(weight.count == 2 && input.last == weight[1], "linear: input \(input) does not match weight \(weight)")
+        (inputs, outputs) = (weight[1], weight[0])
+        rows = input.dropLast().reduce(1, *)
+        outputShape = Array(input.dropLast()) + [outputs]
+        if let bias { precondition(bias.reduce(1, *) == outputs, "linear: bias \(bias) for \(outputs) outputs") }
+        if let residual { precondition(residual == outputShape, "linear: residual \(residual) for a result of \(outputShape)") }
+    }
+
+    /// Multiply-adds ×2.
+    public var flops: Double { 2 * Double(rows) * Double(outputs) * Double(inputs) }
 }
 
 /// The shape checks of `attention`, shared by every backend: q [B, Lq, H·D],

@@ -313,6 +313,26 @@ extension VulkanBackendTests {
         check("upsample 2×", atol: 0, rtol: 0, ops: 1) { be in be.upload(image, shape: [2, 37, 29, 12]).upsampleNearest2x() }
     }
 
+    /// The product's store applies every activation and the residual
+    /// (epilogue.glsl) in one dispatch, equal to the CPU's separate ops (the
+    /// CPU's against PyTorch in OpReferenceTests); split-K's summing pass is
+    /// checked below.
+    func testLinearEpilogueInOneDispatch() {
+        let x = random(70 * 300, seed: 56), weight = random(90 * 300, seed: 57, scale: 0.1)
+        let bias = random(90, seed: 58), skip = random(70 * 90, seed: 59)
+        for activation in Activation.allCases {
+            func compute(_ be: any Backend) -> Tensor {
+                be.upload(x, shape: [70, 300]).linear(be.upload(weight, shape: [90, 300]), be.upload(bias, shape: [90]),
+                                                      activation: activation, adding: be.upload(skip, shape: [70, 90]))
+            }
+            let reference = compute(cpu).toArray()
+            let before = gpu.commandStatistics.dispatches
+            let result = compute(gpu).toArray()
+            XCTAssertEqual(gpu.commandStatistics.dispatches - before, 1, "\(activation): dispatches")
+            assertClose(result, reference, atol: 1e-5, rtol: 1e-4, "linear + \(activation) + residual")
+        }
+    }
+
     /// Split-K products (`VulkanOptions.splitKTarget`, off by default): each
     /// slice's partial sums and the pass that adds them with the bias equal
     /// the CPU, for linear layers (f32 and f16 weights), convolutions and a

@@ -17,11 +17,8 @@ extension CPUBackend {
         return timed(.convolutions, label, flops: g.flops) {
             let (batch, height, width, cin) = (g.batch, g.height, g.width, g.inputChannels)
             let (cout, kernel, outH, outW) = (g.outputChannels, g.kernel, g.outputHeight, g.outputWidth)
-            // Every path below reads `cout` biases (1×1 goes to `linear`, which checks its own).
-            if let bias { precondition(bias.count == cout, "conv2d: bias \(bias.shape) for \(cout) outputs") }
-            if let residual {
-                precondition(residual.shape == g.outputShape, "conv2d: residual \(residual.shape) for a result of \(g.outputShape)")
-            }
+            // Every path below reads `cout` biases and a residual laid out as the output.
+            g.check(bias: bias?.shape, residual: residual?.shape)
 
             if g.isPointwise {
                 return linear(x, weight: weight.reshaped([cout, cin]), bias: bias, activation: nil, residual: residual)

@@ -187,17 +187,11 @@ func foldBias(_ bias: UnsafePointer<Float>?, beta: Float, into c: UnsafeMutableP
 
 extension CPUBackend {
     public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, activation: Activation?, residual: Tensor?) -> Tensor {
-        let label = "linear \(x.count / max(weight.shape[1], 1))×\(weight.shape[0])×\(weight.shape[1])"
-            + (activation.map { " + \($0)" } ?? "") + (residual == nil ? "" : " + residual")
-        return timed(.matrixProducts, label, flops: 2 * Double(x.count) * Double(weight.shape[0])) {
-            precondition(weight.rank == 2 && x.dim(-1) == weight.shape[1],
-                         "linear: input \(x.shape) does not match weight \(weight.shape)")
-            let k = weight.shape[1], n = weight.shape[0], rows = x.count / max(k, 1)
-            let (out, c) = makeTensor(Array(x.shape.dropLast()) + [n])
-            if let bias { precondition(bias.count == n, "linear: bias \(bias.shape) for \(n) outputs") }
-            if let residual {
-                precondition(residual.shape == out.shape, "linear: residual \(residual.shape) for a result of \(out.shape)")
-            }
+        let g = LinearGeometry(input: x.shape, weight: weight.shape, bias: bias?.shape, residual: residual?.shape)
+        let (k, n, rows) = (g.inputs, g.outputs, g.rows)
+        let label = "linear \(rows)×\(n)×\(k)" + (activation.map { " + \($0)" } ?? "") + (residual == nil ? "" : " + residual")
+        return timed(.matrixProducts, label, flops: g.flops) {
+            let (out, c) = makeTensor(g.outputShape)
             if rows > 0 {
                 let a = x.floats, biases = bias?.floats
                 let epilogue = ProductEpilogue(activation: activation, residual: residual?.floats)

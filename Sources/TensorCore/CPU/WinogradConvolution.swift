@@ -338,8 +338,8 @@ extension CPUBackend {
                 tiling.scatterTile(tiles.lowerBound + t, output: y, discard: scratch.zeros, into: scratch.sources)
                 if let residual {
                     // Past the image's edge a tile's outputs are discarded: any value will do there.
-                    tiling.scatterTile(tiles.lowerBound + t, output: UnsafeMutablePointer(mutating: residual),
-                                       discard: scratch.zeros, into: scratch.residuals)
+                    tiling.scatterTile(tiles.lowerBound + t, output: residual, discard: scratch.zeros,
+                                       into: scratch.residuals)
                 }
                 for k in stride(from: 0, to: width, by: vectorWidth) {
                     for p in 0..<Winograd.points {
@@ -353,6 +353,7 @@ extension CPUBackend {
                     }
                     let channel = outputs.lowerBound + k
                     let shift = bias.map { loadVector($0 + channel) } ?? FloatVector()
+                    // Two loops, so the common store has no test in it.
                     if residual != nil {
                         for p in 0..<16 {
                             storeVector(scratch.window[p] + shift + loadVector(scratch.residuals[p] + channel),
@@ -405,17 +406,18 @@ struct WinogradTiling {
         }
     }
 
-    /// The 16 output rows of channels a tile writes; those past the image's
-    /// edge go to `discard`.
+    /// The 16 rows of channels under a tile of `output` (the convolution's
+    /// result, or a tensor laid out as it); those past the image's edge go
+    /// to `discard`.
     @inline(__always)
-    func scatterTile(_ tile: Int, output: UnsafeMutablePointer<Float>, discard: UnsafeMutablePointer<Float>,
+    func scatterTile(_ tile: Int, output: UnsafePointer<Float>, discard: UnsafePointer<Float>,
                      into destinations: UnsafeMutablePointer<UnsafePointer<Float>>) {
         let g = geometry, (n, oy, ox) = origin(tile)
         for a in 0..<Winograd.tile {
             for b in 0..<Winograd.tile {
                 let inside = oy + a < g.outputHeight && ox + b < g.outputWidth
-                destinations[a * Winograd.tile + b] = UnsafePointer(
-                    inside ? output + ((n * g.outputHeight + oy + a) * g.outputWidth + ox + b) * g.outputChannels : discard)
+                destinations[a * Winograd.tile + b] =
+                    inside ? output + ((n * g.outputHeight + oy + a) * g.outputWidth + ox + b) * g.outputChannels : discard
             }
         }
     }

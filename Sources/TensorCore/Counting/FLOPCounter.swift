@@ -72,10 +72,10 @@ public final class FLOPCounter: Backend, @unchecked Sendable {
     public func synchronize() {}
 
     public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, activation: Activation?, residual: Tensor?) -> Tensor {
-        let rows = x.count / x.dim(-1)
-        tally.linear += 2 * Double(rows) * Double(weight.shape[0]) * Double(weight.shape[1])
+        let g = LinearGeometry(input: x.shape, weight: weight.shape, bias: bias?.shape, residual: residual?.shape)
+        tally.linear += g.flops
         whole(weight, bias)
-        return make(Array(x.shape.dropLast()) + [weight.shape[0]])
+        return make(g.outputShape)
     }
 
     public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool, alpha: Float) -> Tensor {
@@ -89,6 +89,7 @@ public final class FLOPCounter: Backend, @unchecked Sendable {
     public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: ConvPadding,
                        residual: Tensor?) -> Tensor {
         let g = ConvolutionGeometry(input: x.shape, weight: weight.shape, stride: stride, padding: padding)
+        g.check(bias: bias?.shape, residual: residual?.shape)
         tally.convolution += g.flops
         whole(weight, bias)
         return make(g.outputShape)

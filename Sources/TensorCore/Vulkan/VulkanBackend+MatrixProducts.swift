@@ -173,14 +173,8 @@ extension VulkanBackend {
     /// `kind` files a 1×1 convolution's product under convolutions in `--profile`.
     func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, activation: Activation? = nil, residual: Tensor? = nil,
                 kind: OpProfile.Kind?) -> Tensor {
-        precondition(weight.rank == 2 && x.dim(-1) == weight.shape[1],
-                     "linear: input \(x.shape) does not match weight \(weight.shape)")
-        let k = weight.shape[1], n = weight.shape[0], rows = x.count / max(k, 1)
-        if let bias { precondition(bias.count == n, "linear: bias \(bias.shape) for \(n) outputs") }
-        let outShape = Array(x.shape.dropLast()) + [n]
-        if let residual {
-            precondition(residual.shape == outShape, "linear: residual \(residual.shape) for a result of \(outShape)")
-        }
+        let geometry = LinearGeometry(input: x.shape, weight: weight.shape, bias: bias?.shape, residual: residual?.shape)
+        let (k, n, rows, outShape) = (geometry.inputs, geometry.outputs, geometry.rows, geometry.outputShape)
         if k == 0 {
             // An empty sum: the bias alone (or zeros), then the epilogue.
             let sum = bias.map { binary(zeros(outShape, dtype: .f32), f32($0), .add) } ?? zeros(outShape, dtype: .f32)
@@ -233,10 +227,7 @@ extension VulkanBackend {
         if geometry.isPointwise {
             return linear(x, weight: weight.reshaped([cout, cin]), bias: bias, residual: residual, kind: .convolutions)
         }
-        if let residual {
-            precondition(residual.shape == geometry.outputShape,
-                         "conv2d: residual \(residual.shape) for a result of \(geometry.outputShape)")
-        }
+        geometry.check(bias: bias?.shape, residual: residual?.shape)
         let out = makeTensor([batch, outH, outW, cout])
         let input = f32(x), added = residual.map(f32)
         let patch = kernel * kernel * cin
