@@ -105,7 +105,12 @@ public protocol Backend: AnyObject, Sendable {
 
     // MARK: Normalisation
     /// GroupNorm over x [N, ..., C] (channels last), optionally followed by SiLU.
-    func groupNorm(_ x: Tensor, groups: Int, weight: Tensor, bias: Tensor, eps: Float, silu: Bool) -> Tensor
+    /// `offsets` (nil, or N × C) are added to every position of their sample
+    /// first, with the rounding of a separate add: a ResNet block's timestep
+    /// embedding, which diffusers adds to the first convolution's output just
+    /// before the second norm.
+    func groupNorm(_ x: Tensor, offsets: Tensor?, groups: Int, weight: Tensor, bias: Tensor, eps: Float,
+                   silu: Bool) -> Tensor
     /// LayerNorm over the last axis.
     func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float) -> Tensor
     /// Softmax over the last axis.

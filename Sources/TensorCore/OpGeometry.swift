@@ -62,6 +62,28 @@ public struct LinearGeometry: Sendable, Equatable {
     public var flops: Double { 2 * Double(rows) * Double(outputs) * Double(inputs) }
 }
 
+/// The shape checks of `groupNorm`, shared by every backend: x [N, ..., C]
+/// (channels last), groups dividing C, γ and β of C, and per-sample channel
+/// offsets of N × C ([N, C], or [N, 1, 1, C] as diffusers broadcasts them).
+public struct GroupNormGeometry: Sendable, Equatable {
+    /// Samples, positions per sample and channels.
+    public let batch, rows, channels: Int
+
+    public init(input: [Int], groups: Int, weight: [Int], bias: [Int], offsets: [Int]?) {
+        precondition(input.count >= 2, "groupNorm: input \(input) has no channel axis")
+        (batch, channels) = (input[0], input[input.count - 1])
+        precondition(groups > 0 && channels % groups == 0, "groupNorm: \(channels) channels in \(groups) groups")
+        precondition(weight.reduce(1, *) == channels && bias.reduce(1, *) == channels,
+                     "groupNorm: affine \(weight), \(bias) for \(channels) channels")
+        rows = input.dropFirst().dropLast().reduce(1, *)
+        if let offsets {
+            precondition(offsets.first == batch && offsets.last == channels
+                         && offsets.reduce(1, *) == batch * channels,
+                         "groupNorm: offsets \(offsets) for \(batch) samples of \(channels) channels")
+        }
+    }
+}
+
 /// The shape checks of `attention`, shared by every backend: q [B, Lq, H·D],
 /// k and v [B, Lk, H·D], an optional key mask [B, Lk].
 public struct AttentionGeometry: Sendable, Equatable {

@@ -21,8 +21,10 @@ extension Tensor {
         backend.conv2d(self, weight: weight, bias: bias, stride: stride, padding: padding, residual: residual)
     }
 
-    public func groupNorm(groups: Int, weight: Tensor, bias: Tensor, eps: Float, silu: Bool = false) -> Tensor {
-        backend.groupNorm(self, groups: groups, weight: weight, bias: bias, eps: eps, silu: silu)
+    /// GroupNorm of self + `offsets` (per sample and channel, N × C).
+    public func groupNorm(groups: Int, weight: Tensor, bias: Tensor, eps: Float, silu: Bool = false,
+                          adding offsets: Tensor? = nil) -> Tensor {
+        backend.groupNorm(self, offsets: offsets, groups: groups, weight: weight, bias: bias, eps: eps, silu: silu)
     }
 
     public func layerNorm(weight: Tensor, bias: Tensor, eps: Float) -> Tensor {

@@ -289,6 +289,21 @@ final class OpReferenceTests: XCTestCase {
         }
     }
 
+    func testGroupNormWithOffsets() throws {
+        // A ResNet block's norm2(conv1(h) + temb): the offsets [N, C] are added as x is read, before the
+        // statistics. group_norm_offsets_large puts a mean of 100 in the offsets (reference in float64;
+        // Vulkan's x·scale + (β − mean·scale) cancels as for group_norm_offset, hence its bound).
+        for (name, atol) in [("group_norm_offsets_silu", self.atol), ("group_norm_offsets_large", Float(3e-5))] {
+            try check(name, atol: atol) { f, b in
+                try f.imageNHWC("x", on: b)
+                    .groupNorm(groups: f.int("groups")!, weight: try f.tensor("weight", on: b),
+                               bias: try f.tensor("bias", on: b), eps: f.float("eps")!, silu: f.bool("silu"),
+                               adding: try f.tensor("offsets", on: b))
+                    .permuted([0, 3, 1, 2])
+            }
+        }
+    }
+
     func testLayerNorm() throws {
         // layer_norm_offset has mean 100: PyTorch's own f32 kernel computes
         // x·s − mean·s with both terms ≈ 100·s, so the reference itself is

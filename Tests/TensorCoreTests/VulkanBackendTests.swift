@@ -165,6 +165,12 @@ extension VulkanBackendTests {
             be.upload(x, shape: [2, 32 * 64, 64]).groupNorm(groups: 4, weight: be.upload(gamma, shape: [64]),
                                                            bias: be.upload(beta, shape: [64]), eps: 1e-6, silu: false)
         }
+        compare("groupNorm 4 groups of 2 images, with offsets", atol: 2e-5, rtol: 1e-4) { be in
+            be.upload(x, shape: [2, 32 * 64, 64]).groupNorm(groups: 4, weight: be.upload(gamma, shape: [64]),
+                                                           bias: be.upload(beta, shape: [64]), eps: 1e-6, silu: true,
+                                                           adding: be.upload(random(2 * 64, seed: 31, scale: 5),
+                                                                             shape: [2, 1, 1, 64]))
+        }
     }
 
     func testLayoutOps() {
@@ -296,6 +302,13 @@ extension VulkanBackendTests {
         check("groupNorm + SiLU, 2 images", atol: 2e-5, ops: 3) { be in
             be.upload(wide, shape: [2, 37 * 29, 32]).groupNorm(groups: 8, weight: be.upload(gamma, shape: [32]),
                                                                bias: be.upload(beta, shape: [32]), eps: 1e-6, silu: true)
+        }
+        // Offsets per image and channel (a timestep embedding), each window reading its own image's.
+        check("groupNorm + SiLU with offsets, 2 images", atol: 2e-5, ops: 3) { be in
+            be.upload(wide, shape: [2, 37 * 29, 32]).groupNorm(groups: 8, weight: be.upload(gamma, shape: [32]),
+                                                               bias: be.upload(beta, shape: [32]), eps: 1e-6, silu: true,
+                                                               adding: be.upload(random(2 * 32, seed: 48, scale: 4),
+                                                                                 shape: [2, 32]))
         }
         // Each image fits one binding, the batch does not: one window per image.
         check("groupNorm, 3 images of 8 KiB", atol: 2e-5, ops: 3) { be in

@@ -550,6 +550,34 @@ def make_norm_offset_fixtures(root: Path) -> None:
                   {"groups": 8, "eps": str(eps), "silu": 0})
 
 
+def make_shifted_norm_fixtures(root: Path) -> None:
+    """GroupNorm(+SiLU) of x plus per-sample channel offsets, as diffusers'
+    ResnetBlock2D computes `norm2(conv1(h) + temb[:, :, None, None])` (the add
+    rounded to f32 first). In the second the offsets carry a mean of 100 that
+    dwarfs the spread (0.5), referenced in float64 from the f32 sum: the offsets
+    must enter before the statistics' centering."""
+    out_dir = root / "ops"
+    torch.manual_seed(1600)
+    x = torch.randn(2, 64, 6, 5) * 2.0 + 0.5
+    t = torch.randn(2, 64) * 3.0
+    w = torch.randn(64) * 0.5 + 1.0
+    b = torch.randn(64) * 0.1
+    eps = 1e-5
+    out = F.silu(F.group_norm(x + t[:, :, None, None], 32, w, b, eps))
+    write_fixture(out_dir, "group_norm_offsets_silu", {"x": x, "offsets": t, "weight": w, "bias": b, "out": out},
+                  {"groups": 32, "eps": str(eps), "silu": 1})
+
+    torch.manual_seed(1601)
+    x = torch.randn(3, 48, 7, 4) * 0.5
+    t = torch.randn(3, 48) * 0.1 + 100.0
+    w = torch.randn(48) * 0.5 + 1.0
+    b = torch.randn(48) * 0.1
+    eps = 1e-6
+    out = F.group_norm((x + t[:, :, None, None]).double(), 8, w.double(), b.double(), eps).float()
+    write_fixture(out_dir, "group_norm_offsets_large", {"x": x, "offsets": t, "weight": w, "bias": b, "out": out},
+                  {"groups": 8, "eps": str(eps), "silu": 0})
+
+
 # --------------------------------------------------------------------------
 
 from fixtures_models import make_model_fixtures, make_pipeline_fixtures, make_unet_ragged_fixtures  # noqa: E402
@@ -564,6 +592,7 @@ GROUPS: Dict[str, Callable[[Path], None]] = {
     "norm_offset": make_norm_offset_fixtures,
     "patch_conv": make_patch_conv_fixtures,
     "residual_conv": make_residual_conv_fixtures,
+    "shifted_norm": make_shifted_norm_fixtures,
     "bf16": lambda root: make_bf16_fixtures(root, write_fixture),
     "bf16_patches": lambda root: make_bf16_patch_fixtures(root, write_fixture),
     "models": make_model_fixtures,

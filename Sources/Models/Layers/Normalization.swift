@@ -18,8 +18,9 @@ public struct GroupNorm: Sendable {
         self.eps = eps
     }
 
-    public func callAsFunction(_ x: Tensor, silu: Bool = false) -> Tensor {
-        x.groupNorm(groups: groups, weight: weight, bias: bias, eps: eps, silu: silu)
+    /// GroupNorm(x + offsets), offsets per sample and channel ([N, C]).
+    public func callAsFunction(_ x: Tensor, adding offsets: Tensor? = nil, silu: Bool = false) -> Tensor {
+        x.groupNorm(groups: groups, weight: weight, bias: bias, eps: eps, silu: silu, adding: offsets)
     }
 }
 

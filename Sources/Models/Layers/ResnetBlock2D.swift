@@ -26,11 +26,9 @@ public struct ResnetBlock2D: Sendable {
     /// width) is gone before the convolutions' working buffers are made.
     public func callAsFunction(_ x: consuming Tensor, timeEmbedding: Tensor? = nil) -> Tensor {
         let residual = if let shortcut { shortcut(x) } else { copy x }
-        var h = conv1(norm1(consume x, silu: true))
-        if let timeProjection, let timeEmbedding {
-            let t = timeProjection(timeEmbedding)
-            h = h + t.reshaped([t.shape[0], 1, 1, t.shape[1]])
-        }
-        return conv2(norm2(consume h, silu: true), adding: residual)
+        let h = conv1(norm1(consume x, silu: true))
+        // The timestep embedding [N, C] is added to every position by the norm that follows.
+        let t = timeEmbedding.flatMap { embedding in timeProjection.map { $0(embedding) } }
+        return conv2(norm2(consume h, adding: t, silu: true), adding: residual)
     }
 }

@@ -8,26 +8,32 @@ import Foundation
 /// channel's first value, so the sums stay of the order of the spread — and
 /// combines channels exactly in f64 (Chan et al.'s parallel variance).
 extension CPUBackend {
-    public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor, bias: Tensor, eps: Float, silu: Bool) -> Tensor {
+    public func groupNorm(_ x: Tensor, offsets: Tensor?, groups: Int, weight: Tensor, bias: Tensor, eps: Float,
+                          silu: Bool) -> Tensor {
         return timed(.norms, "group norm") {
-            let channels = x.dim(-1), batch = x.shape[0]
-            precondition(x.rank >= 2 && channels % groups == 0, "groupNorm: \(channels) channels in \(groups) groups")
-            precondition(weight.count == channels && bias.count == channels, "groupNorm: affine size")
-            let rows = x.count / (batch * channels)
+            let geometry = GroupNormGeometry(input: x.shape, groups: groups, weight: weight.shape, bias: bias.shape,
+                                             offsets: offsets?.shape)
+            let (batch, rows, channels) = (geometry.batch, geometry.rows, geometry.channels)
             let perGroup = channels / groups
             let (out, y) = makeTensor(x.shape)
+            guard x.count > 0 else { return out }  // no first row to centre on
             let input = x.floats, gamma = weight.floats, beta = bias.floats
-            let scale = UnsafeMutablePointer<Float>.allocate(capacity: channels * 3)
+            // Per channel: scale, center, shift, the first row (offset) and zero offsets.
+            let scale = UnsafeMutablePointer<Float>.allocate(capacity: channels * 5)
             defer { scale.deallocate() }
-            let center = scale + channels, shift = center + channels
+            let center = scale + channels, shift = center + channels, first = shift + channels, zeros = first + channels
+            zeros.update(repeating: 0, count: channels)
 
             for n in 0..<batch {
                 let xs = input + n * rows * channels, ys = y + n * rows * channels
+                // x + offset, each sum rounded to f32 as the separate add that diffusers makes rounds it.
+                let added = UnsafePointer(offsets.map { $0.floats + n * channels } ?? zeros)
+                for c in 0..<channels { first[c] = xs[c] + added[c] }
                 let count = Double(rows * perGroup), perChannel = Double(rows)
-                let (sums, squares) = shiftedChannelMoments(xs, rows: rows, channels: channels)
+                let (sums, squares) = shiftedChannelMoments(xs, added, shift: first, rows: rows, channels: channels)
                 // Channel c's mean is x₀ + Σd/n; the group's squared deviations
                 // M2 = Σ_c (Σd² − (Σd)²/n) + n·Σ_c (mean_c − mean)².
-                func channelMean(_ c: Int) -> Double { Double(xs[c]) + sums[c] / perChannel }
+                func channelMean(_ c: Int) -> Double { Double(first[c]) + sums[c] / perChannel }
                 for g in 0..<groups {
                     let members = g * perGroup..<(g + 1) * perGroup
                     let mean = members.reduce(0) { $0 + channelMean($1) } / Double(perGroup)
@@ -47,7 +53,7 @@ extension CPUBackend {
                 parallelFor(rows, threads: threads, minimumPerThread: max(1, 8192 / channels)) { range in
                     for r in range {
                         let row = ys + r * channels
-                        normalizeRow(xs + r * channels, row, center, scale, shift, channels)
+                        normalizeRow(xs + r * channels, added, row, center, scale, shift, channels)
                         // Again over the row while it is in L1: the SiLU in C.
                         if silu { sigmoidTimes(row, slope: 1, into: row, count: channels) }
                     }
@@ -57,10 +63,11 @@ extension CPUBackend {
         }
     }
 
-    /// Per-channel Σd and Σd² of d = x − x₀ (x₀: the channel's value in the
-    /// first row) over `rows` rows of `channels` values, in one pass,
-    /// accumulated in f32 over short runs and f64 overall.
-    private func shiftedChannelMoments(_ x: UnsafePointer<Float>, rows: Int,
+    /// Per-channel Σd and Σd² of d = (x + offset) − x₀ (x₀: the channel's
+    /// offset value in the first row) over `rows` rows of `channels` values,
+    /// in one pass, accumulated in f32 over short runs and f64 overall.
+    private func shiftedChannelMoments(_ x: UnsafePointer<Float>, _ offset: UnsafePointer<Float>,
+                                       shift x0: UnsafePointer<Float>, rows: Int,
                                        channels: Int) -> (sums: [Double], squares: [Double]) {
         let workers = min(threads, max(1, rows * channels / 16384))
         var partials = [Double](repeating: 0, count: workers * channels * 2)
@@ -79,10 +86,18 @@ extension CPUBackend {
                         runs.update(repeating: 0, count: channels * 2)
                         for row in r..<end {
                             let xr = x + row * channels
-                            for c in 0..<channels {
-                                let d = xr[c] - x[c]
+                            var c = 0
+                            while c + vectorWidth <= channels {
+                                let d = loadVector(xr + c) + loadVector(offset + c) - loadVector(x0 + c)
+                                storeVector(loadVector(runSums + c) + d, runSums + c)
+                                storeVector(loadVector(runSquares + c) + d * d, runSquares + c)
+                                c += vectorWidth
+                            }
+                            while c < channels {
+                                let d = (xr[c] + offset[c]) - x0[c]
                                 runSums[c] += d
                                 runSquares[c] += d * d
+                                c += 1
                             }
                         }
                         for c in 0..<channels {
@@ -163,20 +178,21 @@ func laneSums(_ x: UnsafePointer<Float>, _ n: Int, _ f: (FloatVector) -> FloatVe
     return total
 }
 
-/// y = (x − center)·scale + shift per channel. Centering first keeps the
-/// result exact to f32 where the mean dwarfs the spread (x·scale and
+/// y = ((x + offset) − center)·scale + shift per channel. Centering first
+/// keeps the result exact to f32 where the mean dwarfs the spread (x·scale and
 /// mean·scale would both be ≈ 100·scale and cancel).
 @inline(__always)
-func normalizeRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ center: UnsafePointer<Float>,
-                  _ scale: UnsafePointer<Float>, _ shift: UnsafePointer<Float>, _ n: Int) {
+func normalizeRow(_ x: UnsafePointer<Float>, _ offset: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                  _ center: UnsafePointer<Float>, _ scale: UnsafePointer<Float>, _ shift: UnsafePointer<Float>, _ n: Int) {
     var i = 0
     while i + vectorWidth <= n {
-        let v = (loadVector(x + i) - loadVector(center + i)) * loadVector(scale + i) + loadVector(shift + i)
+        let v = (loadVector(x + i) + loadVector(offset + i) - loadVector(center + i)) * loadVector(scale + i)
+            + loadVector(shift + i)
         storeVector(v, y + i)
         i += vectorWidth
     }
     while i < n {
-        y[i] = (x[i] - center[i]) * scale[i] + shift[i]
+        y[i] = (x[i] + offset[i] - center[i]) * scale[i] + shift[i]
         i += 1
     }
 }

@@ -107,7 +107,12 @@ public final class FLOPCounter: Backend, @unchecked Sendable {
         return out
     }
 
-    public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor, bias: Tensor, eps: Float, silu: Bool) -> Tensor { make(x.shape) }
+    public func groupNorm(_ x: Tensor, offsets: Tensor?, groups: Int, weight: Tensor, bias: Tensor, eps: Float,
+                          silu: Bool) -> Tensor {
+        _ = GroupNormGeometry(input: x.shape, groups: groups, weight: weight.shape, bias: bias.shape,
+                              offsets: offsets?.shape)
+        return make(x.shape)
+    }
     public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float) -> Tensor {
         whole(x)
         return make(x.shape)

@@ -1,14 +1,18 @@
 /// GroupNorm, LayerNorm and softmax: workgroup reductions with subgroup
 /// operations (reduce.glsl) where the device has them.
 extension VulkanBackend {
-    public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor, bias: Tensor, eps: Float, silu: Bool) -> Tensor {
-        let channels = x.dim(-1), batch = x.shape[0]
-        precondition(x.rank >= 2 && channels % groups == 0, "groupNorm: \(channels) channels in \(groups) groups")
-        precondition(weight.count == channels && bias.count == channels, "groupNorm: affine size")
+    public func groupNorm(_ x: Tensor, offsets: Tensor?, groups: Int, weight: Tensor, bias: Tensor, eps: Float,
+                          silu: Bool) -> Tensor {
+        let geometry = GroupNormGeometry(input: x.shape, groups: groups, weight: weight.shape, bias: bias.shape,
+                                         offsets: offsets?.shape)
+        let (batch, rows, channels) = (geometry.batch, geometry.rows, geometry.channels)
         let input = f32(x)
-        let rows = x.count / max(batch * channels, 1)
         let out = makeTensor(x.shape)
         guard x.count > 0 else { return out }
+        // Offsets (N × C, small) are bound whole and added by both passes as they read x.
+        let added = offsets.map(f32)
+        let offsetUse = added.map { BufferUse.read($0.vulkanBuffer, bytes: $0.byteCount) } ?? .read(dummy, bytes: 0)
+        let hasOffsets: UInt32 = added == nil ? 0 : 1
         // Statistics in two passes: runs of ~16K values per workgroup, then
         // one merge per (sample, group), so large images fill the GPU. An
         // input past the binding limit is read in windows of rows per sample,
@@ -22,19 +26,19 @@ extension VulkanBackend {
         let statsPipeline = "group_norm_stats\(subgroupSuffix)"
         let partialUse = BufferUse.write(partial.vulkanBuffer, bytes: partial.byteCount)
         if whole {
-            dispatchRows(statsPipeline, [.read(input.vulkanBuffer, bytes: input.byteCount), partialUse],
+            dispatchRows(statsPipeline, [.read(input.vulkanBuffer, bytes: input.byteCount), partialUse, offsetUse],
                          push: [UInt32(size: batch), UInt32(size: rows), UInt32(size: channels), UInt32(size: groups),
-                                UInt32(size: chunks), 0, 0],
+                                UInt32(size: chunks), 0, 0, hasOffsets, 0],
                          rows: batch * runsPerWindow)
         } else {
             for sample in 0..<batch {
                 for (w, window) in rowWindows.enumerated() {
                     let x = self.window(input.vulkanBuffer, from: (sample * rows + window.lowerBound) * channels,
                                         count: window.count * channels, write: false)
-                    dispatchRows(statsPipeline, [x.use, partialUse],
+                    dispatchRows(statsPipeline, [x.use, partialUse, offsetUse],
                                  push: [1, UInt32(size: window.count), UInt32(size: channels), UInt32(size: groups),
                                         UInt32(size: chunks), UInt32(size: (sample * rowWindows.count + w) * runsPerWindow),
-                                        UInt32(size: x.skip)],
+                                        UInt32(size: x.skip), hasOffsets, UInt32(size: sample * channels)],
                                  rows: runsPerWindow)
                 }
             }
@@ -52,9 +56,9 @@ extension VulkanBackend {
                         .read(stats.vulkanBuffer, bytes: stats.byteCount),
                         .read(affine[0]!.vulkanBuffer, bytes: affine[0]!.byteCount),
                         .read(affine[1]!.vulkanBuffer, bytes: affine[1]!.byteCount),
-                        window(out.vulkanBuffer, w, unitBytes: 4, write: true)],
+                        window(out.vulkanBuffer, w, unitBytes: 4, write: true), offsetUse],
                        push: [UInt32(size: w.count), UInt32(size: rows), UInt32(size: channels), UInt32(size: groups),
-                              silu ? 1 : 0, UInt32(size: w.lowerBound)],
+                              silu ? 1 : 0, UInt32(size: w.lowerBound), hasOffsets],
                        count: w.count)
         }
         return out

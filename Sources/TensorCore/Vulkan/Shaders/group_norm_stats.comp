@@ -7,13 +7,16 @@
 // deviations (two passes over the run: the mean, then deviations from it
 // with the residue folded back) and its length; group_norm_merge.comp
 // combines the runs. A window of a large image is dispatched as one sample
-// of fewer rows, its runs written from run `partialBase` on.
+// of fewer rows, its runs written from run `partialBase` on. Per-sample channel
+// offsets (a ResNet block's timestep embedding), when given, are added to each
+// value as it is read, rounded as diffusers' separate add rounds them.
 #include "common.glsl"
 #include "reduce.glsl"
 
 layout(local_size_x = 256) in;
 layout(binding = 0) readonly buffer X { float x[]; };
 layout(binding = 1) writeonly buffer P { float partial[]; };   // [N·G·chunks] × (mean, M2, count)
+layout(binding = 2) readonly buffer O { float offsets[]; };    // [N, C], when hasOffsets
 
 layout(push_constant) uniform Params {
     uint batch;
@@ -23,7 +26,15 @@ layout(push_constant) uniform Params {
     uint chunks;
     uint partialBase;
     uint xSkip;         // elements before the window's first row in its binding
+    uint hasOffsets;
+    uint offsetBase;    // a window's sample's first offset
 } p;
+
+// Element e of (sample n, group g)'s run: x plus its channel's offset.
+float value(uint base, uint e, uint perGroup, uint offsets0) {
+    float v = x[base + (e / perGroup) * p.channels + e % perGroup];
+    return p.hasOffsets != 0u ? v + offsets[offsets0 + e % perGroup] : v;
+}
 
 void main() {
     uint index = flatGroup();
@@ -34,14 +45,15 @@ void main() {
     uint count = p.rows * perGroup;
     uint first = runStart(count, p.chunks, chunk), last = runStart(count, p.chunks, chunk + 1u);
     uint base = p.xSkip + n * p.rows * p.channels + g * perGroup;
+    uint offsets0 = p.offsetBase + n * p.channels + g * perGroup;
     uint t = gl_LocalInvocationID.x;
     float size = float(last - first);
     float sum = 0.0;
-    for (uint e = first + t; e < last; e += 256u) sum += x[base + (e / perGroup) * p.channels + e % perGroup];
+    for (uint e = first + t; e < last; e += 256u) sum += value(base, e, perGroup, offsets0);
     float mean = workgroupSum(sum) / max(size, 1.0);
     float d1 = 0.0, d2 = 0.0;
     for (uint e = first + t; e < last; e += 256u) {
-        float d = x[base + (e / perGroup) * p.channels + e % perGroup] - mean;
+        float d = value(base, e, perGroup, offsets0) - mean;
         d1 += d;
         d2 += d * d;
     }
