@@ -173,6 +173,20 @@ extension VulkanBackendTests {
         }
     }
 
+    /// A GroupNorm whose groups are one run each (small images) is two
+    /// dispatches, statistics and apply; with several runs the merge comes
+    /// between them. Both are held to the CPU above and in OpReferenceTests.
+    func testGroupNormDispatches() {
+        let backend = gpu!
+        let gamma = backend.upload(random(64, seed: 32), shape: [64]), beta = backend.upload(random(64, seed: 33), shape: [64])
+        for (rows, groups, expected) in [(16 * 16, 32, 2), (64 * 64, 2, 3)] {
+            let x = backend.upload(random(2 * rows * 64, seed: 34), shape: [2, rows, 64])
+            let before = backend.commandStatistics.dispatches
+            _ = x.groupNorm(groups: groups, weight: gamma, bias: beta, eps: 1e-5, silu: true)
+            XCTAssertEqual(backend.commandStatistics.dispatches - before, expected, "\(rows) rows in \(groups) groups")
+        }
+    }
+
     func testLayoutOps() {
         let x = random(2 * 3 * 4 * 5, seed: 17)
         for axes in [[0, 2, 3, 1], [3, 2, 1, 0], [1, 0, 2, 3]] {

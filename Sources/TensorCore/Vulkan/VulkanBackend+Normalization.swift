@@ -14,7 +14,8 @@ extension VulkanBackend {
         let offsetUse = added.map { BufferUse.read($0.vulkanBuffer, bytes: $0.byteCount) } ?? .read(dummy, bytes: 0)
         let hasOffsets: UInt32 = added == nil ? 0 : 1
         // Statistics in two passes: runs of ~16K values per workgroup, then
-        // one merge per (sample, group), so large images fill the GPU. An
+        // one merge per (sample, group), so large images fill the GPU (one
+        // pass where every group is a single run). An
         // input past the binding limit is read in windows of rows per sample,
         // each adding its own runs.
         let whole = input.byteCount <= bindingLimit
@@ -22,13 +23,16 @@ extension VulkanBackend {
         let perGroup = (rowWindows.first?.count ?? rows) * (channels / groups)
         let chunks = max(1, min(256, perGroup / 16384))
         let runsPerWindow = groups * chunks
-        let partial = makeTensor([batch * rowWindows.count * runsPerWindow, 3])
         let statsPipeline = "group_norm_stats\(subgroupSuffix)"
+        let stats = makeTensor([batch * groups, 2])
+        // A group that is one run needs no merge: the first pass writes its statistics.
+        let final = whole && chunks == 1
+        let partial = final ? stats : makeTensor([batch * rowWindows.count * runsPerWindow, 3])
         let partialUse = BufferUse.write(partial.vulkanBuffer, bytes: partial.byteCount)
         if whole {
             dispatchRows(statsPipeline, [.read(input.vulkanBuffer, bytes: input.byteCount), partialUse, offsetUse],
                          push: [UInt32(size: batch), UInt32(size: rows), UInt32(size: channels), UInt32(size: groups),
-                                UInt32(size: chunks), 0, 0, hasOffsets, 0],
+                                UInt32(size: chunks), 0, 0, hasOffsets, 0, final ? 1 : 0, eps.pushBits],
                          rows: batch * runsPerWindow)
         } else {
             for sample in 0..<batch {
@@ -38,17 +42,19 @@ extension VulkanBackend {
                     dispatchRows(statsPipeline, [x.use, partialUse, offsetUse],
                                  push: [1, UInt32(size: window.count), UInt32(size: channels), UInt32(size: groups),
                                         UInt32(size: chunks), UInt32(size: (sample * rowWindows.count + w) * runsPerWindow),
-                                        UInt32(size: x.skip), hasOffsets, UInt32(size: sample * channels)],
+                                        UInt32(size: x.skip), hasOffsets, UInt32(size: sample * channels), 0,
+                                        eps.pushBits],
                                  rows: runsPerWindow)
                 }
             }
         }
-        let stats = makeTensor([batch * groups, 2])
-        dispatch1D("group_norm_merge", [.read(partial.vulkanBuffer, bytes: partial.byteCount),
-                                        .write(stats.vulkanBuffer, bytes: stats.byteCount)],
-                   push: [UInt32(size: batch * groups), UInt32(size: groups), UInt32(size: chunks),
-                          UInt32(size: rowWindows.count), eps.pushBits],
-                   count: batch * groups)
+        if !final {
+            dispatch1D("group_norm_merge", [.read(partial.vulkanBuffer, bytes: partial.byteCount),
+                                            .write(stats.vulkanBuffer, bytes: stats.byteCount)],
+                       push: [UInt32(size: batch * groups), UInt32(size: groups), UInt32(size: chunks),
+                              UInt32(size: rowWindows.count), eps.pushBits],
+                       count: batch * groups)
+        }
         let (suffix, affine) = weights([weight, bias])
         for w in windows(units: x.count, unitBytes: [4, 4]) {
             dispatch1D("group_norm_apply\(suffix)",

@@ -62,6 +62,10 @@ float activate(uint code, float v) {
 }
 
 // Where run `index` of `count` values split into `runs` near-equal runs starts.
+// GroupNorm's 1/std from a group's sum of squared deviations over n values:
+// group_norm_merge.comp's, and group_norm_stats.comp's when one run is the group.
+float groupRstd(float m2, float n, float eps) { return inversesqrt(m2 / max(n, 1.0) + eps); }
+
 uint runStart(uint count, uint runs, uint index) {
     return index * (count / runs) + min(index, count % runs);
 }

@@ -38,5 +38,5 @@ void main() {
         n = total;
     }
     stats[2u * ng] = mean;
-    stats[2u * ng + 1u] = inversesqrt(m2 / max(n, 1.0) + p.eps);
+    stats[2u * ng + 1u] = groupRstd(m2, n, p.eps);
 }

@@ -6,7 +6,9 @@
 // whole GPU busy. Each workgroup writes its run's mean and sum of squared
 // deviations (two passes over the run: the mean, then deviations from it
 // with the residue folded back) and its length; group_norm_merge.comp
-// combines the runs. A window of a large image is dispatched as one sample
+// combines the runs — unless a group is one run (`final`: small images), when
+// this pass writes the group's mean and 1/std itself, as the merge would have
+// (the merge of one run is exact), and no merge is dispatched. A window of a large image is dispatched as one sample
 // of fewer rows, its runs written from run `partialBase` on. Per-sample channel
 // offsets (a ResNet block's timestep embedding), when given, are added to each
 // value as it is read, rounded as diffusers' separate add rounds them.
@@ -15,7 +17,7 @@
 
 layout(local_size_x = 256) in;
 layout(binding = 0) readonly buffer X { float x[]; };
-layout(binding = 1) writeonly buffer P { float partial[]; };   // [N·G·chunks] × (mean, M2, count)
+layout(binding = 1) writeonly buffer P { float partial[]; };   // [N·G·chunks] × (mean, M2, count), or final [N·G] × (mean, rstd)
 layout(binding = 2) readonly buffer O { float offsets[]; };    // [N, C], when hasOffsets
 
 layout(push_constant) uniform Params {
@@ -28,6 +30,8 @@ layout(push_constant) uniform Params {
     uint xSkip;         // elements before the window's first row in its binding
     uint hasOffsets;
     uint offsetBase;    // a window's sample's first offset
+    uint final;         // chunks = 1 over the whole image: write (mean, rstd)
+    float eps;
 } p;
 
 // Element e of (sample n, group g)'s run: x plus its channel's offset.
@@ -61,9 +65,15 @@ void main() {
     d2 = workgroupSum(d2);
     if (t == 0u) {
         float residue = d1 / max(size, 1.0);
-        uint slot = 3u * (p.partialBase + index);
-        partial[slot] = mean + residue;
-        partial[slot + 1u] = max(d2 - d1 * residue, 0.0);
-        partial[slot + 2u] = size;
+        float m2 = max(d2 - d1 * residue, 0.0);
+        if (p.final != 0u) {
+            partial[2u * index] = mean + residue;
+            partial[2u * index + 1u] = groupRstd(m2, size, p.eps);
+        } else {
+            uint slot = 3u * (p.partialBase + index);
+            partial[slot] = mean + residue;
+            partial[slot + 1u] = m2;
+            partial[slot + 2u] = size;
+        }
     }
 }
