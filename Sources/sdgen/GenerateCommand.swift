@@ -47,10 +47,12 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "What the image should not contain.")
     var negativePrompt = ""
 
-    @Option(help: "Sampling steps (default \(GenerationDefaults.steps)).")
+    // Numbers are read unconditionally (as the seed is): `--guidance -2` or `--steps -1` reach the
+    // request's checks, which name the option and its range, instead of "missing value".
+    @Option(parsing: .unconditional, help: "Sampling steps (default \(GenerationDefaults.steps)).")
     var steps: Int?
 
-    @Option(help: "Classifier-free guidance scale; 1 or less turns guidance off (default: the model's, \(GenerationDefaults.guidance); SDXL \(GenerationDefaults.guidanceXL), as diffusers').")
+    @Option(parsing: .unconditional, help: "Classifier-free guidance scale; 1 or less turns guidance off (default: the model's, \(GenerationDefaults.guidance); SDXL \(GenerationDefaults.guidanceXL), as diffusers').")
     var guidance: Float?
 
     @Option(help: "How the sampler picks its timesteps: leading, linspace or trailing (default: the model's scheduler config).")
@@ -68,10 +70,10 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "SDXL: the target size the model is told, WxH (default: the output size).")
     var targetSize: PixelSize?
 
-    @Option(help: "η of the samplers that take one, 0…1: DDIM's share of fresh noise (default 0), TCD's γ (default 0.3).")
+    @Option(parsing: .unconditional, help: "η of the samplers that take one, 0…1: DDIM's share of fresh noise (default 0), TCD's γ (default 0.3).")
     var eta: Double?
 
-    @Option(help: "Rescale the guided prediction towards the conditional one's spread, φ in 0…1 (diffusers' guidance_rescale; 0.7 for zero-SNR v-models; default 0, off).")
+    @Option(parsing: .unconditional, help: "Rescale the guided prediction towards the conditional one's spread, φ in 0…1 (diffusers' guidance_rescale; 0.7 for zero-SNR v-models; default 0, off).")
     var guidanceRescale: Float?
 
     // Unconditional, so that A1111's -1 is read as the value, not as an option.
@@ -79,13 +81,13 @@ struct GenerateCommand: ParsableCommand {
             help: "Seed, 0…2⁶⁴−1 (default, -1 or 'random': a fresh one; always printed and stored in the PNG).")
     var seed: SeedArgument?
 
-    @Option(help: "Image width in pixels, a multiple of \(GenerationDefaults.sizeMultiple) (default: the model's, 512 for SD 1.x).")
+    @Option(parsing: .unconditional, help: "Image width in pixels, a multiple of \(GenerationDefaults.sizeMultiple) (default: the model's, 512 for SD 1.x).")
     var width: Int?
 
-    @Option(help: "Image height in pixels, a multiple of \(GenerationDefaults.sizeMultiple) (default: the model's).")
+    @Option(parsing: .unconditional, help: "Image height in pixels, a multiple of \(GenerationDefaults.sizeMultiple) (default: the model's).")
     var height: Int?
 
-    @Option(help: "Images per prompt (seeds seed, seed+1, …; default \(GenerationDefaults.count)).")
+    @Option(parsing: .unconditional, help: "Images per prompt (seeds seed, seed+1, …; default \(GenerationDefaults.count)).")
     var count: Int?
 
     @Option(help: "The sampler (diffusers' scheduler of that name; default: the one the model's scheduler config names).")
@@ -105,7 +107,7 @@ struct GenerateCommand: ParsableCommand {
 
     @OptionGroup var backendOptions: BackendOptions
 
-    @Option(help: "Text encoder layers to skip from the end (diffusers' clip_skip; A1111's 'Clip skip' minus 1).")
+    @Option(parsing: .unconditional, help: "Text encoder layers to skip from the end (diffusers' clip_skip; A1111's 'Clip skip' minus 1).")
     var clipSkip = GenerationDefaults.clipSkip
 
     @Option(help: ArgumentHelp(
@@ -134,7 +136,7 @@ struct GenerateCommand: ParsableCommand {
                                valueName: "image"))
     var initImage: String?
 
-    @Option(help: "With --init-image: how much of it is repainted, in (0, 1]; int(steps × strength) steps run, as diffusers' strength and A1111's denoising strength (default \(GenerationDefaults.strength); \(GenerationDefaults.outpaintStrength) with --outpaint).")
+    @Option(parsing: .unconditional, help: "With --init-image: how much of it is repainted, in (0, 1]; int(steps × strength) steps run, as diffusers' strength and A1111's denoising strength (default \(GenerationDefaults.strength); \(GenerationDefaults.outpaintStrength) with --outpaint).")
     var strength: Double?
 
     @Option(help: ArgumentHelp("Inpainting (with --init-image): white repaints, black keeps; grey is cut at half, as diffusers reads masks. An inpainting checkpoint (9-channel UNet) is used as such.",
@@ -144,14 +146,14 @@ struct GenerateCommand: ParsableCommand {
     @Flag(help: "Repaint the mask's black part instead (A1111's 'Inpaint not masked').")
     var invertMask = false
 
-    @Option(help: "Inpainting/outpainting: blur the mask by this many pixels (A1111's mask blur; default 0, diffusers' hard mask) and lay the result over the init image through it, so the seam fades.")
+    @Option(parsing: .unconditional, help: "Inpainting/outpainting: blur the mask by this many pixels (A1111's mask blur; default 0, diffusers' hard mask) and lay the result over the init image through it, so the seam fades.")
     var maskBlur = 0
 
     @Option(help: ArgumentHelp("Inpainting: work on the whole picture at the output size, or only the mask's region: cut out (padded, widened to the output's aspect), inpainted at the output size and pasted back into the init image, which keeps its size (A1111's 'Only masked'; default size then the model's).",
                                valueName: "whole|masked"))
     var inpaintArea: InpaintAreaChoice = .whole
 
-    @Option(help: "With --inpaint-area masked: pixels of context around the mask (A1111's 'Only masked padding').")
+    @Option(parsing: .unconditional, help: "With --inpaint-area masked: pixels of context around the mask (A1111's 'Only masked padding').")
     var maskedPadding: Int?
 
     @Option(help: ArgumentHelp("Outpainting: extend the init image by these pixels on each side (multiples of 8; one number for all four) and paint the new border.",
@@ -169,7 +171,7 @@ struct GenerateCommand: ParsableCommand {
                                discussion: "Tiles bound the decode's memory to one tile's whatever the size; the blend leaves seams of a level or two."))
     var vaeTiling: VAETiling = GenerationDefaults.vaeTiling
 
-    @Option(help: "Every N steps, write the image so far (decoded with TAESD: --vae's, else weights/taesd) to OUTPUT.preview.png (0: never).")
+    @Option(parsing: .unconditional, help: "Every N steps, write the image so far (decoded with TAESD: --vae's, else weights/taesd) to OUTPUT.preview.png (0: never).")
     var previewEvery = 0
 
     @Flag(help: "Fail instead of replacing an existing output file.")

@@ -98,6 +98,11 @@ final class GenerateCommandTests: XCTestCase {
             ("TAESD of another scale", ["a", "--weights", tinyModel, "--vae", FixturePaths.url("taesd/taesd").path] + common,
              "×8"),
             ("negative preview interval", ["a", "--weights", tinyModel, "--preview-every=-1"] + common, "--preview-every"),
+            // A negative number after its option is its value, checked as such (not "missing value").
+            ("steps -1", ["a", "--weights", tinyModel, "--steps", "-1", "-o", output.path], "--steps must be at least 1"),
+            ("clip skip -1", ["a", "--weights", tinyModel, "--clip-skip", "-1"] + common, "--clip-skip must be between"),
+            ("guidance rescale -1", ["a", "--weights", tinyModel, "--guidance-rescale", "-1"] + common,
+             "--guidance-rescale must be between"),
             // These trapped or ran out of memory before their checks (a black-box probe found them).
             ("count -1", ["a", "--weights", tinyModel, "--count=-1"] + common, "--count"),
             ("count past the limit", ["a", "--weights", tinyModel, "--count", "9223372036854775807"] + common, "--count"),
