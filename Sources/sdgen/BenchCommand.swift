@@ -81,6 +81,11 @@ struct BenchCommand: ParsableCommand {
         }
         print(table.render(markdown: options.markdown))
         for result in results {
+            if let commands = result.unetCommands {
+                print(ProfileReport.commands("\(result.device.uppercased()) UNet step", commands))
+            }
+        }
+        for result in results {
             if let profile = result.textEncoderProfile {
                 print("\n" + ProfileReport.render("\(result.device.uppercased()): text encoder", profile, markdown: options.markdown))
             }

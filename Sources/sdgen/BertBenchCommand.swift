@@ -91,6 +91,12 @@ struct BertBenchCommand: ParsableCommand {
         print(table.render(markdown: options.markdown))
         for device in devices {
             for row in rows[device.rawValue] ?? [] {
+                guard let commands = row.commands else { continue }
+                print(ProfileReport.commands("\(device.rawValue.uppercased()) forward \(row.batch) × \(row.length)", commands))
+            }
+        }
+        for device in devices {
+            for row in rows[device.rawValue] ?? [] {
                 guard let profile = row.profile else { continue }
                 print("\n" + ProfileReport.render("\(device.rawValue.uppercased()): batch \(row.batch) × \(row.length)",
                                                   profile, markdown: options.markdown))

@@ -31,4 +31,13 @@ enum ProfileReport {
             \(top.render(markdown: markdown))
             """
     }
+
+    /// One line on what the host did to feed a GPU for `what` (the recording
+    /// is host time the GPU may wait on: at a step's start, or when the
+    /// GPU outruns it).
+    static func commands(_ what: String, _ c: CommandStatistics) -> String {
+        String(format: "%@: %d dispatches recorded in %.2f ms of host time (%.1f µs each), %d submissions, "
+               + "%d host waits (%.1f ms)", what, c.dispatches, c.recordingSeconds * 1000,
+               c.recordingSeconds * 1e6 / Double(max(c.dispatches, 1)), c.submissions, c.waits, c.waitSeconds * 1000)
+    }
 }

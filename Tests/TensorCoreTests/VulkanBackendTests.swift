@@ -406,6 +406,28 @@ extension VulkanBackendTests {
         }
     }
 
+    /// After the host has waited (the GPU is idle), the first batch goes to
+    /// the GPU after `dispatchesWhenIdle` dispatches, not a whole batch; the
+    /// host's recording time is counted apart from its waits.
+    func testIdleGPUGetsWorkEarly() {
+        let backend = gpu!
+        let x = backend.upload(random(64 * 64, seed: 24), shape: [64, 64])
+        backend.synchronize()
+        let before = backend.commandStatistics
+        var y = x
+        for _ in 0..<4 { y = y.affine(scale: 0.5, shift: 1).silu() }  // 8 dispatches
+        let after = backend.commandStatistics.since(before)
+        XCTAssertEqual(after.dispatches, 8)
+        XCTAssertEqual(after.submissions, 1, "the idle GPU's first batch was not submitted after 8 dispatches")
+        XCTAssertEqual(after.waits, 0)
+        XCTAssertGreaterThan(after.recordingSeconds, 0)
+        XCTAssertEqual(after.waitSeconds, 0)
+        _ = y.toArray()
+        let read = backend.commandStatistics.since(before)
+        XCTAssertEqual(read.waits, 1)
+        XCTAssertGreaterThan(read.waitSeconds, 0)
+    }
+
     func testBatchingWithoutPerOpWaits() {
         let backend = gpu!
         let x = backend.upload(random(64 * 64, seed: 24), shape: [64, 64])

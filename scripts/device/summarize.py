@@ -60,6 +60,19 @@ def main() -> None:
         cells = [f"{table[key]:.2f}" if key in table else "–" for table in (ours, legacy, split, f32, f16)]
         lines.append(f"| batch {key[0]} × {key[1]} | " + " | ".join(cells) + " |")
 
+    # What the host did per UNet step and BERT pass (recording is host time an idle GPU waits on).
+    commands = [("UNet step", (parts["sdgen-sd"] or {}).get("results", [{}])[0].get("unetCommands"))] + [
+        (f"BERT {r['batch']} × {r['length']}", r.get("commands"))
+        for r in (parts["sdgen-bert"] or {}).get("rows", []) if r["device"] == "gpu"]
+    if any(c for _, c in commands):
+        lines += ["", "| host, per pass | dispatches | recording ms | µs per dispatch | submissions | waits |",
+                  "|---|---|---|---|---|---|"]
+        for label, c in commands:
+            if c:
+                lines.append(f"| {label} | {c['dispatches']} | {c['recordingSeconds'] * 1000:.2f} | "
+                             f"{c['recordingSeconds'] * 1e6 / max(c['dispatches'], 1):.1f} | {c['submissions']} | "
+                             f"{c['waits']} |")
+
     if parts["sdgen-image"]:
         timings = parts["sdgen-image"]["images"][0]["timings"]
         lines += ["", f"One whole image with random weights: {timings['totalSeconds']:.1f} s "

@@ -14,6 +14,8 @@ public struct BertBenchmark: Sendable {
         public let gflop: Double
         /// With `profile`: one more forward pass, op by op.
         public var profile: OpProfile?
+        /// On a GPU: what the host recorded, submitted and waited for in the last timed pass.
+        public var commands: CommandStatistics?
 
         public var gflopPerSecond: Double { gflop / (timing.median / 1000) }
     }
@@ -56,15 +58,19 @@ public struct BertBenchmark: Sendable {
             backend.synchronize()
         }
         var samples: [Double] = []
+        var commands: CommandStatistics?
         for run in 0..<runs {
+            let before = (backend as? VulkanBackend)?.commandStatistics
             let watch = Stopwatch()
             _ = try model(ids: ids)
             backend.synchronize()
             samples.append(watch.milliseconds)
+            commands = before.flatMap { before in (backend as? VulkanBackend)?.commandStatistics.since(before) }
             progress(run + 1)
         }
         var row = Row(device: device, batch: batch, length: length, timing: TimingSummary(samples),
                       gflop: try flops(batch: batch, length: length) / 1e9)
+        row.commands = commands
         if profile {
             backend.beginProfile()
             _ = try model(ids: ids)

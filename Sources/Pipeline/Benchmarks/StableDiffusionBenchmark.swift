@@ -23,6 +23,8 @@ public struct StableDiffusionBenchmark: Sendable {
         public let peakResidentBytes: Int?
         /// On a GPU: the most device memory held at once.
         public var peakDeviceBytes: Int?
+        /// On a GPU: what the host recorded, submitted and waited for in the last timed UNet step.
+        public var unetCommands: CommandStatistics?
         /// With `profile`: one more text encoding, UNet step and VAE decode, op by op.
         public var textEncoderProfile: OpProfile?
         public var unetProfile: OpProfile?
@@ -132,12 +134,15 @@ public struct StableDiffusionBenchmark: Sendable {
         _ = unet(latents, timestep: 999, context: context, added: added)
         backend.synchronize()
         var samples: [Double] = []
+        var unetCommands: CommandStatistics?
         for step in 0..<steps {
             progress("UNet step \(step + 1)/\(steps)")
+            let commands = (backend as? VulkanBackend)?.commandStatistics
             let watch = Stopwatch()
             _ = unet(latents, timestep: Float(999 - 20 * step), context: context, added: added)
             backend.synchronize()
             samples.append(watch.seconds)
+            unetCommands = commands.flatMap { before in (backend as? VulkanBackend)?.commandStatistics.since(before) }
         }
 
         // Profiled while the UNet's weights are still resident: after the
@@ -164,6 +169,7 @@ public struct StableDiffusionBenchmark: Sendable {
                             unetGFLOP: work.unet / 1e9, vaeGFLOP: work.vae / 1e9,
                             peakResidentBytes: ProcessMemory.peakResidentBytes)
         result.peakDeviceBytes = backend.deviceMemory?.peakBytes
+        result.unetCommands = unetCommands
         result.textEncoderProfile = textEncoderProfile
         result.unetProfile = unetProfile
         if profile {

@@ -44,8 +44,10 @@ struct BufferUse {
 ///   them. Each command buffer starts with a barrier, which orders it after
 ///   everything submitted before it on the queue.
 /// - Submission: a batch is submitted after `dispatchesPerBatch` dispatches
-///   (so the GPU starts while the host records on), when its descriptor
-///   pool is full, or when the host must read. Each batch has a fence and a
+///   (so the GPU starts while the host records on) — `dispatchesWhenIdle`
+///   if nothing was in flight when it opened, so an idle GPU starts after
+///   ~30 µs of recording rather than ~0.2 ms —, when its descriptor pool is
+///   full, or when the host must read. Each batch has a fence and a
 ///   serial number; the host waits on a fence only to read a result
 ///   (`download`), on `synchronize`, or when too many batches or staging
 ///   bytes are in flight. There is no fence per op.
@@ -53,6 +55,7 @@ struct BufferUse {
 ///   recorded; a chunk is reused once the batch that read it has completed.
 final class CommandRecorder: @unchecked Sendable {
     static let dispatchesPerBatch = 64
+    static let dispatchesWhenIdle = 8
     static let setsPerBatch = 256
     static let maxBatchesInFlight = 16
     static let stagingChunkBytes = 32 << 20
@@ -66,6 +69,8 @@ final class CommandRecorder: @unchecked Sendable {
         var serial: UInt64 = 0
         var sets = 0
         var dispatches = 0
+        /// Dispatches after which it is submitted (`dispatchesPerBatch`, fewer when the GPU was idle).
+        var dispatchLimit = CommandRecorder.dispatchesPerBatch
         var oneOffStaging: [RawBuffer] = []
         /// Present once the batch was recorded while profiling; `timed` while it is.
         var timestamps: BatchTimestamps?
@@ -103,10 +108,8 @@ final class CommandRecorder: @unchecked Sendable {
     /// Receives each command's GPU time while `--profile` is on.
     private var profiler: OpProfiler?
 
-    /// Counters for tests and `docs/vulkan.md`'s claims.
-    /// `waits` counts the times the host blocked on the GPU.
-    struct Counters: Sendable { var dispatches = 0, barriers = 0, submissions = 0, waits = 0 }
-    private(set) var counters = Counters()
+    /// Counters for tests, `bench` and `docs/vulkan.md`'s claims.
+    private(set) var counters = CommandStatistics()
 
     /// `bindingLimit`: the most bytes one binding spans (the device's
     /// storage-buffer range, or less when a test forces windows).
@@ -129,13 +132,26 @@ final class CommandRecorder: @unchecked Sendable {
         return completed
     }
 
-    var statistics: Counters {
+    var statistics: CommandStatistics {
         lock.lock()
         defer { lock.unlock() }
         return counters
     }
 
     // MARK: Recording
+
+    /// Runs `body` with the lock held, adding its host time, less any fence
+    /// waits inside it, to `recordingSeconds`.
+    private func recording<R>(_ body: () throws -> R) rethrows -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        let start = DispatchTime.now().uptimeNanoseconds, waitedBefore = counters.waitSeconds
+        defer {
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            counters.recordingSeconds += elapsed - (counters.waitSeconds - waitedBefore)
+        }
+        return try body()
+    }
 
     /// Records one dispatch of `pipeline` over `groups` workgroups.
     /// When profiling, its time is recorded under `label` (default: the
@@ -146,8 +162,11 @@ final class CommandRecorder: @unchecked Sendable {
         precondition(uses.count == pipeline.bindings, "\(pipeline.name): \(uses.count) buffers for \(pipeline.bindings) bindings")
         precondition(push.count * 4 <= ComputePipeline.pushConstantBytes, "\(pipeline.name): push constants too large")
         guard groups.0 > 0 && groups.1 > 0 && groups.2 > 0 else { return }
-        lock.lock()
-        defer { lock.unlock() }
+        recording { record(pipeline, uses, push: push, groups: groups, kind: kind, label: label, flops: flops) }
+    }
+
+    private func record(_ pipeline: ComputePipeline, _ uses: [BufferUse], push: [UInt32], groups: (Int, Int, Int),
+                        kind: OpProfile.Kind?, label: (() -> String)?, flops: Double) {
         var batch = openBatch()
         if batch.sets >= Self.setsPerBatch {
             submitLocked()
@@ -204,34 +223,34 @@ final class CommandRecorder: @unchecked Sendable {
         if batch.timed {
             stampLocked(batch, kind ?? pipeline.profileKind, label?() ?? pipeline.name, flops: flops)
         }
-        if batch.dispatches >= Self.dispatchesPerBatch { submitLocked() }
+        if batch.dispatches >= batch.dispatchLimit { submitLocked() }
     }
 
     /// Records a buffer-to-buffer copy.
     func copy(from source: BufferUse, sourceOffset: Int, to destination: BufferUse, destinationOffset: Int, bytes: Int) {
         guard bytes > 0 else { return }
-        lock.lock()
-        defer { lock.unlock() }
-        let batch = openBatch()
-        hazardCheck([source, destination], batch)
-        var region = VkBufferCopy(srcOffset: VkDeviceSize(sourceOffset), dstOffset: VkDeviceSize(destinationOffset),
-                                  size: VkDeviceSize(bytes))
-        device.f.cmdCopyBuffer(batch.commandBuffer, source.buffer, destination.buffer, 1, &region)
-        source.owner?.lastUse = batch.serial
-        destination.owner?.lastUse = batch.serial
-        if batch.timed { stampLocked(batch, .copies, "buffer copy") }
+        recording {
+            let batch = openBatch()
+            hazardCheck([source, destination], batch)
+            var region = VkBufferCopy(srcOffset: VkDeviceSize(sourceOffset), dstOffset: VkDeviceSize(destinationOffset),
+                                      size: VkDeviceSize(bytes))
+            device.f.cmdCopyBuffer(batch.commandBuffer, source.buffer, destination.buffer, 1, &region)
+            source.owner?.lastUse = batch.serial
+            destination.owner?.lastUse = batch.serial
+            if batch.timed { stampLocked(batch, .copies, "buffer copy") }
+        }
     }
 
     /// Records a fill of the first `bytes` (a multiple of 4) with a 32-bit pattern.
     func fill(_ destination: BufferUse, bytes: Int, value: UInt32 = 0) {
         guard bytes > 0 else { return }
-        lock.lock()
-        defer { lock.unlock() }
-        let batch = openBatch()
-        hazardCheck([destination], batch)
-        device.f.cmdFillBuffer(batch.commandBuffer, destination.buffer, 0, VkDeviceSize((bytes + 3) / 4 * 4), value)
-        destination.owner?.lastUse = batch.serial
-        if batch.timed { stampLocked(batch, .copies, "buffer fill") }
+        recording {
+            let batch = openBatch()
+            hazardCheck([destination], batch)
+            device.f.cmdFillBuffer(batch.commandBuffer, destination.buffer, 0, VkDeviceSize((bytes + 3) / 4 * 4), value)
+            destination.owner?.lastUse = batch.serial
+            if batch.timed { stampLocked(batch, .copies, "buffer fill") }
+        }
     }
 
     /// Copies host bytes into a staging area and records their copy into
@@ -239,18 +258,18 @@ final class CommandRecorder: @unchecked Sendable {
     func upload(_ bytes: Int, into destination: BufferUse, offset: Int = 0,
                 fill: (UnsafeMutableRawPointer) -> Void) throws {
         guard bytes > 0 else { return }
-        lock.lock()
-        defer { lock.unlock() }
-        let (stagingBuffer, stagingOffset, pointer) = try stageLocked(bytes)
-        fill(pointer)
-        let batch = openBatch()
-        let source = BufferUse(buffer: stagingBuffer, bytes: bytes, write: false, owner: nil)
-        hazardCheck([source, destination], batch)
-        var region = VkBufferCopy(srcOffset: VkDeviceSize(stagingOffset), dstOffset: VkDeviceSize(offset),
-                                  size: VkDeviceSize(bytes))
-        device.f.cmdCopyBuffer(batch.commandBuffer, stagingBuffer, destination.buffer, 1, &region)
-        destination.owner?.lastUse = batch.serial
-        if batch.timed { stampLocked(batch, .copies, "upload") }
+        try recording {
+            let (stagingBuffer, stagingOffset, pointer) = try stageLocked(bytes)
+            fill(pointer)
+            let batch = openBatch()
+            let source = BufferUse(buffer: stagingBuffer, bytes: bytes, write: false, owner: nil)
+            hazardCheck([source, destination], batch)
+            var region = VkBufferCopy(srcOffset: VkDeviceSize(stagingOffset), dstOffset: VkDeviceSize(offset),
+                                      size: VkDeviceSize(bytes))
+            device.f.cmdCopyBuffer(batch.commandBuffer, stagingBuffer, destination.buffer, 1, &region)
+            destination.owner?.lastUse = batch.serial
+            if batch.timed { stampLocked(batch, .copies, "upload") }
+        }
     }
 
     /// Copies `bytes` of `source` to the host: records the copy, submits,
@@ -353,6 +372,9 @@ final class CommandRecorder: @unchecked Sendable {
         pollLocked()
         if inFlight.count >= Self.maxBatchesInFlight { waitLocked(upTo: inFlight[0].serial) }
         let batch = spare.popLast() ?? makeBatch()
+        // An idle GPU (after a download, at a step's start) gets work after a
+        // few dispatches instead of waiting while the host records a whole batch.
+        batch.dispatchLimit = inFlight.isEmpty ? Self.dispatchesWhenIdle : Self.dispatchesPerBatch
         batch.serial = nextSerial
         nextSerial += 1
         var begin = VkCommandBufferBeginInfo()
@@ -435,7 +457,9 @@ final class CommandRecorder: @unchecked Sendable {
         var fences: [VkFence?] = inFlight.filter { $0.serial <= serial }.map(\.fence)
         guard !fences.isEmpty else { return }
         // One host wait for all of them.
+        let start = DispatchTime.now().uptimeNanoseconds
         mustSucceed(device.f.waitForFences(device.device, UInt32(fences.count), &fences, 1, UInt64.max), "vkWaitForFences")
+        counters.waitSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         counters.waits += 1
         while let first = inFlight.first, first.serial <= serial {
             retire(inFlight.removeFirst())

@@ -107,11 +107,8 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
         return (s.allocatedBytes, s.inUseBytes, s.peakAllocatedBytes, s.allocations, s.reuses)
     }
 
-    /// Command statistics: dispatches, barriers, submissions, host waits.
-    public var commandStatistics: (dispatches: Int, barriers: Int, submissions: Int, waits: Int) {
-        let c = recorder.statistics
-        return (c.dispatches, c.barriers, c.submissions, c.waits)
-    }
+    /// Commands recorded and submitted so far, host waits, and the host time of each.
+    public var commandStatistics: CommandStatistics { recorder.statistics }
 
     /// Frees pooled buffers no tensor uses (after waiting for the device).
     public func trimMemory() {
