@@ -35,11 +35,7 @@ public enum AtomicFile {
             return
         }
 
-        let temporaryPath = Self.temporaryPath(directory: directory, name: name)
-        let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
-        guard descriptor >= 0 else {
-            throw failure(errno, path: path, directory: directory, operation: "create a file next to")
-        }
+        let (descriptor, temporaryPath) = try createTemporary(for: path, directory: directory, name: name)
         var isOpen = true
         var isRenamed = false
         defer {
@@ -66,6 +62,38 @@ public enum AtomicFile {
         }
         isRenamed = true
         syncDirectory(directory)
+    }
+
+    /// Fails as `write(to:…)` would if the file cannot be created — no such
+    /// folder, no permission, a read-only or special file system — without
+    /// writing anything: so a run can refuse an unwritable output before its
+    /// work rather than after it.
+    public static func checkWritable(_ url: URL) throws(ImageIOError) {
+        let target = linkTarget(of: url) ?? url
+        let directory = target.deletingLastPathComponent().path
+        try checkDirectory(directory)
+        var status = stat()
+        if lstat(target.path, &status) == 0, status.st_mode & S_IFMT != S_IFREG, status.st_mode & S_IFMT != S_IFDIR {
+            return  // a device or FIFO, written in place
+        }
+        let (descriptor, temporaryPath) = try createTemporary(for: target.path, directory: directory,
+                                                              name: target.lastPathComponent)
+        close(descriptor)
+        unlink(temporaryPath)
+    }
+
+    /// Opens a new hidden temporary file beside `path` (the folder is known to exist).
+    private static func createTemporary(for path: String, directory: String,
+                                        name: String) throws(ImageIOError) -> (Int32, String) {
+        let temporaryPath = Self.temporaryPath(directory: directory, name: name)
+        let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+        guard descriptor >= 0 else {
+            let code = errno
+            // The folder exists: ENOENT here is a file system that makes no files (/proc, /sys).
+            if code == ENOENT { throw .systemError(path: directory, operation: "create files in", errno: code) }
+            throw failure(code, path: path, directory: directory, operation: "create a file next to")
+        }
+        return (descriptor, temporaryPath)
     }
 
     /// Where a symbolic link at `url` points (followed to the end, or to the

@@ -85,6 +85,8 @@ final class GenerateCommandTests: XCTestCase {
             ("unknown scheduler", ["a", "--weights", tinyModel, "--scheduler", "magic"] + common, "magic"),
             ("unwritable output", ["a", "--weights", tinyModel, "--width", "32", "--height", "32", "--steps", "2",
                                    "-o", "/proc/sdgen-test/out.png"], "/proc/sdgen-test"),
+            ("output where no file can be made", ["a", "--weights", tinyModel, "--width", "32", "--height", "32",
+                                                  "--steps", "2", "-o", "/proc/sdgen-test.png"], "cannot create files in /proc"),
             ("unknown option", ["a", "--weights", tinyModel, "--colour", "red"], "--colour"),
             ("unknown convolution", ["a", "--weights", tinyModel, "--convolution", "fft"] + common, "fft"),
             ("unknown precision", ["a", "--weights", tinyModel, "--precision", "fp8"] + common, "fp8"),

@@ -153,6 +153,23 @@ final class AtomicWriteTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), [])
     }
 
+    /// `checkWritable` fails as the write would, leaves nothing behind, and
+    /// tells a folder that makes no files (procfs) from a missing one.
+    func testCheckWritableBeforeAnyWork() throws {
+        let good = directory.file("out.png")
+        XCTAssertNoThrow(try AtomicFile.checkWritable(good))
+        XCTAssertEqual(try directory.contents(), [], "the probe left a file")
+        let missing = directory.file("no-such-folder")
+        XCTAssertThrowsError(try AtomicFile.checkWritable(missing.appendingPathComponent("out.png"))) {
+            XCTAssertEqual($0 as? ImageIOError, .directoryNotFound(path: missing.path))
+        }
+        var status = stat()
+        guard stat("/proc/self", &status) == 0 else { throw XCTSkip("no /proc") }
+        XCTAssertThrowsError(try AtomicFile.checkWritable(URL(fileURLWithPath: "/proc/sdgen-test.png"))) { error in
+            XCTAssertTrue("\(error)".hasPrefix("cannot create files in /proc"), "\(error)")
+        }
+    }
+
     /// ENOSPC on a 64 KiB tmpfs, mounted for the test where the process may
     /// mount (root); elsewhere skipped — the mapping ENOSPC → `.diskFull` is
     /// then covered only by reading the code.

@@ -1,4 +1,5 @@
 import Foundation
+import ImageIO
 
 /// Where each image of a run goes, decided and checked before any work: an
 /// explicit path (numbered `-1`, `-2`, … when there are several images), or
@@ -27,15 +28,19 @@ public enum OutputPlan {
             guard manager.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
                 throw FileAccessError("cannot write \(base.path): the folder \(folder.path) does not exist")
             }
-            guard manager.isWritableFile(atPath: folder.path) else {
-                throw FileAccessError("cannot write \(base.path): the folder \(folder.path) is not writable")
-            }
             let urls = images.indices.map { OutputNaming.numbered(base, index: $0, of: images.count) }
             if let long = urls.first(where: { $0.lastPathComponent.utf8.count > 255 }) {
                 throw FileAccessError("cannot write \(long.path): a file name is at most 255 bytes")
             }
             if !overwrite, let existing = urls.first(where: { manager.fileExists(atPath: $0.path) }) {
                 throw FileAccessError("\(existing.path) exists (not overwriting)")
+            }
+            // A file made and removed, as the write will make one: permissions alone
+            // pass for root where /proc or a read-only mount would fail after the run.
+            do {
+                try AtomicFile.checkWritable(urls[0])
+            } catch {
+                throw FileAccessError(error.description)  // it names the path
             }
             return urls
         }
@@ -44,8 +49,10 @@ public enum OutputPlan {
         } catch {
             throw FileAccessError("cannot create the output folder \(folder.path)")
         }
-        guard manager.isWritableFile(atPath: folder.path) else {
-            throw FileAccessError("the output folder \(folder.path) is not writable")
+        do {
+            try AtomicFile.checkWritable(folder.appendingPathComponent("sdgen-output.png"))
+        } catch {
+            throw FileAccessError("the output folder \(folder.path) is not writable: \(error)")
         }
         let first = OutputNaming.nextCounter(in: folder)
         return images.enumerated().map { index, image in
