@@ -25,8 +25,11 @@ public enum OutputPlan {
             }
             let folder = base.deletingLastPathComponent()
             var isDirectory: ObjCBool = false
-            guard manager.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            guard manager.fileExists(atPath: folder.path, isDirectory: &isDirectory) else {
                 throw FileAccessError("cannot write \(base.path): the folder \(folder.path) does not exist")
+            }
+            guard isDirectory.boolValue else {
+                throw FileAccessError("cannot write \(base.path): \(folder.path) is a file, not a folder")
             }
             let urls = images.indices.map { OutputNaming.numbered(base, index: $0, of: images.count) }
             if let long = urls.first(where: { $0.lastPathComponent.utf8.count > 255 }) {
