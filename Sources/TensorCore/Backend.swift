@@ -128,6 +128,9 @@ public protocol Backend: AnyObject, Sendable {
     func activation(_ x: Tensor, _ kind: Activation) -> Tensor
     /// x[..., 2N] → x[..., :N] · GELU(x[..., N:]), diffusers' GEGLU.
     func geglu(_ x: Tensor) -> Tensor
+    /// diffusers' GEGLU module: `geglu(linear(x, weight, bias))`, the
+    /// projection [2N, K] and the gating as one op where a backend fuses them.
+    func geglu(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor
     /// a ∘ b with NumPy broadcasting of b to a's shape (b's rank ≤ a's).
     func binary(_ a: Tensor, _ b: Tensor, _ op: BinaryOp) -> Tensor
     /// x · scale + shift.
@@ -179,6 +182,11 @@ extension Backend {
     public var rowBlocking: RowBlocking? { nil }
 
     public func retainBuffers(forWorkingSet bytes: Int) {}
+
+    /// The projection, then the gating: what a backend that fuses nothing does.
+    public func geglu(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
+        geglu(linear(x, weight: weight, bias: bias, activation: nil, residual: nil))
+    }
 
     public var matmulPrecision: MatmulPrecision { .f32 }
 

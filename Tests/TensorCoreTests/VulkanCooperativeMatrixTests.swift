@@ -63,6 +63,36 @@ final class VulkanCooperativeMatrixTests: XCTestCase {
         be.upload(values, shape: shape, dtype: be is VulkanBackend ? .f16 : .f32)
     }
 
+    /// GEGLU's projection and gating in one dispatch: 16 value and 16 gate
+    /// columns per fragment pair, in both tile shapes, with ragged rows, with
+    /// and without a bias, and in windows of rows; a width that does not pair
+    /// (40 outputs) takes the product and then the gating.
+    func testGEGLUInTheProductsStore() throws {
+        let gpu = try matrixUnits()
+        for (m, half, k, bias, dispatches) in [(2050, 1280, 64, true, 1), (300, 80, 96, true, 1), (37, 48, 45, false, 1),
+                                               (20, 40, 32, true, 2)] {
+            let x = values(m * k, seed: 11, scale: 2), w = values(2 * half * k, seed: 12, scale: 0.25)
+            let b = values(2 * half, seed: 13)
+            let before = gpu.commandStatistics.dispatches
+            compare("geglu \(m)×\(2 * half)×\(k)\(bias ? " + bias" : "")", on: gpu, atol: 1e-4) { be in
+                be.geglu(be.upload(x, shape: [m, k]), weight: self.weight(be, w, [2 * half, k]),
+                         bias: bias ? self.weight(be, b, [2 * half]) : nil)
+            }
+            XCTAssertEqual(gpu.commandStatistics.dispatches - before, dispatches, "geglu \(m)×\(2 * half)×\(k)")
+        }
+        var options = VulkanOptions(weightDType: .f16, cooperativeMatrix: true)
+        options.cooperativeMatrixAnyShape = true
+        options.legacyMatrixKernel = false
+        options.maxBindingBytes = 1 << 20
+        let windowed = try VulkanBackend(options: options)
+        let (m, half, k) = (3000, 64, 96)
+        let x = values(m * k, seed: 14), w = values(2 * half * k, seed: 15, scale: 0.25), b = values(2 * half, seed: 16)
+        compare("geglu in windows of rows", on: windowed, atol: 1e-4) { be in
+            be.geglu(be.upload(x, shape: [m, k]), weight: self.weight(be, w, [2 * half, k]),
+                     bias: self.weight(be, b, [2 * half]))
+        }
+    }
+
     func testProductsInBothTileShapes() throws {
         let gpu = try matrixUnits()
         // Linear layers: 128×128 tiles (≥ 128 of them) with ragged edges and a

@@ -44,7 +44,7 @@ public struct FeedForward: Sendable {
         switch kind {
         case .gelu: return down(up(x, activation: .gelu), adding: residual)
         case .quickGelu: return down(up(x, activation: .quickGelu), adding: residual)
-        case .geglu: return down(up(x).geglu(), adding: residual)
+        case .geglu: return down(up.gated(x), adding: residual)
         }
     }
 }

@@ -16,4 +16,8 @@ public struct Linear: Sendable {
     public func callAsFunction(_ x: Tensor, activation: Activation? = nil, adding residual: Tensor? = nil) -> Tensor {
         x.linear(weight, bias, activation: activation, adding: residual)
     }
+
+    /// GEGLU: the outputs' first half times GELU of the second (diffusers'
+    /// GEGLU module), gated as the product is made where the backend can.
+    public func gated(_ x: Tensor) -> Tensor { x.backend.geglu(x, weight: weight, bias: bias) }
 }

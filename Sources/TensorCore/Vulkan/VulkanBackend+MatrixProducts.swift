@@ -19,12 +19,15 @@ extension VulkanBackend {
         /// Applied to each element of C as it is stored (epilogue.glsl), after
         /// alpha and the bias; then the residual, when `recordGEMM` gets one.
         var activation: Activation?
+        /// GEGLU (epilogue.glsl's EPILOGUE_GATED): `n` logical columns paired
+        /// into values and gates, C of n/2 columns; matrix-unit kernel only.
+        var gated = false
     }
 
     /// epilogue.glsl's word: which of the bias, the activation (and its
     /// code) and the residual a product applies as it stores C.
-    static func epilogueWord(bias: Bool, activation: Activation?, residual: Bool) -> UInt32 {
-        var word: UInt32 = (bias ? 1 : 0) | (residual ? 2 : 0)
+    static func epilogueWord(bias: Bool, activation: Activation?, residual: Bool, gated: Bool = false) -> UInt32 {
+        var word: UInt32 = (bias ? 1 : 0) | (residual ? 2 : 0) | (gated ? 8 : 0)
         if let activation { word |= 4 | activationCode(activation) << 8 }
         return word
     }
@@ -35,7 +38,9 @@ extension VulkanBackend {
     /// 256 deep, so each still does real work; at most 16.
     func splitK(_ g: GEMM) -> [Range<Int>] {
         let tiles = ((g.m + 63) / 64) * ((g.n + 63) / 64)
-        guard splitKTarget > 0, g.kSlice == 0, g.batch == 1, tiles < splitKTarget, g.k >= 512 else { return [0..<g.k] }
+        guard splitKTarget > 0, g.kSlice == 0, g.batch == 1, !g.gated, tiles < splitKTarget, g.k >= 512 else {
+            return [0..<g.k]
+        }
         var count = min((splitKTarget + tiles - 1) / tiles, g.k / 256, 16)
         // The partial sums must fit one binding.
         count = min(count, bindingLimit / max(1, 4 * g.m * g.n))
@@ -119,7 +124,8 @@ extension VulkanBackend {
                               g.bOffset, g.bBatchStride, g.bRowStride, g.bColumnStride,
                               g.cOffset, g.cBatchStride, g.cRowStride].map { UInt32(size: $0) }
         push.append(g.alpha.pushBits)
-        push.append(Self.epilogueWord(bias: biasOperand != nil, activation: g.activation, residual: residual != nil))
+        push.append(Self.epilogueWord(bias: biasOperand != nil, activation: g.activation, residual: residual != nil,
+                                      gated: g.gated))
         let cv = g.conv ?? (0, 0, 0, 0, 0, 0, 0, 0, 0)
         push += [cv.height, cv.width, cv.inChannels, cv.outWidth, cv.outPixels, cv.kernel, cv.stride,
                  cv.padTop, cv.padLeft].map { UInt32(size: $0) }
@@ -134,6 +140,7 @@ extension VulkanBackend {
         push.append(Self.vectorizedOperands(g))
         let pipeline: ComputePipeline
         let tileM: Int, tileN: Int
+        precondition(!g.gated || fusesGEGLU, "a gated product needs the matrix-unit kernel")
         if usesCooperativeMatrix && !FullPrecisionProducts.isRequired {
             let subgroup = UInt32(max(1, info.subgroupSize))
             let name: String, subgroups: UInt32
@@ -195,6 +202,37 @@ extension VulkanBackend {
                        c: self.window(out.vulkanBuffer, window, unitBytes: 4 * n, write: true),
                        residual: added.map { self.window($0.vulkanBuffer, window, unitBytes: 4 * n, write: false) },
                        kind: kind)
+        }
+        return out
+    }
+
+    /// Whether GEGLU's gating can ride on its projection's store: the
+    /// matrix-unit kernel's subgroups hold the value and gate fragments a
+    /// gated product pairs; the portable and the first matrix-unit kernels
+    /// take the product, then `geglu`.
+    var fusesGEGLU: Bool { usesCooperativeMatrix && !legacyMatrixKernel && !FullPrecisionProducts.isRequired }
+
+    /// diffusers' GEGLU module in one dispatch where `fusesGEGLU`: the
+    /// projection's columns paired 16 values with their 16 gates, and
+    /// value·GELU(gate) stored (the rounding of the separate ops).
+    public func geglu(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
+        let geometry = LinearGeometry(input: x.shape, weight: weight.shape, bias: bias?.shape, residual: nil)
+        let (k, n, rows) = (geometry.inputs, geometry.outputs, geometry.rows)
+        precondition(n % 2 == 0, "geglu: odd projection width \(n)")
+        guard fusesGEGLU, n % 32 == 0, k > 0 else {
+            return geglu(linear(x, weight: weight, bias: bias, activation: nil, residual: nil))
+        }
+        let input = f32(x)
+        let out = makeTensor(Array(x.shape.dropLast()) + [n / 2])
+        for window in windows(units: rows, unitBytes: [4 * k, 2 * n], maxUnits: Self.maxProductRows) {
+            var g = GEMM()
+            (g.m, g.n, g.k) = (window.count, n, k)
+            (g.aRowStride, g.aColumnStride) = (k, 1)
+            (g.bRowStride, g.bColumnStride) = (1, k)        // B(k, n) = W[n, k]
+            g.cRowStride = n / 2
+            g.gated = true
+            recordGEMM(g, a: self.window(input.vulkanBuffer, window, unitBytes: 4 * k, write: false), b: weight, bias: bias,
+                       c: self.window(out.vulkanBuffer, window, unitBytes: 2 * n, write: true))
         }
         return out
     }

@@ -64,6 +64,43 @@ void storeTiles(bool alongN) {
     }
 }
 
+// A gated product's store (epilogue.glsl's EPILOGUE_GATED): fragment 0 of
+// each row holds 16 columns' values, fragment 1 their gates (FN is 2 in both
+// tile shapes, and a subgroup's columns start on a pair). The values wait in
+// registers while the gates pass through the staging block.
+const uint MOST_PER_LANE = 256u / 8u;   // subgroups of 8 lanes or more
+
+void storeGated(uint batch, uint m0, uint n0, uint base,
+                coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator> acc[FM][FN]) {
+    uint lane = gl_SubgroupInvocationID, perLane = 256u / gl_SubgroupSize;
+    uint half_ = p.N / 2u, pair = n0 / 32u;
+    bool hasBias = (p.epilogue & EPILOGUE_BIAS) != 0u;
+    for (uint i = 0u; i < FM; ++i) {
+        float values[MOST_PER_LANE];
+        coopMatStore(acc[i][0], stage, base, 16u, gl_CooperativeMatrixLayoutRowMajor);
+        subgroupMemoryBarrierShared();
+        subgroupBarrier();
+        for (uint t = 0u; t < perLane; ++t) values[t] = stage[base + lane + t * gl_SubgroupSize];
+        subgroupBarrier();
+        coopMatStore(acc[i][1], stage, base, 16u, gl_CooperativeMatrixLayoutRowMajor);
+        subgroupMemoryBarrierShared();
+        subgroupBarrier();
+        for (uint t = 0u; t < perLane; ++t) {
+            uint e = lane + t * gl_SubgroupSize;
+            uint m = m0 + i * 16u + e / 16u, column = pair * 16u + e % 16u;
+            if (m >= p.M || column >= half_) continue;
+            float value = p.alpha * values[t], gate = p.alpha * stage[base + e];
+            if (hasBias) {
+                value += float(bias[column]);
+                gate += float(bias[half_ + column]);
+            }
+            c[p.cOffset + batch * p.cBatchStride + m * p.cRowStride + column] = value * geluErf(gate);
+        }
+        subgroupMemoryBarrierShared();
+        subgroupBarrier();
+    }
+}
+
 void main() {
     uint batch = gl_WorkGroupID.z;
     uint m0 = gl_WorkGroupID.y * BM, n0 = gl_WorkGroupID.x * BN;
@@ -106,7 +143,9 @@ void main() {
                 }
             }
         }
-        if (owns) {
+        if (owns && gated(p.epilogue)) {
+            storeGated(batch, m0 + wm, n0 + wn, block * 256u, acc);
+        } else if (owns) {
             uint lane = gl_SubgroupInvocationID, base = block * 256u;
             for (uint i = 0u; i < FM; ++i) {
                 for (uint j = 0u; j < FN; ++j) {

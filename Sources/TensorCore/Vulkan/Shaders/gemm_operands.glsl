@@ -57,9 +57,12 @@ float loadA(uint batch, uint m, uint k) {
 #endif
 }
 
+// B's column for logical column n (gated products pair value and gate columns).
+uint bColumn(uint n) { return gated(p.epilogue) ? gatedColumn(n, p.N) : n; }
+
 float loadB(uint batch, uint k, uint n) {
     if (k >= p.K || n >= p.N) return 0.0;
-    return float(b[p.bOffset + batch * p.bBatchStride + k * p.bRowStride + n * p.bColumnStride]);
+    return float(b[p.bOffset + batch * p.bBatchStride + k * p.bRowStride + bColumn(n) * p.bColumnStride]);
 }
 
 // Whether consecutive k are adjacent in memory (then tile loads walk k).

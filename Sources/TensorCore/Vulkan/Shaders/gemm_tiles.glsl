@@ -136,9 +136,10 @@ void fetchB(uint batch, uint n0, uint k0) {
             slotB[i] = vec4(loadB(batch, k, n), loadB(batch, k + 1u, n), loadB(batch, k + 2u, n),
                             loadB(batch, k + 3u, n));
         } else if (alongN) {
-            slotB[i] = n < p.N && k < p.K ? vec4(b4[(base + k * p.bRowStride + n) >> 2]) : vec4(0.0);
+            // A gated product's columns move in blocks of 16, so the slot's 4 stay adjacent.
+            slotB[i] = n < p.N && k < p.K ? vec4(b4[(base + k * p.bRowStride + bColumn(n)) >> 2]) : vec4(0.0);
         } else {
-            slotB[i] = n < p.N && k < p.K ? vec4(b4[(base + n * p.bColumnStride + k) >> 2]) : vec4(0.0);
+            slotB[i] = n < p.N && k < p.K ? vec4(b4[(base + bColumn(n) * p.bColumnStride + k) >> 2]) : vec4(0.0);
         }
     }
 }
