@@ -209,8 +209,11 @@ extension VulkanBackend {
     /// Whether GEGLU's gating can ride on its projection's store: the
     /// matrix-unit kernel's subgroups hold the value and gate fragments a
     /// gated product pairs; the portable and the first matrix-unit kernels
-    /// take the product, then `geglu`.
-    var fusesGEGLU: Bool { usesCooperativeMatrix && !legacyMatrixKernel && !FullPrecisionProducts.isRequired }
+    /// take the product, then `geglu`. A lane holds 256 / subgroup-size values
+    /// of a fragment (at most 32: gemm_coopmat.comp's MOST_PER_LANE).
+    var fusesGEGLU: Bool {
+        usesCooperativeMatrix && !legacyMatrixKernel && !FullPrecisionProducts.isRequired && info.subgroupSize >= 8
+    }
 
     /// diffusers' GEGLU module in one dispatch where `fusesGEGLU`: the
     /// projection's columns paired 16 values with their 16 gates, and
