@@ -87,7 +87,7 @@ final class GenerateCommandTests: XCTestCase {
                                    "-o", "/proc/sdgen-test/out.png"], "/proc/sdgen-test"),
             ("a file as the output's folder", ["a", "--weights", tinyModel, "--width", "32", "--height", "32",
                                                "--steps", "2", "-o", corrupt.appendingPathComponent("out.png").path],
-             "is a file, not a folder"),
+             "is not a folder"),
             ("output where no file can be made", ["a", "--weights", tinyModel, "--width", "32", "--height", "32",
                                                   "--steps", "2", "-o", "/proc/sdgen-test.png"], "cannot create files in /proc"),
             ("unknown option", ["a", "--weights", tinyModel, "--colour", "red"], "--colour"),

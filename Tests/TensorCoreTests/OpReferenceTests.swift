@@ -391,6 +391,16 @@ final class OpReferenceTests: XCTestCase {
         try check("geglu") { f, b in try f.tensor("x", on: b).geglu() }
     }
 
+    /// diffusers' GEGLU module: projection and gating as one backend op.
+    func testGEGLUModule() throws {
+        for name in ["geglu_module", "geglu_module_unpaired"] {
+            try check(name) { f, b in
+                b.geglu(try f.tensor("x", on: b), weight: try f.tensor("weight", on: b),
+                        bias: f.file.info("bias") == nil ? nil : try f.tensor("bias", on: b))
+            }
+        }
+    }
+
     func testBinaryOpsWithBroadcasting() throws {
         try check("add_same") { f, b in try f.tensor("a", on: b) + f.tensor("b", on: b) }
         try check("add_broadcast") { f, b in try f.tensor("a", on: b) + f.tensor("b", on: b) }

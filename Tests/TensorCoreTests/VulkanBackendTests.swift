@@ -173,15 +173,6 @@ extension VulkanBackendTests {
         }
     }
 
-    /// GEGLU's projection and gating on the portable kernels: the product,
-    /// then the gating, as the CPU computes it.
-    func testGEGLUModule() {
-        let x = random(37 * 24, seed: 35), w = random(64 * 24, seed: 36, scale: 0.3), b = random(64, seed: 37)
-        compare("geglu 37×64×24") { be in
-            be.geglu(be.upload(x, shape: [37, 24]), weight: be.upload(w, shape: [64, 24]), bias: be.upload(b, shape: [64]))
-        }
-    }
-
     /// A GroupNorm whose groups are one run each (small images) is two
     /// dispatches, statistics and apply; with several runs the merge comes
     /// between them. Both are held to the CPU above and in OpReferenceTests.

@@ -578,6 +578,26 @@ def make_shifted_norm_fixtures(root: Path) -> None:
                   {"groups": 8, "eps": str(eps), "silu": 0})
 
 
+def make_geglu_module_fixtures(root: Path) -> None:
+    """diffusers' GEGLU module (projection to 2·dim_out, then values · GELU(gates)),
+    as `Backend.geglu(x, weight:, bias:)` computes it: 48 outputs pair into
+    blocks of 16 values and 16 gates (the matrix-unit kernel's fused store), 40
+    do not (the product, then the gating)."""
+    from diffusers.models.activations import GEGLU
+
+    out_dir = root / "ops"
+    for name, seed, dim_out, bias in [("geglu_module", 1700, 48, True), ("geglu_module_unpaired", 1701, 40, False)]:
+        torch.manual_seed(seed)
+        module = GEGLU(40, dim_out, bias=bias).eval()
+        x = torch.randn(2, 7, 40)
+        with torch.no_grad():
+            out = module(x)
+        tensors = {"x": x, "weight": module.proj.weight.detach(), "out": out}
+        if bias:
+            tensors["bias"] = module.proj.bias.detach()
+        write_fixture(out_dir, name, tensors)
+
+
 # --------------------------------------------------------------------------
 
 from fixtures_models import make_model_fixtures, make_pipeline_fixtures, make_unet_ragged_fixtures  # noqa: E402
@@ -593,6 +613,7 @@ GROUPS: Dict[str, Callable[[Path], None]] = {
     "patch_conv": make_patch_conv_fixtures,
     "residual_conv": make_residual_conv_fixtures,
     "shifted_norm": make_shifted_norm_fixtures,
+    "geglu_module": make_geglu_module_fixtures,
     "bf16": lambda root: make_bf16_fixtures(root, write_fixture),
     "bf16_patches": lambda root: make_bf16_patch_fixtures(root, write_fixture),
     "models": make_model_fixtures,

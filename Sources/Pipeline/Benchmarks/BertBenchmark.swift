@@ -60,12 +60,12 @@ public struct BertBenchmark: Sendable {
         var samples: [Double] = []
         var commands: CommandStatistics?
         for run in 0..<runs {
-            let before = (backend as? VulkanBackend)?.commandStatistics
             let watch = Stopwatch()
-            _ = try model(ids: ids)
-            backend.synchronize()
+            commands = try recordedCommands(on: backend) {
+                _ = try model(ids: ids)
+                backend.synchronize()
+            }
             samples.append(watch.milliseconds)
-            commands = before.flatMap { before in (backend as? VulkanBackend)?.commandStatistics.since(before) }
             progress(run + 1)
         }
         var row = Row(device: device, batch: batch, length: length, timing: TimingSummary(samples),

@@ -137,12 +137,12 @@ public struct StableDiffusionBenchmark: Sendable {
         var unetCommands: CommandStatistics?
         for step in 0..<steps {
             progress("UNet step \(step + 1)/\(steps)")
-            let commands = (backend as? VulkanBackend)?.commandStatistics
             let watch = Stopwatch()
-            _ = unet(latents, timestep: Float(999 - 20 * step), context: context, added: added)
-            backend.synchronize()
+            unetCommands = recordedCommands(on: backend) {
+                _ = unet(latents, timestep: Float(999 - 20 * step), context: context, added: added)
+                backend.synchronize()
+            }
             samples.append(watch.seconds)
-            unetCommands = commands.flatMap { before in (backend as? VulkanBackend)?.commandStatistics.since(before) }
         }
 
         // Profiled while the UNet's weights are still resident: after the

@@ -23,27 +23,21 @@ public enum OutputPlan {
             guard suffix.isEmpty || suffix == "png" else {
                 throw FileAccessError("cannot write \(base.lastPathComponent): sdgen writes PNG images; give a .png name")
             }
-            let folder = base.deletingLastPathComponent()
-            var isDirectory: ObjCBool = false
-            guard manager.fileExists(atPath: folder.path, isDirectory: &isDirectory) else {
-                throw FileAccessError("cannot write \(base.path): the folder \(folder.path) does not exist")
-            }
-            guard isDirectory.boolValue else {
-                throw FileAccessError("cannot write \(base.path): \(folder.path) is a file, not a folder")
-            }
             let urls = images.indices.map { OutputNaming.numbered(base, index: $0, of: images.count) }
+            // The write's own checks, and a file made and removed as the write will make
+            // one: a missing folder, a file in the way, or a folder that takes no files
+            // (/proc, a read-only mount — permissions alone pass for root) fail here, not
+            // after the run.
+            do {
+                try AtomicFile.checkWritable(urls.first ?? base)
+            } catch {
+                throw FileAccessError(error.description)  // it names the path
+            }
             if let long = urls.first(where: { $0.lastPathComponent.utf8.count > 255 }) {
                 throw FileAccessError("cannot write \(long.path): a file name is at most 255 bytes")
             }
             if !overwrite, let existing = urls.first(where: { manager.fileExists(atPath: $0.path) }) {
                 throw FileAccessError("\(existing.path) exists (not overwriting)")
-            }
-            // A file made and removed, as the write will make one: permissions alone
-            // pass for root where /proc or a read-only mount would fail after the run.
-            do {
-                try AtomicFile.checkWritable(urls[0])
-            } catch {
-                throw FileAccessError(error.description)  // it names the path
             }
             return urls
         }

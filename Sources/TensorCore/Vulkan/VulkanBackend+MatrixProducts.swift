@@ -178,29 +178,33 @@ extension VulkanBackend {
     }
 
     /// `kind` files a 1×1 convolution's product under convolutions in `--profile`.
+    /// `gated`: GEGLU's pairing (`GEMM.gated`, only where `fusesGEGLU`), C of half the outputs.
     func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, activation: Activation? = nil, residual: Tensor? = nil,
-                kind: OpProfile.Kind?) -> Tensor {
+                gated: Bool = false, kind: OpProfile.Kind?) -> Tensor {
         let geometry = LinearGeometry(input: x.shape, weight: weight.shape, bias: bias?.shape, residual: residual?.shape)
         let (k, n, rows, outShape) = (geometry.inputs, geometry.outputs, geometry.rows, geometry.outputShape)
         if k == 0 {
             // An empty sum: the bias alone (or zeros), then the epilogue.
             let sum = bias.map { binary(zeros(outShape, dtype: .f32), f32($0), .add) } ?? zeros(outShape, dtype: .f32)
             let activated = activation.map { self.activation(sum, $0) } ?? sum
-            return residual.map { binary(activated, $0, .add) } ?? activated
+            let added = residual.map { binary(activated, $0, .add) } ?? activated
+            return gated ? geglu(added) : added
         }
+        let width = gated ? n / 2 : n
         let input = f32(x), added = residual.map(f32)
-        let out = makeTensor(outShape)
+        let out = makeTensor(Array(outShape.dropLast()) + [width])
         // Rows are independent: a large input or output is taken in windows of rows.
-        for window in windows(units: rows, unitBytes: [4 * k, 4 * n], maxUnits: Self.maxProductRows) {
+        for window in windows(units: rows, unitBytes: [4 * k, 4 * width], maxUnits: Self.maxProductRows) {
             var g = GEMM()
             (g.m, g.n, g.k) = (window.count, n, k)
             (g.aRowStride, g.aColumnStride) = (k, 1)
             (g.bRowStride, g.bColumnStride) = (1, k)        // B(k, n) = W[n, k]
-            g.cRowStride = n
+            g.cRowStride = width
             g.activation = activation
+            g.gated = gated
             recordGEMM(g, a: self.window(input.vulkanBuffer, window, unitBytes: 4 * k, write: false), b: weight, bias: bias,
-                       c: self.window(out.vulkanBuffer, window, unitBytes: 4 * n, write: true),
-                       residual: added.map { self.window($0.vulkanBuffer, window, unitBytes: 4 * n, write: false) },
+                       c: self.window(out.vulkanBuffer, window, unitBytes: 4 * width, write: true),
+                       residual: added.map { self.window($0.vulkanBuffer, window, unitBytes: 4 * width, write: false) },
                        kind: kind)
         }
         return out
@@ -215,29 +219,15 @@ extension VulkanBackend {
         usesCooperativeMatrix && !legacyMatrixKernel && !FullPrecisionProducts.isRequired && info.subgroupSize >= 8
     }
 
-    /// diffusers' GEGLU module in one dispatch where `fusesGEGLU`: the
-    /// projection's columns paired 16 values with their 16 gates, and
-    /// value·GELU(gate) stored (the rounding of the separate ops).
+    /// diffusers' GEGLU module in one dispatch where `fusesGEGLU` and the
+    /// projection's 2H outputs pair into blocks of 16 values and 16 gates:
+    /// value·GELU(gate) stored with the rounding of the separate ops.
     public func geglu(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
-        let geometry = LinearGeometry(input: x.shape, weight: weight.shape, bias: bias?.shape, residual: nil)
-        let (k, n, rows) = (geometry.inputs, geometry.outputs, geometry.rows)
-        precondition(n % 2 == 0, "geglu: odd projection width \(n)")
-        guard fusesGEGLU, n % 32 == 0, k > 0 else {
-            return geglu(linear(x, weight: weight, bias: bias, activation: nil, residual: nil))
-        }
-        let input = f32(x)
-        let out = makeTensor(Array(x.shape.dropLast()) + [n / 2])
-        for window in windows(units: rows, unitBytes: [4 * k, 2 * n], maxUnits: Self.maxProductRows) {
-            var g = GEMM()
-            (g.m, g.n, g.k) = (window.count, n, k)
-            (g.aRowStride, g.aColumnStride) = (k, 1)
-            (g.bRowStride, g.bColumnStride) = (1, k)        // B(k, n) = W[n, k]
-            g.cRowStride = n / 2
-            g.gated = true
-            recordGEMM(g, a: self.window(input.vulkanBuffer, window, unitBytes: 4 * k, write: false), b: weight, bias: bias,
-                       c: self.window(out.vulkanBuffer, window, unitBytes: 2 * n, write: true))
-        }
-        return out
+        let outputs = weight.shape.first ?? 0
+        precondition(outputs % 2 == 0, "geglu: odd projection width \(outputs)")
+        let pairs = fusesGEGLU && outputs % 32 == 0
+        let product = linear(x, weight: weight, bias: bias, gated: pairs, kind: nil)
+        return pairs ? product : geglu(product)
     }
 
     public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool, alpha: Float) -> Tensor {

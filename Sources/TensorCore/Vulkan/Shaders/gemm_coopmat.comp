@@ -74,7 +74,6 @@ void storeGated(uint batch, uint m0, uint n0, uint base,
                 coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator> acc[FM][FN]) {
     uint lane = gl_SubgroupInvocationID, perLane = 256u / gl_SubgroupSize;
     uint half_ = p.N / 2u, pair = n0 / 32u;
-    bool hasBias = (p.epilogue & EPILOGUE_BIAS) != 0u;
     for (uint i = 0u; i < FM; ++i) {
         float values[MOST_PER_LANE];
         coopMatStore(acc[i][0], stage, base, 16u, gl_CooperativeMatrixLayoutRowMajor);
@@ -89,11 +88,7 @@ void storeGated(uint batch, uint m0, uint n0, uint base,
             uint e = lane + t * gl_SubgroupSize;
             uint m = m0 + i * 16u + e / 16u, column = pair * 16u + e % 16u;
             if (m >= p.M || column >= half_) continue;
-            float value = p.alpha * values[t], gate = p.alpha * stage[base + e];
-            if (hasBias) {
-                value += float(bias[column]);
-                gate += float(bias[half_ + column]);
-            }
+            float value = biased(values[t], column), gate = biased(stage[base + e], half_ + column);
             c[p.cOffset + batch * p.cBatchStride + m * p.cRowStride + column] = value * geluErf(gate);
         }
         subgroupMemoryBarrierShared();

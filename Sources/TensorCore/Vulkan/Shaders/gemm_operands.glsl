@@ -76,10 +76,15 @@ bool aAlongK() {
 
 bool bAlongK() { return p.bRowStride == 1u; }
 
+// alpha · a sum, plus B column `column`'s bias where there is one.
+float biased(float acc, uint column) {
+    float v = p.alpha * acc;
+    if ((p.epilogue & EPILOGUE_BIAS) != 0u) v += float(bias[column]);
+    return v;
+}
+
 void storeC(uint batch, uint m, uint n, float acc) {
     if (m >= p.M || n >= p.N) return;
     uint i = p.cOffset + batch * p.cBatchStride + m * p.cRowStride + n;
-    float v = p.alpha * acc;
-    if ((p.epilogue & EPILOGUE_BIAS) != 0u) v += float(bias[n]);
-    c[i] = finishElement(p.epilogue, v, i);
+    c[i] = finishElement(p.epilogue, biased(acc, n), i);
 }
