@@ -11,8 +11,12 @@ enum Microbench {
     static func main() {
         let what = CommandLine.arguments.dropFirst().first ?? "all"
         let environment = ProcessInfo.processInfo.environment
+        // SDGEN_ATTENTION=unfused: the two GEMMs around a softmax, beside the fused kernel.
+        var tuning = CPUBackend.Tuning()
+        tuning.fusedAttention = environment["SDGEN_ATTENTION"] != "unfused"
         let backend = CPUBackend(threads: environment["SDGEN_THREADS"].flatMap { Int($0) },
-                                 precision: environment["SDGEN_PRECISION"].flatMap { MatmulPrecision(rawValue: $0) }.flatMap { $0 == .f16 ? nil : $0 } ?? .f32)
+                                 precision: environment["SDGEN_PRECISION"].flatMap { MatmulPrecision(rawValue: $0) }.flatMap { $0 == .f16 ? nil : $0 } ?? .f32,
+                                 tuning: tuning)
         print("threads: \(backend.threads)")
         if what == "gemm" || what == "all" { gemm(backend) }
         if what == "rows" { rows(backend) }

@@ -358,7 +358,7 @@ final class OpReferenceTests: XCTestCase {
     func testAttention() throws {
         var unfused = CPUBackend.Tuning()
         unfused.fusedAttention = false
-        XCTAssertEqual(TestBackends.cpu.usesFusedAttention, TestBackends.cpu.kernels >= .avx512)
+        XCTAssertEqual(TestBackends.cpu.usesFusedAttention, TestBackends.cpu.kernels >= .avx2)
         for name in ["attention_causal", "attention_cross", "attention_mask", "attention_long",
                      "attention_causal_split", "attention_wide_heads"] {
             try check(name, on: TestBackends.ops + [CPUBackend(threads: 2, tuning: unfused)]) { f, b in

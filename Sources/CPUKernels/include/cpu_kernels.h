@@ -148,6 +148,13 @@ void sdgen_f32_attention(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_
                          ptrdiff_t queries, ptrdiff_t keys, int headDim, float scale,
                          const float *keyBias, int causal, ptrdiff_t firstQuery);
 
+/// sdgen_f32_attention on the AVX2 kernel set (attention_avx2.c): the same
+/// computation and contract. Call only where sdgen_avx2_supported().
+void sdgen_f32_attention_avx2(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t ldk,
+                              const float *v, ptrdiff_t ldv, float *o, ptrdiff_t ldo,
+                              ptrdiff_t queries, ptrdiff_t keys, int headDim, float scale,
+                              const float *keyBias, int causal, ptrdiff_t firstQuery);
+
 /// y = GELU(x) = x·Φ(x), erf form, for n floats — times `multiplier`
 /// element-wise where it is not NULL (GEGLU: the hidden half times GELU of
 /// the gate) — on the calling thread (activations.c). Absolute error below

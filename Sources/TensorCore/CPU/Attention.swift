@@ -1,8 +1,8 @@
 import CPUKernels
 import Foundation
 
-/// Multi-head scaled dot-product attention. Under the AVX-512 kernel sets, one
-/// fused kernel per head (below); elsewhere two GEMMs around a softmax, a
+/// Multi-head scaled dot-product attention. Under the AVX2 and AVX-512 kernel
+/// sets, one fused kernel per head (below); elsewhere two GEMMs around a softmax, a
 /// block of queries of one head at a time: the score block (queries × keys)
 /// is at most a few MB, so 4096-token self-attention never holds more than
 /// `threads` such blocks.
@@ -86,10 +86,11 @@ extension CPUBackend {
 extension CPUBackend {
     /// Whether attention runs as one fused kernel (CPUKernels/attention.c:
     /// a block of scores never leaves the cache) rather than two GEMMs around a
-    /// softmax. It needs AVX-512, and AVX-512 BF16 for bf16 products.
+    /// softmax. It needs AVX2 (attention_avx2.c) or AVX-512 for f32
+    /// products, AVX-512 BF16 for bf16 ones.
     public var usesFusedAttention: Bool {
         guard tuning.fusedAttention else { return false }
-        return bf16Products ? hasNativeBFloat16 : kernels >= .avx512
+        return bf16Products ? hasNativeBFloat16 : kernels >= .avx2
     }
 
     /// The most scores one fused task computes (queries × keys): a task is
@@ -112,7 +113,8 @@ extension CPUBackend {
         let chunks = (queries + chunk - 1) / chunk
         let tasks = batch * heads * chunks
         let pointers = UncheckedBox((q.floats, k.floats, v.floats, keyMask?.floats, o))
-        let attention = precision == .bf16 ? sdgen_bf16_attention : sdgen_f32_attention
+        let attention = precision == .bf16 ? sdgen_bf16_attention
+            : kernels >= .avx512 ? sdgen_f32_attention : sdgen_f32_attention_avx2
         let workers = min(threads, tasks)
         let cancellation = ComputeCancellation.current
         parallelFor(workers, threads: workers) { workerRange in

@@ -44,8 +44,9 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         /// widened in blocks first (what the generic set does for OpenBLAS;
         /// tests check both).
         public var packsStoredWeights = true
-        /// Attention as one fused kernel where the CPU has AVX-512; off, as
-        /// two GEMMs around a softmax (what other CPUs run; tests check both).
+        /// Attention as one fused kernel where the CPU has AVX2 or AVX-512;
+        /// off, as two GEMMs around a softmax (what other CPUs run; tests
+        /// check both).
         public var fusedAttention = true
         /// f32 linear weights packed once for the products (`PackedPanels`)
         /// even when they live in the process's own memory, where the panels
