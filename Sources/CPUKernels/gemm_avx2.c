@@ -43,13 +43,21 @@ static void tile6x16(int depth, const uint32_t *a, const uint32_t *b, float *c, 
     else tile_rows(MR2, depth, a, b, c, ldc, rows, columns, alpha, beta, bias, first);
 }
 
-static const struct gemm_kernel avx2Kernel = {MR2, NR2, 1, pack_rows8, pack_columns8, NULL, tile6x16};
+static const struct gemm_kernel avx2Kernel = {MR2, NR2, 1, pack_rows8, pack_columns8, pack_patches8, tile6x16};
 
 void sdgen_f32_gemm_avx2(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
                          const float *a, ptrdiff_t lda, const void *b, sdgen_gemm_dtype bType, ptrdiff_t ldb,
                          float beta, const float *bias, float *c, ptrdiff_t ldc) {
     blocked_gemm(&avx2Kernel, &packedA, &packedACapacity, &packedB, &packedBCapacity,
                  transA, transB, m, n, k, alpha, a, lda, NULL, NULL, 0, b, bType, ldb, NULL, beta, bias, c, ldc);
+}
+
+void sdgen_f32_conv_gemm_avx2(const sdgen_conv_input *x, ptrdiff_t firstPixel, ptrdiff_t pixels, ptrdiff_t n,
+                              const void *w, sdgen_gemm_dtype wType, ptrdiff_t ldw, const float *bias,
+                              float *c, ptrdiff_t ldc) {
+    const ptrdiff_t k = (ptrdiff_t)x->kernel * x->kernel * x->channels;
+    blocked_gemm(&avx2Kernel, &packedA, &packedACapacity, &packedB, &packedBCapacity,
+                 0, 1, pixels, n, k, 1, NULL, 0, NULL, x, firstPixel, w, wType, ldw, NULL, 0, bias, c, ldc);
 }
 
 int sdgen_f32_panel_columns_avx2(void) { return NR2; }

@@ -101,6 +101,47 @@ static void pack_columns8(const void *source, sdgen_gemm_dtype type, ptrdiff_t l
     }
 }
 
+/// pack_rows8 for a convolution's implicit patch matrix (microkernel.h's
+/// pack_patches_as in eight lanes): row i is output pixel `first + i`, its k
+/// run from `k0` read straight from the NHWC input tap by tap, zero outside
+/// the image. Each run of 8 lies inside one tap: the caller keeps `k0` and
+/// the channels multiples of 32.
+static void pack_patches8(const sdgen_conv_input *x, ptrdiff_t first, int rows, int k0, int kc, int width,
+                          uint32_t *panel) {
+    const int channels = x->channels, outputPixels = x->outputHeight * x->outputWidth;
+    float *out = (float *)panel;
+    __m256 block[8];
+    for (int r0 = 0; r0 < width; r0 += 8) {
+        const int live = rows - r0 < 8 ? (rows - r0 > 0 ? rows - r0 : 0) : 8;
+        const int stored = width - r0 < 8 ? width - r0 : 8;
+        // Each live row's image, and its receptive field's top-left corner.
+        ptrdiff_t image[8];
+        int top[8], left[8];
+        for (int r = 0; r < live; r++) {
+            const ptrdiff_t p = first + r0 + r, within = p % outputPixels;
+            image[r] = p / outputPixels;
+            top[r] = (int)(within / x->outputWidth) * x->stride - x->padTop;
+            left[r] = (int)(within % x->outputWidth) * x->stride - x->padLeft;
+        }
+        for (int k = 0; k < kc; k += 8) {
+            const int tap = (k0 + k) / channels, channel = (k0 + k) % channels;
+            const int ky = tap / x->kernel, kx = tap % x->kernel;
+            for (int r = 0; r < 8; r++) {
+                const int iy = r < live ? top[r] + ky : -1, ix = r < live ? left[r] + kx : -1;
+                if (iy < 0 || iy >= x->height || ix < 0 || ix >= x->width) {
+                    block[r] = _mm256_setzero_ps();
+                    continue;
+                }
+                block[r] = load8(x->input + ((image[r] * x->height + iy) * x->width + ix) * channels + channel,
+                                 SDGEN_GEMM_F32, kc - k);
+            }
+            transpose8(block);
+            const int n = kc - k < 8 ? kc - k : 8;
+            for (int p = 0; p < n; p++) store_first(out + (size_t)(k + p) * width + r0, block[p], stored);
+        }
+    }
+}
+
 /// acc[R×NR2] = the first R rows of an A panel (`stride` rows per k) · a B
 /// panel, over `depth` k. R ≤ MR2, a constant once inlined: the GEMM runs as
 /// many of its panel's MR2 rows as it stores, the attention's Vᵀ tiles as

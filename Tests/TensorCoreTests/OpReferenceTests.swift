@@ -210,15 +210,15 @@ final class OpReferenceTests: XCTestCase {
     }
 
     /// Direct convolutions with input channels in multiples of 32 go over
-    /// the implicit patch matrix on sdgen's AVX-512 kernels (native bf16 too);
-    /// other channel counts, narrower kernel sets and the bf16 emulation keep
+    /// the implicit patch matrix on sdgen's AVX2 and AVX-512 kernels (native bf16 too);
+    /// other channel counts, the generic set and the bf16 emulation keep
     /// im2col — the fixtures above hold both paths.
     func testImplicitPatchesWhereKernelsAndChannelsAllow() {
         let wide = ConvolutionGeometry(input: [1, 5, 6, 288], weight: [24, 3, 3, 288], stride: 1, padding: .same(1))
         let narrow = ConvolutionGeometry(input: [1, 5, 6, 24], weight: [24, 3, 3, 24], stride: 1, padding: .same(1))
         for kernels in CPUKernelSet.available {
             let f32 = CPUBackend(threads: 2, kernels: kernels)
-            XCTAssertEqual(f32.usesImplicitPatches(wide), kernels >= .avx512, "\(kernels)")
+            XCTAssertEqual(f32.usesImplicitPatches(wide), kernels >= .avx2, "\(kernels)")
             XCTAssertFalse(f32.usesImplicitPatches(narrow), "\(kernels)")
             let bf16 = CPUBackend(threads: 2, precision: .bf16, kernels: kernels)
             XCTAssertEqual(bf16.usesImplicitPatches(wide), kernels == .avx512BF16, "\(kernels) bf16")

@@ -124,6 +124,12 @@ void sdgen_f32_gemm_avx2(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdi
                          const void *b, sdgen_gemm_dtype bType, ptrdiff_t ldb,
                          float beta, const float *bias, float *c, ptrdiff_t ldc);
 
+/// sdgen_f32_conv_gemm on the AVX2 kernel set: the same contract. Call only
+/// where sdgen_avx2_supported() is true.
+void sdgen_f32_conv_gemm_avx2(const sdgen_conv_input *x, ptrdiff_t firstPixel, ptrdiff_t pixels, ptrdiff_t n,
+                              const void *w, sdgen_gemm_dtype wType, ptrdiff_t ldw, const float *bias,
+                              float *c, ptrdiff_t ldc);
+
 /// Scaled dot-product attention of one head for `queries` consecutive query
 /// rows, with bf16 products as sdgen_bf16_gemm's: scores = scale·q·kᵀ from
 /// rounded q and k, plus `keyBias[j]` (may be NULL), with keys after query
