@@ -1,11 +1,13 @@
 // attention.c's fused attention for the AVX2 kernel set (f32 products): the
 // same transposed computation — Sᵀ = K·Qᵀ a tile of MR2 keys × NR2 = 16
 // queries at a time, the softmax across rows with one query per lane, Pᵀ its
-// own B panel, Oᵀ = Vᵀ·Pᵀ — on microkernel_avx2.h's 6×16 tile. A block of 16
-// queries keeps keys × 64 bytes of scores (256 KB at SD's 4096 tokens), which
-// an L2 of 512 KB (Zen 3) holds; the two GEMMs around a softmax that the set
-// ran before wrote a 2 MB score block per 128 queries through memory and
-// packed K and V again for every block.
+// own B panel, Oᵀ = Vᵀ·Pᵀ — on microkernel_avx2.h's 6×16 tile, but over
+// blocks of keys with a running softmax (flash attention's order): a block's
+// K and V (KEY_BLOCK keys, 60 KB at SD's head of 40) stay in L2 while every
+// query of the call passes over them, each block of 16 queries keeping its
+// Qᵀ panel, running Oᵀ, maximum and sum between blocks. Taking all keys per
+// block of queries instead streamed the whole head's K and V (1.3 MB at 4096
+// keys) from L3 for every 16 queries, on L2s of 512 KB (Zen 3).
 #include "cpu_kernels.h"
 
 #include <immintrin.h>
@@ -25,6 +27,10 @@ static _Thread_local size_t packedKCapacity, packedVCapacity, packedQCapacity;
 static _Thread_local uint32_t *scoreBuffer, *outputBuffer;
 static _Thread_local size_t scoreCapacity, outputCapacity;
 
+/// Keys per block: 32 tiles of MR2. Its K and V panels (60 KB at a head of
+/// 40, 240 KB at 160) stay in L2, its scores (12 KB) in L1.
+enum { KEY_BLOCK = 192 };
+
 /// Rows of Vᵀ per register tile: of 6, 5 and 4, the one that pads the head
 /// dimension least (the larger on a tie) — SD's 40, 80 and 160 take 5, 64
 /// (BERT, SD 2.x, SDXL) 4: no zeros multiplied.
@@ -38,14 +44,16 @@ static int value_rows8(int headDim) {
     return best;
 }
 
-/// The Oᵀ rows of one Vᵀ panel: C[R × NR2] = A panel · Pᵀ over `keys`.
+/// The Oᵀ rows of one Vᵀ panel over a block of keys, into the running ones:
+/// C[R × NR2] = alpha·C + A panel · Pᵀ, alpha a factor per query (lane).
 __attribute__((always_inline))
-static inline void value_tile8(int R, ptrdiff_t keys, const uint32_t *a, const float *p, float *c) {
+static inline void value_tile8(int R, int keys, const uint32_t *a, const float *p, const __m256 alpha[2], float *c) {
     __m256 acc[MR2][2];
-    accumulate8(R, R, (int)keys, a, (const uint32_t *)p, acc);
+    accumulate8(R, R, keys, a, (const uint32_t *)p, acc);
     for (int i = 0; i < R; i++) {
-        _mm256_store_ps(c + i * NR2, acc[i][0]);
-        _mm256_store_ps(c + i * NR2 + 8, acc[i][1]);
+        float *row = c + i * NR2;
+        _mm256_store_ps(row, _mm256_fmadd_ps(_mm256_load_ps(row), alpha[0], acc[i][0]));
+        _mm256_store_ps(row + 8, _mm256_fmadd_ps(_mm256_load_ps(row + 8), alpha[1], acc[i][1]));
     }
 }
 
@@ -84,80 +92,110 @@ static inline void score_tile8(int d, const uint32_t *a, const uint32_t *b, floa
     }
 }
 
+/// 0 where every key so far is hidden (−∞), else the running maximum: the
+/// reference the exponentials are taken from. A query with every key hidden
+/// then gets exp(−∞ − 0) = 0 for all, so 0/0 = NaN as PyTorch gives, instead
+/// of exp(−∞ + ∞) poisoning the product.
+static inline __m256 reference(__m256 max) {
+    return _mm256_andnot_ps(_mm256_cmp_ps(max, _mm256_set1_ps(-INFINITY), _CMP_EQ_OQ), max);
+}
+
 void sdgen_f32_attention_avx2(const float *q, ptrdiff_t ldq, const float *k, ptrdiff_t ldk,
                               const float *v, ptrdiff_t ldv, float *o, ptrdiff_t ldo,
                               ptrdiff_t queries, ptrdiff_t keys, int headDim, float scale,
                               const float *keyBias, int causal, ptrdiff_t firstQuery) {
     if (queries <= 0) return;
     const int d = headDim;
-    const ptrdiff_t keyTiles = (keys + MR2 - 1) / MR2, paddedKeys = keyTiles * MR2;
-    const int R = value_rows8(d), dTiles = (d + R - 1) / R;
-
-    // K as A panels (MR2 keys each, k along the head's columns); Vᵀ as A
-    // panels (R of the head's columns each, k along keys); both once per call.
-    uint32_t *kPack = reserve(&packedK, &packedKCapacity, (size_t)paddedKeys * d);
-    uint32_t *vPack = reserve(&packedV, &packedVCapacity, (size_t)dTiles * R * paddedKeys);
-    for (ptrdiff_t t = 0; t < keyTiles; t++) {
-        const int rows = keys - t * MR2 < MR2 ? (int)(keys - t * MR2) : MR2;
-        pack_rows8(k + t * MR2 * ldk, SDGEN_GEMM_F32, ldk, rows, d, MR2, kPack + (size_t)t * MR2 * d);
+    const int R = value_rows8(d), dTiles = (d + R - 1) / R, dPadded = dTiles * R;
+    const ptrdiff_t queryBlocks = (queries + NR2 - 1) / NR2;
+    // Per block of 16 queries: its Qᵀ panel, and its state — Oᵀ (dPadded rows
+    // of 16), then the running maximum and sum of each query.
+    const size_t stateFloats = (size_t)(dPadded + 2) * NR2;
+    float *qPack = (float *)reserve(&packedQ, &packedQCapacity, (size_t)queryBlocks * NR2 * d);
+    float *states = (float *)reserve(&outputBuffer, &outputCapacity, (size_t)queryBlocks * stateFloats);
+    uint32_t *kPack = reserve(&packedK, &packedKCapacity, (size_t)KEY_BLOCK * d);
+    uint32_t *vPack = reserve(&packedV, &packedVCapacity, (size_t)dTiles * R * KEY_BLOCK);
+    float *scores = (float *)reserve(&scoreBuffer, &scoreCapacity, (size_t)KEY_BLOCK * NR2);
+    for (ptrdiff_t b = 0; b < queryBlocks; b++) {
+        const int live = queries - b * NR2 < NR2 ? (int)(queries - b * NR2) : NR2;
+        pack_rows8(q + b * NR2 * ldq, SDGEN_GEMM_F32, ldq, live, d, NR2, (uint32_t *)(qPack + (size_t)b * NR2 * d));
+        float *state = states + (size_t)b * stateFloats;
+        memset(state, 0, (size_t)dPadded * NR2 * 4);
+        for (int i = 0; i < NR2; i++) { state[dPadded * NR2 + i] = -INFINITY; state[(dPadded + 1) * NR2 + i] = 0; }
     }
-    for (int t = 0; t < dTiles; t++) {
-        const int columns = d - t * R < R ? d - t * R : R;
-        uint32_t *panel = vPack + (size_t)t * R * paddedKeys;
-        pack_columns8(v + t * R, SDGEN_GEMM_F32, ldv, columns, (int)keys, R, panel);
-        // P is zero past the last key, but V's padding must not be NaN garbage either.
-        memset(panel + keys * R, 0, (size_t)(paddedKeys - keys) * R * 4);
-    }
-    float *qPack = (float *)reserve(&packedQ, &packedQCapacity, (size_t)NR2 * d);
-    float *scores = (float *)reserve(&scoreBuffer, &scoreCapacity, (size_t)paddedKeys * NR2);
-    float *outputs = (float *)reserve(&outputBuffer, &outputCapacity, (size_t)dTiles * R * NR2);
 
-    for (ptrdiff_t q0 = 0; q0 < queries; q0 += NR2) {
-        const int live = queries - q0 < NR2 ? (int)(queries - q0) : NR2;
-        pack_rows8(q + q0 * ldq, SDGEN_GEMM_F32, ldq, live, d, NR2, (uint32_t *)qPack);
-
-        // Sᵀ = scale · K Qᵀ, masked, with the maximum over keys of each query.
-        __m256 max[2] = {_mm256_set1_ps(-INFINITY), _mm256_set1_ps(-INFINITY)};
-        for (ptrdiff_t t = 0; t < keyTiles; t++) {
-            const int rows = keys - t * MR2 < MR2 ? (int)(keys - t * MR2) : MR2;
-            score_tile8(d, kPack + (size_t)t * MR2 * d, (const uint32_t *)qPack, scores + t * MR2 * NR2, rows,
-                        scale, t * MR2, keyBias, causal, firstQuery + q0, max);
+    for (ptrdiff_t k0 = 0; k0 < keys; k0 += KEY_BLOCK) {
+        const int blockKeys = keys - k0 < KEY_BLOCK ? (int)(keys - k0) : KEY_BLOCK;
+        const int keyTiles = (blockKeys + MR2 - 1) / MR2, paddedKeys = keyTiles * MR2;
+        // K as A panels (MR2 keys each, k along the head's columns); Vᵀ as A
+        // panels (R of the head's columns each, k along the block's keys).
+        for (int t = 0; t < keyTiles; t++) {
+            const int rows = blockKeys - t * MR2 < MR2 ? blockKeys - t * MR2 : MR2;
+            pack_rows8(k + (k0 + t * MR2) * ldk, SDGEN_GEMM_F32, ldk, rows, d, MR2, kPack + (size_t)t * MR2 * d);
         }
-        // A query with every key hidden: exp(−∞ − 0) = 0 for all, so 0/0 = NaN
-        // as PyTorch gives, instead of exp(−∞ + ∞) poisoning the product.
-        const __m256 none = _mm256_set1_ps(-INFINITY);
-        const __m256 max0 = _mm256_andnot_ps(_mm256_cmp_ps(max[0], none, _CMP_EQ_OQ), max[0]);
-        const __m256 max1 = _mm256_andnot_ps(_mm256_cmp_ps(max[1], none, _CMP_EQ_OQ), max[1]);
-
-        // P = exp(S − max) in place, with its sums; padding keys are zero.
-        __m256 sum0 = _mm256_setzero_ps(), sum1 = sum0;
-        for (ptrdiff_t j = 0; j < keys; j++) {
-            float *row = scores + j * NR2;
-            const __m256 p0 = exp_nonpositive8(_mm256_sub_ps(_mm256_load_ps(row), max0));
-            const __m256 p1 = exp_nonpositive8(_mm256_sub_ps(_mm256_load_ps(row + 8), max1));
-            _mm256_store_ps(row, p0);
-            _mm256_store_ps(row + 8, p1);
-            sum0 = _mm256_add_ps(sum0, p0);
-            sum1 = _mm256_add_ps(sum1, p1);
-        }
-        memset(scores + keys * NR2, 0, (size_t)(paddedKeys - keys) * NR2 * 4);
-
-        // Oᵀ = Vᵀ Pᵀ, then O = Oᵀ transposed and divided by the sums.
         for (int t = 0; t < dTiles; t++) {
-            const uint32_t *panel = vPack + (size_t)t * R * paddedKeys;
-            float *tile = outputs + t * R * NR2;
-            switch (R) {  // the row count a constant in each copy of the loop
-            case 4: value_tile8(4, paddedKeys, panel, scores, tile); break;
-            case 5: value_tile8(5, paddedKeys, panel, scores, tile); break;
-            default: value_tile8(MR2, paddedKeys, panel, scores, tile); break;
+            const int columns = d - t * R < R ? d - t * R : R;
+            uint32_t *panel = vPack + (size_t)t * R * paddedKeys;
+            pack_columns8(v + k0 * ldv + t * R, SDGEN_GEMM_F32, ldv, columns, blockKeys, R, panel);
+            // P is zero past the last key, but V's padding must not be NaN garbage either.
+            memset(panel + (size_t)blockKeys * R, 0, (size_t)(paddedKeys - blockKeys) * R * 4);
+        }
+
+        for (ptrdiff_t b = 0; b < queryBlocks; b++) {
+            float *state = states + (size_t)b * stateFloats;
+            float *runningMax = state + dPadded * NR2, *runningSum = runningMax + NR2;
+            // Sᵀ = scale · K Qᵀ, masked, the running maximum taken over it.
+            const __m256 before[2] = {_mm256_load_ps(runningMax), _mm256_load_ps(runningMax + 8)};
+            __m256 max[2] = {before[0], before[1]};
+            for (int t = 0; t < keyTiles; t++) {
+                const int rows = blockKeys - t * MR2 < MR2 ? blockKeys - t * MR2 : MR2;
+                score_tile8(d, kPack + (size_t)t * MR2 * d, (const uint32_t *)(qPack + (size_t)b * NR2 * d),
+                            scores + t * MR2 * NR2, rows, scale, k0 + t * MR2, keyBias, causal,
+                            firstQuery + b * NR2, max);
+            }
+            const __m256 max0 = reference(max[0]), max1 = reference(max[1]);
+            // What the block's new maximum makes of the sums and outputs so far.
+            const __m256 alpha[2] = {exp_nonpositive8(_mm256_sub_ps(before[0], max0)),
+                                     exp_nonpositive8(_mm256_sub_ps(before[1], max1))};
+
+            // P = exp(S − max) in place, with its sums; padding keys are zero.
+            __m256 sum0 = _mm256_setzero_ps(), sum1 = sum0;
+            for (int j = 0; j < blockKeys; j++) {
+                float *row = scores + j * NR2;
+                const __m256 p0 = exp_nonpositive8(_mm256_sub_ps(_mm256_load_ps(row), max0));
+                const __m256 p1 = exp_nonpositive8(_mm256_sub_ps(_mm256_load_ps(row + 8), max1));
+                _mm256_store_ps(row, p0);
+                _mm256_store_ps(row + 8, p1);
+                sum0 = _mm256_add_ps(sum0, p0);
+                sum1 = _mm256_add_ps(sum1, p1);
+            }
+            memset(scores + blockKeys * NR2, 0, (size_t)(paddedKeys - blockKeys) * NR2 * 4);
+            _mm256_store_ps(runningMax, max[0]);
+            _mm256_store_ps(runningMax + 8, max[1]);
+            _mm256_store_ps(runningSum, _mm256_fmadd_ps(_mm256_load_ps(runningSum), alpha[0], sum0));
+            _mm256_store_ps(runningSum + 8, _mm256_fmadd_ps(_mm256_load_ps(runningSum + 8), alpha[1], sum1));
+
+            // Oᵀ = alpha·Oᵀ + Vᵀ Pᵀ.
+            for (int t = 0; t < dTiles; t++) {
+                const uint32_t *panel = vPack + (size_t)t * R * paddedKeys;
+                float *tile = state + t * R * NR2;
+                switch (R) {  // the row count a constant in each copy of the loop
+                case 4: value_tile8(4, paddedKeys, panel, scores, alpha, tile); break;
+                case 5: value_tile8(5, paddedKeys, panel, scores, alpha, tile); break;
+                default: value_tile8(MR2, paddedKeys, panel, scores, alpha, tile); break;
+                }
             }
         }
-        float inverse[NR2] __attribute__((aligned(32)));
-        _mm256_store_ps(inverse, _mm256_div_ps(_mm256_set1_ps(1), sum0));
-        _mm256_store_ps(inverse + 8, _mm256_div_ps(_mm256_set1_ps(1), sum1));
+    }
+
+    // O = Oᵀ transposed and divided by the sums.
+    for (ptrdiff_t b = 0; b < queryBlocks; b++) {
+        const int live = queries - b * NR2 < NR2 ? (int)(queries - b * NR2) : NR2;
+        const float *state = states + (size_t)b * stateFloats, *sums = state + (dPadded + 1) * NR2;
         for (int i = 0; i < live; i++) {
-            float *row = o + (q0 + i) * ldo;
-            for (int c = 0; c < d; c++) row[c] = outputs[c * NR2 + i] * inverse[i];
+            float *row = o + (b * NR2 + i) * ldo;
+            const float inverse = 1 / sums[i];
+            for (int c = 0; c < d; c++) row[c] = state[c * NR2 + i] * inverse;
         }
     }
 }

@@ -578,6 +578,29 @@ def make_shifted_norm_fixtures(root: Path) -> None:
                   {"groups": 8, "eps": str(eps), "silu": 0})
 
 
+def make_attention_key_block_fixtures(root: Path) -> None:
+    """Attention over more keys than one of the CPU kernels' key blocks (192),
+    so the running softmax rescales between blocks: a key mask that hides the
+    whole first block and part of the second of one sample (the running
+    maximum starts at the mask's value and then jumps), the last keys of the
+    other; and a causal head whose early queries see only the first block."""
+    out_dir = root / "ops"
+    torch.manual_seed(1800)
+    b, lq, lk, c, heads = 2, 70, 450, 40, 1
+    q, k, v = torch.randn(b, lq, c), torch.randn(b, lk, c), torch.randn(b, lk, c)
+    scale = 1.0 / math.sqrt(c // heads)
+    key_mask = torch.zeros(b, lk, dtype=torch.float32)
+    key_mask[0, :250] = torch.finfo(torch.float32).min
+    key_mask[1, 350:] = torch.finfo(torch.float32).min
+    out = _sdpa_heads(q, k, v, heads, scale, causal=False, attn_mask=key_mask[:, None, None, :])
+    write_fixture(
+        out_dir, "attention_key_blocks_mask",
+        {"q": q, "k": k, "v": v, "key_mask": key_mask, "out": out},
+        {"heads": heads, "causal": 0, "scale": str(scale)},
+    )
+    _attention(out_dir, "attention_key_blocks_causal", 1801, b=1, lq=420, lk=420, c=32, heads=1, causal=True)
+
+
 def make_geglu_module_fixtures(root: Path) -> None:
     """diffusers' GEGLU module (projection to 2·dim_out, then values · GELU(gates)),
     as `Backend.geglu(x, weight:, bias:)` computes it: 48 outputs pair into
@@ -614,6 +637,7 @@ GROUPS: Dict[str, Callable[[Path], None]] = {
     "residual_conv": make_residual_conv_fixtures,
     "shifted_norm": make_shifted_norm_fixtures,
     "geglu_module": make_geglu_module_fixtures,
+    "attention_key_blocks": make_attention_key_block_fixtures,
     "bf16": lambda root: make_bf16_fixtures(root, write_fixture),
     "bf16_patches": lambda root: make_bf16_patch_fixtures(root, write_fixture),
     "models": make_model_fixtures,
