@@ -84,9 +84,9 @@ extension CPUBackend {
 }
 
 extension CPUBackend {
-    /// Whether attention runs as one fused kernel (CPUKernels/attention.c:
-    /// a block of scores never leaves the cache) rather than two GEMMs around a
-    /// softmax. It needs AVX2 (attention_avx2.c) or AVX-512 for f32
+    /// Whether attention runs as one fused kernel (CPUKernels/attention.c,
+    /// attention_avx2.c: a block of scores never leaves the cache) rather
+    /// than two GEMMs around a softmax. It needs AVX2 or AVX-512 for f32
     /// products, AVX-512 BF16 for bf16 ones.
     public var usesFusedAttention: Bool {
         guard tuning.fusedAttention else { return false }
