@@ -24,8 +24,8 @@
 
 static _Thread_local uint32_t *packedK, *packedV, *packedQ;
 static _Thread_local size_t packedKCapacity, packedVCapacity, packedQCapacity;
-static _Thread_local uint32_t *scoreBuffer, *outputBuffer;
-static _Thread_local size_t scoreCapacity, outputCapacity;
+static _Thread_local uint32_t *scoreBuffer, *stateBuffer;
+static _Thread_local size_t scoreCapacity, stateCapacity;
 
 /// Keys per block: 32 tiles of MR2. Its K and V panels (60 KB at a head of
 /// 40, 240 KB at 160) stay in L2, its scores (12 KB) in L1.
@@ -112,7 +112,7 @@ void sdgen_f32_attention_avx2(const float *q, ptrdiff_t ldq, const float *k, ptr
     // of 16), then the running maximum and sum of each query.
     const size_t stateFloats = (size_t)(dPadded + 2) * NR2;
     float *qPack = (float *)reserve(&packedQ, &packedQCapacity, (size_t)queryBlocks * NR2 * d);
-    float *states = (float *)reserve(&outputBuffer, &outputCapacity, (size_t)queryBlocks * stateFloats);
+    float *states = (float *)reserve(&stateBuffer, &stateCapacity, (size_t)queryBlocks * stateFloats);
     uint32_t *kPack = reserve(&packedK, &packedKCapacity, (size_t)KEY_BLOCK * d);
     uint32_t *vPack = reserve(&packedV, &packedVCapacity, (size_t)dTiles * R * KEY_BLOCK);
     float *scores = (float *)reserve(&scoreBuffer, &scoreCapacity, (size_t)KEY_BLOCK * NR2);

@@ -157,16 +157,26 @@ def _sdpa_heads(q, k, v, heads: int, scale: float, causal: bool, attn_mask=None)
 
 
 def _attention(out_dir: Path, name: str, seed: int, b: int, lq: int, lk: int, c: int, heads: int,
-               causal: bool) -> None:
+               causal: bool, hidden: list | None = None) -> None:
+    """SDPA over random q, k, v; `hidden`: (sample, slice of keys) pairs that a
+    key mask of float32's lowest value hides, as transformers' masks do."""
     torch.manual_seed(seed)
     q = torch.randn(b, lq, c)
     k = torch.randn(b, lk, c)
     v = torch.randn(b, lk, c)
     scale = 1.0 / math.sqrt(c // heads)
-    out = _sdpa_heads(q, k, v, heads, scale, causal)
+    tensors = {"q": q, "k": k, "v": v}
+    mask = None
+    if hidden is not None:
+        key_mask = torch.zeros(b, lk, dtype=torch.float32)
+        for sample, keys in hidden:
+            key_mask[sample, keys] = torch.finfo(torch.float32).min
+        tensors["key_mask"] = key_mask
+        mask = key_mask[:, None, None, :]
+    out = _sdpa_heads(q, k, v, heads, scale, causal, attn_mask=mask)
     write_fixture(
         out_dir, name,
-        {"q": q, "k": k, "v": v, "out": out},
+        {**tensors, "out": out},
         {"heads": heads, "causal": int(causal), "scale": str(scale)},
     )
 
@@ -348,23 +358,8 @@ def make_op_fixtures(root: Path) -> None:
     _attention(out_dir, "attention_causal", 1014, b=2, lq=77, lk=77, c=96, heads=4, causal=True)
     _attention(out_dir, "attention_cross", 1015, b=2, lq=64, lk=77, c=64, heads=8, causal=False)
 
-    torch.manual_seed(1016)
-    q = torch.randn(2, 20, 48)
-    k = torch.randn(2, 20, 48)
-    v = torch.randn(2, 20, 48)
-    heads = 3
-    scale = 1.0 / math.sqrt(48 // heads)
-    keep = torch.zeros(2, 20, dtype=torch.bool)
-    keep[0, :] = True
-    keep[1, :13] = True
-    key_mask = torch.zeros(2, 20, dtype=torch.float32)
-    key_mask[~keep] = torch.finfo(torch.float32).min
-    out = _sdpa_heads(q, k, v, heads, scale, causal=False, attn_mask=key_mask[:, None, None, :])
-    write_fixture(
-        out_dir, "attention_mask",
-        {"q": q, "k": k, "v": v, "key_mask": key_mask, "out": out},
-        {"heads": heads, "causal": 0, "scale": str(scale)},
-    )
+    _attention(out_dir, "attention_mask", 1016, b=2, lq=20, lk=20, c=48, heads=3, causal=False,
+               hidden=[(1, slice(13, None))])
 
     _attention(out_dir, "attention_long", 1017, b=1, lq=300, lk=300, c=40, heads=1, causal=False)
     # One causal head split over the workers (causality counted from each
@@ -585,19 +580,8 @@ def make_attention_key_block_fixtures(root: Path) -> None:
     maximum starts at the mask's value and then jumps), the last keys of the
     other; and a causal head whose early queries see only the first block."""
     out_dir = root / "ops"
-    torch.manual_seed(1800)
-    b, lq, lk, c, heads = 2, 70, 450, 40, 1
-    q, k, v = torch.randn(b, lq, c), torch.randn(b, lk, c), torch.randn(b, lk, c)
-    scale = 1.0 / math.sqrt(c // heads)
-    key_mask = torch.zeros(b, lk, dtype=torch.float32)
-    key_mask[0, :250] = torch.finfo(torch.float32).min
-    key_mask[1, 350:] = torch.finfo(torch.float32).min
-    out = _sdpa_heads(q, k, v, heads, scale, causal=False, attn_mask=key_mask[:, None, None, :])
-    write_fixture(
-        out_dir, "attention_key_blocks_mask",
-        {"q": q, "k": k, "v": v, "key_mask": key_mask, "out": out},
-        {"heads": heads, "causal": 0, "scale": str(scale)},
-    )
+    _attention(out_dir, "attention_key_blocks_mask", 1800, b=2, lq=70, lk=450, c=40, heads=1, causal=False,
+               hidden=[(0, slice(None, 250)), (1, slice(350, None))])
     _attention(out_dir, "attention_key_blocks_causal", 1801, b=1, lq=420, lk=420, c=32, heads=1, causal=True)
 
 
