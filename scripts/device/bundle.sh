@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Builds sdgen as a folder that runs on a bare x86-64 Linux machine with a GPU
 # driver and nothing else (the GPU machine has no Swift toolchain, no -dev
-# packages, no network): the Swift runtime linked statically, stripped, every
-# shared library it loads (OpenBLAS and its Fortran runtime, libpng, libjpeg,
-# SentencePiece, the C++ runtime, the Vulkan loader it opens at run time)
-# copied into lib/ and packed (see below), and an `sdgen` launcher at the top
-# that runs it from any directory. The diffusers wheel (pure Python) comes along for the
+# packages, no network): the release build that `scripts/setup.sh` makes,
+# stripped, with every shared library it loads (the Swift runtime and
+# Foundation, OpenBLAS and its Fortran runtime, libpng, libjpeg, SentencePiece,
+# libcurl, the C++ runtime, the Vulkan loader it opens at run time) copied into
+# lib/ and packed (see below), and an `sdgen` launcher at the top that runs it
+# from any directory. The diffusers wheel (pure Python) comes along for the
 # PyTorch side when pip can fetch it.
+#
+# The Swift runtime travels as the toolchain's shared libraries rather than
+# linked in with --static-swift-stdlib: that flag changes how every module is
+# compiled, so it cost a second full build (5 minutes of CI) for a payload
+# that packs no smaller.
 #
 #   scripts/device/bundle.sh [FOLDER]      default: .build/device-bundle
 #
@@ -16,20 +22,10 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 out="${1:-.build/device-bundle}"
-build=.build/bundle
 limit=$((48 << 20))
 
-# Static Foundation's networking links libcurl; Debian ships libcurl.so.4 without the -dev
-# symlink, so give the linker one (no -dev package needed).
-links="$build/links"
-mkdir -p "$links"
-# awk reads to the end: an early exit would SIGPIPE ldconfig, which pipefail makes a failure (CI saw exit 141).
-curl="$(ldconfig -p | awk '$1 == "libcurl.so.4" && !found {print $NF; found = 1}')"
-[ -n "$curl" ] || { echo "error: libcurl.so.4 not found (apt install libcurl4)" >&2; exit 1; }
-ln -sf "$curl" "$links/libcurl.so"
-flags=(-c release --product sdgen --static-swift-stdlib --build-path "$build" -Xlinker -L"$PWD/$links")
-swift build "${flags[@]}" >&2
-bin="$(swift build "${flags[@]}" --show-bin-path)"
+swift build -c release --product sdgen >&2
+bin="$(swift build -c release --show-bin-path)"
 
 rm -rf "$out"
 mkdir -p "$out/lib"
@@ -38,7 +34,9 @@ strip "$out/lib/sdgen.bin"
 # SwiftPM resource bundles (the CLIP merges) are looked up beside the executable.
 cp -R "$bin"/*.resources "$out/lib/"
 
-# Every library the binary links, except glibc's own (the target's must be used).
+# Every library the binary links, except glibc's own (the target's must be used). The
+# launcher's LD_LIBRARY_PATH is searched before the binary's RUNPATH (the toolchain's
+# folder), so these copies are the ones loaded even where a toolchain is installed.
 ldd "$out/lib/sdgen.bin" | awk '/=>/ && $3 ~ /^\// {print $3}' | while read -r lib; do
     case "$(basename "$lib")" in
         libc.so.*|libm.so.*|libdl.so.*|libpthread.so.*|librt.so.*|libresolv.so.*|ld-linux*) ;;
@@ -50,8 +48,8 @@ vulkan="$(ldconfig -p | awk '$1 == "libvulkan.so.1" && !found {print $NF; found 
 [ -n "$vulkan" ] || { echo "error: libvulkan.so.1 not found (apt install libvulkan1)" >&2; exit 1; }
 cp -L "$vulkan" "$out/lib/libvulkan.so.1"
 
-# The libraries and the static binary are ~130 MiB (OpenBLAS alone 36, the Swift runtime's
-# Foundation and ICU most of the binary's 67): they travel as one xz archive, which the launcher
+# The binary and the libraries are ~150 MiB (ICU's data 40, OpenBLAS 36, Foundation 25):
+# they travel as one xz archive (33 MiB), which the launcher
 # unpacks once into $TMPDIR (keyed by its checksum) and runs from there.
 tar -C "$out" -cf - lib | xz -9 -T0 > "$out/payload.tar.xz"
 rm -rf "$out/lib"
