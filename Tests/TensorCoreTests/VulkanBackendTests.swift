@@ -206,24 +206,33 @@ extension VulkanBackendTests {
         }
     }
 
-    /// The shared-memory reductions (devices without subgroup arithmetic).
-    func testReductionsWithoutSubgroups() throws {
+    /// The row reductions with and without subgroup arithmetic (the shared-memory
+    /// tree) in every workgroup size VulkanBackend.rowThreads picks: rows
+    /// narrower than 32, between powers of two, and wider than 256.
+    func testRowReductionsInEveryWorkgroupSize() throws {
         let plain = try VulkanBackend(options: VulkanOptions(weightDType: .f32, subgroups: false))
-        let x = random(3 * 50 * 32, seed: 25, scale: 3).map { $0 + 20 }
-        let gamma = random(32, seed: 26), beta = random(32, seed: 27)
-        let checks: [(String, (any Backend) -> Tensor)] = [
-            ("softmax", { be in be.upload(x, shape: [150, 32]).softmax() }),
-            ("layerNorm", { be in
-                be.upload(x, shape: [150, 32]).layerNorm(weight: be.upload(gamma, shape: [32]),
-                                                         bias: be.upload(beta, shape: [32]), eps: 1e-5) }),
-            ("groupNorm", { be in
-                be.upload(x, shape: [3, 50, 32]).groupNorm(groups: 8, weight: be.upload(gamma, shape: [32]),
-                                                           bias: be.upload(beta, shape: [32]), eps: 1e-6, silu: false) }),
-        ]
-        for (label, run) in checks {
-            let c = assertClose(run(plain).toArray(), run(cpu).toArray(), atol: 2e-5, rtol: 1e-4,
-                                "\(label) without subgroups")
-            print("\(label) without subgroups: GPU vs CPU \(c)")
+        let gpus: [(String, VulkanBackend)] = [("without subgroups", plain), ("as the device runs them", gpu)]
+        for width in [20, 40, 77, 300] {  // workgroups of 32, 64, 128 and 256 (striding)
+            let x = random(150 * width, seed: 25, scale: 3).map { $0 + 20 }
+            let gamma = random(width, seed: 26), beta = random(width, seed: 27)
+            var checks: [(String, (any Backend) -> Tensor)] = [
+                ("softmax", { be in be.upload(x, shape: [150, width]).softmax() }),
+                ("layerNorm", { be in
+                    be.upload(x, shape: [150, width]).layerNorm(weight: be.upload(gamma, shape: [width]),
+                                                                bias: be.upload(beta, shape: [width]), eps: 1e-5) }),
+            ]
+            if width % 4 == 0 {
+                checks.append(("groupNorm", { be in
+                    be.upload(x, shape: [3, 50, width]).groupNorm(groups: 4, weight: be.upload(gamma, shape: [width]),
+                                                                  bias: be.upload(beta, shape: [width]), eps: 1e-6, silu: false) }))
+            }
+            for (name, gpu) in gpus {
+                for (label, run) in checks {
+                    let c = assertClose(run(gpu).toArray(), run(cpu).toArray(), atol: 2e-5, rtol: 1e-4,
+                                        "\(label) rows of \(width) \(name)")
+                    print("\(label) rows of \(width) \(name): GPU vs CPU \(c)")
+                }
+            }
         }
     }
 

@@ -82,7 +82,8 @@ extension VulkanBackend {
                       .read(affine[0]!.vulkanBuffer, bytes: affine[0]!.byteCount),
                       .read(affine[1]!.vulkanBuffer, bytes: affine[1]!.byteCount),
                       .write(out.vulkanBuffer, bytes: out.byteCount)],
-                     push: [UInt32(size: rows), UInt32(size: width), eps.pushBits], rows: width == 0 ? 0 : rows)
+                     push: [UInt32(size: rows), UInt32(size: width), eps.pushBits], rows: width == 0 ? 0 : rows,
+                     specialization: [Self.rowThreads(width)])
         return out
     }
 
@@ -93,7 +94,8 @@ extension VulkanBackend {
         dispatchRows("softmax\(subgroupSuffix)",
                      [.read(input.vulkanBuffer, bytes: input.byteCount), .write(out.vulkanBuffer, bytes: out.byteCount),
                       .read(dummy, bytes: 0)],
-                     push: [UInt32(size: rows), UInt32(size: width), 0, 0, 0, 0], rows: width == 0 ? 0 : rows)
+                     push: [UInt32(size: rows), UInt32(size: width), 0, 0, 0, 0], rows: width == 0 ? 0 : rows,
+                     specialization: [Self.rowThreads(width)])
         return out
     }
 }

@@ -227,9 +227,22 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
     }
 
     /// One workgroup per row.
-    func dispatchRows(_ variant: String, _ uses: [BufferUse], push: [UInt32], rows: Int) {
+    func dispatchRows(_ variant: String, _ uses: [BufferUse], push: [UInt32], rows: Int, specialization: [UInt32] = []) {
         guard rows > 0 else { return }
-        recorder.dispatch(pipelines.require(variant), uses, push: push, groups: grid(rows, groupSize: 1))
+        recorder.dispatch(pipelines.require(variant, specialization: specialization), uses, push: push,
+                          groups: grid(rows, groupSize: 1))
+    }
+
+    /// The workgroup of the one-row-per-workgroup reductions (layer_norm.comp,
+    /// softmax.comp) for rows of `width`: the width rounded up to a power of
+    /// two, from 32 to 256. Rows of 768 or 320 get all 256; a short prompt's
+    /// 77 scores get 128 rather than leaving most of 256 idle at every
+    /// barrier (on lavapipe, where each barrier switches between the
+    /// workgroup's invocations, that was 17 ms per layer norm of a tiny model).
+    static func rowThreads(_ width: Int) -> UInt32 {
+        var threads: UInt32 = 32
+        while threads < 256, Int(threads) < width { threads <<= 1 }
+        return threads
     }
 
     var subgroupSuffix: String { useSubgroups ? "_sg" : "" }

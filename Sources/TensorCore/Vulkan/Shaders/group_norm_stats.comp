@@ -13,9 +13,10 @@
 // offsets (a ResNet block's timestep embedding), when given, are added to each
 // value as it is read, rounded as diffusers' separate add rounds them.
 #include "common.glsl"
-#include "reduce.glsl"
 
-layout(local_size_x = 256) in;
+const uint THREADS = 256u;
+layout(local_size_x = THREADS) in;
+#include "reduce.glsl"
 layout(binding = 0) readonly buffer X { float x[]; };
 layout(binding = 1) writeonly buffer P { float partial[]; };   // [N·G·chunks] × (mean, M2, count), or final [N·G] × (mean, rstd)
 layout(binding = 2) readonly buffer O { float offsets[]; };    // [N, C], when hasOffsets
@@ -53,10 +54,10 @@ void main() {
     uint t = gl_LocalInvocationID.x;
     float size = float(last - first);
     float sum = 0.0;
-    for (uint e = first + t; e < last; e += 256u) sum += value(base, e, perGroup, offsets0);
+    for (uint e = first + t; e < last; e += THREADS) sum += value(base, e, perGroup, offsets0);
     float mean = workgroupSum(sum) / max(size, 1.0);
     float d1 = 0.0, d2 = 0.0;
-    for (uint e = first + t; e < last; e += 256u) {
+    for (uint e = first + t; e < last; e += THREADS) {
         float d = value(base, e, perGroup, offsets0) - mean;
         d1 += d;
         d2 += d * d;

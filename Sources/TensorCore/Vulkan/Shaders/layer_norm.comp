@@ -5,10 +5,14 @@
 // then deviations from it (with the residue Σ(x − mean) folded back in), so
 // rows with a large mean keep their precision.
 #include "common.glsl"
-#include "reduce.glsl"
 #include "weights.glsl"
 
-layout(local_size_x = 256) in;
+// As many invocations as the row has elements, rounded up to a power of two
+// from 32 to 256 (VulkanBackend.rowThreads): narrow rows (a tiny model's, a
+// short prompt's scores) leave no idle invocations waiting at the barriers.
+layout(constant_id = 0) const uint THREADS = 256;
+layout(local_size_x_id = 0) in;
+#include "reduce.glsl"
 layout(binding = 0) readonly buffer X { float x[]; };
 layout(binding = 1) readonly buffer G { WTYPE gamma[]; };
 layout(binding = 2) readonly buffer B { WTYPE beta[]; };
@@ -27,10 +31,10 @@ void main() {
     uint base = row * p.width;
     float n = float(p.width);
     float sum = 0.0;
-    for (uint j = t; j < p.width; j += 256u) sum += x[base + j];
+    for (uint j = t; j < p.width; j += THREADS) sum += x[base + j];
     float mean = workgroupSum(sum) / n;
     float d1 = 0.0, d2 = 0.0;
-    for (uint j = t; j < p.width; j += 256u) {
+    for (uint j = t; j < p.width; j += THREADS) {
         float d = x[base + j] - mean;
         d1 += d;
         d2 += d * d;
@@ -40,7 +44,7 @@ void main() {
     float variance = max(d2 - d1 * d1, 0.0);
     float rstd = inversesqrt(variance + p.eps);
     float center = mean + d1;
-    for (uint j = t; j < p.width; j += 256u) {
+    for (uint j = t; j < p.width; j += THREADS) {
         y[base + j] = (x[base + j] - center) * rstd * float(gamma[j]) + float(beta[j]);
     }
 }

@@ -1,7 +1,9 @@
-// Workgroup-wide sum and max over 256 invocations: subgroup operations
-// within each subgroup, then one partial per subgroup through shared memory
-// (read back in a fixed order, so every invocation gets the same value).
-// Without subgroup arithmetic (USE_SUBGROUPS undefined) a shared-memory tree.
+// Workgroup-wide sum and max over the workgroup (THREADS invocations, a power
+// of two up to 256, declared by the including shader; gl_WorkGroupSize gave
+// wrong sums on Mesa 22's lavapipe): subgroup operations within each subgroup, then one partial
+// per subgroup through shared memory (read back in a fixed order, so every
+// invocation gets the same value). Without subgroup arithmetic
+// (USE_SUBGROUPS undefined) a shared-memory tree.
 
 #ifdef USE_SUBGROUPS
 shared float reduceScratch[256];
@@ -32,7 +34,7 @@ float workgroupSum(float v) {
     uint t = gl_LocalInvocationID.x;
     reduceScratch[t] = v;
     barrier();
-    for (uint width = 128u; width > 0u; width >>= 1) {
+    for (uint width = THREADS / 2u; width > 0u; width >>= 1) {
         if (t < width) reduceScratch[t] += reduceScratch[t + width];
         barrier();
     }
@@ -45,7 +47,7 @@ float workgroupMax(float v) {
     uint t = gl_LocalInvocationID.x;
     reduceScratch[t] = v;
     barrier();
-    for (uint width = 128u; width > 0u; width >>= 1) {
+    for (uint width = THREADS / 2u; width > 0u; width >>= 1) {
         if (t < width) reduceScratch[t] = max(reduceScratch[t], reduceScratch[t + width]);
         barrier();
     }
