@@ -150,7 +150,7 @@ extension VulkanBackend {
         let out = makeTensor([batch, queries, width])
         let blockRows = max(1, min(queries, attentionScratchBytes / (4 * keys)))
         let scores = makeTensor([blockRows, keys])
-        let softmaxPipeline = pipelines.require("softmax\(subgroupSuffix)", specialization: [Self.rowThreads(keys)])
+        let softmaxPipeline = rowReduction("softmax\(subgroupSuffix)", width: keys)
         for b in 0..<batch {
             for h in 0..<heads {
                 var q0 = 0

@@ -23,7 +23,7 @@ extension VulkanBackend {
         let perGroup = (rowWindows.first?.count ?? rows) * (channels / groups)
         let chunks = max(1, min(256, perGroup / 16384))
         let runsPerWindow = groups * chunks
-        let statsPipeline = "group_norm_stats\(subgroupSuffix)"
+        let statsPipeline = pipelines.require("group_norm_stats\(subgroupSuffix)")
         let stats = makeTensor([batch * groups, 2])
         // A group that is one run needs no merge: the first pass writes its statistics.
         let final = whole && chunks == 1
@@ -77,13 +77,12 @@ extension VulkanBackend {
         let rows = x.count / max(width, 1)
         let out = makeTensor(x.shape)
         let (suffix, affine) = weights([weight, bias])
-        dispatchRows("layer_norm\(suffix)\(subgroupSuffix)",
+        dispatchRows(rowReduction("layer_norm\(suffix)\(subgroupSuffix)", width: width),
                      [.read(input.vulkanBuffer, bytes: input.byteCount),
                       .read(affine[0]!.vulkanBuffer, bytes: affine[0]!.byteCount),
                       .read(affine[1]!.vulkanBuffer, bytes: affine[1]!.byteCount),
                       .write(out.vulkanBuffer, bytes: out.byteCount)],
-                     push: [UInt32(size: rows), UInt32(size: width), eps.pushBits], rows: width == 0 ? 0 : rows,
-                     specialization: [Self.rowThreads(width)])
+                     push: [UInt32(size: rows), UInt32(size: width), eps.pushBits], rows: width == 0 ? 0 : rows)
         return out
     }
 
@@ -91,11 +90,10 @@ extension VulkanBackend {
         let width = x.dim(-1), rows = x.count / max(width, 1)
         let input = f32(x)
         let out = makeTensor(x.shape)
-        dispatchRows("softmax\(subgroupSuffix)",
+        dispatchRows(rowReduction("softmax\(subgroupSuffix)", width: width),
                      [.read(input.vulkanBuffer, bytes: input.byteCount), .write(out.vulkanBuffer, bytes: out.byteCount),
                       .read(dummy, bytes: 0)],
-                     push: [UInt32(size: rows), UInt32(size: width), 0, 0, 0, 0], rows: width == 0 ? 0 : rows,
-                     specialization: [Self.rowThreads(width)])
+                     push: [UInt32(size: rows), UInt32(size: width), 0, 0, 0, 0], rows: width == 0 ? 0 : rows)
         return out
     }
 }

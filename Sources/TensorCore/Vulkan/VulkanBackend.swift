@@ -227,10 +227,15 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
     }
 
     /// One workgroup per row.
-    func dispatchRows(_ variant: String, _ uses: [BufferUse], push: [UInt32], rows: Int, specialization: [UInt32] = []) {
+    func dispatchRows(_ pipeline: ComputePipeline, _ uses: [BufferUse], push: [UInt32], rows: Int) {
         guard rows > 0 else { return }
-        recorder.dispatch(pipelines.require(variant, specialization: specialization), uses, push: push,
-                          groups: grid(rows, groupSize: 1))
+        recorder.dispatch(pipeline, uses, push: push, groups: grid(rows, groupSize: 1))
+    }
+
+    /// A one-row-per-workgroup reduction's pipeline (layer_norm.comp,
+    /// softmax.comp) for rows of `width`, its workgroup `rowThreads(width)`.
+    func rowReduction(_ variant: String, width: Int) -> ComputePipeline {
+        pipelines.require(variant, specialization: [Self.rowThreads(width)])
     }
 
     /// The workgroup of the one-row-per-workgroup reductions (layer_norm.comp,
