@@ -5,6 +5,7 @@
 #   SECONDS_PER_TARGET=20 scripts/fuzz.sh   every target for 20 s each
 #   RUNS=20000 scripts/fuzz.sh      every target for exactly 20000 inputs from a fresh
 #                                   corpus: the same inputs on every machine (what CI runs)
+#   scripts/fuzz.sh --build         only the instrumented build (both cores; the runs are one)
 # Each target starts from its committed seeds (Fuzz/Corpus/TARGET) plus what
 # earlier runs found (.build/fuzz/corpus/TARGET); a crash, a sanitizer report,
 # a hang (> 10 s) or an out-of-memory (> 2 GB) input lands in
@@ -25,6 +26,7 @@ swift build -c release --product sdgen-fuzz --build-path "$build" \
     -Xcc -fsanitize=fuzzer-no-link,address -Xcxx -fsanitize=fuzzer-no-link,address \
     -Xswiftc -use-ld=lld >&2
 binary="$(swift build -c release --build-path "$build" --show-bin-path)/sdgen-fuzz"
+[ "${1:-}" = "--build" ] && exit 0
 
 status=0
 for target in "${targets[@]}"; do
