@@ -17,6 +17,8 @@ cd "$(dirname "$0")/.."
 targets=(safetensors config clip-files tokenizer-json wordpiece sentencepiece png infotext prompt image)
 seconds="${SECONDS_PER_TARGET:-60}"
 runs="${RUNS:-}"
+build_only=false
+if [ "${1:-}" = "--build" ]; then build_only=true; shift; fi
 if [ $# -ge 1 ]; then targets=("$1"); fi
 if [ $# -ge 2 ]; then seconds="$2"; fi
 
@@ -26,7 +28,7 @@ swift build -c release --product sdgen-fuzz --build-path "$build" \
     -Xcc -fsanitize=fuzzer-no-link,address -Xcxx -fsanitize=fuzzer-no-link,address \
     -Xswiftc -use-ld=lld >&2
 binary="$(swift build -c release --build-path "$build" --show-bin-path)/sdgen-fuzz"
-[ "${1:-}" = "--build" ] && exit 0
+$build_only && exit 0
 
 status=0
 for target in "${targets[@]}"; do

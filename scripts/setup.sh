@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 
 packages=(libopenblas-dev libpng-dev libjpeg-dev libvulkan-dev mesa-vulkan-drivers glslc
           libsentencepiece-dev pkg-config)
-if [ "${1:-}" = "--test" ]; then
+testing=false
+[ "${1:-}" = "--test" ] && testing=true
+if $testing; then
     packages+=(chromium chromium-driver)
     python3 -c "import ensurepip, venv" >/dev/null 2>&1 || packages+=(python3-venv)
 fi
@@ -28,7 +30,7 @@ fi
 # stores memory one lane at a time, and the whole suite took 861 s on it against 413 s on
 # bookworm-backports' Mesa 25 (docs/vulkan.md): on Debian 12, --test takes the Vulkan drivers
 # from there (only them: apt takes nothing else from backports unless asked).
-if [ "${1:-}" = "--test" ] && grep -qx 'VERSION_CODENAME=bookworm' /etc/os-release 2>/dev/null \
+if $testing && grep -qx 'VERSION_CODENAME=bookworm' /etc/os-release 2>/dev/null \
    && dpkg --compare-versions "$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers)" lt 25; then
     echo "deb http://deb.debian.org/debian bookworm-backports main" \
         | $sudo tee /etc/apt/sources.list.d/bookworm-backports.list > /dev/null
