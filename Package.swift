@@ -51,8 +51,12 @@ let package = Package(
         .target(name: "Models", dependencies: ["TensorCore", "SafeTensors"]),
         .target(name: "Schedulers"),
         .target(name: "ImageIO", dependencies: ["CPNGShim", "CJPEGShim"]),
+        // A1111's prompt language: emphasis, BREAK, editing and alternation, <lora:…> tags,
+        // 75-token chunks, embeddings. Apart from Pipeline so the fuzz build, which parses
+        // prompts, compiles neither the pipeline nor swift-crypto under ASan.
+        .target(name: "PromptLanguage", dependencies: ["Tokenizers", "SafeTensors"]),
         .target(name: "Pipeline", dependencies: [
-            "TensorCore", "SafeTensors", "Tokenizers", "Models", "Schedulers", "ImageIO",
+            "TensorCore", "SafeTensors", "Tokenizers", "PromptLanguage", "Models", "Schedulers", "ImageIO",
             .product(name: "Logging", package: "swift-log"),
             // LoRA short hashes (A1111's sha256 of the file after its header).
             .product(name: "Crypto", package: "swift-crypto"),
@@ -61,7 +65,7 @@ let package = Package(
         .target(name: "HubDownload", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // `sdgen serve`: AUTOMATIC1111's /sdapi/v1 API and a web page over one GenerationService.
         .target(name: "Server", dependencies: [
-            "Pipeline", "Models", "ImageIO", "Schedulers", "TensorCore",
+            "Pipeline", "PromptLanguage", "Models", "ImageIO", "Schedulers", "TensorCore",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -69,13 +73,13 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ], resources: [.embedInCode("WebPage/index.html"), .embedInCode("WebPage/app.js"), .embedInCode("WebPage/style.css")]),
         .executableTarget(name: "sdgen", dependencies: [
-            "Pipeline", "HubDownload", "Server", "Models", "TensorCore", "SafeTensors", "ImageIO", "Tokenizers", "Schedulers",
+            "Pipeline", "PromptLanguage", "HubDownload", "Server", "Models", "TensorCore", "SafeTensors", "ImageIO", "Tokenizers", "Schedulers",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // Fuzz targets for every parser of outside bytes (scripts/fuzz.sh builds them
         // with libFuzzer and ASan; an ordinary build replays inputs through them).
-        .executableTarget(name: "sdgen-fuzz", dependencies: ["SafeTensors", "Models", "Schedulers", "Tokenizers", "Pipeline",
+        .executableTarget(name: "sdgen-fuzz", dependencies: ["SafeTensors", "Models", "Schedulers", "Tokenizers", "PromptLanguage",
                                                              "ImageIO", "TensorCore"],
                           path: "Fuzz", exclude: ["Corpus"]),
 
@@ -88,7 +92,7 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "CPUKernels", "SafeTensors", "TestSupport"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TensorCore", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "SafeTensors", "TensorCore", "TestSupport"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Models", "TensorCore", "Tokenizers", "Schedulers", "ImageIO",
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "PromptLanguage", "Models", "TensorCore", "Tokenizers", "Schedulers", "ImageIO",
                                                           "SafeTensors", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["ImageIO", "Pipeline", "TensorCore", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Pipeline", "ImageIO", "TensorCore", "TestSupport",

@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 scripts/fetch_minilm.sh
 swift test -c release --disable-testable-imports --disable-swift-testing
 
-swift build -c release --product sdgen
+swift build -c release  # every target, as setup.sh: nothing left to compile
 venv=.build/serve-venv
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"

@@ -1,5 +1,5 @@
 import Foundation
-import Pipeline
+import PromptLanguage
 import Tokenizers
 
 extension FuzzTarget {

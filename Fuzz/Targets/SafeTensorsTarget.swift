@@ -1,6 +1,6 @@
 import Foundation
 import Models
-import Pipeline
+import PromptLanguage
 import SafeTensors
 import TensorCore
 

@@ -5,6 +5,7 @@ import ImageIO
 import Models
 import NIOCore
 import Pipeline
+import PromptLanguage
 import TensorCore
 
 /// AUTOMATIC1111's `/sdapi/v1` API, same paths, field names and semantics

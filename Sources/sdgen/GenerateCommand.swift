@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ImageIO
 import Pipeline
+import PromptLanguage
 import Schedulers
 
 extension SchedulerKind: ExpressibleByArgument {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Pipeline
+import PromptLanguage
 import Server
 
 /// `sdgen serve`: the model loaded once, AUTOMATIC1111's API and a web page

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Pipeline
+import PromptLanguage
 import Tokenizers
 
 /// `sdgen tokenize`: shows how texts are cut into tokens, with the ids the

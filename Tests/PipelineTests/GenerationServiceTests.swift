@@ -1,6 +1,7 @@
 import Foundation
 import ImageIO
 import Pipeline
+import PromptLanguage
 import Schedulers
 import TensorCore
 import TestSupport

@@ -1,6 +1,7 @@
 import Foundation
 import Models
 import Pipeline
+import PromptLanguage
 import SafeTensors
 import Schedulers
 import TensorCore

@@ -1,5 +1,6 @@
 import Foundation
 import Pipeline
+import PromptLanguage
 import Schedulers
 import TensorCore
 import TestSupport

@@ -2,6 +2,7 @@ import Foundation
 import ImageIO
 import Models
 import Pipeline
+import PromptLanguage
 import SafeTensors
 import Schedulers
 import TensorCore

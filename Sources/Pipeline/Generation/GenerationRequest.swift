@@ -1,4 +1,5 @@
 import ImageIO
+import PromptLanguage
 import Schedulers
 
 /// The defaults of a generation, declared once: the CLI's help, the server

@@ -1,6 +1,7 @@
 import Foundation
 import ImageIO
 import Models
+import PromptLanguage
 import Schedulers
 import TensorCore
 

@@ -1,3 +1,4 @@
+import PromptLanguage
 import TensorCore
 
 /// The conditioning of a request's prompts at each model evaluation. With

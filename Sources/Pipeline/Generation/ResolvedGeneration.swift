@@ -1,4 +1,5 @@
 import ImageIO
+import PromptLanguage
 import Schedulers
 
 /// A request checked against the model it will run on, with every default

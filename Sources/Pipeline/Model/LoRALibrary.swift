@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Models
+import PromptLanguage
 
 /// The LoRA files a request may name: a path, or a name under the LoRA
 /// folder (`--lora-dir`, default weights/lora) found as `NAME.safetensors`

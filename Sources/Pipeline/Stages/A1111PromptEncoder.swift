@@ -1,4 +1,5 @@
 import Models
+import PromptLanguage
 import TensorCore
 import Tokenizers
 
