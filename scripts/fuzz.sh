@@ -13,6 +13,7 @@
 # build with `.build/release/sdgen-fuzz TARGET FILE`. Runs are seeded (-seed=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/swiftpm-env.sh
 
 targets=(safetensors config clip-files tokenizer-json wordpiece sentencepiece png infotext prompt image)
 seconds="${SECONDS_PER_TARGET:-60}"

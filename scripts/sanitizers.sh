@@ -9,6 +9,7 @@
 # until exit), and TSan is told to ignore races inside it (scripts/tsan.supp).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/swiftpm-env.sh
 
 kind="${1:?usage: scripts/sanitizers.sh address|thread|undefined [swift test arguments]}"
 shift

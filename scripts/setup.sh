@@ -39,8 +39,6 @@ if $testing && grep -qx 'VERSION_CODENAME=bookworm' /etc/os-release 2>/dev/null 
         mesa-vulkan-drivers
 fi
 
-# Every target, not `--product sdgen`: SwiftPM compiles Hummingbird one way for that product
-# alone and another for the whole package (as `swift test` builds it), so switching between
-# the two recompiled it each time (46 s; its package traits, it seems).
-swift build -c release
+source scripts/swiftpm-env.sh
+swift build -c release --product sdgen
 echo "sdgen built: $(swift build -c release --show-bin-path)/sdgen"

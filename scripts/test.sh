@@ -9,15 +9,18 @@
 # The tests build without testable imports (none uses @testable): then they
 # compile every module exactly as `scripts/setup.sh`'s `swift build -c release`
 # did, so only the test targets are built here (1.5 minutes rather than 6) and
-# the sdgen build below has nothing left to do. For one suite:
+# the sdgen build below has nothing left to do (given the same order of package
+# traits, scripts/swiftpm-env.sh). For one suite:
+#   source scripts/swiftpm-env.sh
 #   swift test -c release --disable-testable-imports --disable-swift-testing --filter SUITE
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+source scripts/swiftpm-env.sh
 scripts/fetch_minilm.sh
 swift test -c release --disable-testable-imports --disable-swift-testing
 
-swift build -c release  # every target, as setup.sh: nothing left to compile
+swift build -c release --product sdgen
 venv=.build/serve-venv
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"

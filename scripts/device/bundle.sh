@@ -24,7 +24,8 @@ cd "$(dirname "$0")/../.."
 out="${1:-.build/device-bundle}"
 limit=$((48 << 20))
 
-swift build -c release >&2  # every target, as setup.sh (so nothing recompiles)
+source scripts/swiftpm-env.sh
+swift build -c release --product sdgen >&2
 bin="$(swift build -c release --show-bin-path)"
 
 rm -rf "$out"
