@@ -24,7 +24,9 @@ final class FewStepReferenceTests: XCTestCase {
     func testTextToImageMatchesDiffusers() throws {
         for backend in TestBackends.all {
             let service = try GenerationService(loading: .path(FixturePaths.url("pipeline")), backend: backend)
-            for name in try Self.cases("text_to_image") {
+            // On the GPU: LCM with and without guidance (batch 2 and 1), and rescaled guidance.
+            for name in TestBackends.cases(try Self.cases("text_to_image"), on: backend,
+                                           gpu: ["lcm_4", "lcm_2_no_guidance", "euler_rescale_07"]) {
                 let fixture = try Fixture("few_step/\(name).safetensors")
                 var request = try GenerationRequest(fixture: fixture)
                 request.width = try XCTUnwrap(fixture.int("width"))

@@ -49,7 +49,8 @@ final class ImageToImageReferenceTests: XCTestCase {
     func testImageToImageMatchesDiffusers() throws {
         for backend in TestBackends.all {
             let service = try GenerationService(loading: .path(FixturePaths.url("pipeline")), backend: backend)
-            for name in try Self.cases("img2img") {
+            // On the GPU: partial and full strength, in two image shapes.
+            for name in TestBackends.cases(try Self.cases("img2img"), on: backend, gpu: ["euler_06", "ddim_full"]) {
                 let fixture = try Fixture("img2img/\(name).safetensors")
                 let request = try request(fixture)
                 var steps: [Int] = []
@@ -71,7 +72,9 @@ final class ImageToImageReferenceTests: XCTestCase {
             let regular = try GenerationService(loading: .path(FixturePaths.url("pipeline")), backend: backend)
             let inpainting = try GenerationService(loading: .path(Self.inpaintingModel), backend: backend)
             XCTAssertTrue(inpainting.model.checkpoint.isInpainting)
-            for name in try Self.cases("inpaint") + Self.cases("outpaint") {
+            // On the GPU: each UNet, and an outpainted canvas (another shape).
+            for name in TestBackends.cases(try Self.cases("inpaint") + Self.cases("outpaint"), on: backend,
+                                           gpu: ["inpaint4_euler", "inpaint9_euler", "outpaint9_dpm"]) {
                 let fixture = try Fixture("img2img/\(name).safetensors")
                 let service = fixture.int("unet") == 9 ? inpainting : regular
                 let image = try XCTUnwrap(try service.generate(try request(fixture)).first)

@@ -116,9 +116,13 @@ final class PromptSyntaxReferenceTests: XCTestCase {
             let negative = chunker.chunks(try encoder.runs(of: request.negativePrompt))
             XCTAssertEqual(negative.flatMap(\.tokens).map(Int64.init), try fixture.integers("negative_tokens"),
                            "\(name): negative tokens")
-
-            for backend in TestBackends.all {
-                let model = try ModelBundle.load(.path(FixturePaths.url("pipeline")), backend: backend)
+        }
+        for backend in TestBackends.all {
+            let model = try ModelBundle.load(.path(FixturePaths.url("pipeline")), backend: backend)
+            // On the GPU: one chunk, several (BREAK, past 75 tokens), and embedding vectors in place of tokens.
+            for name in TestBackends.cases(Self.cases, on: backend, gpu: ["emphasis", "long_commas", "embeddings"]) {
+                let fixture = try Fixture("prompts/\(name).safetensors")
+                let request = try request(fixture)
                 let conditioning = try A1111PromptEncoder(encoders: model.textEncoders, emphasis: request.emphasis,
                                                           embeddings: Self.embeddings)
                     .encode([request.negativePrompt, request.prompt], labels: ["n", "p"], clipSkip: 0)
@@ -138,7 +142,9 @@ final class PromptSyntaxReferenceTests: XCTestCase {
         for backend in TestBackends.all {
             let service = try GenerationService(loading: .path(FixturePaths.url("pipeline")), backend: backend,
                                                 embeddings: Self.embeddings)
-            for name in Self.imageCases {
+            // On the GPU: one chunk, five (385 tokens), and editing (the conditioning changes
+            // during sampling).
+            for name in TestBackends.cases(Self.imageCases, on: backend, gpu: ["emphasis", "long_negative", "editing"]) {
                 let fixture = try Fixture("prompts/\(name).safetensors")
                 let image = try XCTUnwrap(try service.generate(try request(fixture)).first)
                 XCTAssertEqual(image.truncatedTokens.prompt, 0, "nothing is cut")
