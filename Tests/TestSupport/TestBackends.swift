@@ -44,6 +44,11 @@ public enum TestBackends {
     /// 16-bit storage).
     public static let vulkanDefault: VulkanBackend? = makeVulkan(weightDType: nil)
 
+    /// How many Vulkan devices there are, found without creating a backend: a backend's start-up
+    /// self-tests compile its matrix-unit kernels, which on lavapipe takes minutes per set of
+    /// weight types (the matrix-unit tests, f16 weights only, made `vulkan`'s f32 set for nothing).
+    public static var vulkanDeviceCount: Int { (try? VulkanInstance.shared().devices.count) ?? 0 }
+
     /// Why there is no Vulkan backend, if there is none.
     public nonisolated(unsafe) private(set) static var vulkanUnavailable: String?
 
