@@ -41,9 +41,9 @@ static void tile_f32(int depth, const uint32_t *a, const uint32_t *b, float *c, 
     kernel_f32(depth, (const float *)a, (const float *)b, c, ldc, rows, columns, alpha, beta, bias, first);
 }
 
-static const struct gemm_kernel bf16Kernel = {MR, NR, 2, pack_rows, pack_columns, pack_patches, kernel};
+static const struct gemm_kernel bf16Kernel = {MR, NR, 2, pack_rows, pack_columns, pack_patches, kernel, NULL};
 static const struct gemm_kernel f32Kernel = {MR, NR, 1, pack_rows_f32_units, pack_columns_f32_units,
-                                             pack_patches_f32, tile_f32};
+                                             pack_patches_f32, tile_f32, NULL};
 
 void sdgen_bf16_gemm(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
                      const float *a, ptrdiff_t lda, const void *b, sdgen_gemm_dtype bType, ptrdiff_t ldb,

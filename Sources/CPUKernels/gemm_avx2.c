@@ -43,7 +43,26 @@ static void tile6x16(int depth, const uint32_t *a, const uint32_t *b, float *c, 
     else tile_rows(MR2, depth, a, b, c, ldc, rows, columns, alpha, beta, bias, first);
 }
 
-static const struct gemm_kernel avx2Kernel = {MR2, NR2, 1, pack_rows8, pack_columns8, pack_patches8, tile6x16};
+/// tile_rows with A's rows read in place (`accumulate_rows8`).
+__attribute__((always_inline))
+static inline void tile_rows_in_place(int R, int depth, const float *a, ptrdiff_t lda, const uint32_t *b, float *c,
+                                      ptrdiff_t ldc, int rows, int columns, float alpha, float beta,
+                                      const float *bias, int first) {
+    __m256 acc[MR2][2];
+    accumulate_rows8(R, rows, lda, depth, a, b, acc);
+    store_tile8(acc, c, ldc, rows, columns, alpha, beta, bias, first);
+}
+
+/// tile6x16 for a row-major f32 A, unpacked.
+static void tile6x16_in_place(int depth, const float *a, ptrdiff_t lda, const uint32_t *b, float *c, ptrdiff_t ldc,
+                              int rows, int columns, float alpha, float beta, const float *bias, int first) {
+    if (rows <= 2) tile_rows_in_place(2, depth, a, lda, b, c, ldc, rows, columns, alpha, beta, bias, first);
+    else if (rows <= 4) tile_rows_in_place(4, depth, a, lda, b, c, ldc, rows, columns, alpha, beta, bias, first);
+    else tile_rows_in_place(MR2, depth, a, lda, b, c, ldc, rows, columns, alpha, beta, bias, first);
+}
+
+static const struct gemm_kernel avx2Kernel = {MR2, NR2, 1, pack_rows8, pack_columns8, pack_patches8, tile6x16,
+                                              tile6x16_in_place};
 
 void sdgen_f32_gemm_avx2(int transA, int transB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
                          const float *a, ptrdiff_t lda, const void *b, sdgen_gemm_dtype bType, ptrdiff_t ldb,

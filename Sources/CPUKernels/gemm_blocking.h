@@ -54,6 +54,11 @@ typedef void (*gemm_gather)(const sdgen_conv_input *x, ptrdiff_t first, int rows
 /// (NULL for none) are added (beta = 0 never reads C).
 typedef void (*gemm_tile)(int units, const uint32_t *a, const uint32_t *b, float *c, ptrdiff_t ldc, int rows,
                           int columns, float alpha, float beta, const float *bias, int first);
+/// The same with A's rows read where they lie (f32, `lda` apart) instead of
+/// from a packed panel.
+typedef void (*gemm_tile_in_place)(int units, const float *a, ptrdiff_t lda, const uint32_t *b, float *c,
+                                   ptrdiff_t ldc, int rows, int columns, float alpha, float beta, const float *bias,
+                                   int first);
 
 /// One kernel set's shape and routines.
 struct gemm_kernel {
@@ -67,6 +72,8 @@ struct gemm_kernel {
     /// A as a convolution's patches (NULL where the set has no such packing).
     gemm_gather pack_patches;
     gemm_tile tile;
+    /// For a row-major f32 A, unpacked (NULL where the set always packs A).
+    gemm_tile_in_place tile_in_place;
 };
 
 enum {
@@ -117,7 +124,9 @@ static inline void blocked_gemm(const struct gemm_kernel *kernel, uint32_t **pac
     MC = MC > GEMM_MC_MAX ? GEMM_MC_MAX : MC < MR ? MR : MC / MR * MR;
     int NC = (int)(GEMM_B_BLOCK_BYTES / (4 * blockUnits)) / NR * NR;
     NC = NC < NR ? NR : NC > GEMM_NC_MAX / NR * NR ? GEMM_NC_MAX / NR * NR : NC;
-    uint32_t *aPack = panelsA ? NULL : reserve(packedA, packedACapacity, (size_t)MC * blockUnits);
+    // A row-major f32 A needs no packing where the set's tile reads it in place.
+    const int inPlace = kernel->tile_in_place && !panelsA && !patches && !transA && unit == 1;
+    uint32_t *aPack = panelsA || inPlace ? NULL : reserve(packedA, packedACapacity, (size_t)MC * blockUnits);
     uint32_t *bPack = panelsB ? NULL : reserve(packedB, packedBCapacity, (size_t)NC * blockUnits);
 
     for (ptrdiff_t jc = 0; jc < n; jc += NC) {
@@ -135,7 +144,7 @@ static inline void blocked_gemm(const struct gemm_kernel *kernel, uint32_t **pac
             }
             for (ptrdiff_t ic = 0; ic < m; ic += MC) {
                 const int mc = (int)(m - ic < MC ? m - ic : MC);
-                for (int ir = 0; ir < mc && !panelsA; ir += MR) {
+                for (int ir = 0; ir < mc && !panelsA && !inPlace; ir += MR) {
                     const int rows = mc - ir < MR ? mc - ir : MR;
                     uint32_t *panel = aPack + (size_t)ir * units;
                     if (patches)
@@ -152,6 +161,12 @@ static inline void blocked_gemm(const struct gemm_kernel *kernel, uint32_t **pac
                                                      : bPack + (size_t)jr * units;
                     for (int ir = 0; ir < mc; ir += MR) {
                         const int rows = mc - ir < MR ? mc - ir : MR;
+                        if (inPlace) {
+                            kernel->tile_in_place(units, a + (ic + ir) * lda + pc, lda, bPanel,
+                                                  c + (ic + ir) * ldc + jc + jr, ldc, rows, columns, alpha, beta,
+                                                  bias ? bias + jc + jr : NULL, pc == 0);
+                            continue;
+                        }
                         const uint32_t *aPanel = panelsA ? panelsA + (size_t)(ic + ir) * kUnits + (size_t)(pc / unit) * MR
                                                          : aPack + (size_t)ir * units;
                         kernel->tile(units, aPanel, bPanel,

@@ -93,7 +93,9 @@ final class GEMMKernelSetTests: XCTestCase {
         for kernels in CPUKernelSet.available where kernels >= .avx2 {
             checkPrepacked(on: CPUBackend(threads: 2, kernels: kernels, tuning: Self.prepackingEverything),
                            shapes: [(1, 1, 1), (5, 33, 19), (13, 70, 300), (128, 96, 1030), (300, 40, 17),
-                                    (40, 700, 160), (2, 2000, 1100), (600, 64, 2100)])
+                                    (40, 700, 160), (2, 2000, 1100), (600, 64, 2100),
+                                    // Split over the workers in runs of columns, the last panel ragged:
+                                    (37, 1000, 300), (130, 2050, 64)])
         }
     }
 

@@ -68,6 +68,9 @@ final class OpReferenceTests: XCTestCase {
         for (name, kind, hasResidual) in cases {
             try check(name, on: TestBackends.ops + prepacked) { f, b in
                 let weight = try f.tensor("weight", on: b)
+                let shape = f.shape("x"), outputs = f.shape("weight")[0]
+                XCTAssertGreaterThanOrEqual(shape.reduce(1, *) * outputs, 2 * CPUBackend.parallelGEMMWork,
+                                            "\(name) is too small to be split over two workers")
                 let residual = hasResidual ? try f.tensor("residual", on: b) : nil
                 let result = try f.tensor("x", on: b).linear(weight, try f.tensor("bias", on: b), activation: kind,
                                                              adding: residual)

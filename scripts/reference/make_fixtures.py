@@ -233,15 +233,17 @@ def make_op_fixtures(root: Path) -> None:
     write_fixture(out_dir, "linear_split_columns", {"x": x, "weight": w, "bias": b, "out": F.linear(x, w, b)})
     # The same two splits with an activation after the product (BERT's GELU,
     # CLIP's quick GELU), which the CPU applies to each worker's block as it
-    # is made: rows ragged against every register tile.
+    # is made: rows ragged against every register tile. Each of these four
+    # is at least twice the CPU's parallelGEMMWork (2^22 multiply-adds), so
+    # that it really is split over two workers.
     torch.manual_seed(1190)
-    x = torch.randn(603, 96)
-    w = torch.randn(80, 96) / math.sqrt(96)
+    x = torch.randn(603, 256)
+    w = torch.randn(80, 256) / math.sqrt(256)
     b = torch.randn(80) * 0.1
     write_fixture(out_dir, "linear_gelu_split_rows", {"x": x, "weight": w, "bias": b, "out": F.gelu(F.linear(x, w, b))})
     torch.manual_seed(1191)
-    x = torch.randn(41, 128)
-    w = torch.randn(802, 128) / math.sqrt(128)
+    x = torch.randn(41, 320)
+    w = torch.randn(802, 320) / math.sqrt(320)
     b = torch.randn(802) * 0.1
     y = F.linear(x, w, b)
     write_fixture(out_dir, "linear_quick_gelu_split_columns",
@@ -250,15 +252,15 @@ def make_op_fixtures(root: Path) -> None:
     # connection), which the CPU adds to each worker's block as it is made:
     # batched tokens split by rows, and after an activation split by columns.
     torch.manual_seed(1192)
-    x = torch.randn(3, 201, 96)
-    w = torch.randn(80, 96) / math.sqrt(96)
+    x = torch.randn(3, 201, 256)
+    w = torch.randn(80, 256) / math.sqrt(256)
     b = torch.randn(80) * 0.1
     r = torch.randn(3, 201, 80)
     write_fixture(out_dir, "linear_residual_split_rows",
                   {"x": x, "weight": w, "bias": b, "residual": r, "out": F.linear(x, w, b) + r})
     torch.manual_seed(1193)
-    x = torch.randn(41, 128)
-    w = torch.randn(802, 128) / math.sqrt(128)
+    x = torch.randn(41, 320)
+    w = torch.randn(802, 320) / math.sqrt(320)
     b = torch.randn(802) * 0.1
     r = torch.randn(41, 802)
     write_fixture(out_dir, "linear_gelu_residual_split_columns",

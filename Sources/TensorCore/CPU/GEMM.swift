@@ -12,7 +12,7 @@ func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, a
 
 extension CPUBackend {
     /// Products smaller than this many multiply-adds run on one worker.
-    static let parallelGEMMWork = 1 << 22
+    public static let parallelGEMMWork = 1 << 22
 
     /// Runs an m×n product of depth k on the workers, `body(rows, columns)`
     /// computing that block of C on its thread. OpenBLAS itself runs
@@ -21,11 +21,10 @@ extension CPUBackend {
     /// loops between GEMMs (measured: 10% of a UNet step in the scheduler). So
     /// big products are split here instead: by rows of C when there are many
     /// (each worker packs B whole, a small cost when M is large), else by
-    /// columns (BERT's 128 tokens against 3072 outputs), in whole runs of
-    /// `columnUnit` (a prepacked weight's panel); small ones stay on the
+    /// columns (BERT's 128 tokens against 3072 outputs); small ones stay on the
     /// calling thread. Nothing runs once the calling thread's
     /// `ComputeCancellation` has fired.
-    func splitProduct(m: Int, n: Int, k: Int, columnUnit: Int = 1,
+    func splitProduct(m: Int, n: Int, k: Int,
                       _ body: (_ rows: Range<Int>, _ columns: Range<Int>) -> Void) {
         let workers = min(threads, max(1, m * n * k / Self.parallelGEMMWork))
         if ComputeCancellation.currentIsCancelled { return }
@@ -34,9 +33,7 @@ extension CPUBackend {
         } else if m >= n {
             parallelFor(m, threads: workers) { body($0, 0..<n) }
         } else {
-            parallelFor((n + columnUnit - 1) / columnUnit, threads: workers) { units in
-                body(0..<m, units.lowerBound * columnUnit..<min(n, units.upperBound * columnUnit))
-            }
+            parallelFor(n, threads: workers) { columns in body(0..<m, columns) }
         }
     }
 
@@ -196,12 +193,7 @@ extension CPUBackend {
                 let a = x.floats, biases = bias?.floats
                 let epilogue = ProductEpilogue(activation: activation, residual: residual?.floats)
                 if let panels = packedPanels(of: weight) {
-                    splitProduct(m: rows, n: n, k: k, columnUnit: panels.width) { block, columns in
-                        panels.product(m: block.count, columns: columns, a: a + block.lowerBound * k, lda: k,
-                                       bias: biases, c: c + block.lowerBound * n, ldc: n)
-                        finish(epilogue, c, offset: block.lowerBound * n + columns.lowerBound, rows: block.count,
-                               columns: columns.count, ldc: n)
-                    }
+                    product(panels, m: rows, a: a, bias: biases, c: c, epilogue: epilogue)
                     return out
                 }
                 withGEMMWeightRows(weight, rowLength: k) { w, dtype, outputs in

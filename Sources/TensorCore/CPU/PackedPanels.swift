@@ -104,6 +104,43 @@ extension CPUBackend {
         }
     }
 
+    /// Runs of rows or of columns per worker that a product against prepacked
+    /// panels is cut into (`product(_:m:a:bias:c:epilogue:)`) by the AVX2
+    /// set, which reads A in place; the AVX-512 sets, which pack A (and were
+    /// not measured this way), keep one share per worker.
+    static func productRunsPerWorker(_ layout: PackedPanels.Layout) -> Int { layout == .f32AVX2 ? 4 : 1 }
+
+    /// C[m, n] = A·Bᵀ + bias, then `epilogue`, against a prepacked weight, on
+    /// the workers in runs claimed as each frees up (`parallelChunks`), each
+    /// run's epilogue applied while its block of C is in that core's cache:
+    /// runs of rows where there are many, else (BERT's 128–512 tokens against
+    /// 768–3072 outputs) runs of columns. A kernel that packs A packs all of
+    /// it for each run of columns, hence one run per worker there
+    /// (`productRunsPerWorker`).
+    func product(_ panels: PackedPanels, m: Int, a: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                 c: UnsafeMutablePointer<Float>, epilogue: ProductEpilogue) {
+        let (n, k) = (panels.n, panels.k)
+        let workers = min(threads, max(1, m * n * k / Self.parallelGEMMWork))
+        let runs = workers * Self.productRunsPerWorker(panels.layout)
+        if workers <= 1 || m >= n {
+            let unit = panelShape?.rows ?? 1
+            let chunk = workers <= 1 ? m : (m + runs * unit - 1) / (runs * unit) * unit
+            parallelChunks(m, chunk: chunk, threads: workers) { _, rows in
+                panels.product(m: rows.count, columns: 0..<n, a: a + rows.lowerBound * k, lda: k, bias: bias,
+                               c: c + rows.lowerBound * n, ldc: n)
+                finish(epilogue, c, offset: rows.lowerBound * n, rows: rows.count, columns: n, ldc: n)
+            }
+            return
+        }
+        let panelCount = (n + panels.width - 1) / panels.width
+        let chunk = (panelCount + runs - 1) / runs
+        parallelChunks(panelCount, chunk: chunk, threads: workers) { _, units in
+            let columns = units.lowerBound * panels.width..<min(n, units.upperBound * panels.width)
+            panels.product(m: m, columns: columns, a: a, lda: k, bias: bias, c: c, ldc: n)
+            finish(epilogue, c, offset: columns.lowerBound, rows: m, columns: columns.count, ldc: n)
+        }
+    }
+
     /// Whether `weight` has been prepacked, by this backend or another with
     /// the same storage (tests and diagnostics).
     public func hasPackedPanels(_ weight: Tensor) -> Bool {
