@@ -20,22 +20,32 @@ func parallelFor(_ count: Int, threads: Int, minimumPerThread: Int = 1,
         return
     }
     withoutActuallyEscaping(body) { body in
-        let loop = LoopShares(count: count, workers: workers, body: body)
-        let ran = withUnsafePointer(to: loop) { pointer in
-            sdgen_pool_run(Int32(workers), { context, index in
-                context!.assumingMemoryBound(to: LoopShares.self).pointee.run(Int(index))
-            }, UnsafeMutableRawPointer(mutating: pointer)) != 0
-        }
-        if !ran {
-            DispatchQueue.concurrentPerform(iterations: workers) { loop.run($0) }
-        }
+        runParticipants(LoopShares(count: count, workers: workers, body: body), workers)
+    }
+}
+
+/// A loop whose participants 0..<workers each call `run` with their index.
+private protocol ParallelLoop: Sendable {
+    func run(_ worker: Int)
+}
+
+/// Runs `loop` on the calling thread (participant 0) and the pool's workers,
+/// or through libdispatch when the pool is busy.
+private func runParticipants(_ loop: any ParallelLoop, _ workers: Int) {
+    let ran = withUnsafePointer(to: loop) { pointer in
+        sdgen_pool_run(Int32(workers), { context, index in
+            context!.assumingMemoryBound(to: (any ParallelLoop).self).pointee.run(Int(index))
+        }, UnsafeMutableRawPointer(mutating: pointer)) != 0
+    }
+    if !ran {
+        DispatchQueue.concurrentPerform(iterations: workers) { loop.run($0) }
     }
 }
 
 /// A parallel loop's split: worker `w` of `workers` runs its contiguous share
 /// of `0..<count`. Each worker writes a disjoint range, which is what makes
 /// sharing the non-Sendable body safe.
-private struct LoopShares: @unchecked Sendable {
+private struct LoopShares: ParallelLoop, @unchecked Sendable {
     let count: Int
     let workers: Int
     let body: (Range<Int>) -> Void
@@ -60,15 +70,7 @@ func parallelChunks(_ count: Int, chunk: Int, threads: Int, _ body: (_ worker: I
     let workers = min(threads, (count + chunk - 1) / chunk)
     if workers <= 1 { return body(0, 0..<count) }
     withoutActuallyEscaping(body) { body in
-        let loop = LoopChunks(count: count, chunk: chunk, next: ChunkCounter(), body: body)
-        let ran = withUnsafePointer(to: loop) { pointer in
-            sdgen_pool_run(Int32(workers), { context, index in
-                context!.assumingMemoryBound(to: LoopChunks.self).pointee.run(Int(index))
-            }, UnsafeMutableRawPointer(mutating: pointer)) != 0
-        }
-        if !ran {
-            DispatchQueue.concurrentPerform(iterations: workers) { loop.run($0) }
-        }
+        runParticipants(LoopChunks(count: count, chunk: chunk, next: ChunkCounter(), body: body), workers)
     }
 }
 
@@ -79,7 +81,7 @@ private final class ChunkCounter: Sendable {
 
 /// A `parallelChunks` loop: each participant claims runs until none is left.
 /// The runs are disjoint, which is what makes sharing the body safe.
-private struct LoopChunks: @unchecked Sendable {
+private struct LoopChunks: ParallelLoop, @unchecked Sendable {
     let count: Int
     let chunk: Int
     let next: ChunkCounter
