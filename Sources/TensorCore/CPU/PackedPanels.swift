@@ -125,7 +125,7 @@ extension CPUBackend {
         if workers <= 1 || m >= n {
             let unit = panelShape?.rows ?? 1
             let chunk = workers <= 1 ? m : (m + runs * unit - 1) / (runs * unit) * unit
-            parallelChunks(m, chunk: chunk, threads: workers) { _, rows in
+            parallelChunks(m, chunk: chunk, threads: workers) { rows in
                 panels.product(m: rows.count, columns: 0..<n, a: a + rows.lowerBound * k, lda: k, bias: bias,
                                c: c + rows.lowerBound * n, ldc: n)
                 finish(epilogue, c, offset: rows.lowerBound * n, rows: rows.count, columns: n, ldc: n)
@@ -134,7 +134,7 @@ extension CPUBackend {
         }
         let panelCount = (n + panels.width - 1) / panels.width
         let chunk = (panelCount + runs - 1) / runs
-        parallelChunks(panelCount, chunk: chunk, threads: workers) { _, units in
+        parallelChunks(panelCount, chunk: chunk, threads: workers) { units in
             let columns = units.lowerBound * panels.width..<min(n, units.upperBound * panels.width)
             panels.product(m: m, columns: columns, a: a, lda: k, bias: bias, c: c, ldc: n)
             finish(epilogue, c, offset: columns.lowerBound, rows: m, columns: columns.count, ldc: n)

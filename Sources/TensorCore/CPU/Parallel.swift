@@ -57,18 +57,17 @@ private struct LoopShares: ParallelLoop, @unchecked Sendable {
 }
 
 /// Runs `0..<count` in runs of `chunk`, each taken by whichever of up to
-/// `threads` participants is free next, `body(worker, range)` knowing which
-/// participant (0 the calling thread) runs it. Where `parallelFor` gives each
+/// `threads` participants is free next. Where `parallelFor` gives each
 /// its fixed share, this keeps both cores busy to the end when one of them
 /// runs slower for a while, as a VM's vCPU does: with BERT's products split
 /// in halves, the calling thread spent 4–8% of a forward pass waiting at the
 /// end of loops (`perf`, Zen 3). Runs nothing once the calling thread's
 /// `ComputeCancellation` has fired.
-func parallelChunks(_ count: Int, chunk: Int, threads: Int, _ body: (_ worker: Int, _ range: Range<Int>) -> Void) {
+func parallelChunks(_ count: Int, chunk: Int, threads: Int, _ body: (Range<Int>) -> Void) {
     if ComputeCancellation.currentIsCancelled || count <= 0 { return }
     let chunk = max(1, chunk)
     let workers = min(threads, (count + chunk - 1) / chunk)
-    if workers <= 1 { return body(0, 0..<count) }
+    if workers <= 1 { return body(0..<count) }
     withoutActuallyEscaping(body) { body in
         runParticipants(LoopChunks(count: count, chunk: chunk, next: ChunkCounter(), body: body), workers)
     }
@@ -85,13 +84,13 @@ private struct LoopChunks: ParallelLoop, @unchecked Sendable {
     let count: Int
     let chunk: Int
     let next: ChunkCounter
-    let body: (Int, Range<Int>) -> Void
+    let body: (Range<Int>) -> Void
 
     func run(_ worker: Int) {
         while true {
             let start = next.next.wrappingAdd(chunk, ordering: .relaxed).oldValue
             if start >= count { return }
-            body(worker, start..<min(count, start + chunk))
+            body(start..<min(count, start + chunk))
         }
     }
 }
