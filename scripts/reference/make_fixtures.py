@@ -585,6 +585,10 @@ def make_attention_key_block_fixtures(root: Path) -> None:
     _attention(out_dir, "attention_key_blocks_mask", 1800, b=2, lq=70, lk=450, c=40, heads=1, causal=False,
                hidden=[(0, slice(None, 250)), (1, slice(350, None))])
     _attention(out_dir, "attention_key_blocks_causal", 1801, b=1, lq=420, lk=420, c=32, heads=1, causal=True)
+    # A head of 13 (no multiple of 8, and its last Vᵀ tile of 5 rows holds 3)
+    # and 37 queries (the last block of 16 holds 5): the ragged edges of the
+    # AVX2 kernel's value panels and of its transposed output store.
+    _attention(out_dir, "attention_odd_head", 1802, b=2, lq=37, lk=200, c=26, heads=2, causal=False)
 
 
 def make_geglu_module_fixtures(root: Path) -> None:
