@@ -83,6 +83,9 @@ enum {
     GEMM_NC_MAX = 3072,
     GEMM_B_BLOCK_BYTES = 4 << 20,   // packed B block, kept in L3
 };
+// So an A block is always GEMM_MC_MAX rows (`sdgen_gemm_block_rows`), whatever
+// the depth and the tile (NR ≤ 32): callers cut products into runs of it.
+_Static_assert(GEMM_L2_BYTES / (4 * GEMM_KC_UNITS) - 32 >= GEMM_MC_MAX, "an A block shorter than GEMM_MC_MAX");
 
 /// Row-major C = alpha·op(A)·op(B) + beta·C + bias (a row vector of n, or
 /// NULL) on the calling thread; B of any stored type is converted as it is

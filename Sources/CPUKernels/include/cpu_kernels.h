@@ -108,6 +108,10 @@ int sdgen_f32_panel_rows_avx2(void);
 void sdgen_f32_pack_a_panels_avx2(const float *a, ptrdiff_t lda, ptrdiff_t m, ptrdiff_t k, float *panels);
 void sdgen_f32_gemm_a_panels_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *panelsA,
                                   const float *panelsB, const float *bias, float *c, ptrdiff_t ldc);
+/// Rows of A the GEMM driver takes per block (its MC, the same for every
+/// kernel set and every depth: K is blocked short enough for it): a product
+/// cut into runs of rows wastes nothing when they are multiples of it.
+int sdgen_gemm_block_rows(void);
 int sdgen_f32_panel_columns_avx2(void);
 void sdgen_f32_pack_panels_avx2(const void *b, sdgen_gemm_dtype bType, ptrdiff_t n, ptrdiff_t k, float *panels);
 void sdgen_f32_gemm_panels_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, const float *a,

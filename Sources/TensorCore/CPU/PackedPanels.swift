@@ -104,18 +104,24 @@ extension CPUBackend {
         }
     }
 
-    /// Runs of rows or of columns per worker that a product against prepacked
-    /// panels is cut into (`product(_:m:a:bias:c:epilogue:)`) by the AVX2
-    /// set, which reads A in place; the AVX-512 sets, which pack A (and were
-    /// not measured this way), keep one share per worker.
+    /// Runs of columns per worker that a product against prepacked panels is
+    /// cut into (`product(_:m:a:bias:c:epilogue:)`) by the AVX2 set, which
+    /// reads A in place; the AVX-512 sets, which pack A (and were not
+    /// measured this way), keep one share per worker.
     static func productRunsPerWorker(_ layout: PackedPanels.Layout) -> Int { layout == .f32AVX2 ? 4 : 1 }
+
+    /// Rows of A per block of the GEMM driver, the AVX2 set's run of rows.
+    static let productBlockRows = Int(sdgen_gemm_block_rows())
 
     /// C[m, n] = A·Bᵀ + bias, then `epilogue`, against a prepacked weight, on
     /// the workers in runs claimed as each frees up (`parallelChunks`), each
     /// run's epilogue applied while its block of C is in that core's cache:
     /// runs of rows where there are many, else (BERT's 128–512 tokens against
-    /// 768–3072 outputs) runs of columns. A kernel that packs A packs all of
-    /// it for each run of columns, hence one run per worker there
+    /// 768–3072 outputs) runs of columns. The AVX2 set's runs of rows are one
+    /// A block each: each block streams all of B whatever the run, so shorter
+    /// runs cost nothing, and a run of 256 rows (BERT's 2048 tokens over 8
+    /// runs) was 96 + 96 + a ragged 64. A kernel that packs A packs all of it
+    /// for each run of columns, hence one run per worker there
     /// (`productRunsPerWorker`).
     func product(_ panels: PackedPanels, m: Int, a: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                  c: UnsafeMutablePointer<Float>, epilogue: ProductEpilogue) {
@@ -124,7 +130,9 @@ extension CPUBackend {
         let runs = workers * Self.productRunsPerWorker(panels.layout)
         if workers <= 1 || m >= n {
             let unit = panelShape?.rows ?? 1
-            let chunk = workers <= 1 ? m : (m + runs * unit - 1) / (runs * unit) * unit
+            let chunk = workers <= 1 ? m
+                : panels.layout == .f32AVX2 ? Self.productBlockRows
+                : (m + runs * unit - 1) / (runs * unit) * unit
             parallelChunks(m, chunk: chunk, threads: workers) { rows in
                 panels.product(m: rows.count, columns: 0..<n, a: a + rows.lowerBound * k, lda: k, bias: bias,
                                c: c + rows.lowerBound * n, ldc: n)
