@@ -3,7 +3,7 @@
 // queries at a time, the softmax across rows with one query per lane, Pᵀ its
 // own B panel, Oᵀ = Vᵀ·Pᵀ — on microkernel_avx2.h's 6×16 tile, but over
 // blocks of keys with a running softmax (flash attention's order): a block's
-// K and V (KEY_BLOCK keys, 60 KB at SD's head of 40) stay in L2 while every
+// K rows and Vᵀ panels (KEY_BLOCK keys, 60 KB at SD's head of 40) stay in L2 while every
 // query of the call passes over them, each block of 16 queries keeping its
 // Qᵀ panel, running Oᵀ, maximum and sum between blocks. Taking all keys per
 // block of queries instead streamed the whole head's K and V (1.3 MB at 4096
@@ -22,8 +22,8 @@
 #include "gemm_blocking.h"  // reserve
 #include "microkernel_avx2.h"
 
-static _Thread_local uint32_t *packedK, *packedV, *packedQ;
-static _Thread_local size_t packedKCapacity, packedVCapacity, packedQCapacity;
+static _Thread_local uint32_t *packedV, *packedQ;
+static _Thread_local size_t packedVCapacity, packedQCapacity;
 static _Thread_local uint32_t *scoreBuffer, *stateBuffer;
 static _Thread_local size_t scoreCapacity, stateCapacity;
 
@@ -62,11 +62,11 @@ static inline void value_tile8(int R, int keys, const uint32_t *a, const float *
 /// the key bias and the causal mask applied as it is stored, and each query's
 /// running maximum (a lane of `max`) taken from it there.
 __attribute__((always_inline))
-static inline void score_tile8(int d, const uint32_t *a, const uint32_t *b, float *scores, int rows, float scale,
-                               ptrdiff_t firstKey, const float *keyBias, int causal, ptrdiff_t firstQuery,
-                               __m256 max[2]) {
+static inline void score_tile8(int d, const float *k, ptrdiff_t ldk, const uint32_t *b, float *scores, int rows,
+                               float scale, ptrdiff_t firstKey, const float *keyBias, int causal,
+                               ptrdiff_t firstQuery, __m256 max[2]) {
     __m256 acc[MR2][2];
-    accumulate8(MR2, MR2, d, a, b, acc);
+    accumulate_rows8(MR2, rows, ldk, d, k, b, acc);
     const __m256 factor = _mm256_set1_ps(scale), hidden = _mm256_set1_ps(-INFINITY);
     const __m256i lane0 = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), lane1 = _mm256_add_epi32(lane0, _mm256_set1_epi32(8));
 #pragma clang loop unroll(full)
@@ -114,7 +114,6 @@ void sdgen_f32_attention_avx2(const float *q, ptrdiff_t ldq, const float *k, ptr
     const size_t stateFloats = (size_t)(dPadded + 2) * NR2;
     float *qPack = (float *)reserve(&packedQ, &packedQCapacity, (size_t)queryBlocks * NR2 * d);
     float *states = (float *)reserve(&stateBuffer, &stateCapacity, (size_t)queryBlocks * stateFloats);
-    uint32_t *kPack = reserve(&packedK, &packedKCapacity, (size_t)KEY_BLOCK * d);
     uint32_t *vPack = reserve(&packedV, &packedVCapacity, (size_t)dTiles * R * KEY_BLOCK);
     float *scores = (float *)reserve(&scoreBuffer, &scoreCapacity, (size_t)KEY_BLOCK * NR2);
     for (ptrdiff_t b = 0; b < queryBlocks; b++) {
@@ -128,12 +127,10 @@ void sdgen_f32_attention_avx2(const float *q, ptrdiff_t ldq, const float *k, ptr
     for (ptrdiff_t k0 = 0; k0 < keys; k0 += KEY_BLOCK) {
         const int blockKeys = keys - k0 < KEY_BLOCK ? (int)(keys - k0) : KEY_BLOCK;
         const int keyTiles = (blockKeys + MR2 - 1) / MR2, paddedKeys = keyTiles * MR2;
-        // K as A panels (MR2 keys each, k along the head's columns); Vᵀ as A
-        // panels (R of the head's columns each, k along the block's keys).
-        for (int t = 0; t < keyTiles; t++) {
-            const int rows = blockKeys - t * MR2 < MR2 ? blockKeys - t * MR2 : MR2;
-            pack_rows8(k + (k0 + t * MR2) * ldk, SDGEN_GEMM_F32, ldk, rows, d, MR2, kPack + (size_t)t * MR2 * d);
-        }
+        // Vᵀ as A panels (R of the head's columns each, k along the block's
+        // keys). K is read in place, MR2 rows a tile (`accumulate_rows8`):
+        // packing it was 4% of BERT's attention at 512 keys, and its rows stay
+        // in L2 between blocks of queries as the panels did.
         for (int t = 0; t < dTiles; t++) {
             const int columns = d - t * R < R ? d - t * R : R;
             uint32_t *panel = vPack + (size_t)t * R * paddedKeys;
@@ -158,7 +155,7 @@ void sdgen_f32_attention_avx2(const float *q, ptrdiff_t ldq, const float *k, ptr
             __m256 max[2] = {before[0], before[1]};
             for (int t = 0; t < keyTiles; t++) {
                 const int rows = blockKeys - t * MR2 < MR2 ? blockKeys - t * MR2 : MR2;
-                score_tile8(d, kPack + (size_t)t * MR2 * d, (const uint32_t *)(qPack + (size_t)b * NR2 * d),
+                score_tile8(d, k + (k0 + t * MR2) * ldk, ldk, (const uint32_t *)(qPack + (size_t)b * NR2 * d),
                             scores + t * MR2 * NR2, rows, scale, k0 + t * MR2, keyBias, causal,
                             firstQuery + b * NR2, max);
             }
