@@ -79,8 +79,6 @@ void sdgen_f32_conv_gemm_avx2(const sdgen_conv_input *x, ptrdiff_t firstPixel, p
                  0, 1, pixels, n, k, 1, NULL, 0, NULL, x, firstPixel, w, wType, ldw, NULL, 0, bias, c, ldc);
 }
 
-int sdgen_gemm_block_rows(void) { return GEMM_MC_MAX; }
-
 int sdgen_f32_panel_columns_avx2(void) { return NR2; }
 
 void sdgen_f32_pack_panels_avx2(const void *b, sdgen_gemm_dtype bType, ptrdiff_t n, ptrdiff_t k, float *panels) {
@@ -108,3 +106,6 @@ void sdgen_f32_gemm_a_panels_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const f
 }
 
 #pragma clang attribute pop
+
+// Outside the AVX2 region: the driver's block, asked for on any CPU.
+int sdgen_gemm_block_rows(void) { return GEMM_MC_MAX; }

@@ -95,7 +95,9 @@ final class GEMMKernelSetTests: XCTestCase {
                            shapes: [(1, 1, 1), (5, 33, 19), (13, 70, 300), (128, 96, 1030), (300, 40, 17),
                                     (40, 700, 160), (2, 2000, 1100), (600, 64, 2100),
                                     // Split over the workers in runs of columns, the last panel ragged:
-                                    (37, 1000, 300), (130, 2050, 64)])
+                                    (37, 1000, 300), (130, 2050, 64),
+                                    // Split by rows with fewer than two A blocks of them (halves):
+                                    (90, 40, 3000)])
         }
     }
 

@@ -132,8 +132,10 @@ extension CPUBackend {
         let runs = workers * Self.productRunsPerWorker(panels.layout)
         if workers <= 1 || m >= n {
             let unit = panelShape?.rows ?? 1
+            // Fewer rows than two A blocks still split, in halves.
+            let share = (m + workers * unit - 1) / (workers * unit) * unit
             let chunk = workers <= 1 ? m
-                : panels.layout == .f32AVX2 ? Self.productBlockRows
+                : panels.layout == .f32AVX2 ? min(Self.productBlockRows, share)
                 : (m + runs * unit - 1) / (runs * unit) * unit
             parallelChunks(m, chunk: chunk, threads: workers) { rows in
                 panels.product(m: rows.count, columns: 0..<n, a: a + rows.lowerBound * k, lda: k, bias: bias,
