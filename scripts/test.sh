@@ -13,12 +13,19 @@
 # traits, scripts/swiftpm-env.sh). For one suite:
 #   source scripts/swiftpm-env.sh
 #   swift test -c release --disable-testable-imports --disable-swift-testing --filter SUITE
+# `scripts/test.sh --build-only` builds the test binary and runs none of it (CI starts
+# the matrix-unit run on that binary while the suite runs; `swift build --build-tests`
+# has no --disable-testable-imports, so the suite would build everything again).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 source scripts/swiftpm-env.sh
+swift_test=(swift test -c release --disable-testable-imports --disable-swift-testing)
+if [ "${1:-}" = "--build-only" ]; then
+    exec "${swift_test[@]}" --skip .
+fi
 scripts/fetch_minilm.sh
-swift test -c release --disable-testable-imports --disable-swift-testing
+"${swift_test[@]}"
 
 swift build -c release --product sdgen
 venv=.build/serve-venv
