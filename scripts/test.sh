@@ -21,9 +21,11 @@ cd "$(dirname "$0")/.."
 
 source scripts/swiftpm-env.sh
 swift_test=(swift test -c release --disable-testable-imports --disable-swift-testing)
-if [ "${1:-}" = "--build-only" ]; then
-    exec "${swift_test[@]}" --skip .
-fi
+case "${1:-}" in
+"") ;;
+--build-only) exec "${swift_test[@]}" --skip . ;;
+*) echo "usage: scripts/test.sh [--build-only]" >&2; exit 2 ;;
+esac
 scripts/fetch_minilm.sh
 "${swift_test[@]}"
 

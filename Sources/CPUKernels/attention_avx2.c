@@ -4,10 +4,10 @@
 // own B panel, Oᵀ = Vᵀ·Pᵀ — on microkernel_avx2.h's 6×16 tile, but over
 // blocks of keys with a running softmax (flash attention's order): a block's
 // K rows and Vᵀ panels (KEY_BLOCK keys, 60 KB at SD's head of 40) stay in L2
-// while every query of the call passes over them, each block of 16 queries keeping its
-// Qᵀ panel, running Oᵀ, maximum and sum between blocks. Taking all keys per
-// block of queries instead streamed the whole head's K and V (1.3 MB at 4096
-// keys) from L3 for every 16 queries, on L2s of 512 KB (Zen 3).
+// while every query of the call passes over them, each block of 16 queries
+// keeping its Qᵀ panel, running Oᵀ, maximum and sum between blocks. Taking
+// all keys per block of queries instead streamed the whole head's K and V
+// (1.3 MB at 4096 keys) from L3 for every 16 queries, on L2s of 512 KB (Zen 3).
 #include "cpu_kernels.h"
 
 #include <immintrin.h>

@@ -129,14 +129,13 @@ extension CPUBackend {
                  c: UnsafeMutablePointer<Float>, epilogue: ProductEpilogue) {
         let (n, k) = (panels.n, panels.k)
         let workers = min(threads, max(1, m * n * k / Self.parallelGEMMWork))
-        let runs = workers * Self.productRunsPerWorker(panels.layout)
         if workers <= 1 || m >= n {
+            // One share of whole panels per worker; the AVX2 set's runs are at
+            // most one A block (fewer rows than two blocks still split, in halves).
+            // With one worker `parallelChunks` makes it one call whatever the chunk.
             let unit = panelShape?.rows ?? 1
-            // Fewer rows than two A blocks still split, in halves.
             let share = (m + workers * unit - 1) / (workers * unit) * unit
-            let chunk = workers <= 1 ? m
-                : panels.layout == .f32AVX2 ? min(Self.productBlockRows, share)
-                : (m + runs * unit - 1) / (runs * unit) * unit
+            let chunk = panels.layout == .f32AVX2 ? min(Self.productBlockRows, share) : share
             parallelChunks(m, chunk: chunk, threads: workers) { rows in
                 panels.product(m: rows.count, columns: 0..<n, a: a + rows.lowerBound * k, lda: k, bias: bias,
                                c: c + rows.lowerBound * n, ldc: n)
@@ -145,6 +144,7 @@ extension CPUBackend {
             return
         }
         let panelCount = (n + panels.width - 1) / panels.width
+        let runs = workers * Self.productRunsPerWorker(panels.layout)
         let chunk = (panelCount + runs - 1) / runs
         parallelChunks(panelCount, chunk: chunk, threads: workers) { units in
             let columns = units.lowerBound * panels.width..<min(n, units.upperBound * panels.width)
